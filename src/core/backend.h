@@ -1,0 +1,186 @@
+/* backend.h: the private contract between the dispatch layer (src/core) and each backend.
+ *
+ * Design (after ggml's ggml-backend-impl.h): the public API validates every argument once,
+ * applies defaults, runs the backend's index check pass, and only then calls the backend
+ * through this table. A backend therefore never sees a NULL buffer it did not allow, a
+ * shape that overflows, a buffer too small for its shape, an out-of-range index or bad
+ * offsets: it only computes. Descs reaching a backend are normalised: out_row_stride is
+ * never 0 and padding_idx is -1 or a valid row.
+ *
+ * A backend lacking an op leaves the entry NULL where a comment says so; the dispatch
+ * layer then applies the default written beside it, or returns EMBER_STATUS_NOT_SUPPORTED.
+ * A backend never returns a wrong answer instead.
+ */
+#ifndef EMBER_CORE_BACKEND_H
+#define EMBER_CORE_BACKEND_H
+
+#include "ember.h"
+
+#include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ember_backend_ops;
+
+struct ember_context {
+    const struct ember_backend_ops *ops;
+    ember_backend_kind kind;
+    int device;
+    char device_name[256];
+    void *impl;               /* backend-private state */
+    int threads;              /* CPU: 0 = all cores */
+    ember_math_mode math_mode;
+    char last_error[2048];
+};
+
+struct ember_buffer {
+    ember_context *ctx;
+    size_t bytes;
+    void *handle;             /* CPU: host pointer; CUDA: device pointer; OpenCL: cl_mem */
+};
+
+/* What the index check pass found. kind NONE: all valid. */
+typedef enum ember_index_problem_kind {
+    EMBER_INDEX_PROBLEM_NONE = 0,
+    EMBER_INDEX_PROBLEM_INDEX = 1,        /* indices[position] == value is < 0 or >= rows */
+    EMBER_INDEX_PROBLEM_OFFSET_FIRST = 2, /* offsets[0] == value != 0 */
+    EMBER_INDEX_PROBLEM_OFFSET_DECREASING = 3, /* offsets[position] == value < offsets[position-1] */
+    EMBER_INDEX_PROBLEM_OFFSET_LAST = 4   /* offsets[batch] == value != num_indices */
+} ember_index_problem_kind;
+
+typedef struct ember_index_problem {
+    ember_index_problem_kind kind;
+    int64_t position; /* the lowest offending position of that kind */
+    int64_t value;
+} ember_index_problem;
+
+struct ember_backend_ops {
+    ember_backend_kind kind;
+    const char *name;
+
+    /* Device listing: as ember_backend_devices. Required. */
+    ember_status (*devices)(ember_device_info *out, size_t capacity, size_t *count);
+    /* Opens device `device` (>= 0, or -1 meaning "the backend's default") on ctx: sets
+     * ctx->impl and ctx->device_name; on failure sets the error and frees what it made.
+     * Required. */
+    ember_status (*init)(ember_context *ctx, int device);
+    /* Releases everything init made. Required. */
+    void (*destroy)(ember_context *ctx);
+    /* Required. */
+    ember_status (*synchronize)(ember_context *ctx);
+    /* May be NULL: the dispatch layer just records the value. */
+    ember_status (*set_threads)(ember_context *ctx, int threads);
+    /* May be NULL: the mode is recorded and the backend computes strict FP32 anyway. */
+    ember_status (*set_math_mode)(ember_context *ctx, ember_math_mode mode);
+
+    /* Memory. Required. alloc sets *handle; bytes > 0. Offsets and sizes are checked. */
+    ember_status (*buffer_alloc)(ember_context *ctx, size_t bytes, void **handle);
+    void (*buffer_free)(ember_context *ctx, void *handle);
+    ember_status (*buffer_upload)(ember_context *ctx, void *handle, size_t offset,
+                                  const void *src, size_t bytes);
+    ember_status (*buffer_download)(ember_context *ctx, const void *handle, size_t offset,
+                                    void *dst, size_t bytes);
+    ember_status (*buffer_zero)(ember_context *ctx, void *handle, size_t offset, size_t bytes);
+
+    /* The bounds-check pass, run before every op that reads indices: checks offsets (when
+     * not NULL; batch + 1 entries) and indices against [0, desc->num_rows). Reports the
+     * lowest offending position in *problem and returns SUCCESS; a non-SUCCESS return is a
+     * device failure. Required. */
+    ember_status (*check_indices)(ember_context *ctx, const ember_lookup_desc *desc,
+                                  const ember_buffer *indices, const ember_buffer *offsets,
+                                  ember_index_problem *problem);
+
+    /* Ops, with the public API's meaning; arguments already validated. Required. */
+    ember_status (*lookup)(ember_context *ctx, const ember_lookup_desc *desc,
+                           const ember_buffer *table, const ember_buffer *indices,
+                           const ember_buffer *offsets, const ember_buffer *weights,
+                           ember_buffer *out);
+    ember_status (*backward_dense)(ember_context *ctx, const ember_lookup_desc *desc,
+                                   const ember_buffer *indices, const ember_buffer *offsets,
+                                   const ember_buffer *weights, const ember_buffer *grad_out,
+                                   ember_reduction_mode mode, ember_buffer *grad_table);
+    ember_status (*backward_sparse)(ember_context *ctx, const ember_lookup_desc *desc,
+                                    const ember_buffer *indices, const ember_buffer *offsets,
+                                    const ember_buffer *weights, const ember_buffer *grad_out,
+                                    ember_reduction_mode mode, ember_buffer *unique_ids,
+                                    ember_buffer *unique_grads, int64_t *num_unique);
+    /* unique_ids already checked to be in range. */
+    ember_status (*sparse_step)(ember_context *ctx, const ember_optimizer *opt,
+                                int64_t num_rows, int64_t dim, ember_buffer *table,
+                                ember_buffer *state, const ember_buffer *unique_ids,
+                                const ember_buffer *unique_grads, int64_t num_unique);
+    /* May be NULL: the dispatch layer then runs backward_sparse into scratch buffers and
+     * sparse_step (correct, but materialises the sparse gradient). */
+    ember_status (*backward_update)(ember_context *ctx, const ember_lookup_desc *desc,
+                                    const ember_buffer *indices, const ember_buffer *offsets,
+                                    const ember_buffer *weights, const ember_buffer *grad_out,
+                                    ember_reduction_mode mode, const ember_optimizer *opt,
+                                    ember_buffer *table, ember_buffer *state);
+    ember_status (*dense_step)(ember_context *ctx, const ember_optimizer *opt, int64_t n,
+                               ember_buffer *param, const ember_buffer *grad,
+                               ember_buffer *state, ember_buffer *state2);
+    ember_status (*dense_forward)(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                                  const ember_buffer *x, const ember_buffer *w,
+                                  const ember_buffer *b, ember_activation act,
+                                  ember_buffer *y);
+    ember_status (*dense_backward)(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                                   const ember_buffer *x, const ember_buffer *w,
+                                   const ember_buffer *y, ember_buffer *dy,
+                                   ember_activation act, ember_buffer *dx, ember_buffer *dw,
+                                   ember_buffer *db);
+    ember_status (*sigmoid)(ember_context *ctx, int64_t n, const ember_buffer *x,
+                            ember_buffer *y);
+    ember_status (*bce_with_logits)(ember_context *ctx, int64_t n, const ember_buffer *logits,
+                                    const ember_buffer *labels, float *loss,
+                                    ember_buffer *grad);
+};
+
+/* Records a formatted message on ctx (or, when ctx is NULL, in the thread's last error)
+ * and returns status, so a backend writes `return ember_error(ctx, ST, "...", ...)`. */
+EMBER_API ember_status ember_error(ember_context *ctx, ember_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+EMBER_API ember_status ember_error_v(ember_context *ctx, ember_status status, const char *fmt,
+                                     va_list ap);
+
+/* zstd-style checks that return, never abort. */
+#define EMBER_RETURN_IF(cond, ctx, status, ...)                                            \
+    do {                                                                                   \
+        if (cond) return ember_error((ctx), (status), __VA_ARGS__);                        \
+    } while (0)
+#define EMBER_FORWARD_IF_ERROR(expr)                                                       \
+    do {                                                                                   \
+        ember_status ember_fwd_st_ = (expr);                                               \
+        if (ember_fwd_st_ != EMBER_STATUS_SUCCESS) return ember_fwd_st_;                   \
+    } while (0)
+
+/* The backends this build knows. CPU and OpenCL are linked in; CUDA lives in the plugin
+ * libember_cuda.so, which exports `ember_cuda_backend_ops` (so processes that never ask for
+ * CUDA never load cuBLAS). */
+extern const struct ember_backend_ops ember_cpu_backend_ops;
+#ifdef EMBER_WITH_OPENCL
+extern const struct ember_backend_ops ember_opencl_backend_ops;
+#endif
+#ifdef EMBER_WITH_TEST_BACKEND
+extern const struct ember_backend_ops ember_perturbed_backend_ops;
+#endif
+#define EMBER_CUDA_PLUGIN_SYMBOL "ember_cuda_backend_ops"
+
+/* Bytes of one index of the given type (8 or 4). */
+static inline size_t ember_index_size(ember_index_type t) {
+    return t == EMBER_INDEX_INT32 ? 4u : 8u;
+}
+/* Reads element i of an index array of the given type (host memory). */
+static inline int64_t ember_index_at(const void *p, ember_index_type t, int64_t i) {
+    return t == EMBER_INDEX_INT32 ? (int64_t)((const int32_t *)p)[i] : ((const int64_t *)p)[i];
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EMBER_CORE_BACKEND_H */
