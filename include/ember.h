@@ -135,7 +135,8 @@ typedef struct ember_context ember_context;
  * ember_last_error() then holds the detail, since there is no context to ask. */
 EMBER_API ember_status ember_context_create(ember_context **out, ember_backend_kind kind,
                                             int device);
-/* Creates a context on the best usable backend: CUDA, then OpenCL on a GPU, then CPU. */
+/* Creates a context on the best usable backend: CUDA when a device is usable, else OpenCL
+ * when EMBER_OPENCL_DEVICE names a device, else the CPU. */
 EMBER_API ember_status ember_context_create_best(ember_context **out);
 /* Waits for outstanding work, then releases every resource of the context. Buffers must be
  * freed before. Accepts NULL. */
@@ -301,8 +302,8 @@ typedef struct ember_optimizer {
 /* Fills an optimizer with PyTorch's defaults for the kind and the given learning rate. */
 EMBER_API void ember_optimizer_init(ember_optimizer *opt, ember_optimizer_kind kind,
                                     float learning_rate);
-/* Floats of optimizer state a table (rows x dim) needs for the kind: 0, rows*dim, rows
- * or 2*rows*dim. */
+/* Floats of `state` a table (rows x dim) needs for the kind: 0 (SGD), rows*dim (Adagrad,
+ * Adam; Adam needs a `state2` of the same size too) or rows (row-wise Adagrad). */
 EMBER_API int64_t ember_optimizer_state_size(ember_optimizer_kind kind, int64_t rows,
                                              int64_t dim);
 

@@ -1,0 +1,164 @@
+/* embedding_api.c: public embedding lookup and backward calls: validate, bounds-check, then
+ * call the backend. */
+#include "core/validate.h"
+
+void ember_lookup_desc_init(ember_lookup_desc *desc, int64_t num_rows, int64_t dim,
+                            int64_t num_indices, int64_t batch, ember_pooling pooling) {
+    if (!desc) return;
+    desc->num_rows = num_rows;
+    desc->dim = dim;
+    desc->num_indices = num_indices;
+    desc->batch = batch;
+    desc->index_type = EMBER_INDEX_INT64;
+    desc->pooling = pooling;
+    desc->padding_idx = -1;
+    desc->out_row_stride = 0;
+    desc->out_col_offset = 0;
+    desc->accumulate = 0;
+}
+
+static ember_status check_mode(ember_context *ctx, ember_reduction_mode mode) {
+    EMBER_RETURN_IF(mode != EMBER_REDUCTION_ATOMIC && mode != EMBER_REDUCTION_DETERMINISTIC, ctx,
+                    EMBER_STATUS_INVALID_ARGUMENT, "unknown reduction mode %d", (int)mode);
+    return EMBER_STATUS_SUCCESS;
+}
+
+static ember_status check_table(ember_context *ctx, const ember_lookup_desc *d,
+                                const ember_buffer *table, const char *name) {
+    size_t need;
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, name, d->num_rows, d->dim, sizeof(float), &need));
+    return ember_check_buffer(ctx, table, name, need);
+}
+
+ember_status ember_embedding_lookup(ember_context *ctx, const ember_lookup_desc *desc,
+                                    const ember_buffer *table, const ember_buffer *indices,
+                                    const ember_buffer *offsets,
+                                    const ember_buffer *per_sample_weights, ember_buffer *out) {
+    EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
+    ember_lookup_desc d;
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_lookup_args(ctx, desc, indices, offsets, per_sample_weights, out, "out", &d));
+    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, table, "table"));
+    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
+    if (d.batch == 0) return EMBER_STATUS_SUCCESS;
+    return ctx->ops->lookup(ctx, &d, table, indices, offsets, per_sample_weights, out);
+}
+
+ember_status ember_embedding_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
+                                            const ember_buffer *indices,
+                                            const ember_buffer *offsets,
+                                            const ember_buffer *per_sample_weights,
+                                            const ember_buffer *grad_out,
+                                            ember_reduction_mode mode,
+                                            ember_buffer *grad_table) {
+    EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
+    ember_lookup_desc d;
+    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
+                                                   per_sample_weights, grad_out, "grad_out", &d));
+    EMBER_FORWARD_IF_ERROR(check_mode(ctx, mode));
+    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, grad_table, "grad_table"));
+    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
+    if (d.batch == 0 || d.num_indices == 0) return EMBER_STATUS_SUCCESS;
+    return ctx->ops->backward_dense(ctx, &d, indices, offsets, per_sample_weights, grad_out, mode,
+                                    grad_table);
+}
+
+ember_status ember_embedding_backward_sparse(ember_context *ctx, const ember_lookup_desc *desc,
+                                             const ember_buffer *indices,
+                                             const ember_buffer *offsets,
+                                             const ember_buffer *per_sample_weights,
+                                             const ember_buffer *grad_out,
+                                             ember_reduction_mode mode, ember_buffer *unique_ids,
+                                             ember_buffer *unique_grads, int64_t *num_unique) {
+    EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
+    EMBER_RETURN_IF(!num_unique, ctx, EMBER_STATUS_INVALID_ARGUMENT, "num_unique is NULL");
+    ember_lookup_desc d;
+    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
+                                                   per_sample_weights, grad_out, "grad_out", &d));
+    EMBER_FORWARD_IF_ERROR(check_mode(ctx, mode));
+    size_t need;
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_ids", d.num_indices, 1, 8, &need));
+    EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_ids, "unique_ids", need));
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_bytes(ctx, "unique_grads", d.num_indices, d.dim, sizeof(float), &need));
+    EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_grads, "unique_grads", need));
+    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
+    if (d.batch == 0 || d.num_indices == 0) {
+        *num_unique = 0;
+        return EMBER_STATUS_SUCCESS;
+    }
+    return ctx->ops->backward_sparse(ctx, &d, indices, offsets, per_sample_weights, grad_out,
+                                     mode, unique_ids, unique_grads, num_unique);
+}
+
+/* Checks the optimizer and that `state` (and nothing more) is given as the kind needs. */
+static ember_status check_sparse_state(ember_context *ctx, const ember_optimizer *opt,
+                                       int64_t rows, int64_t dim, const ember_buffer *state) {
+    EMBER_FORWARD_IF_ERROR(ember_check_optimizer(ctx, opt, 1));
+    int64_t floats = ember_optimizer_state_size(opt->kind, rows, dim);
+    if (floats == 0) return EMBER_STATUS_SUCCESS;
+    size_t need;
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "state", floats, 1, sizeof(float), &need));
+    return ember_check_buffer(ctx, state, "state", need);
+}
+
+ember_status ember_embedding_backward_update(ember_context *ctx, const ember_lookup_desc *desc,
+                                             const ember_buffer *indices,
+                                             const ember_buffer *offsets,
+                                             const ember_buffer *per_sample_weights,
+                                             const ember_buffer *grad_out,
+                                             ember_reduction_mode mode,
+                                             const ember_optimizer *opt, ember_buffer *table,
+                                             ember_buffer *state) {
+    EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
+    ember_lookup_desc d;
+    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
+                                                   per_sample_weights, grad_out, "grad_out", &d));
+    EMBER_FORWARD_IF_ERROR(check_mode(ctx, mode));
+    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, table, "table"));
+    EMBER_FORWARD_IF_ERROR(check_sparse_state(ctx, opt, d.num_rows, d.dim, state));
+    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
+    if (d.batch == 0 || d.num_indices == 0) return EMBER_STATUS_SUCCESS;
+    if (ctx->ops->backward_update)
+        return ctx->ops->backward_update(ctx, &d, indices, offsets, per_sample_weights, grad_out,
+                                         mode, opt, table, state);
+
+    /* Default for backends without a fused path: materialise the sparse gradient. */
+    ember_buffer *ids = NULL, *grads = NULL;
+    int64_t n = 0;
+    ember_status st = ember_buffer_alloc(ctx, (size_t)d.num_indices * 8, &ids);
+    if (st == EMBER_STATUS_SUCCESS)
+        st = ember_buffer_alloc(ctx, (size_t)d.num_indices * (size_t)d.dim * sizeof(float), &grads);
+    if (st == EMBER_STATUS_SUCCESS)
+        st = ctx->ops->backward_sparse(ctx, &d, indices, offsets, per_sample_weights, grad_out,
+                                       mode, ids, grads, &n);
+    if (st == EMBER_STATUS_SUCCESS && n > 0)
+        st = ctx->ops->sparse_step(ctx, opt, d.num_rows, d.dim, table, state, ids, grads, n);
+    ember_buffer_free(grads);
+    ember_buffer_free(ids);
+    return st;
+}
+
+ember_status ember_sparse_optimizer_step(ember_context *ctx, const ember_optimizer *opt,
+                                         int64_t num_rows, int64_t dim, ember_buffer *table,
+                                         ember_buffer *state, const ember_buffer *unique_ids,
+                                         const ember_buffer *unique_grads, int64_t num_unique) {
+    EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
+    EMBER_RETURN_IF(num_rows < 0 || dim < 1 || num_unique < 0, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "num_rows = %lld, dim = %lld, num_unique = %lld", (long long)num_rows,
+                    (long long)dim, (long long)num_unique);
+    ember_lookup_desc d;
+    ember_lookup_desc_init(&d, num_rows, dim, num_unique, num_unique, EMBER_POOLING_NONE);
+    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, table, "table"));
+    EMBER_FORWARD_IF_ERROR(check_sparse_state(ctx, opt, num_rows, dim, state));
+    size_t need;
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_ids", num_unique, 1, 8, &need));
+    EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_ids, "unique_ids", need));
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_bytes(ctx, "unique_grads", num_unique, dim, sizeof(float), &need));
+    EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_grads, "unique_grads", need));
+    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, unique_ids, NULL));
+    if (num_unique == 0) return EMBER_STATUS_SUCCESS;
+    return ctx->ops->sparse_step(ctx, opt, num_rows, dim, table, state, unique_ids, unique_grads,
+                                 num_unique);
+}

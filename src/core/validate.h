@@ -1,0 +1,41 @@
+/* validate.h: argument checks shared by the dispatch wrappers, run once before a backend
+ * is called so backends never see edge cases. Each returns SUCCESS or records the error on
+ * ctx and returns its status. */
+#ifndef EMBER_CORE_VALIDATE_H
+#define EMBER_CORE_VALIDATE_H
+
+#include "core/backend.h"
+
+/* ctx non-NULL. Cannot record on ctx when NULL, so records in the thread's error. */
+ember_status ember_check_context(const ember_context *ctx);
+
+/* *out = a * b (* c) in size_t, or an INVALID_ARGUMENT error naming `what` on overflow or
+ * a negative factor. */
+ember_status ember_check_bytes(ember_context *ctx, const char *what, int64_t a, int64_t b,
+                               size_t elem, size_t *out);
+
+/* buf is non-NULL, belongs to ctx and holds at least `need` bytes. `name` is the argument's
+ * name in messages. */
+ember_status ember_check_buffer(ember_context *ctx, const ember_buffer *buf, const char *name,
+                                size_t need);
+/* As ember_check_buffer, but NULL is allowed. */
+ember_status ember_check_optional_buffer(ember_context *ctx, const ember_buffer *buf,
+                                         const char *name, size_t need);
+
+/* Validates a lookup desc and the buffers every embedding op shares (indices, offsets,
+ * per-sample weights, the output or output gradient, `out_name`), and writes the
+ * normalised desc (out_row_stride filled in) to *norm. */
+ember_status ember_check_lookup_args(ember_context *ctx, const ember_lookup_desc *desc,
+                                     const ember_buffer *indices, const ember_buffer *offsets,
+                                     const ember_buffer *weights, const ember_buffer *out,
+                                     const char *out_name, ember_lookup_desc *norm);
+
+/* Runs the backend's bounds-check pass and turns what it found into INDEX_OUT_OF_RANGE or
+ * BAD_OFFSETS with the position and value in the message. */
+ember_status ember_run_index_check(ember_context *ctx, const ember_lookup_desc *norm,
+                                   const ember_buffer *indices, const ember_buffer *offsets);
+
+/* Validates an optimizer's fields for a sparse (sparse != 0) or dense update. */
+ember_status ember_check_optimizer(ember_context *ctx, const ember_optimizer *opt, int sparse);
+
+#endif
