@@ -1,0 +1,108 @@
+/* cmd_devices.c: `ember devices`: every backend, compiled in or not, and each device it
+ * finds, or why none is usable. */
+#include "cli_util.h"
+#include "commands.h"
+
+#include "ember.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_DEVICES 64
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ember devices [--json]\n"
+            "Lists each backend (cpu, cuda, opencl) with the devices it finds on this machine:\n"
+            "name, memory and details, or the reason a backend or device is unusable.\n"
+            "  --json   print one JSON object instead of text\n");
+}
+
+/* Writes s as a JSON string literal. */
+static void json_string(const char *s) {
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            printf("\\%c", *p);
+        } else if (*p < 0x20) {
+            printf("\\u%04x", *p);
+        } else {
+            putchar(*p);
+        }
+    }
+    putchar('"');
+}
+
+static void print_memory(uint64_t bytes) {
+    if (bytes == 0) {
+        printf("memory unknown");
+    } else {
+        printf("%.1f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
+    }
+}
+
+int ember_cmd_devices(int argc, char **argv) {
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else {
+            return cli_usage_error(argv[0], "unknown argument '%s'", argv[i]);
+        }
+    }
+
+    static ember_device_info info[MAX_DEVICES];
+    int first = 1;
+    if (json) printf("{\"backends\":[");
+    for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
+        ember_backend_kind kind = (ember_backend_kind)k;
+        int compiled = ember_backend_compiled(kind);
+        /* The perturbed backend exists only in test builds; don't advertise its absence. */
+        if (kind == EMBER_BACKEND_PERTURBED && !compiled) continue;
+        size_t count = 0;
+        memset(info, 0, sizeof info);
+        ember_status st = ember_backend_devices(kind, info, MAX_DEVICES, &count);
+        size_t shown = count < MAX_DEVICES ? count : MAX_DEVICES;
+        const char *name = ember_backend_name(kind);
+        if (json) {
+            printf("%s{\"backend\":", first ? "" : ",");
+            json_string(name);
+            printf(",\"compiled\":%s,\"status\":\"%s\",\"devices\":[", compiled ? "true" : "false",
+                   ember_status_name(st));
+            for (size_t d = 0; d < shown; d++) {
+                printf("%s{\"index\":%d,\"name\":", d ? "," : "", info[d].index);
+                json_string(info[d].name);
+                printf(",\"detail\":");
+                json_string(info[d].detail);
+                printf(",\"memory_bytes\":%llu,\"usable\":%s,\"reason\":",
+                       (unsigned long long)info[d].memory_bytes, info[d].usable ? "true" : "false");
+                json_string(info[d].reason);
+                printf("}");
+            }
+            printf("]}");
+        } else if (st != EMBER_STATUS_SUCCESS && (shown == 0 || !info[0].usable)) {
+            /* Not compiled in, or compiled in with no device: one line saying why. */
+            const char *why = shown > 0 && info[0].reason[0] != '\0' ? info[0].reason
+                                                                     : ember_last_error();
+            if (why == NULL || why[0] == '\0') why = ember_status_string(st);
+            printf("%-8s %s: %s\n", name,
+                   st == EMBER_STATUS_BACKEND_NOT_COMPILED ? "not compiled in" : "no usable device",
+                   why);
+        } else {
+            printf("%-8s %zu device%s\n", name, count, count == 1 ? "" : "s");
+            for (size_t d = 0; d < shown; d++) {
+                printf("  [%d] %s, ", info[d].index, info[d].name);
+                print_memory(info[d].memory_bytes);
+                if (info[d].detail[0] != '\0') printf(", %s", info[d].detail);
+                if (!info[d].usable) printf(" -- unusable: %s", info[d].reason);
+                printf("\n");
+            }
+        }
+        first = 0;
+    }
+    if (json) printf("]}\n");
+    return 0;
+}

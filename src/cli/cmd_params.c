@@ -1,0 +1,213 @@
+/* cmd_params.c: `ember params`: the Wide&Deep parameter count, term by term by the seed's
+ * formulas, beside the number the model allocates, with how the two relate. */
+#include "cli_util.h"
+#include "commands.h"
+
+#include "ember.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_FIELDS 1024
+#define MAX_SIZE ((int64_t)1 << 40)
+
+struct model_args {
+    int64_t wide[MAX_FIELDS], n_wide;
+    int64_t vocab[MAX_FIELDS], n_vocab;
+    int64_t dim[MAX_FIELDS], n_dim;
+    int64_t hidden[MAX_FIELDS], n_hidden;
+    int64_t numeric;
+    int given; /* any model flag or spec file seen */
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ember params [--wide B,B,...] [--vocab V,V,...] [--dim E[,E,...]]\n"
+            "                    [--numeric N] [--hidden N1,N2,...] [--spec FILE] [--json]\n"
+            "Counts the parameters of a Wide&Deep model by the seed's formulas, term by term:\n"
+            "  wide        d_wide + 1                 (d_wide = sum of the wide buckets)\n"
+            "  embeddings  sum_i vocab_i * e_i\n"
+            "  dnn         sum_l n_{l-1} * n_l + n_l  (n_0 = sum e_i + numeric)\n"
+            "  output      (d_wide + d_deep) + 1      (d_deep = the last hidden size)\n"
+            "and the exact number ember's model allocates: the wide and output terms both hold\n"
+            "the d_wide wide weights and a bias, which the model holds once.\n"
+            "With no model given it prints the seed's examples.\n"
+            "  --wide B,...     hash buckets of each wide (one-hot or crossed) feature\n"
+            "  --vocab V,...    rows of each deep embedding table\n"
+            "  --dim E[,...]    embedding dimension: one for every table, or one per table\n"
+            "  --numeric N      numeric features fed to the deep part (default 0)\n"
+            "  --hidden N,...   hidden layer sizes n_1..n_L\n"
+            "  --spec FILE      read the same settings from a file, one per line, e.g.\n"
+            "                   'wide 20' 'vocab 1000,50' 'dim 8' 'numeric 6' 'hidden 64,32'\n"
+            "                   ('#' starts a comment; flags given later override)\n"
+            "  --json           print one JSON object\n");
+}
+
+/* One setting by name ("wide", "vocab", ...); used by both the flags and the spec file.
+ * `flag` is how errors name it: "--wide", or "FILE:LINE: wide". */
+static int set_field(const char *cmd, struct model_args *m, const char *flag, const char *name,
+                     const char *value) {
+    m->given = 1;
+    if (strcmp(name, "wide") == 0) {
+        return cli_parse_int_list(cmd, flag, value, 0, MAX_SIZE, m->wide, MAX_FIELDS, &m->n_wide);
+    } else if (strcmp(name, "vocab") == 0) {
+        return cli_parse_int_list(cmd, flag, value, 0, MAX_SIZE, m->vocab, MAX_FIELDS, &m->n_vocab);
+    } else if (strcmp(name, "dim") == 0) {
+        return cli_parse_int_list(cmd, flag, value, 0, MAX_SIZE, m->dim, MAX_FIELDS, &m->n_dim);
+    } else if (strcmp(name, "hidden") == 0) {
+        return cli_parse_int_list(cmd, flag, value, 1, MAX_SIZE, m->hidden, MAX_FIELDS,
+                                  &m->n_hidden);
+    } else if (strcmp(name, "numeric") == 0) {
+        return cli_parse_int(cmd, flag, value, 0, MAX_SIZE, &m->numeric);
+    }
+    return cli_usage_error(cmd, "%s: unknown setting (expected wide, vocab, dim, numeric or "
+                                "hidden)",
+                           flag);
+}
+
+static int read_spec(const char *cmd, struct model_args *m, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "ember %s: cannot open spec file %s: %s\n", cmd, path, strerror(errno));
+        return 2;
+    }
+    char line[8192];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL) *hash = '\0';
+        char name[64], value[8000], extra[2];
+        /* '=' or ':' between name and value is allowed too. */
+        for (char *p = line; *p != '\0'; p++) {
+            if (*p == '=' || *p == ':') *p = ' ';
+        }
+        int n = sscanf(line, "%63s %7999s %1s", name, value, extra);
+        if (n <= 0) continue; /* blank or comment */
+        if (n != 2) {
+            fprintf(stderr, "ember %s: %s:%d: expected 'NAME VALUE' (e.g. 'hidden 64,32')\n", cmd,
+                    path, lineno);
+            rc = 2;
+        } else {
+            char where[4200];
+            for (char *p = name; *p != '\0'; p++) *p = (char)tolower((unsigned char)*p);
+            snprintf(where, sizeof where, "%s:%d: %s", path, lineno, name);
+            rc = set_field(cmd, m, where, name, value);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static void print_breakdown(const ember_param_count *p, int json) {
+    if (json) {
+        printf("{\"d_wide\":%lld,\"d_deep\":%lld,\"wide\":%lld,\"embeddings\":%lld,\"dnn\":%lld,"
+               "\"output\":%lld,\"formula_total\":%lld,\"shared\":%lld,\"allocated\":%lld}\n",
+               (long long)p->d_wide, (long long)p->d_deep, (long long)p->wide,
+               (long long)p->embeddings, (long long)p->dnn, (long long)p->output,
+               (long long)p->formula_total, (long long)p->shared, (long long)p->allocated);
+        return;
+    }
+    printf("Wide&Deep parameters, term by term by the seed's formulas (d_wide = %lld, d_deep = "
+           "%lld):\n",
+           (long long)p->d_wide, (long long)p->d_deep);
+    printf("  wide        d_wide + 1                 %14lld\n", (long long)p->wide);
+    printf("  embeddings  sum vocab_i * e_i          %14lld\n", (long long)p->embeddings);
+    printf("  dnn         sum n_{l-1} * n_l + n_l    %14lld\n", (long long)p->dnn);
+    printf("  output      (d_wide + d_deep) + 1      %14lld\n", (long long)p->output);
+    printf("  total by the formulas                  %14lld\n", (long long)p->formula_total);
+    printf("allocated by ember's model               %14lld\n", (long long)p->allocated);
+    printf("How they relate: the wide term and the output term both count the %lld wide weights\n"
+           "and a bias; the model (one joint sigmoid unit over the wide features and the last\n"
+           "deep layer) holds them once: allocated = %lld - %lld = %lld.\n",
+           (long long)p->d_wide, (long long)p->formula_total, (long long)p->shared,
+           (long long)p->allocated);
+}
+
+/* The seed's three worked examples, each computed through ember_widedeep_count_params. */
+static int seed_examples(const char *cmd, int json) {
+    const int64_t cross[1] = {2 * 10};
+    const int64_t vocab[1] = {1000}, dim[1] = {300};
+    const int64_t tower[2] = {64, 32};
+    ember_widedeep_spec s1 = {1, cross, 0, NULL, NULL, 0, 0, NULL};
+    ember_widedeep_spec s2 = {0, NULL, 1, vocab, dim, 0, 0, NULL};
+    ember_widedeep_spec s3 = {0, NULL, 0, NULL, NULL, 100, 2, tower};
+    ember_param_count p1, p2, p3;
+    ember_status st;
+    if ((st = ember_widedeep_count_params(&s1, &p1)) != EMBER_STATUS_SUCCESS ||
+        (st = ember_widedeep_count_params(&s2, &p2)) != EMBER_STATUS_SUCCESS ||
+        (st = ember_widedeep_count_params(&s3, &p3)) != EMBER_STATUS_SUCCESS) {
+        return cli_api_error(cmd, NULL, st, "parameter counting");
+    }
+    if (json) {
+        printf("{\"crossed_2x10_wide\":%lld,\"table_1000x300_embeddings\":%lld,"
+               "\"tower_100_64_32_dnn\":%lld}\n",
+               (long long)p1.wide, (long long)p2.embeddings, (long long)p3.dnn);
+        return 0;
+    }
+    printf("The seed's examples (ember params --help: count your own model):\n");
+    printf("  a 2 x 10 crossed feature (d_wide = 20):  wide = 20 + 1            = %lld\n",
+           (long long)p1.wide);
+    printf("  a 1000 x 300 embedding table:            embeddings = 1000 * 300  = %lld\n",
+           (long long)p2.embeddings);
+    printf("  a 100 -> 64 -> 32 tower:                 dnn = 100*64+64 + 64*32+32 = %lld\n",
+           (long long)p3.dnn);
+    return 0;
+}
+
+int ember_cmd_params(int argc, char **argv) {
+    const char *cmd = argv[0];
+    static struct model_args m; /* large arrays: not on the stack */
+    memset(&m, 0, sizeof m);
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if ((r = cli_flag(argc, argv, &i, "--spec", &v)) != 0) {
+            if (r < 0 || read_spec(cmd, &m, v) != 0) return 2;
+        } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
+            /* --wide, --vocab, --dim, --numeric, --hidden: names shared with the spec file */
+            static const char *const names[] = {"wide", "vocab", "dim", "numeric", "hidden"};
+            int matched = 0;
+            for (size_t k = 0; k < sizeof names / sizeof names[0] && !matched; k++) {
+                char flag[32];
+                snprintf(flag, sizeof flag, "--%s", names[k]);
+                if ((r = cli_flag(argc, argv, &i, flag, &v)) != 0) {
+                    if (r < 0 || set_field(cmd, &m, flag, names[k], v) != 0) return 2;
+                    matched = 1;
+                }
+            }
+            if (!matched) return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
+        } else {
+            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
+        }
+    }
+    if (!m.given) return seed_examples(cmd, json);
+
+    /* One dimension for every table, or one per table. */
+    if (m.n_dim == 1 && m.n_vocab > 1) {
+        for (int64_t k = 1; k < m.n_vocab; k++) m.dim[k] = m.dim[0];
+        m.n_dim = m.n_vocab;
+    }
+    if (m.n_dim != m.n_vocab) {
+        return cli_usage_error(cmd, "%lld embedding tables (--vocab) but %lld dimensions (--dim)",
+                               (long long)m.n_vocab, (long long)m.n_dim);
+    }
+    ember_widedeep_spec spec = {m.n_wide, m.wide, m.n_vocab, m.vocab, m.dim,
+                                m.numeric, m.n_hidden, m.hidden};
+    ember_param_count p;
+    ember_status st = ember_widedeep_count_params(&spec, &p);
+    if (st != EMBER_STATUS_SUCCESS) {
+        cli_api_error(cmd, NULL, st, "parameter counting");
+        return 2; /* the sizes given are the problem (e.g. the total overflows int64) */
+    }
+    print_breakdown(&p, json);
+    return 0;
+}

@@ -1,0 +1,88 @@
+/* main.c: the `ember` program's entry point; dispatches on argv[1] to one subcommand. */
+#include "commands.h"
+
+#include "ember.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Subcommands live in files owned by different parts of the project (check, model, bench;
+ * `ember bench --model widedeep` reaches ember_cmd_bench_model through ember_cmd_bench).
+ * Weak references let the program link and run while one of them is absent: such a command
+ * then says it is not built instead of breaking the whole program. */
+#pragma weak ember_cmd_bench
+#pragma weak ember_cmd_check
+#pragma weak ember_cmd_train
+#pragma weak ember_cmd_predict
+#pragma weak ember_cmd_encode
+
+typedef int (*command_fn)(int argc, char **argv);
+
+struct command {
+    const char *name;
+    command_fn fn;
+    const char *summary;
+};
+
+/* A weak function's address is still an address constant: NULL when it is absent. */
+static const struct command commands[] = {
+    {"devices", ember_cmd_devices, "list backends and devices, or why each is unusable"},
+    {"demo", ember_cmd_demo, "the seed walkthrough: lookup, gradient, one SGD step"},
+    {"params", ember_cmd_params, "Wide&Deep parameter count by the formulas and as allocated"},
+    {"check", ember_cmd_check, "check every backend against the CPU reference"},
+    {"bench", ember_cmd_bench, "benchmark the kernels (--model widedeep: the model)"},
+    {"train", ember_cmd_train, "train a Wide&Deep model on a data file"},
+    {"predict", ember_cmd_predict, "score a data file with a trained model"},
+    {"encode", ember_cmd_encode, "write the encoded features of a data file"},
+};
+#define NUM_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ember COMMAND [OPTIONS]    (ember COMMAND --help for its options)\n"
+            "       ember --help | --version\n\ncommands:\n");
+    for (size_t i = 0; i < NUM_COMMANDS; i++) {
+        const struct command *cmd = &commands[i];
+        fprintf(f, "  %-8s %s%s\n", cmd->name, cmd->summary,
+                cmd->fn != NULL ? "" : " (not in this build)");
+    }
+}
+
+static void version(void) {
+    printf("ember %d.%d.%d (backends compiled in:", EMBER_VERSION_MAJOR, EMBER_VERSION_MINOR,
+           EMBER_VERSION_PATCH);
+    for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
+        if (ember_backend_compiled((ember_backend_kind)k)) {
+            printf(" %s", ember_backend_name((ember_backend_kind)k));
+        }
+    }
+    printf(")\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        version();
+        return 0;
+    }
+    for (size_t i = 0; i < NUM_COMMANDS; i++) {
+        const struct command *cmd = &commands[i];
+        if (strcmp(name, cmd->name) != 0) continue;
+        if (cmd->fn == NULL) {
+            fprintf(stderr, "ember: '%s' is not built into this version of ember\n", name);
+            return 2;
+        }
+        /* The subcommand sees its own name as argv[0]. */
+        return cmd->fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "ember: unknown command '%s' (try 'ember --help')\n", name);
+    return 2;
+}
