@@ -1,0 +1,419 @@
+#!/usr/bin/python3
+"""compare_torch.py: runs the same shapes through PyTorch's CPU EmbeddingBag / Linear and
+through `ember bench --json` in one invocation, and prints both side by side with ratios.
+
+Kernels (default): forward (EmbeddingBag mode=sum), plain lookup (F.embedding),
+forward + sparse backward + SGD step, dense Linear forward and backward, and a STREAM-style
+copy through numpy and torch. Every figure is a median over repetitions after warm-up;
+with --rounds N the ember and PyTorch measurements alternate N times and the table quotes
+the median over rounds (the machine is shared, so single runs are noisy).
+
+Byte counts follow `ember bench --help` (rows read plus written, a row = D*4 bytes), so a
+GB/s here means the same as in ember's output.
+
+Usage (from the repository root):
+    bench/compare_torch.py                         # E=1e6 D=64 B=4096 L=20 T=1 uniform
+    bench/compare_torch.py --dist zipf --rounds 5
+    bench/compare_torch.py --json                  # one JSON line with everything
+    bench/compare_torch.py --model widedeep        # the Wide&Deep training benchmark
+Runs under Debian's python3-torch (/usr/bin/python3). torch starts with one thread there:
+--threads (default 2) sets torch.set_num_threads and ember's --threads alike.
+"""
+import argparse
+import ctypes
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+F32 = 4
+
+
+def now():
+    return time.perf_counter()
+
+
+def median_ms(fn, reps, warmup=3, budget_s=3.0):
+    """Median wall time of fn() in ms over reps calls after warm-up (fewer when slow)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    t_start = now()
+    for _ in range(reps):
+        t0 = now()
+        fn()
+        times.append((now() - t0) * 1e3)
+        if len(times) >= 5 and now() - t_start > budget_s:
+            break
+    return statistics.median(times)
+
+
+def openblas_core():
+    """The core type of the OpenBLAS this process (and torch) loaded, if it is OpenBLAS."""
+    for name in ("libopenblas.so.0", "libopenblas.so", "libblas.so.3"):
+        try:
+            lib = ctypes.CDLL(name)
+            f = lib.openblas_get_corename
+            f.restype = ctypes.c_char_p
+            return f().decode()
+        except (OSError, AttributeError):
+            continue
+    return "unknown"
+
+
+def make_indices(n, rows, dist, alpha, rng):
+    """Uniform rows, or Zipf(alpha) ranks over 1..rows scattered by (a*r + b) mod rows, as
+    ember bench does (not the same values: the same distribution)."""
+    if dist == "uniform":
+        return rng.integers(0, rows, size=n, dtype=np.int64)
+    ranks = np.arange(1, rows + 1, dtype=np.float64)
+    cdf = np.cumsum(ranks ** -alpha)
+    cdf /= cdf[-1]
+    r = np.searchsorted(cdf, rng.random(n), side="right").astype(np.int64)
+    r = np.minimum(r, rows - 1)
+    a = 2654435761 % rows or 1
+    while math.gcd(a, rows) != 1:
+        a += 1
+    b = int(rng.integers(0, rows))
+    return (a * r + b) % rows
+
+
+def stream_copy(threads, mib=128, reps=11):
+    n = mib * (1 << 20) // F32
+    out = {}
+    a = np.ones(n, dtype=np.float32)
+    b = np.zeros(n, dtype=np.float32)
+    t = []
+    for _ in range(reps):
+        t0 = now()
+        np.copyto(b, a)
+        t.append(now() - t0)
+    out["numpy_copy_gbps"] = 2 * n * F32 / statistics.median(t[1:]) / 1e9
+    ta = torch.ones(n)
+    tb = torch.zeros(n)
+    t = []
+    for _ in range(reps):
+        t0 = now()
+        tb.copy_(ta)
+        t.append(now() - t0)
+    out["torch_copy_gbps"] = 2 * n * F32 / statistics.median(t[1:]) / 1e9
+    return out
+
+
+def torch_kernels(a, reps):
+    """PyTorch's figures for the kernel shapes: dict op -> {median_ms, bytes?, rows?}."""
+    T, E, D, B, L = a.tables, a.rows, a.dim, a.batch, a.pooling
+    N = B * L
+    rng = np.random.default_rng(a.seed)
+    res = {}
+    idx, uniq = [], 0
+    for _ in range(T):
+        i = make_indices(N, E, a.dist, a.alpha, rng)
+        uniq += len(np.unique(i))
+        idx.append(torch.from_numpy(i))
+    offsets = torch.arange(0, N + 1, L, dtype=torch.int64)[:-1]  # B starts (include_last_offset=False)
+    NT = N * T
+    bags = [torch.nn.EmbeddingBag(E, D, mode="sum", sparse=True) for _ in range(T)]
+    with torch.no_grad():
+        for bag in bags:
+            bag.weight.uniform_(-0.1, 0.1)
+    grad = torch.empty(B, D).uniform_(-0.01, 0.01)
+
+    def fwd():
+        with torch.no_grad():
+            for t in range(T):
+                bags[t](idx[t], offsets)
+
+    res["lookup_sum"] = {"median_ms": median_ms(fwd, reps), "bytes": (NT + B * T) * D * F32,
+                         "rows": NT}
+
+    def plain():
+        with torch.no_grad():
+            for t in range(T):
+                F.embedding(idx[t], bags[t].weight)
+
+    res["lookup_none"] = {"median_ms": median_ms(plain, reps), "bytes": 2 * NT * D * F32,
+                          "rows": NT}
+
+    opt = torch.optim.SGD([b.weight for b in bags], lr=0.01)
+
+    def step():
+        for t in range(T):
+            bags[t](idx[t], offsets).backward(grad)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    res["step_sgd"] = {"median_ms": median_ms(step, reps),
+                       "bytes": (NT + B * T) * D * F32 + B * T * D * F32 + 2 * uniq * D * F32,
+                       "rows": NT}
+
+    # Dense layer: y = relu(x W^T + b) and its backward (dx, dW, db), the ops autograd runs
+    # for nn.Linear + ReLU, written out so forward and backward are timed separately.
+    din, dout = a.dense_in, a.dense_out
+    lin = torch.nn.Linear(din, dout)
+    x = torch.empty(B, din).uniform_(-1, 1)
+    dy0 = torch.empty(B, dout).uniform_(-0.01, 0.01)
+    with torch.no_grad():
+        y = torch.relu(F.linear(x, lin.weight, lin.bias))
+
+        def dense_fwd():
+            torch.relu(F.linear(x, lin.weight, lin.bias))
+
+        def dense_bwd():
+            dy = dy0 * (y > 0)
+            torch.mm(dy, lin.weight)       # dx
+            torch.mm(dy.t(), x)            # dW
+            dy.sum(0)                      # db
+
+        res["dense_fwd"] = {"median_ms": median_ms(dense_fwd, reps),
+                            "flops": 2.0 * B * din * dout}
+        res["dense_bwd"] = {"median_ms": median_ms(dense_bwd, reps),
+                            "flops": 4.0 * B * din * dout}
+    res["_unique_rows"] = uniq
+    return res
+
+
+def run_ember(a, extra):
+    cmd = [a.ember, "bench", "--json", "--backend", a.backend, "--threads", str(a.threads),
+           "--reps", str(a.reps)] + extra
+    t0 = now()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0 and not p.stdout.strip():
+        sys.exit("compare_torch: %s failed (%d): %s" % (" ".join(cmd), p.returncode,
+                                                        p.stderr.strip()))
+    line = p.stdout.strip().splitlines()[-1]
+    return json.loads(line), " ".join(cmd), now() - t0
+
+
+def kernels(a):
+    torch.set_num_threads(a.threads)
+    shape = ["--tables", str(a.tables), "--rows", str(a.rows), "--dim", str(a.dim),
+             "--batch", str(a.batch), "--pooling", str(a.pooling), "--dist", a.dist,
+             "--alpha", str(a.alpha), "--dense-in", str(a.dense_in),
+             "--dense-out", str(a.dense_out)]
+    ops = ["lookup_sum", "lookup_none", "step_sgd", "dense_fwd", "dense_bwd"]
+    rounds = []
+    ember_cmd = None
+    for _ in range(a.rounds):
+        e, ember_cmd, _ = run_ember(a, shape + ["--op", ",".join(ops)])
+        t = torch_kernels(a, a.reps)
+        s = stream_copy(a.threads)
+        rounds.append((e, t, s))
+
+    def med(vals):
+        vals = [v for v in vals if v is not None]
+        return statistics.median(vals) if vals else None
+
+    table = {}
+    for op in ops:
+        em = med([r[0]["run"]["ops"].get(op, {}).get("median_ms") for r in rounds])
+        tm = med([r[1][op]["median_ms"] for r in rounds])
+        # The ratio per round, then its median: both sides of a ratio share the round's load.
+        ratio = med([r[1][op]["median_ms"] / r[0]["run"]["ops"][op]["median_ms"]
+                     for r in rounds if "median_ms" in r[0]["run"]["ops"].get(op, {})])
+        row = {"ember_ms": em, "torch_ms": tm, "torch_over_ember": ratio}
+        eb = rounds[0][0]["run"]["ops"].get(op, {}).get("bytes")
+        if eb:
+            row["ember_gbps"] = eb / (em * 1e6) if em else None
+            row["torch_gbps"] = rounds[0][1][op]["bytes"] / (tm * 1e6)
+        fl = rounds[0][1][op].get("flops")
+        if fl:
+            row["ember_gflops"] = fl / (em * 1e6) if em else None
+            row["torch_gflops"] = fl / (tm * 1e6)
+            row["ember_sgemm_ms"] = med([r[0]["run"]["ops"][op].get("sgemm_ms")
+                                         for r in rounds if op in r[0]["run"]["ops"]])
+        table[op] = row
+    out = {
+        "shape": rounds[0][0]["shape"],
+        "ember_command": ember_cmd,
+        "rounds": a.rounds,
+        "threads": a.threads,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "openblas_core_torch": openblas_core(),
+        "openblas_core_ember": rounds[0][0]["openblas_core"],
+        "ember_host_copy_gbps": med([r[0]["host_copy_gbps"] for r in rounds]),
+        "numpy_copy_gbps": med([r[2]["numpy_copy_gbps"] for r in rounds]),
+        "torch_copy_gbps": med([r[2]["torch_copy_gbps"] for r in rounds]),
+        "ops": table,
+        "per_round": [{op: {"ember_ms": r[0]["run"]["ops"].get(op, {}).get("median_ms"),
+                            "torch_ms": r[1][op]["median_ms"]} for op in ops}
+                      for r in rounds],
+    }
+    if a.json:
+        print(json.dumps(out, separators=(",", ":")))
+        return
+    sh = out["shape"]
+    print("compare_torch: T=%d E=%d D=%d B=%d L=%d %s; dense %dx%d->%d; %d threads; %d round(s)"
+          % (sh["tables"], sh["rows"], sh["dim"], sh["batch"], sh["pooling"], sh["dist"],
+             sh["batch"], sh["dense_in"], sh["dense_out"], a.threads, a.rounds))
+    print("ember: %s" % ember_cmd)
+    print("torch %s (threads %d); OpenBLAS core: torch %s, ember %s"
+          % (torch.__version__, torch.get_num_threads(), out["openblas_core_torch"],
+             out["openblas_core_ember"]))
+    print("copy bandwidth (read+write): ember host copy %.1f GB/s, numpy copyto %.1f GB/s, "
+          "torch copy_ %.1f GB/s\n" % (out["ember_host_copy_gbps"], out["numpy_copy_gbps"],
+                                      out["torch_copy_gbps"]))
+    print("%-12s %10s %10s %12s %10s %10s  %s" % ("op", "ember_ms", "torch_ms", "torch/ember",
+                                                   "ember_GB/s", "torch_GB/s", "notes"))
+    for op, r in table.items():
+        def f(v, fmt):
+            return fmt % v if v is not None else "-"
+        note = ""
+        if "ember_gflops" in r:
+            note = "GFLOP/s ember %s torch %s; direct SGEMM %s ms" % (
+                f(r["ember_gflops"], "%.0f"), f(r["torch_gflops"], "%.0f"),
+                f(r["ember_sgemm_ms"], "%.3f"))
+        print("%-12s %10s %10s %12s %10s %10s  %s" % (
+            op, f(r["ember_ms"], "%.3f"), f(r["torch_ms"], "%.3f"),
+            f(r["torch_over_ember"], "%.2fx"), f(r.get("ember_gbps"), "%.1f"),
+            f(r.get("torch_gbps"), "%.1f"), note))
+    print("\ntorch/ember = PyTorch time / ember time (above 1: ember is faster); medians of "
+          "per-round medians.")
+
+
+# ---------------------------------------------------------------------------------------
+# Wide&Deep: the Criteo-shaped model of `ember bench --model widedeep`, in PyTorch.
+# ---------------------------------------------------------------------------------------
+class WideDeep(torch.nn.Module):
+    def __init__(self, fields, buckets, dim, numeric, hidden):
+        super().__init__()
+        self.wide = torch.nn.ModuleList(
+            [torch.nn.Embedding(buckets, 1, sparse=True) for _ in range(fields)])
+        self.deep = torch.nn.ModuleList(
+            [torch.nn.Embedding(buckets, dim, sparse=True) for _ in range(fields)])
+        layers, n = [], fields * dim + numeric
+        for h in hidden:
+            layers += [torch.nn.Linear(n, h), torch.nn.ReLU()]
+            n = h
+        self.mlp = torch.nn.Sequential(*layers)
+        self.head = torch.nn.Linear(n, 1)  # deep part of the joint sigmoid unit (+ bias)
+        with torch.no_grad():
+            for e in list(self.wide) + list(self.deep):
+                e.weight.uniform_(-0.01, 0.01)
+
+    def forward(self, ids, num):
+        wide = sum(self.wide[f](ids[:, f]) for f in range(ids.shape[1]))
+        deep = torch.cat([self.deep[f](ids[:, f]) for f in range(ids.shape[1])] + [num], 1)
+        return (self.head(self.mlp(deep)) + wide).squeeze(1)
+
+
+def widedeep(a):
+    torch.set_num_threads(a.threads)
+    fields, buckets, dim, numeric, hidden, batch = 26, 100000, 16, 13, [400, 400, 400], 2048
+    cmd = [a.ember, "bench", "--model", "widedeep", "--json", "--threads", str(a.threads),
+           "--backend", a.backend]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    ember = None
+    if p.stdout.strip():
+        try:
+            ember = json.loads(p.stdout.strip().splitlines()[-1])
+        except json.JSONDecodeError:
+            ember = None
+    if ember is None:
+        print("compare_torch: `%s` gave no JSON (rc %d): %s" % (" ".join(cmd), p.returncode,
+                                                               p.stderr.strip()[-300:]),
+              file=sys.stderr)
+    m = WideDeep(fields, buckets, dim, numeric, hidden)
+    sparse = [p_ for n_, p_ in m.named_parameters() if n_.startswith(("wide", "deep"))]
+    dense = [p_ for n_, p_ in m.named_parameters() if not n_.startswith(("wide", "deep"))]
+    opt_s = torch.optim.Adagrad(sparse, lr=0.01)
+    opt_d = torch.optim.Adagrad(dense, lr=0.01)
+    g = torch.Generator().manual_seed(a.seed)
+    nb = 8
+    ids = [torch.randint(0, buckets, (batch, fields), generator=g) for _ in range(nb)]
+    num = [torch.randn(batch, numeric, generator=g) for _ in range(nb)]
+    lab = [torch.randint(0, 2, (batch,), generator=g).float() for _ in range(nb)]
+
+    def train_steps(k):
+        for s in range(k):
+            i = s % nb
+            loss = F.binary_cross_entropy_with_logits(m(ids[i], num[i]), lab[i])
+            opt_s.zero_grad(set_to_none=True)
+            opt_d.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_s.step()
+            opt_d.step()
+
+    def infer_steps(k):
+        with torch.no_grad():
+            for s in range(k):
+                torch.sigmoid(m(ids[s % nb], num[s % nb]))
+
+    train_steps(3)
+    t_train = []
+    for _ in range(a.rounds * 3):
+        t0 = now()
+        train_steps(5)
+        t_train.append((now() - t0) / 5)
+    infer_steps(3)
+    t_inf = []
+    for _ in range(a.rounds * 3):
+        t0 = now()
+        infer_steps(10)
+        t_inf.append((now() - t0) / 10)
+    tr = batch / statistics.median(t_train)
+    inf = batch / statistics.median(t_inf)
+    out = {"model": "widedeep", "torch_train_samples_per_s": tr,
+           "torch_infer_samples_per_s": inf, "torch_threads": torch.get_num_threads(),
+           "openblas_core_torch": openblas_core(), "ember_command": " ".join(cmd),
+           "ember": ember}
+    if ember:
+        et = ember.get("train_samples_per_s") or ember.get("samples_per_s")
+        ei = ember.get("infer_samples_per_s") or ember.get("inference_samples_per_s")
+        out["ember_over_torch_train"] = et / tr if et else None
+        out["ember_over_torch_infer"] = ei / inf if ei else None
+    if a.json:
+        print(json.dumps(out, separators=(",", ":")))
+        return
+    print("compare_torch --model widedeep: 26 fields x 100000 x 16, 13 numeric, MLP 400-400-400, "
+          "batch 2048, Adagrad; %d threads" % a.threads)
+    print("torch %s: train %.0f samples/s, inference %.0f samples/s (OpenBLAS core %s)"
+          % (torch.__version__, tr, inf, out["openblas_core_torch"]))
+    if ember:
+        print("ember: %s" % json.dumps(ember))
+        if out.get("ember_over_torch_train"):
+            print("ember/torch training throughput: %.2fx" % out["ember_over_torch_train"])
+        if out.get("ember_over_torch_infer"):
+            print("ember/torch inference throughput: %.2fx" % out["ember_over_torch_infer"])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p.add_argument("--ember", default=os.path.join(root, "build", "bin", "ember"),
+                   help="the ember program (default build/bin/ember)")
+    p.add_argument("--backend", default="cpu", help="ember's backend (PyTorch runs on the CPU)")
+    p.add_argument("--model", choices=["widedeep"], help="the Wide&Deep benchmark instead")
+    p.add_argument("--tables", type=int, default=1)
+    p.add_argument("--rows", type=int, default=1000000)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--batch", type=int, default=4096)
+    p.add_argument("--pooling", type=int, default=20)
+    p.add_argument("--dist", choices=["uniform", "zipf"], default="uniform")
+    p.add_argument("--alpha", type=float, default=1.05)
+    p.add_argument("--dense-in", type=int, default=400)
+    p.add_argument("--dense-out", type=int, default=400)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=3, help="alternate ember and torch N times")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--json", action="store_true", help="one JSON line")
+    a = p.parse_args()
+    if not os.access(a.ember, os.X_OK):
+        sys.exit("compare_torch: %s is not an executable (build first, or pass --ember)" % a.ember)
+    if a.model == "widedeep":
+        widedeep(a)
+    else:
+        kernels(a)
+
+
+if __name__ == "__main__":
+    main()
