@@ -1,0 +1,110 @@
+/* cpu_dense.c: dense layer forward and backward through OpenBLAS SGEMM, with the bias,
+ * ReLU and bias-gradient passes fused around it. */
+#include "cpu/cpu_internal.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+/* OpenBLAS runs its own thread pool: give it the context's thread count, and never call
+ * it from inside an OpenMP region (the two pools would fight over the cores). */
+static void blas_threads(const ember_context *ctx) {
+    int t = cpu_threads(ctx);
+    if (openblas_get_num_threads() != t) openblas_set_num_threads(t);
+}
+
+/* C[M x N] = op(A) op(B), row-major; K == 0 gives zeros (OpenBLAS is not asked). */
+static void gemm(const ember_context *ctx, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M,
+                 int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                 float *C, int64_t ldc) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    blas_threads(ctx);
+    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)M, (blasint)N, (blasint)K, 1.0f, A, (blasint)lda,
+                B, (blasint)ldb, 0.0f, C, (blasint)ldc);
+}
+
+ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                               const ember_buffer *x, const ember_buffer *w,
+                               const ember_buffer *b, ember_activation act, ember_buffer *y) {
+    if (batch == 0 || out == 0) return EMBER_STATUS_SUCCESS;
+    if (batch > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
+        return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
+                           "cpu: dense layer sizes must be below 2^31 for OpenBLAS");
+    float *Y = (float *)y->handle;
+    /* Y = X W^T: X [batch x in], W [out x in]. */
+    gemm(ctx, CblasNoTrans, CblasTrans, batch, out, in, (const float *)x->handle, in,
+         (const float *)w->handle, in, Y, out);
+    const float *bias = b ? (const float *)b->handle : NULL;
+    const int relu = act == EMBER_ACTIVATION_RELU;
+    if (!bias && !relu) return EMBER_STATUS_SUCCESS;
+    /* One pass adds the bias and applies ReLU while Y is still warm in cache. */
+    int nt = cpu_threads_for(ctx, batch * out / 16);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < batch; i++) {
+        float *row = Y + i * out;
+        if (bias && relu)
+            for (int64_t j = 0; j < out; j++) {
+                float v = row[j] + bias[j];
+                row[j] = v > 0.0f ? v : 0.0f;
+            }
+        else if (bias)
+            for (int64_t j = 0; j < out; j++) row[j] += bias[j];
+        else
+            for (int64_t j = 0; j < out; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                                const ember_buffer *x, const ember_buffer *w,
+                                const ember_buffer *y, ember_buffer *dy, ember_activation act,
+                                ember_buffer *dx, ember_buffer *dw, ember_buffer *db) {
+    if (batch > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
+        return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
+                           "cpu: dense layer sizes must be below 2^31 for OpenBLAS");
+    float *DY = (float *)dy->handle;
+    const float *Yv = y ? (const float *)y->handle : NULL;
+    const int relu = act == EMBER_ACTIVATION_RELU;
+    float *DB = db ? (float *)db->handle : NULL;
+    if (relu || DB) {
+        /* One pass over dy: mask it by y > 0 and sum its columns. Threads own column
+         * ranges and add rows in order, so db does not depend on the thread count. */
+        int nt = cpu_threads_for(ctx, batch * out / 16);
+        if (out < 64 * nt) nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+        {
+            int t = omp_get_thread_num(), nth = omp_get_num_threads();
+            int64_t j0 = out / nth * t, j1 = t == nth - 1 ? out : j0 + out / nth;
+            double acc[256];
+            for (int64_t c0 = j0; c0 < j1; c0 += 256) {
+                int64_t c1 = c0 + 256 < j1 ? c0 + 256 : j1;
+                for (int64_t j = c0; j < c1; j++) acc[j - c0] = 0.0;
+                for (int64_t i = 0; i < batch; i++) {
+                    float *row = DY + i * out;
+                    if (relu) {
+                        const float *yr = Yv + i * out;
+                        for (int64_t j = c0; j < c1; j++)
+                            row[j] = yr[j] > 0.0f ? row[j] : 0.0f;
+                    }
+                    if (DB)
+                        for (int64_t j = c0; j < c1; j++) acc[j - c0] += (double)row[j];
+                }
+                if (DB)
+                    for (int64_t j = c0; j < c1; j++) DB[j] = (float)acc[j - c0];
+            }
+        }
+    }
+    /* dx [batch x in] = dy [batch x out] W [out x in] */
+    if (dx)
+        gemm(ctx, CblasNoTrans, CblasNoTrans, batch, in, out, DY, out, (const float *)w->handle,
+             in, (float *)dx->handle, in);
+    /* dw [out x in] = dy^T [out x batch] x [batch x in] */
+    if (dw)
+        gemm(ctx, CblasTrans, CblasNoTrans, out, in, batch, DY, out, (const float *)x->handle,
+             in, (float *)dw->handle, in);
+    return EMBER_STATUS_SUCCESS;
+}

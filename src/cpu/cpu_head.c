@@ -1,0 +1,47 @@
+/* cpu_head.c: the sigmoid output head: stable sigmoid and binary cross-entropy with logits. */
+#include "cpu/cpu_internal.h"
+
+#include <math.h>
+#include <omp.h>
+
+/* exp of a non-positive number only, so nothing overflows for any finite x; NaN stays NaN
+ * (it fails x >= 0 and goes through exp). */
+static inline float sigmoid_f(float x) {
+    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+ember_status cpu_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, ember_buffer *y) {
+    if (n == 0) return EMBER_STATUS_SUCCESS;
+    const float *X = (const float *)x->handle;
+    float *Y = (float *)y->handle;
+    int nt = cpu_threads_for(ctx, n);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < n; i++) Y[i] = sigmoid_f(X[i]);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* loss_i = max(x,0) - x*t + log1p(exp(-|x|)), in double and summed in double: the mean of
+ * a large batch keeps its digits. grad_i = (sigmoid(x) - t) / n in float. */
+ember_status cpu_bce_with_logits(ember_context *ctx, int64_t n, const ember_buffer *logits,
+                                 const ember_buffer *labels, float *loss, ember_buffer *grad) {
+    if (n == 0) {
+        if (loss) *loss = 0.0f;
+        return EMBER_STATUS_SUCCESS;
+    }
+    const float *X = (const float *)logits->handle;
+    const float *T = (const float *)labels->handle;
+    float *G = grad ? (float *)grad->handle : NULL;
+    const float fn = (float)n;
+    double sum = 0.0;
+    int nt = cpu_threads_for(ctx, n);
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : sum) if (nt > 1)
+    for (int64_t i = 0; i < n; i++) {
+        const double xv = (double)X[i], tv = (double)T[i];
+        if (loss) sum += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
+        if (G) G[i] = (sigmoid_f(X[i]) - T[i]) / fn;
+    }
+    if (loss) *loss = (float)(sum / (double)n);
+    return EMBER_STATUS_SUCCESS;
+}

@@ -1,0 +1,182 @@
+/* cpu_internal.h: what the CPU backend's files share (threads, scratch memory, grouping).
+ *
+ * Numeric conventions of the CPU backend, which the other backends are checked against:
+ * - No FMA contraction (C11 mode compiles with -ffp-contract=off): a weighted term is
+ *   rounded as w*x, then added.
+ * - Lookup: a bag sums its rows in input order starting from +0.0f; MEAN divides that sum
+ *   by the count of non-padding indices (sum / (float)count); accumulate adds the result
+ *   to the output last (out + result).
+ * - Backward: the contribution of position p to its row is g[bag] * w[p] (SUM with
+ *   weights), g[bag] * (1.0f / (float)count) (MEAN) or g[bag] itself. DETERMINISTIC mode
+ *   sums each row's contributions in input order starting from the first one and adds the
+ *   sum to the destination once (dense: grad += sum; sparse: grad = sum; fused: the
+ *   optimizer sees the sum), so the fused update equals backward_sparse + sparse_step bit
+ *   for bit. ATOMIC mode may add contributions one at a time (still in input order per
+ *   row, so in practice it is reproducible too).
+ */
+#ifndef EMBER_CPU_INTERNAL_H
+#define EMBER_CPU_INTERNAL_H
+
+#include "core/backend.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Backend-private state hung on ctx->impl. A context is used by one thread at a time, so
+ * one reusable scratch area per context is safe and saves a malloc per call. */
+typedef struct cpu_impl {
+    void *scratch;
+    size_t scratch_bytes;
+} cpu_impl;
+
+/* Threads to use for this context (ctx->threads, 0 meaning all cores), >= 1. */
+int cpu_threads(const ember_context *ctx);
+/* Threads worth using for `work` units of roughly one cache line each: 1 for small inputs,
+ * where waking an OpenMP team costs more than it saves. */
+int cpu_threads_for(const ember_context *ctx, int64_t work);
+
+/* Returns scratch memory of at least `bytes` (64-byte aligned), grown as needed and kept
+ * on the context; NULL after recording OUT_OF_MEMORY on ctx. Contents are undefined. */
+void *cpu_scratch(ember_context *ctx, size_t bytes);
+
+/* 64-byte aligned allocation used for buffers and scratch. */
+void *cpu_aligned_alloc(size_t bytes);
+void cpu_aligned_free(void *p);
+
+/* --- grouping of index positions by row (cpu_sort.c) -------------------------------------
+ * The contributions of an embedding backward, grouped by table row: keys[k] packs
+ * (row << pos_bits) | position, sorted ascending, so each row's positions are contiguous
+ * and in input order. Padding positions are left out. */
+typedef struct cpu_groups {
+    uint64_t *keys;     /* count entries */
+    int64_t count;      /* non-padding positions */
+    int pos_bits;
+    /* Chunk boundaries for `threads` workers, each at the start of a row's run, so a row
+     * is never split between threads; chunk t is keys[bound[t] .. bound[t+1]). */
+    int threads;
+    int64_t bound[65];
+    int64_t unique_before[65]; /* distinct rows in chunks before t; [threads] = total */
+} cpu_groups;
+
+static inline int64_t cpu_group_row(const cpu_groups *g, uint64_t key) {
+    return (int64_t)(key >> g->pos_bits);
+}
+static inline int64_t cpu_group_pos(const cpu_groups *g, uint64_t key) {
+    return (int64_t)(key & ((UINT64_C(1) << g->pos_bits) - 1));
+}
+
+/* Per-position context of a backward: which bag each position belongs to and its scale. */
+typedef struct cpu_bwd {
+    const ember_lookup_desc *desc;
+    const void *indices;
+    const void *offsets;       /* NULL with POOLING_NONE */
+    const float *weights;      /* NULL unless SUM with weights */
+    const float *grad_out;     /* [batch x out_row_stride] */
+    int32_t *bag_of;           /* position -> bag, pooled only; NULL with POOLING_NONE */
+    float *inv_count;          /* bag -> 1/count (MEAN only), else NULL */
+} cpu_bwd;
+
+/* Bytes of scratch a backward needs: cpu_bwd_prepare's per-position bag numbers and
+ * per-bag counts, then, when `grouped`, cpu_group_by_row's arrays for `threads` workers. */
+size_t cpu_bwd_scratch_bytes(const ember_lookup_desc *desc, int grouped, int threads);
+
+/* Fills bwd, taking its arrays from the start of `mem` (cpu_bwd_scratch_bytes); returns
+ * the memory left for cpu_group_by_row. NULL after recording NOT_SUPPORTED on ctx when
+ * the batch has 2^31 bags or more. */
+void *cpu_bwd_prepare(ember_context *ctx, const ember_lookup_desc *desc,
+                      const ember_buffer *indices, const ember_buffer *offsets,
+                      const ember_buffer *weights, const ember_buffer *grad_out, void *mem,
+                      cpu_bwd *bwd);
+
+/* Sorts the non-padding positions by row (stable) in `mem` (what cpu_bwd_prepare left)
+ * and splits them into balanced chunks for `threads` workers. NOT_SUPPORTED (recorded on
+ * ctx) when row and position numbers do not fit 64 bits together. */
+ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
+                              const void *indices, int threads, void *mem, cpu_groups *out);
+
+/* Which of `nth` threads owns a row in the ungrouped (scatter) paths: a hash, so that the
+ * hot low ids of a Zipf distribution spread over all threads. */
+static inline int cpu_row_owner(int64_t row, int nth) {
+    uint64_t h = (uint64_t)row * UINT64_C(0x9E3779B97F4A7C15);
+    return (int)(((h >> 32) * (uint64_t)nth) >> 32);
+}
+
+/* Gradient row (before scaling) and scale of a position. *plain is 1 when the scale is
+ * exactly 1 (no multiply needed). */
+static inline const float *cpu_bwd_grad_row(const cpu_bwd *b, int64_t pos, float *scale,
+                                            int *plain) {
+    int64_t bag = b->bag_of ? b->bag_of[pos] : pos;
+    const float *g = b->grad_out + bag * b->desc->out_row_stride + b->desc->out_col_offset;
+    if (b->weights) {
+        *scale = b->weights[pos];
+        *plain = 0;
+    } else if (b->inv_count) {
+        *scale = b->inv_count[bag];
+        *plain = 0;
+    } else {
+        *scale = 1.0f;
+        *plain = 1;
+    }
+    return g;
+}
+
+/* --- optimizer row updates (cpu_optim.c) --------------------------------------------------
+ * Applies a sparse optimizer (SGD, Adagrad, row-wise Adagrad) to one table row w[0..dim)
+ * with its summed gradient g (weight decay is added on the fly, g is not changed). state:
+ * the row's Adagrad state (dim floats), its row-wise state (1 float), or NULL for SGD. */
+void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, const float *g,
+                   float *state);
+
+/* Prefetch helper: every cache line of bytes [p, p + bytes). */
+static inline void cpu_prefetch_lines(const void *p, size_t bytes, int write) {
+    const char *c = (const char *)p;
+    const char *end = c + bytes;
+    c = (const char *)((uintptr_t)c & ~(uintptr_t)63);
+    if (write) {
+        for (; c < end; c += 64) __builtin_prefetch(c, 1, 3);
+    } else {
+        for (; c < end; c += 64) __builtin_prefetch(c, 0, 3);
+    }
+}
+
+/* --- the ops, one file each (signatures as in struct ember_backend_ops) ------------------ */
+ember_status cpu_check_indices(ember_context *ctx, const ember_lookup_desc *desc,
+                               const ember_buffer *indices, const ember_buffer *offsets,
+                               ember_index_problem *problem);
+ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
+                        const ember_buffer *table, const ember_buffer *indices,
+                        const ember_buffer *offsets, const ember_buffer *weights,
+                        ember_buffer *out);
+ember_status cpu_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
+                                const ember_buffer *indices, const ember_buffer *offsets,
+                                const ember_buffer *weights, const ember_buffer *grad_out,
+                                ember_reduction_mode mode, ember_buffer *grad_table);
+ember_status cpu_backward_sparse(ember_context *ctx, const ember_lookup_desc *desc,
+                                 const ember_buffer *indices, const ember_buffer *offsets,
+                                 const ember_buffer *weights, const ember_buffer *grad_out,
+                                 ember_reduction_mode mode, ember_buffer *unique_ids,
+                                 ember_buffer *unique_grads, int64_t *num_unique);
+ember_status cpu_sparse_step(ember_context *ctx, const ember_optimizer *opt, int64_t num_rows,
+                             int64_t dim, ember_buffer *table, ember_buffer *state,
+                             const ember_buffer *unique_ids, const ember_buffer *unique_grads,
+                             int64_t num_unique);
+ember_status cpu_backward_update(ember_context *ctx, const ember_lookup_desc *desc,
+                                 const ember_buffer *indices, const ember_buffer *offsets,
+                                 const ember_buffer *weights, const ember_buffer *grad_out,
+                                 ember_reduction_mode mode, const ember_optimizer *opt,
+                                 ember_buffer *table, ember_buffer *state);
+ember_status cpu_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
+                            ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
+                            ember_buffer *state2);
+ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                               const ember_buffer *x, const ember_buffer *w,
+                               const ember_buffer *b, ember_activation act, ember_buffer *y);
+ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                                const ember_buffer *x, const ember_buffer *w,
+                                const ember_buffer *y, ember_buffer *dy, ember_activation act,
+                                ember_buffer *dx, ember_buffer *dw, ember_buffer *db);
+ember_status cpu_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, ember_buffer *y);
+ember_status cpu_bce_with_logits(ember_context *ctx, int64_t n, const ember_buffer *logits,
+                                 const ember_buffer *labels, float *loss, ember_buffer *grad);
+
+#endif /* EMBER_CPU_INTERNAL_H */
