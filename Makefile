@@ -1,0 +1,50 @@
+# Makefile: the README's two commands, `make run` (the main job) and `make test` (build and
+# run every test), plus install and clean. Each first installs missing Debian packages
+# (scripts/install-deps.sh: as root with apt; otherwise it prints the command and stops).
+#
+#   make run                 build in build/ (Release) and run the main job
+#   make test                build in build-test/ (with the test-only backend) and run ctest
+#   make install PREFIX=DIR  install libember, ember.h, the ember program, CMake and
+#                            pkg-config files under DIR (default /usr/local)
+#   make clean               remove build/ and build-test/
+#
+# Variables: JOBS (parallel jobs, default 2), WERROR=ON (warnings are errors; .ci/run sets
+# it), CMAKE_FLAGS (more -D options, e.g. -DEMBER_CUDA=OFF), PREFIX.
+
+JOBS ?= 2
+WERROR ?= OFF
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+BUILD := build
+TEST_BUILD := build-test
+
+# make run and make install use a build without the tests and without the test-only
+# perturbed backend, so nothing test-only is ever installed; make test builds both.
+CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_WERROR=$(WERROR) $(CMAKE_FLAGS)
+
+.PHONY: all deps build build-test run test install clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CONFIGURE) -B $(BUILD) -DEMBER_BUILD_TESTS=OFF -DEMBER_TEST_BACKEND=OFF
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-test: deps
+	$(CONFIGURE) -B $(TEST_BUILD) -DEMBER_BUILD_TESTS=ON -DEMBER_TEST_BACKEND=ON
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+
+run: build
+	@scripts/run-main.sh $(BUILD)
+
+test: build-test
+	ctest --test-dir $(TEST_BUILD) --output-on-failure -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian packages ember needs to build, test and run, when
+# they are missing. As root with apt it installs them; otherwise it prints the command.
+#
+# usage: scripts/install-deps.sh [--with-torch] [--check]
+#   --with-torch  also python3-torch (large; only the bench/ and reference scripts use it)
+#   --check       only report what is missing (exit 1 if anything is), install nothing
+#
+# A machine that already has everything costs one dpkg-query and no apt call. The package
+# lists are refreshed (apt-get update) only when something is missing, or when the lists do
+# not know weka, whose .deb scripts/fetch-data.sh downloads (`apt-get download weka`) for the
+# credit-g data set of `make run`.
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build pkg-config  # C11 compiler, CMake >= 3.25, Ninja
+    libopenblas-dev                               # CBLAS for the CPU dense layers
+    libcriterion-dev                              # the test framework
+    ocl-icd-opencl-dev opencl-headers libclblast-dev  # the OpenCL backend and its GEMMs
+    pocl-opencl-icd clinfo                        # an OpenCL device on the CPU (tests, CI)
+)
+check_only=0
+for arg in "$@"; do
+    case $arg in
+    --with-torch) packages+=(python3-torch python3-numpy) ;;
+    --check) check_only=1 ;;
+    -h | --help)
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+# One dpkg-query for all: "ii " marks an installed package (it fails when any is unknown).
+installed=" $({ dpkg-query -W -f='${db:Status-Abbrev}|${Package}\n' "${packages[@]}" 2>/dev/null ||
+    true; } | sed -n 's/^ii *|//p' | tr '\n' ' ')"
+missing=()
+for p in "${packages[@]}"; do
+    [[ $installed == *" $p "* ]] || missing+=("$p")
+done
+# `apt-get download weka` needs package lists that know weka (a fresh image has none).
+lists_know_weka() {
+    local policy
+    policy=$(apt-cache policy weka 2>/dev/null || true) # not piped: grep -q would SIGPIPE it
+    [[ $policy == *"Candidate: "[0-9]* ]]
+}
+need_lists=0
+if command -v apt-cache >/dev/null && ! lists_know_weka; then need_lists=1; fi
+
+if ((${#missing[@]} == 0 && need_lists == 0)); then
+    exit 0
+fi
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+((${#missing[@]})) || cmd="apt-get update"
+if ((check_only)); then
+    echo "install-deps.sh: missing: ${missing[*]:-(no package; the package lists do not know weka)}" >&2
+    echo "  install with (as root): $cmd" >&2
+    exit 1
+fi
+if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "install-deps.sh: ember needs these Debian packages: ${missing[*]:-(none; only the package lists are stale)}" >&2
+    echo "Run this as root, then run make again:" >&2
+    echo "  $cmd" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps.sh: $cmd"
+apt-get update -q
+if ((${#missing[@]})); then
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
