@@ -33,8 +33,7 @@ int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status
                   const char *what) {
     const char *detail = ctx != NULL ? ember_context_last_error(ctx) : ember_last_error();
     if (detail == NULL || detail[0] == '\0') detail = ember_status_string(status);
-    fprintf(stderr, "ember %s: %s failed: %s: %s\n", cmd, what, ember_status_name(status),
-            detail);
+    fprintf(stderr, "ember %s: %s failed: %s: %s\n", cmd, what, ember_status_name(status), detail);
     return 1;
 }
 
@@ -56,8 +55,8 @@ int cli_flag(int argc, char **argv, int *i, const char *flag, const char **value
     return 1;
 }
 
-int cli_parse_int(const char *cmd, const char *flag, const char *text, int64_t min,
-                  int64_t max, int64_t *out) {
+int cli_parse_int(const char *cmd, const char *flag, const char *text, int64_t min, int64_t max,
+                  int64_t *out) {
     char *end = NULL;
     errno = 0;
     long long v = strtoll(text, &end, 10);
@@ -72,8 +71,8 @@ int cli_parse_int(const char *cmd, const char *flag, const char *text, int64_t m
     return 0;
 }
 
-int cli_parse_float(const char *cmd, const char *flag, const char *text, double min,
-                    double max, double *out) {
+int cli_parse_float(const char *cmd, const char *flag, const char *text, double min, double max,
+                    double *out) {
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
@@ -90,10 +89,9 @@ int cli_parse_float(const char *cmd, const char *flag, const char *text, double 
 int cli_parse_backend(const char *cmd, const char *flag, const char *text,
                       ember_backend_kind *out) {
     if (ember_backend_parse(text, out) != EMBER_STATUS_SUCCESS) {
-        return cli_usage_error(cmd, "%s: unknown backend '%s' (expected cpu, cuda, opencl%s)",
-                               flag, text,
-                               ember_backend_compiled(EMBER_BACKEND_PERTURBED) ? " or perturbed"
-                                                                               : "");
+        return cli_usage_error(
+            cmd, "%s: unknown backend '%s' (expected cpu, cuda, opencl%s)", flag, text,
+            ember_backend_compiled(EMBER_BACKEND_PERTURBED) ? " or perturbed" : "");
     }
     return 0;
 }
@@ -108,12 +106,11 @@ int cli_parse_int_list(const char *cmd, const char *flag, const char *text, int6
         const char *comma = strchr(p, ',');
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
         if (len == 0 || len >= sizeof item) {
-            return cli_usage_error(cmd, "%s: bad list '%s' (expected numbers like 400,400)",
-                                   flag, text);
+            return cli_usage_error(cmd, "%s: bad list '%s' (expected numbers like 400,400)", flag,
+                                   text);
         }
         if (n >= capacity) {
-            return cli_usage_error(cmd, "%s: more than %lld entries", flag,
-                                   (long long)capacity);
+            return cli_usage_error(cmd, "%s: more than %lld entries", flag, (long long)capacity);
         }
         memcpy(item, p, len);
         item[len] = '\0';

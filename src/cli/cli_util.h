@@ -42,18 +42,17 @@ int cli_flag(int argc, char **argv, int *i, const char *flag, const char **value
 
 /* Parse a whole decimal integer in [min, max] into *out. Return 0, or print a one-line
  * error naming cmd and flag and return 2. */
-int cli_parse_int(const char *cmd, const char *flag, const char *text, int64_t min,
-                  int64_t max, int64_t *out);
+int cli_parse_int(const char *cmd, const char *flag, const char *text, int64_t min, int64_t max,
+                  int64_t *out);
 
 /* Parse a finite float (strtod syntax) in [min, max] into *out; 0 or 2 as above. */
-int cli_parse_float(const char *cmd, const char *flag, const char *text, double min,
-                    double max, double *out);
+int cli_parse_float(const char *cmd, const char *flag, const char *text, double min, double max,
+                    double *out);
 
 /* Parse a backend name ("cpu", "cuda", "opencl", "perturbed"); 0 or 2 as above. The error
  * lists the names. It does not check that the backend is compiled in: creating the
  * context reports that. */
-int cli_parse_backend(const char *cmd, const char *flag, const char *text,
-                      ember_backend_kind *out);
+int cli_parse_backend(const char *cmd, const char *flag, const char *text, ember_backend_kind *out);
 
 /* Parse a comma-separated list of integers in [min, max] ("400,400,400") into out[0..],
  * at most `capacity` of them; *count gets how many. 0 or 2 as above. */
@@ -71,7 +70,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Print "ember CMD: WHAT failed: STATUS_NAME: detail" to stderr as one line, the detail
  * from ember_context_last_error(ctx) (or ember_last_error() when ctx is NULL); returns 1,
  * the exit code of a job that failed. */
-int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status,
-                  const char *what);
+int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status, const char *what);
 
 #endif /* EMBER_CLI_UTIL_H */

@@ -51,9 +51,9 @@ static int walkthrough(const char *cmd, ember_context *ctx, ember_buffer *const 
     ember_lookup_desc desc;
     ember_lookup_desc_init(&desc, ROWS, DIM, 1, 1, EMBER_POOLING_NONE);
 
-#define DEMO_CALL(expr, what)                                                                  \
-    do {                                                                                       \
-        if ((st = (expr)) != EMBER_STATUS_SUCCESS) return cli_api_error(cmd, ctx, st, what);   \
+#define DEMO_CALL(expr, what)                                                                      \
+    do {                                                                                           \
+        if ((st = (expr)) != EMBER_STATUS_SUCCESS) return cli_api_error(cmd, ctx, st, what);       \
     } while (0)
 
     DEMO_CALL(ember_buffer_upload(ctx, table, 0, initial, sizeof initial), "upload of the table");
@@ -100,7 +100,8 @@ static int walkthrough(const char *cmd, ember_context *ctx, ember_buffer *const 
     }
     int grad_ok = memcmp(grad, grad_expect, sizeof grad) == 0;
     int table_ok = memcmp(after, after_expect, sizeof after) == 0;
-    printf("\ncheck: gradient is ones in row 2 and zeros elsewhere: %s\n", grad_ok ? "ok" : "FAILED");
+    printf("\ncheck: gradient is ones in row 2 and zeros elsewhere: %s\n",
+           grad_ok ? "ok" : "FAILED");
     printf("check: row 2 is exactly E[2] - 0.1 in float32 and every other row is bit-for-bit "
            "unchanged: %s\n",
            table_ok ? "ok" : "FAILED");

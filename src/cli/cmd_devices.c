@@ -11,11 +11,10 @@
 #define MAX_DEVICES 64
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember devices [--json]\n"
-            "Lists each backend (cpu, cuda, opencl) with the devices it finds on this machine:\n"
-            "name, memory and details, or the reason a backend or device is unusable.\n"
-            "  --json   print one JSON object instead of text\n");
+    fprintf(f, "usage: ember devices [--json]\n"
+               "Lists each backend (cpu, cuda, opencl) with the devices it finds on this machine:\n"
+               "name, memory and details, or the reason a backend or device is unusable.\n"
+               "  --json   print one JSON object instead of text\n");
 }
 
 /* Writes s as a JSON string literal. */
@@ -85,12 +84,10 @@ int ember_cmd_devices(int argc, char **argv) {
             printf("]}");
         } else if (st != EMBER_STATUS_SUCCESS && (shown == 0 || !info[0].usable)) {
             /* Not compiled in, or compiled in with no device: one line saying why. */
-            const char *why = shown > 0 && info[0].reason[0] != '\0' ? info[0].reason
-                                                                     : ember_last_error();
+            const char *why =
+                shown > 0 && info[0].reason[0] != '\0' ? info[0].reason : ember_last_error();
             if (why == NULL || why[0] == '\0') why = ember_status_string(st);
-            printf("%-8s %s: %s\n", name,
-                   st == EMBER_STATUS_BACKEND_NOT_COMPILED ? "not compiled in" : "no usable device",
-                   why);
+            printf("%-8s unavailable: %s\n", name, why);
         } else {
             printf("%-8s %zu device%s\n", name, count, count == 1 ? "" : "s");
             for (size_t d = 0; d < shown; d++) {

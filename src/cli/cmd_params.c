@@ -23,26 +23,25 @@ struct model_args {
 };
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember params [--wide B,B,...] [--vocab V,V,...] [--dim E[,E,...]]\n"
-            "                    [--numeric N] [--hidden N1,N2,...] [--spec FILE] [--json]\n"
-            "Counts the parameters of a Wide&Deep model by the seed's formulas, term by term:\n"
-            "  wide        d_wide + 1                 (d_wide = sum of the wide buckets)\n"
-            "  embeddings  sum_i vocab_i * e_i\n"
-            "  dnn         sum_l n_{l-1} * n_l + n_l  (n_0 = sum e_i + numeric)\n"
-            "  output      (d_wide + d_deep) + 1      (d_deep = the last hidden size)\n"
-            "and the exact number ember's model allocates: the wide and output terms both hold\n"
-            "the d_wide wide weights and a bias, which the model holds once.\n"
-            "With no model given it prints the seed's examples.\n"
-            "  --wide B,...     hash buckets of each wide (one-hot or crossed) feature\n"
-            "  --vocab V,...    rows of each deep embedding table\n"
-            "  --dim E[,...]    embedding dimension: one for every table, or one per table\n"
-            "  --numeric N      numeric features fed to the deep part (default 0)\n"
-            "  --hidden N,...   hidden layer sizes n_1..n_L\n"
-            "  --spec FILE      read the same settings from a file, one per line, e.g.\n"
-            "                   'wide 20' 'vocab 1000,50' 'dim 8' 'numeric 6' 'hidden 64,32'\n"
-            "                   ('#' starts a comment; flags given later override)\n"
-            "  --json           print one JSON object\n");
+    fprintf(f, "usage: ember params [--wide B,B,...] [--vocab V,V,...] [--dim E[,E,...]]\n"
+               "                    [--numeric N] [--hidden N1,N2,...] [--spec FILE] [--json]\n"
+               "Counts the parameters of a Wide&Deep model by the seed's formulas, term by term:\n"
+               "  wide        d_wide + 1                 (d_wide = sum of the wide buckets)\n"
+               "  embeddings  sum_i vocab_i * e_i\n"
+               "  dnn         sum_l n_{l-1} * n_l + n_l  (n_0 = sum e_i + numeric)\n"
+               "  output      (d_wide + d_deep) + 1      (d_deep = the last hidden size)\n"
+               "and the exact number ember's model allocates: the wide and output terms both hold\n"
+               "the d_wide wide weights and a bias, which the model holds once.\n"
+               "With no model given it prints the seed's examples.\n"
+               "  --wide B,...     hash buckets of each wide (one-hot or crossed) feature\n"
+               "  --vocab V,...    rows of each deep embedding table\n"
+               "  --dim E[,...]    embedding dimension: one for every table, or one per table\n"
+               "  --numeric N      numeric features fed to the deep part (default 0)\n"
+               "  --hidden N,...   hidden layer sizes n_1..n_L\n"
+               "  --spec FILE      read the same settings from a file, one per line, e.g.\n"
+               "                   'wide 20' 'vocab 1000,50' 'dim 8' 'numeric 6' 'hidden 64,32'\n"
+               "                   ('#' starts a comment; flags given later override)\n"
+               "  --json           print one JSON object\n");
 }
 
 /* One setting by name ("wide", "vocab", ...); used by both the flags and the spec file.
@@ -62,8 +61,9 @@ static int set_field(const char *cmd, struct model_args *m, const char *flag, co
     } else if (strcmp(name, "numeric") == 0) {
         return cli_parse_int(cmd, flag, value, 0, MAX_SIZE, &m->numeric);
     }
-    return cli_usage_error(cmd, "%s: unknown setting (expected wide, vocab, dim, numeric or "
-                                "hidden)",
+    return cli_usage_error(cmd,
+                           "%s: unknown setting (expected wide, vocab, dim, numeric or "
+                           "hidden)",
                            flag);
 }
 
@@ -148,11 +148,11 @@ static int seed_examples(const char *cmd, int json) {
         return 0;
     }
     printf("The seed's examples (ember params --help: count your own model):\n");
-    printf("  a 2 x 10 crossed feature (d_wide = 20):  wide = 20 + 1            = %lld\n",
+    printf("  %-40s %-28s = %lld\n", "a 2 x 10 crossed feature (d_wide = 20):", "wide = 20 + 1",
            (long long)p1.wide);
-    printf("  a 1000 x 300 embedding table:            embeddings = 1000 * 300  = %lld\n",
+    printf("  %-40s %-28s = %lld\n", "a 1000 x 300 embedding table:", "embeddings = 1000 * 300",
            (long long)p2.embeddings);
-    printf("  a 100 -> 64 -> 32 tower:                 dnn = 100*64+64 + 64*32+32 = %lld\n",
+    printf("  %-40s %-28s = %lld\n", "a 100 -> 64 -> 32 tower:", "dnn = 100*64+64 + 64*32+32",
            (long long)p3.dnn);
     return 0;
 }
@@ -200,8 +200,8 @@ int ember_cmd_params(int argc, char **argv) {
         return cli_usage_error(cmd, "%lld embedding tables (--vocab) but %lld dimensions (--dim)",
                                (long long)m.n_vocab, (long long)m.n_dim);
     }
-    ember_widedeep_spec spec = {m.n_wide, m.wide, m.n_vocab, m.vocab, m.dim,
-                                m.numeric, m.n_hidden, m.hidden};
+    ember_widedeep_spec spec = {m.n_wide, m.wide,    m.n_vocab,  m.vocab,
+                                m.dim,    m.numeric, m.n_hidden, m.hidden};
     ember_param_count p;
     ember_status st = ember_widedeep_count_params(&spec, &p);
     if (st != EMBER_STATUS_SUCCESS) {

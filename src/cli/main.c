@@ -37,14 +37,13 @@ static const struct command commands[] = {
 };
 #define NUM_COMMANDS (sizeof commands / sizeof commands[0])
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember COMMAND [OPTIONS]    (ember COMMAND --help for its options)\n"
-            "       ember --help | --version\n\ncommands:\n");
+static void usage(void) {
+    printf("usage: ember COMMAND [OPTIONS]    (ember COMMAND --help for its options)\n"
+           "       ember --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < NUM_COMMANDS; i++) {
         const struct command *cmd = &commands[i];
-        fprintf(f, "  %-8s %s%s\n", cmd->name, cmd->summary,
-                cmd->fn != NULL ? "" : " (not in this build)");
+        printf("  %-8s %s%s\n", cmd->name, cmd->summary,
+               cmd->fn != NULL ? "" : " (not in this build)");
     }
 }
 
@@ -61,12 +60,14 @@ static void version(void) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "ember: no command given; commands:");
+        for (size_t i = 0; i < NUM_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);
+        fprintf(stderr, " (try 'ember --help')\n");
         return 2;
     }
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-        usage(stdout);
+        usage();
         return 0;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {

@@ -99,7 +99,7 @@ demo)
     expect_output '^  row 2: +3\.1000 +3\.2000 +3\.3000$'
     expect_output '^  row 2: +3\.0000 +3\.1000 +3\.2000 +<- changed: -0\.1000 -0\.1000 -0\.1000$'
     expect_output '^  row 2: +1\.0000 +1\.0000 +1\.0000$'
-    [[ $(grep -c 'changed' "$TMP/out") -eq 1 ]] || fail "more than one row marked as changed"
+    [[ $(grep -c '<- changed' "$TMP/out") -eq 1 ]] || fail "more than one row marked as changed"
     [[ $(grep -c ': ok$' "$TMP/out") -eq 2 ]] || fail "the demo's own checks did not both pass"
     ;;
 demo_opencl)
