@@ -1,0 +1,29 @@
+/* ocl_backend.c: the OpenCL backend's ops table (every op implemented; see docs/opencl.md). */
+#include "opencl/ocl_internal.h"
+
+const struct ember_backend_ops ember_opencl_backend_ops = {
+    .kind = EMBER_BACKEND_OPENCL,
+    .name = "opencl",
+    .devices = ocl_devices,
+    .init = ocl_init,
+    .destroy = ocl_destroy,
+    .synchronize = ocl_synchronize,
+    .set_threads = NULL,   /* the device decides its parallelism */
+    .set_math_mode = NULL, /* strict FP32 always (CLBlast SGEMM) */
+    .buffer_alloc = ocl_buffer_alloc,
+    .buffer_free = ocl_buffer_free,
+    .buffer_upload = ocl_buffer_upload,
+    .buffer_download = ocl_buffer_download,
+    .buffer_zero = ocl_buffer_zero,
+    .check_indices = ocl_check_indices,
+    .lookup = ocl_lookup,
+    .backward_dense = ocl_backward_dense,
+    .backward_sparse = ocl_backward_sparse,
+    .sparse_step = ocl_sparse_step,
+    .backward_update = ocl_backward_update,
+    .dense_step = ocl_dense_step,
+    .dense_forward = ocl_dense_forward,
+    .dense_backward = ocl_dense_backward,
+    .sigmoid = ocl_sigmoid,
+    .bce_with_logits = ocl_bce_with_logits,
+};

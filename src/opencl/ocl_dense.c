@@ -1,0 +1,109 @@
+/* ocl_dense.c: the dense layer on OpenCL (SGEMM through CLBlast, bias/ReLU/column sums in
+ * small kernels) and the dense optimizer step. */
+#include "opencl/ocl_internal.h"
+
+#include <clblast_c.h>
+#include <math.h>
+
+#define OCL_LOCAL 64
+
+/* C (m x n, row-major, ld n) = op(A) op(B) through CLBlast; C is zeroed first so beta = 0
+ * never multiplies stale NaNs. */
+static ember_status gemm(ember_context *ctx, CLBlastTranspose ta, CLBlastTranspose tb, size_t m,
+                         size_t n, size_t k, cl_mem a, size_t lda, cl_mem b, size_t ldb, cl_mem c,
+                         const char *what) {
+    ocl_impl *im = ocl_of(ctx);
+    const cl_float zero = 0.0f;
+    OCL_CHECK(ctx,
+              clEnqueueFillBuffer(im->queue, c, &zero, sizeof zero, 0, m * n * sizeof(float), 0,
+                                  NULL, NULL),
+              "clEnqueueFillBuffer (GEMM output)");
+    if (m == 0 || n == 0 || k == 0) return EMBER_STATUS_SUCCESS;
+    im->used_clblast = 1;
+    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, 1.0f, a, 0, lda, b,
+                                       0, ldb, 0.0f, c, 0, n, &im->queue, NULL);
+    if (s != CLBlastSuccess) {
+        ember_status st = (s == CL_MEM_OBJECT_ALLOCATION_FAILURE || s == CL_OUT_OF_RESOURCES ||
+                           s == CL_OUT_OF_HOST_MEMORY)
+                              ? EMBER_STATUS_OUT_OF_MEMORY
+                              : EMBER_STATUS_DEVICE_ERROR;
+        return ember_error(ctx, st, "OpenCL: CLBlastSgemm (%s, %zu x %zu x %zu) failed: status %d%s%s",
+                           what, m, n, k, (int)s, s < 0 && s > -100 ? " " : "",
+                           s < 0 && s > -100 ? ocl_error_name((cl_int)s) : "");
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ocl_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                               const ember_buffer *x, const ember_buffer *w,
+                               const ember_buffer *b, ember_activation act, ember_buffer *y) {
+    if (batch == 0) return EMBER_STATUS_SUCCESS;
+    /* Y[batch x out] = X[batch x in] W[out x in]^T */
+    EMBER_FORWARD_IF_ERROR(gemm(ctx, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)batch,
+                                (size_t)out, (size_t)in, (cl_mem)x->handle, (size_t)in,
+                                (cl_mem)w->handle, (size_t)in, (cl_mem)y->handle, "forward"));
+    if (!b && act == EMBER_ACTIVATION_NONE) return EMBER_STATUS_SUCCESS;
+    ocl_call c = ocl_begin(ctx, OCL_K_BIAS_ACT);
+    ocl_arg_mem(&c, (cl_mem)y->handle);
+    ocl_arg_mem(&c, ocl_mem(ctx, b));
+    ocl_arg_int(&c, b != NULL);
+    ocl_arg_int(&c, act == EMBER_ACTIVATION_RELU);
+    ocl_arg_long(&c, batch);
+    ocl_arg_long(&c, out);
+    return ocl_launch(ctx, &c, (size_t)(batch * out), OCL_LOCAL);
+}
+
+ember_status ocl_dense_backward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
+                                const ember_buffer *x, const ember_buffer *w,
+                                const ember_buffer *y, ember_buffer *dy, ember_activation act,
+                                ember_buffer *dx, ember_buffer *dw, ember_buffer *db) {
+    ocl_call c;
+    if (act == EMBER_ACTIVATION_RELU && batch > 0) {
+        c = ocl_begin(ctx, OCL_K_RELU_BACKWARD);
+        ocl_arg_mem(&c, (cl_mem)dy->handle);
+        ocl_arg_mem(&c, (cl_mem)y->handle);
+        ocl_arg_long(&c, batch * out);
+        EMBER_FORWARD_IF_ERROR(ocl_launch(ctx, &c, (size_t)(batch * out), OCL_LOCAL));
+    }
+    if (dx && batch > 0) /* dX[batch x in] = dY[batch x out] W[out x in] */
+        EMBER_FORWARD_IF_ERROR(gemm(ctx, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)batch,
+                                    (size_t)in, (size_t)out, (cl_mem)dy->handle, (size_t)out,
+                                    (cl_mem)w->handle, (size_t)in, (cl_mem)dx->handle, "dx"));
+    /* dW[out x in] = dY^T X */
+    EMBER_FORWARD_IF_ERROR(gemm(ctx, CLBlastTransposeYes, CLBlastTransposeNo, (size_t)out,
+                                (size_t)in, (size_t)batch, (cl_mem)dy->handle, (size_t)out,
+                                (cl_mem)x->handle, (size_t)in, (cl_mem)dw->handle, "dw"));
+    if (!db) return EMBER_STATUS_SUCCESS;
+    c = ocl_begin(ctx, OCL_K_COL_SUM);
+    ocl_arg_mem(&c, (cl_mem)dy->handle);
+    ocl_arg_mem(&c, (cl_mem)db->handle);
+    ocl_arg_long(&c, batch);
+    ocl_arg_long(&c, out);
+    return ocl_launch(ctx, &c, (size_t)out, 16);
+}
+
+ember_status ocl_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
+                            ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
+                            ember_buffer *state2) {
+    if (n == 0) return EMBER_STATUS_SUCCESS;
+    float bc1 = 1.0f, bc2 = 1.0f;
+    if (opt->kind == EMBER_OPTIMIZER_ADAM) {
+        bc1 = (float)(1.0 - pow((double)opt->beta1, (double)opt->step));
+        bc2 = (float)(1.0 - pow((double)opt->beta2, (double)opt->step));
+    }
+    ocl_call c = ocl_begin(ctx, OCL_K_DENSE_STEP);
+    ocl_arg_mem(&c, (cl_mem)param->handle);
+    ocl_arg_mem(&c, (cl_mem)grad->handle);
+    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
+    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_ADAM ? state2 : NULL));
+    ocl_arg_long(&c, n);
+    ocl_arg_int(&c, (int)opt->kind);
+    ocl_arg_float(&c, opt->learning_rate);
+    ocl_arg_float(&c, opt->eps);
+    ocl_arg_float(&c, opt->weight_decay);
+    ocl_arg_float(&c, opt->beta1);
+    ocl_arg_float(&c, opt->beta2);
+    ocl_arg_float(&c, bc1);
+    ocl_arg_float(&c, bc2);
+    return ocl_launch(ctx, &c, (size_t)n, OCL_LOCAL);
+}
