@@ -369,7 +369,7 @@ int bench_run_suite(const char *cmd, ember_backend_kind kind, int device,
     ember_status st = ember_context_create(&s.ctx, kind, device);
     run->create_ms = (bench_now_s() - t0) * 1e3;
     if (st != EMBER_STATUS_SUCCESS) {
-        fprintf(stderr, "ember %s: creating a %s context failed: %s: %s\n", cmd,
+        fprintf(stderr, "ember %s: creating the %s context failed: %s: %s\n", cmd,
                 ember_backend_name(kind), ember_status_name(st), ember_last_error());
         return 1;
     }
