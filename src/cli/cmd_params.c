@@ -5,6 +5,10 @@
 
 #include "ember.h"
 
+#ifdef EMBER_CLI_WITH_MODEL
+#include "model/safetensors.h"
+#endif
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +29,7 @@ struct model_args {
 static void usage(FILE *f) {
     fprintf(f, "usage: ember params [--wide B,B,...] [--vocab V,V,...] [--dim E[,E,...]]\n"
                "                    [--numeric N] [--hidden N1,N2,...] [--spec FILE] [--json]\n"
+               "       ember params --model CHECKPOINT [--json]\n"
                "Counts the parameters of a Wide&Deep model by the seed's formulas, term by term:\n"
                "  wide        d_wide + 1                 (d_wide = sum of the wide buckets)\n"
                "  embeddings  sum_i vocab_i * e_i\n"
@@ -41,6 +46,8 @@ static void usage(FILE *f) {
                "  --spec FILE      read the same settings from a file, one per line, e.g.\n"
                "                   'wide 20' 'vocab 1000,50' 'dim 8' 'numeric 6' 'hidden 64,32'\n"
                "                   ('#' starts a comment; flags given later override)\n"
+               "  --model FILE     a checkpoint of `ember train --save`: its sizes, and a check\n"
+               "                   that the model's count equals the floats in the file\n"
                "  --json           print one JSON object\n");
 }
 
@@ -101,13 +108,17 @@ static int read_spec(const char *cmd, struct model_args *m, const char *path) {
     return rc;
 }
 
-static void print_breakdown(const ember_param_count *p, int json) {
+/* checkpoint_floats: the floats in the checkpoint the sizes came from, or -1. */
+static void print_breakdown(const ember_param_count *p, int json, int64_t checkpoint_floats) {
     if (json) {
         printf("{\"d_wide\":%lld,\"d_deep\":%lld,\"wide\":%lld,\"embeddings\":%lld,\"dnn\":%lld,"
-               "\"output\":%lld,\"formula_total\":%lld,\"shared\":%lld,\"allocated\":%lld}\n",
+               "\"output\":%lld,\"formula_total\":%lld,\"shared\":%lld,\"allocated\":%lld",
                (long long)p->d_wide, (long long)p->d_deep, (long long)p->wide,
                (long long)p->embeddings, (long long)p->dnn, (long long)p->output,
                (long long)p->formula_total, (long long)p->shared, (long long)p->allocated);
+        if (checkpoint_floats >= 0)
+            printf(",\"checkpoint_floats\":%lld", (long long)checkpoint_floats);
+        printf("}\n");
         return;
     }
     printf("Wide&Deep parameters, term by term by the seed's formulas (d_wide = %lld, d_deep = "
@@ -124,6 +135,68 @@ static void print_breakdown(const ember_param_count *p, int json) {
            "deep layer) holds them once: allocated = %lld - %lld = %lld.\n",
            (long long)p->d_wide, (long long)p->formula_total, (long long)p->shared,
            (long long)p->allocated);
+    if (checkpoint_floats >= 0) {
+        printf("floats in the checkpoint                 %14lld (%s the model's count)\n",
+               (long long)checkpoint_floats,
+               checkpoint_floats == p->allocated ? "equals" : "DIFFERS FROM");
+    }
+}
+
+/* Reads the sizes of a trained model from its checkpoint (the tensors `ember train` saves:
+ * wide.weight [d_wide x 1], deep.emb.NAME [vocab x e], deep.fcL.weight [n_{l+1} x n_l] with
+ * deep.fcL.bias, out.weight [1 x d_deep] with out.bias) into m, and the number of floats the
+ * file holds into *floats. */
+static int read_checkpoint(const char *cmd, const char *path, struct model_args *m,
+                           int64_t *floats) {
+#ifdef EMBER_CLI_WITH_MODEL
+    ember_st_file f;
+    ember_model_err err = {""};
+    ember_status st = ember_st_read(path, &f, &err);
+    if (st != EMBER_STATUS_SUCCESS) {
+        fprintf(stderr, "ember %s: %s: %s: %s\n", cmd, path, ember_status_name(st), err.msg);
+        return 2;
+    }
+    int rc = 0;
+    int64_t n0 = -1, sum_dim = 0;
+    m->given = 1;
+    *floats = f.total_floats;
+    for (int t = 0; t < f.ntensors && rc == 0; t++) {
+        const ember_st_tensor *x = &f.tensors[t];
+        int64_t rows = x->ndim > 0 ? x->shape[0] : 1, cols = x->ndim > 1 ? x->shape[1] : 1;
+        int layer;
+        char tail[16];
+        if (strcmp(x->name, "wide.weight") == 0) {
+            m->wide[0] = rows;
+            m->n_wide = 1;
+        } else if (strncmp(x->name, "deep.emb.", 9) == 0 && m->n_vocab < MAX_FIELDS) {
+            m->vocab[m->n_vocab++] = rows;
+            m->dim[m->n_dim++] = cols;
+            sum_dim += cols;
+        } else if (sscanf(x->name, "deep.fc%d.%15s", &layer, tail) == 2 &&
+                   strcmp(tail, "weight") == 0 && m->n_hidden < MAX_FIELDS) {
+            if (m->n_hidden == 0) n0 = cols;
+            m->hidden[m->n_hidden++] = rows;
+        } else if (strcmp(x->name, "out.weight") == 0 && n0 < 0) {
+            n0 = cols; /* no hidden layer: the output reads x0 directly */
+        }
+    }
+    if (n0 < sum_dim) {
+        fprintf(stderr,
+                "ember %s: %s: not a Wide&Deep checkpoint of ember (no layer reads the "
+                "%lld embedding columns)\n",
+                cmd, path, (long long)sum_dim);
+        rc = 2;
+    }
+    m->numeric = n0 - sum_dim;
+    ember_st_free(&f);
+    return rc;
+#else
+    (void)m;
+    (void)floats;
+    fprintf(stderr, "ember %s: --model %s: this ember is built without the model library\n", cmd,
+            path);
+    return 2;
+#endif
 }
 
 /* The seed's three worked examples, each computed through ember_widedeep_count_params. */
@@ -162,6 +235,7 @@ int ember_cmd_params(int argc, char **argv) {
     static struct model_args m; /* large arrays: not on the stack */
     memset(&m, 0, sizeof m);
     int json = 0;
+    int64_t checkpoint_floats = -1; /* -1: no checkpoint given */
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -172,6 +246,8 @@ int ember_cmd_params(int argc, char **argv) {
             json = 1;
         } else if ((r = cli_flag(argc, argv, &i, "--spec", &v)) != 0) {
             if (r < 0 || read_spec(cmd, &m, v) != 0) return 2;
+        } else if ((r = cli_flag(argc, argv, &i, "--model", &v)) != 0) {
+            if (r < 0 || read_checkpoint(cmd, v, &m, &checkpoint_floats) != 0) return 2;
         } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
             /* --wide, --vocab, --dim, --numeric, --hidden: names shared with the spec file */
             static const char *const names[] = {"wide", "vocab", "dim", "numeric", "hidden"};
@@ -208,6 +284,13 @@ int ember_cmd_params(int argc, char **argv) {
         cli_api_error(cmd, NULL, st, "parameter counting");
         return 2; /* the sizes given are the problem (e.g. the total overflows int64) */
     }
-    print_breakdown(&p, json);
+    print_breakdown(&p, json, checkpoint_floats);
+    if (checkpoint_floats >= 0 && checkpoint_floats != p.allocated) {
+        fprintf(stderr,
+                "ember %s: the checkpoint holds %lld floats but the model it describes "
+                "allocates %lld\n",
+                cmd, (long long)checkpoint_floats, (long long)p.allocated);
+        return 1;
+    }
     return 0;
 }
