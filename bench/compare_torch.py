@@ -247,6 +247,9 @@ def kernels(a):
                             "torch_ms": r[1][op]["median_ms"]} for op in ops}
                       for r in rounds],
     }
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            f.write(json.dumps(out, separators=(",", ":")) + "\n")
     if a.json:
         print(json.dumps(out, separators=(",", ":")))
         return
@@ -406,6 +409,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3, help="alternate ember and torch N times")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--json", action="store_true", help="one JSON line")
+    p.add_argument("--json-out", metavar="FILE", help="also write the JSON line to FILE")
     a = p.parse_args()
     if not os.access(a.ember, os.X_OK):
         sys.exit("compare_torch: %s is not an executable (build first, or pass --ember)" % a.ember)
