@@ -1,0 +1,518 @@
+/* wd_model.c: the Wide&Deep forward, backward and update, one public-API call at a time. */
+#include "wd_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LAYERS (EMBER_MAX_HIDDEN + 1)
+
+typedef struct param {
+    char name[EMBER_ST_NAME_MAX];
+    int ndim;
+    int64_t shape[2];
+    int64_t count;
+    ember_buffer *buf;
+} param;
+
+struct ember_wd_model {
+    ember_context *ctx;
+    ember_wd_config cfg;
+    const ember_features *fx;
+    int64_t cap;
+    int nl;                  /* dense layers including the output layer */
+    int64_t n[MAX_LAYERS + 1];
+    int64_t n0, dim;
+    /* embeddings */
+    ember_buffer **emb, **emb_state, **emb_idx, **emb_offs;
+    size_t *emb_idx_bytes;
+    /* wide */
+    ember_buffer *wide, *wide_state, *wide_idx, *wide_offs;
+    size_t wide_idx_bytes;
+    /* dense: a[i] is layer i's input, a[nl] the logits; g[i] their gradients */
+    ember_buffer *a[MAX_LAYERS + 1], *g[MAX_LAYERS + 1];
+    ember_buffer *W[MAX_LAYERS], *b[MAX_LAYERS], *dW[MAX_LAYERS], *db[MAX_LAYERS];
+    ember_buffer *sW[MAX_LAYERS], *sW2[MAX_LAYERS], *sb[MAX_LAYERS], *sb2[MAX_LAYERS];
+    ember_buffer *labels, *probs;
+    float *x0_host;
+    int64_t step;
+    int nparams;
+    param *params;
+};
+
+void ember_wd_config_defaults(ember_wd_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->emb_dim = 8;
+    cfg->nhidden = 2;
+    cfg->hidden[0] = 64;
+    cfg->hidden[1] = 32;
+    cfg->wide_opt = EMBER_OPTIMIZER_ADAGRAD;
+    cfg->deep_opt = EMBER_OPTIMIZER_ADAM;
+    cfg->emb_opt = EMBER_OPTIMIZER_ADAGRAD;
+    cfg->wide_lr = 0.05f;
+    cfg->deep_lr = 0.001f;
+    cfg->emb_lr = 0.05f;
+    cfg->wide_l2 = 0.0f;
+    cfg->deep_l2 = 0.0f;
+    cfg->emb_l2 = 0.0f;
+    cfg->reduction = EMBER_REDUCTION_DETERMINISTIC;
+    cfg->emb_init = 0.05f;
+    cfg->seed = 42;
+}
+
+const ember_wd_config *ember_wd_get_config(const ember_wd_model *m) {
+    return &m->cfg;
+}
+
+ember_context *ember_wd_context(const ember_wd_model *m) {
+    return m->ctx;
+}
+
+#define API(expr, ...)                                                                     \
+    do {                                                                                   \
+        ember_status st_ = (expr);                                                         \
+        if (st_ != EMBER_STATUS_SUCCESS) {                                                 \
+            char what_[256];                                                               \
+            snprintf(what_, sizeof what_, __VA_ARGS__);                                    \
+            return ember_merr(err, st_, "%s: %s: %s", what_, ember_status_name(st_),       \
+                              ember_context_last_error(m->ctx));                           \
+        }                                                                                  \
+    } while (0)
+
+static ember_status alloc(ember_wd_model *m, ember_buffer **out, size_t bytes, const char *what,
+                          ember_model_err *err) {
+    if (bytes == 0) bytes = 4;
+    API(ember_buffer_alloc(m->ctx, bytes, out), "allocating %s (%zu bytes)", what, bytes);
+    return EMBER_STATUS_SUCCESS;
+}
+
+static ember_status alloc_zero(ember_wd_model *m, ember_buffer **out, size_t bytes,
+                               const char *what, ember_model_err *err) {
+    if (bytes == 0) bytes = 4;
+    EMBER_MODEL_TRY(alloc(m, out, bytes, what, err));
+    API(ember_buffer_zero(m->ctx, *out, 0, bytes), "zeroing %s", what);
+    return EMBER_STATUS_SUCCESS;
+}
+
+void ember_wd_free(ember_wd_model *m) {
+    if (m == NULL) return;
+    int nd = m->fx ? m->fx->n_deep : 0;
+    for (int f = 0; f < nd; f++) {
+        if (m->emb) ember_buffer_free(m->emb[f]);
+        if (m->emb_state) ember_buffer_free(m->emb_state[f]);
+        if (m->emb_idx) ember_buffer_free(m->emb_idx[f]);
+        if (m->emb_offs) ember_buffer_free(m->emb_offs[f]);
+    }
+    free(m->emb);
+    free(m->emb_state);
+    free(m->emb_idx);
+    free(m->emb_offs);
+    free(m->emb_idx_bytes);
+    ember_buffer_free(m->wide);
+    ember_buffer_free(m->wide_state);
+    ember_buffer_free(m->wide_idx);
+    ember_buffer_free(m->wide_offs);
+    for (int i = 0; i <= MAX_LAYERS; i++) {
+        ember_buffer_free(m->a[i]);
+        ember_buffer_free(m->g[i]);
+    }
+    for (int i = 0; i < MAX_LAYERS; i++) {
+        ember_buffer_free(m->W[i]);
+        ember_buffer_free(m->b[i]);
+        ember_buffer_free(m->dW[i]);
+        ember_buffer_free(m->db[i]);
+        ember_buffer_free(m->sW[i]);
+        ember_buffer_free(m->sW2[i]);
+        ember_buffer_free(m->sb[i]);
+        ember_buffer_free(m->sb2[i]);
+    }
+    ember_buffer_free(m->labels);
+    ember_buffer_free(m->probs);
+    free(m->x0_host);
+    free(m->params);
+    free(m);
+}
+
+static void add_param(ember_wd_model *m, const char *name, int64_t rows, int64_t cols, int ndim,
+                      ember_buffer *buf) {
+    param *p = &m->params[m->nparams++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = ndim;
+    p->shape[0] = rows;
+    p->shape[1] = cols;
+    p->count = ndim == 1 ? rows : rows * cols;
+    p->buf = buf;
+}
+
+static ember_status upload_floats(ember_wd_model *m, ember_buffer *buf, const float *src,
+                                  int64_t n, const char *what, ember_model_err *err) {
+    if (n == 0) return EMBER_STATUS_SUCCESS;
+    API(ember_buffer_upload(m->ctx, buf, 0, src, (size_t)n * sizeof(float)), "uploading %s",
+        what);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* Initial values: embeddings U(-s, s); ReLU layers He-normal; the output layer PyTorch's
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the wide weights and every bias zero. One generator
+ * stream in a fixed order, so the same seed gives the same model. */
+static ember_status init_params(ember_wd_model *m, ember_model_err *err) {
+    ember_rng rng;
+    ember_rng_seed(&rng, m->cfg.seed);
+    int64_t maxc = 1;
+    for (int p = 0; p < m->nparams; p++)
+        if (m->params[p].count > maxc) maxc = m->params[p].count;
+    float *h = malloc((size_t)maxc * sizeof(float));
+    if (h == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    ember_status st = EMBER_STATUS_SUCCESS;
+    for (int p = 0; p < m->nparams && st == EMBER_STATUS_SUCCESS; p++) {
+        param *pr = &m->params[p];
+        const char *nm = pr->name;
+        if (strncmp(nm, "deep.emb.", 9) == 0) {
+            float s = m->cfg.emb_init;
+            for (int64_t i = 0; i < pr->count; i++)
+                h[i] = (float)((2.0 * ember_rng_uniform(&rng) - 1.0) * s);
+        } else if (strncmp(nm, "deep.fc", 7) == 0 && strstr(nm, ".weight") != NULL) {
+            double sd = sqrt(2.0 / (double)pr->shape[1]);
+            for (int64_t i = 0; i < pr->count; i++) h[i] = (float)(ember_rng_normal(&rng) * sd);
+        } else if (strcmp(nm, "out.weight") == 0) {
+            double s = 1.0 / sqrt((double)pr->shape[1]);
+            for (int64_t i = 0; i < pr->count; i++)
+                h[i] = (float)((2.0 * ember_rng_uniform(&rng) - 1.0) * s);
+        } else {
+            memset(h, 0, (size_t)pr->count * sizeof(float));
+        }
+        st = upload_floats(m, pr->buf, h, pr->count, nm, err);
+    }
+    free(h);
+    return st;
+}
+
+ember_status ember_wd_reset_optimizer(ember_wd_model *m, ember_model_err *err) {
+    const ember_features *fx = m->fx;
+    for (int f = 0; f < fx->n_deep; f++)
+        if (m->emb_state[f])
+            API(ember_buffer_zero(m->ctx, m->emb_state[f], 0, ember_buffer_size(m->emb_state[f])),
+                "zeroing optimizer state");
+    if (m->wide_state)
+        API(ember_buffer_zero(m->ctx, m->wide_state, 0, ember_buffer_size(m->wide_state)),
+            "zeroing optimizer state");
+    for (int i = 0; i < m->nl; i++) {
+        ember_buffer *bs[4] = {m->sW[i], m->sW2[i], m->sb[i], m->sb2[i]};
+        for (int k = 0; k < 4; k++)
+            if (bs[k])
+                API(ember_buffer_zero(m->ctx, bs[k], 0, ember_buffer_size(bs[k])),
+                    "zeroing optimizer state");
+    }
+    m->step = 0;
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int64_t max_batch,
+                             ember_wd_model **out, ember_model_err *err) {
+    *out = NULL;
+    const ember_features *fx = cfg->fx;
+    if (fx == NULL || max_batch < 1 || cfg->emb_dim < 1 || cfg->nhidden < 0 ||
+        cfg->nhidden > EMBER_MAX_HIDDEN)
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                          "model: bad configuration (batch %lld, embedding dim %lld, %d hidden "
+                          "layers; at most %d)",
+                          (long long)max_batch, (long long)cfg->emb_dim, cfg->nhidden,
+                          EMBER_MAX_HIDDEN);
+    for (int l = 0; l < cfg->nhidden; l++)
+        if (cfg->hidden[l] < 1)
+            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                              "model: hidden layer %d has size %lld", l + 1,
+                              (long long)cfg->hidden[l]);
+    if (cfg->emb_opt == EMBER_OPTIMIZER_ADAM || cfg->wide_opt == EMBER_OPTIMIZER_ADAM ||
+        cfg->wide_opt == EMBER_OPTIMIZER_ROWWISE_ADAGRAD ||
+        cfg->deep_opt == EMBER_OPTIMIZER_ROWWISE_ADAGRAD)
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                          "model: Adam is for dense layers only, row-wise Adagrad for "
+                          "embeddings only");
+    ember_wd_model *m = calloc(1, sizeof *m);
+    if (m == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    m->ctx = ctx;
+    m->cfg = *cfg;
+    m->fx = fx;
+    m->cap = max_batch;
+    m->dim = cfg->emb_dim;
+    m->n0 = (int64_t)fx->n_deep * cfg->emb_dim + fx->n_num;
+    ember_status st;
+    if (m->n0 < 1) {
+        st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                        "model: the data has no categorical or numeric column for the deep part");
+        goto fail;
+    }
+    m->nl = cfg->nhidden + 1;
+    m->n[0] = m->n0;
+    for (int l = 0; l < cfg->nhidden; l++) m->n[l + 1] = cfg->hidden[l];
+    m->n[m->nl] = 1;
+    size_t nd = (size_t)(fx->n_deep > 0 ? fx->n_deep : 1);
+    m->emb = calloc(nd, sizeof(ember_buffer *));
+    m->emb_state = calloc(nd, sizeof(ember_buffer *));
+    m->emb_idx = calloc(nd, sizeof(ember_buffer *));
+    m->emb_offs = calloc(nd, sizeof(ember_buffer *));
+    m->emb_idx_bytes = calloc(nd, sizeof(size_t));
+    m->params = calloc((size_t)(fx->n_deep + 2 * m->nl + 1), sizeof(param));
+    m->x0_host = calloc((size_t)(max_batch * m->n0), sizeof(float));
+    if (!m->emb || !m->emb_state || !m->emb_idx || !m->emb_offs || !m->emb_idx_bytes ||
+        !m->params || !m->x0_host) {
+        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+        goto fail;
+    }
+    const size_t F = sizeof(float), I = sizeof(int64_t);
+    /* wide */
+    st = alloc(m, &m->wide, (size_t)fx->d_wide * F, "wide weights", err);
+    if (st) goto fail;
+    add_param(m, "wide.weight", fx->d_wide, 1, 2, m->wide);
+    int64_t ws = ember_optimizer_state_size(cfg->wide_opt, fx->d_wide, 1);
+    if (ws > 0 && (st = alloc_zero(m, &m->wide_state, (size_t)ws * F, "wide state", err))) goto fail;
+    m->wide_idx_bytes = (size_t)(max_batch * (fx->n_wide > 0 ? fx->n_wide : 1)) * I;
+    if ((st = alloc(m, &m->wide_idx, m->wide_idx_bytes, "wide ids", err))) goto fail;
+    if ((st = alloc(m, &m->wide_offs, (size_t)(max_batch + 1) * I, "wide offsets", err))) goto fail;
+    /* embeddings */
+    for (int f = 0; f < fx->n_deep; f++) {
+        const char *cname = fx->schema->cols[fx->deep_col[f]].name;
+        char name[EMBER_ST_NAME_MAX];
+        snprintf(name, sizeof name, "deep.emb.%.100s", cname);
+        if ((st = alloc(m, &m->emb[f], (size_t)(fx->cat_buckets * m->dim) * F, name, err)))
+            goto fail;
+        add_param(m, name, fx->cat_buckets, m->dim, 2, m->emb[f]);
+        int64_t es = ember_optimizer_state_size(cfg->emb_opt, fx->cat_buckets, m->dim);
+        if (es > 0 && (st = alloc_zero(m, &m->emb_state[f], (size_t)es * F, "embedding state", err)))
+            goto fail;
+        m->emb_idx_bytes[f] = (size_t)max_batch * I;
+        if ((st = alloc(m, &m->emb_idx[f], m->emb_idx_bytes[f], "embedding ids", err))) goto fail;
+        if (fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI &&
+            (st = alloc(m, &m->emb_offs[f], (size_t)(max_batch + 1) * I, "offsets", err)))
+            goto fail;
+    }
+    /* dense layers */
+    for (int i = 0; i <= m->nl; i++) {
+        if ((st = alloc_zero(m, &m->a[i], (size_t)(max_batch * m->n[i]) * F, "activations", err)))
+            goto fail;
+        if ((st = alloc(m, &m->g[i], (size_t)(max_batch * m->n[i]) * F, "gradients", err)))
+            goto fail;
+    }
+    for (int i = 0; i < m->nl; i++) {
+        int64_t in = m->n[i], o = m->n[i + 1];
+        char wn[64], bn[64];
+        if (i < m->nl - 1) {
+            snprintf(wn, sizeof wn, "deep.fc%d.weight", i);
+            snprintf(bn, sizeof bn, "deep.fc%d.bias", i);
+        } else {
+            strcpy(wn, "out.weight");
+            strcpy(bn, "out.bias");
+        }
+        if ((st = alloc(m, &m->W[i], (size_t)(in * o) * F, wn, err)) ||
+            (st = alloc(m, &m->b[i], (size_t)o * F, bn, err)) ||
+            (st = alloc(m, &m->dW[i], (size_t)(in * o) * F, "weight gradient", err)) ||
+            (st = alloc(m, &m->db[i], (size_t)o * F, "bias gradient", err)))
+            goto fail;
+        add_param(m, wn, o, in, 2, m->W[i]);
+        add_param(m, bn, o, 1, 1, m->b[i]);
+        if (cfg->deep_opt != EMBER_OPTIMIZER_SGD) {
+            if ((st = alloc_zero(m, &m->sW[i], (size_t)(in * o) * F, "state", err)) ||
+                (st = alloc_zero(m, &m->sb[i], (size_t)o * F, "state", err)))
+                goto fail;
+        }
+        if (cfg->deep_opt == EMBER_OPTIMIZER_ADAM) {
+            if ((st = alloc_zero(m, &m->sW2[i], (size_t)(in * o) * F, "state", err)) ||
+                (st = alloc_zero(m, &m->sb2[i], (size_t)o * F, "state", err)))
+                goto fail;
+        }
+    }
+    if ((st = alloc(m, &m->labels, (size_t)max_batch * F, "labels", err)) ||
+        (st = alloc(m, &m->probs, (size_t)max_batch * F, "probabilities", err)))
+        goto fail;
+    if ((st = init_params(m, err))) goto fail;
+    *out = m;
+    return EMBER_STATUS_SUCCESS;
+fail:
+    ember_wd_free(m);
+    return st;
+}
+
+static ember_status ensure_idx(ember_wd_model *m, ember_buffer **buf, size_t *have, size_t need,
+                               ember_model_err *err) {
+    if (need <= *have) return EMBER_STATUS_SUCCESS;
+    ember_buffer_free(*buf);
+    *buf = NULL;
+    size_t nb = need * 2;
+    API(ember_buffer_alloc(m->ctx, nb, buf), "allocating %zu bytes of ids", nb);
+    *have = nb;
+    return EMBER_STATUS_SUCCESS;
+}
+
+static void field_desc(const ember_wd_model *m, const ember_batch *b, int f, ember_lookup_desc *d) {
+    int multi = b->deep_multi[f];
+    int64_t nidx = multi ? b->deep_offs[f][b->n] : b->n;
+    ember_lookup_desc_init(d, m->fx->cat_buckets, m->dim, nidx, b->n,
+                           multi ? EMBER_POOLING_MEAN : EMBER_POOLING_NONE);
+    d->out_row_stride = m->n0;
+    d->out_col_offset = (int64_t)f * m->dim;
+}
+
+static void wide_desc(const ember_wd_model *m, const ember_batch *b, ember_lookup_desc *d) {
+    ember_lookup_desc_init(d, m->fx->d_wide, 1, b->wide_offs[b->n], b->n, EMBER_POOLING_SUM);
+    d->out_row_stride = 1;
+    d->accumulate = 1;
+}
+
+/* Uploads a batch and runs the forward pass up to the logits (in a[nl]). */
+static ember_status forward(ember_wd_model *m, const ember_batch *b, ember_model_err *err) {
+    const ember_features *fx = m->fx;
+    const int64_t n = b->n;
+    const size_t I = sizeof(int64_t);
+    if (n > m->cap)
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "batch of %lld > capacity %lld",
+                          (long long)n, (long long)m->cap);
+    /* x0: numeric columns from the host; the embedding columns are written by the lookups. */
+    if (fx->n_num > 0) {
+        const int64_t off = (int64_t)fx->n_deep * m->dim;
+        for (int64_t i = 0; i < n; i++)
+            memcpy(m->x0_host + i * m->n0 + off, b->num + i * fx->n_num,
+                   (size_t)fx->n_num * sizeof(float));
+        API(ember_buffer_upload(m->ctx, m->a[0], 0, m->x0_host, (size_t)(n * m->n0) * sizeof(float)),
+            "uploading numeric features");
+    }
+    for (int f = 0; f < fx->n_deep; f++) {
+        ember_lookup_desc d;
+        field_desc(m, b, f, &d);
+        EMBER_MODEL_TRY(
+            ensure_idx(m, &m->emb_idx[f], &m->emb_idx_bytes[f], (size_t)d.num_indices * I, err));
+        API(ember_buffer_upload(m->ctx, m->emb_idx[f], 0, b->deep_ids[f],
+                                (size_t)d.num_indices * I),
+            "uploading ids of field %d", f);
+        if (b->deep_multi[f])
+            API(ember_buffer_upload(m->ctx, m->emb_offs[f], 0, b->deep_offs[f], (size_t)(n + 1) * I),
+                "uploading offsets of field %d", f);
+        API(ember_embedding_lookup(m->ctx, &d, m->emb[f], m->emb_idx[f],
+                                   b->deep_multi[f] ? m->emb_offs[f] : NULL, NULL, m->a[0]),
+            "embedding lookup of field '%s'", fx->schema->cols[fx->deep_col[f]].name);
+    }
+    for (int i = 0; i < m->nl; i++) {
+        API(ember_dense_forward(m->ctx, n, m->n[i], m->n[i + 1], m->a[i], m->W[i], m->b[i],
+                                i < m->nl - 1 ? EMBER_ACTIVATION_RELU : EMBER_ACTIVATION_NONE,
+                                m->a[i + 1]),
+            "dense forward of layer %d", i);
+    }
+    ember_lookup_desc wd;
+    wide_desc(m, b, &wd);
+    EMBER_MODEL_TRY(
+        ensure_idx(m, &m->wide_idx, &m->wide_idx_bytes, (size_t)wd.num_indices * I, err));
+    API(ember_buffer_upload(m->ctx, m->wide_idx, 0, b->wide_ids, (size_t)wd.num_indices * I),
+        "uploading wide ids");
+    API(ember_buffer_upload(m->ctx, m->wide_offs, 0, b->wide_offs, (size_t)(n + 1) * I),
+        "uploading wide offsets");
+    API(ember_embedding_lookup(m->ctx, &wd, m->wide, m->wide_idx, m->wide_offs, NULL, m->a[m->nl]),
+        "wide lookup");
+    return EMBER_STATUS_SUCCESS;
+}
+
+static void make_opt(ember_optimizer *o, ember_optimizer_kind k, float lr, float l2, int64_t step) {
+    ember_optimizer_init(o, k, lr);
+    o->weight_decay = l2;
+    o->step = step;
+}
+
+ember_status ember_wd_train_step(ember_wd_model *m, const ember_batch *b, float *loss,
+                                 ember_model_err *err) {
+    const ember_features *fx = m->fx;
+    const int64_t n = b->n;
+    *loss = 0.0f;
+    if (n == 0) return EMBER_STATUS_SUCCESS;
+    EMBER_MODEL_TRY(forward(m, b, err));
+    API(ember_buffer_upload(m->ctx, m->labels, 0, b->label, (size_t)n * sizeof(float)),
+        "uploading labels");
+    const int L = m->nl;
+    API(ember_bce_with_logits(m->ctx, n, m->a[L], m->labels, loss, m->g[L]), "BCE loss");
+    m->step++;
+    ember_optimizer ow, od, oe;
+    make_opt(&ow, m->cfg.wide_opt, m->cfg.wide_lr, m->cfg.wide_l2, m->step);
+    make_opt(&od, m->cfg.deep_opt, m->cfg.deep_lr, m->cfg.deep_l2, m->step);
+    make_opt(&oe, m->cfg.emb_opt, m->cfg.emb_lr, m->cfg.emb_l2, m->step);
+    /* wide: the logit gradient is the wide lookup's output gradient */
+    ember_lookup_desc wd;
+    wide_desc(m, b, &wd);
+    wd.accumulate = 0;
+    API(ember_embedding_backward_update(m->ctx, &wd, m->wide_idx, m->wide_offs, NULL, m->g[L],
+                                        m->cfg.reduction, &ow, m->wide, m->wide_state),
+        "wide backward/update");
+    /* dense layers, top down; every dX is computed before its W changes */
+    for (int i = L - 1; i >= 0; i--) {
+        ember_buffer *dx = (i > 0 || fx->n_deep > 0) ? m->g[i] : NULL;
+        API(ember_dense_backward(m->ctx, n, m->n[i], m->n[i + 1], m->a[i], m->W[i], m->a[i + 1],
+                                 m->g[i + 1],
+                                 i < L - 1 ? EMBER_ACTIVATION_RELU : EMBER_ACTIVATION_NONE, dx,
+                                 m->dW[i], m->db[i]),
+            "dense backward of layer %d", i);
+        API(ember_dense_optimizer_step(m->ctx, &od, m->n[i] * m->n[i + 1], m->W[i], m->dW[i],
+                                       m->sW[i], m->sW2[i]),
+            "optimizer step of layer %d weights", i);
+        API(ember_dense_optimizer_step(m->ctx, &od, m->n[i + 1], m->b[i], m->db[i], m->sb[i],
+                                       m->sb2[i]),
+            "optimizer step of layer %d bias", i);
+    }
+    /* embeddings: grad_out is each field's column slice of dX0 */
+    for (int f = 0; f < fx->n_deep; f++) {
+        ember_lookup_desc d;
+        field_desc(m, b, f, &d);
+        API(ember_embedding_backward_update(m->ctx, &d, m->emb_idx[f],
+                                            b->deep_multi[f] ? m->emb_offs[f] : NULL, NULL,
+                                            m->g[0], m->cfg.reduction, &oe, m->emb[f],
+                                            m->emb_state[f]),
+            "embedding backward/update of field '%s'", fx->schema->cols[fx->deep_col[f]].name);
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_wd_predict(ember_wd_model *m, const ember_batch *b, float *probs,
+                              ember_model_err *err) {
+    if (b->n == 0) return EMBER_STATUS_SUCCESS;
+    EMBER_MODEL_TRY(forward(m, b, err));
+    API(ember_sigmoid(m->ctx, b->n, m->a[m->nl], m->probs), "sigmoid");
+    API(ember_buffer_download(m->ctx, m->probs, 0, probs, (size_t)b->n * sizeof(float)),
+        "downloading probabilities");
+    return EMBER_STATUS_SUCCESS;
+}
+
+int ember_wd_num_tensors(const ember_wd_model *m) {
+    return m->nparams;
+}
+
+void ember_wd_tensor_info(const ember_wd_model *m, int i, ember_st_tensor *info) {
+    const param *p = &m->params[i];
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", p->name);
+    info->ndim = p->ndim;
+    info->shape[0] = p->shape[0];
+    info->shape[1] = p->shape[1];
+    info->count = p->count;
+}
+
+int64_t ember_wd_num_params(const ember_wd_model *m) {
+    int64_t t = 0;
+    for (int i = 0; i < m->nparams; i++) t += m->params[i].count;
+    return t;
+}
+
+ember_status ember_wd_get_params(ember_wd_model *m, float *host, ember_model_err *err) {
+    for (int i = 0; i < m->nparams; i++) {
+        param *p = &m->params[i];
+        API(ember_buffer_download(m->ctx, p->buf, 0, host, (size_t)p->count * sizeof(float)),
+            "downloading %s", p->name);
+        host += p->count;
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_wd_set_params(ember_wd_model *m, const float *host, ember_model_err *err) {
+    for (int i = 0; i < m->nparams; i++) {
+        param *p = &m->params[i];
+        EMBER_MODEL_TRY(upload_floats(m, p->buf, host, p->count, p->name, err));
+        host += p->count;
+    }
+    return EMBER_STATUS_SUCCESS;
+}

@@ -1,0 +1,76 @@
+/* wd_model.h: the Wide&Deep model (Cheng et al. 2016) built only from the public API
+ * (include/ember.h), so it trains on any backend:
+ *
+ *   logit = w_wide . [one-hot(x), cross(x)]  +  w_out . a_L  +  b
+ *   P(y = 1 | x) = sigmoid(logit)
+ *
+ * - wide: one table of d_wide x 1 weights (all wide fields side by side); each example's
+ *   wide ids form one SUM bag, and that lookup ACCUMULATES into the logit column
+ *   (ember_lookup_desc.accumulate = 1, out_row_stride = 1).
+ * - deep: x0 = [emb_1(x) | ... | emb_F(x) | numeric(x)]: each categorical field's
+ *   lookup writes its column slice of x0 (out_row_stride = n0, out_col_offset = f * dim;
+ *   bag fields mean-pooled); ReLU layers n_1..n_L; the output layer d_deep -> 1 carries the
+ *   model's one bias and writes the logit column first.
+ * - training: BCE with logits; ember_dense_backward through the layers; the first layer's
+ *   dX column slices are the embeddings' grad_out (ember_embedding_backward_update with a
+ *   sparse optimizer, nothing dense materialised); the wide table gets the logit gradient.
+ *
+ * The model holds exactly d_wide + sum(vocab_i * dim) + sum(n_{l-1} n_l + n_l) + d_deep + 1
+ * floats: ember_widedeep_count_params(...).allocated. */
+#ifndef EMBER_MODEL_WIDEDEEP_H
+#define EMBER_MODEL_WIDEDEEP_H
+
+#include "wd_features.h"
+#include "wd_safetensors.h"
+
+#define EMBER_MAX_HIDDEN 8
+
+typedef struct ember_wd_config {
+    const ember_features *fx; /* not owned */
+    int64_t emb_dim;
+    int nhidden;
+    int64_t hidden[EMBER_MAX_HIDDEN];
+    /* Optimizers per part. wide: SGD or ADAGRAD (the API has no FTRL); dense layers:
+     * SGD, ADAGRAD or ADAM; embeddings: SGD, ADAGRAD or ROWWISE_ADAGRAD. L2 is the
+     * optimizer's weight_decay. */
+    ember_optimizer_kind wide_opt, deep_opt, emb_opt;
+    float wide_lr, deep_lr, emb_lr;
+    float wide_l2, deep_l2, emb_l2;
+    ember_reduction_mode reduction;
+    float emb_init; /* embeddings start U(-emb_init, emb_init) */
+    uint64_t seed;
+} ember_wd_config;
+
+/* Defaults that train well on the Adult data. */
+void ember_wd_config_defaults(ember_wd_config *cfg);
+
+typedef struct ember_wd_model ember_wd_model;
+
+/* Allocates the model on ctx for batches of up to max_batch examples and initialises its
+ * parameters from cfg->seed (embeddings small uniform, He-normal ReLU layers, wide and biases
+ * zero). */
+ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int64_t max_batch,
+                             ember_wd_model **out, ember_model_err *err);
+void ember_wd_free(ember_wd_model *m);
+
+/* One optimizer step on a batch; *loss gets the batch's mean BCE (NaN is returned as the
+ * value, not as an error: the caller decides). */
+ember_status ember_wd_train_step(ember_wd_model *m, const ember_batch *b, float *loss,
+                                 ember_model_err *err);
+/* Probabilities of a batch into probs[0..b->n). */
+ember_status ember_wd_predict(ember_wd_model *m, const ember_batch *b, float *probs,
+                              ember_model_err *err);
+
+/* The parameter tensors, in checkpoint order: names, shapes, floats. */
+int ember_wd_num_tensors(const ember_wd_model *m);
+void ember_wd_tensor_info(const ember_wd_model *m, int i, ember_st_tensor *info);
+int64_t ember_wd_num_params(const ember_wd_model *m);
+/* All parameters to / from one host array of ember_wd_num_params floats (tensor order). */
+ember_status ember_wd_get_params(ember_wd_model *m, float *host, ember_model_err *err);
+ember_status ember_wd_set_params(ember_wd_model *m, const float *host, ember_model_err *err);
+/* Forgets optimizer state (accumulators to zero, Adam step to 0). */
+ember_status ember_wd_reset_optimizer(ember_wd_model *m, ember_model_err *err);
+const ember_wd_config *ember_wd_get_config(const ember_wd_model *m);
+ember_context *ember_wd_context(const ember_wd_model *m);
+
+#endif /* EMBER_MODEL_WIDEDEEP_H */

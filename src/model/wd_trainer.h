@@ -1,0 +1,93 @@
+/* wd_trainer.h: the training loop behind `ember train` (and the model tests): schema and
+ * feature statistics from a first pass, epochs streamed from the file, evaluation,
+ * early stopping on validation AUC, checkpoints, NaN detection. */
+#ifndef EMBER_MODEL_TRAINER_H
+#define EMBER_MODEL_TRAINER_H
+
+#include "wd_checkpoint.h"
+#include "wd_metrics.h"
+
+typedef struct ember_train_progress {
+    int epoch, epochs;
+    int64_t rows, rows_expected; /* rows_expected 0 when unknown */
+    double running_loss, rows_per_s, elapsed_s;
+} ember_train_progress;
+
+typedef struct ember_epoch_report {
+    int epoch, epochs;
+    double train_loss;
+    int64_t train_rows;
+    double train_seconds, samples_per_s;
+    int has_test, has_valid;
+    ember_metrics test, valid;
+    int improved; /* validation AUC improved (or no validation) */
+    int saved;    /* a checkpoint was written after this epoch */
+} ember_epoch_report;
+
+typedef struct ember_train_opts {
+    const char *data, *test, *valid;
+    ember_data_format format;
+    const char *schema;   /* csv */
+    char delim;           /* csv */
+    int header;           /* csv: skip a header line */
+    const char *positive; /* csv/arff positive class */
+    /* features (ignored with resume: the checkpoint's are used) */
+    int64_t cat_buckets, cross_buckets;
+    int num_bins;
+    ember_numeric_mode numeric_mode;
+    const char *crosses; /* NULL: the format's default (Adult: the census crosses) */
+    ember_wd_config model; /* fx is set by the trainer */
+    int epochs;
+    int64_t batch;
+    double holdout; /* fraction of the training file held out for validation; < 0: auto
+                       (0.2 when there is neither --test nor --valid) */
+    int patience;   /* epochs without validation AUC gain before stopping; 0 = never */
+    int skip_bad;
+    const char *save, *resume;
+    ember_backend_kind backend;
+    int device;
+    int threads;
+    void (*on_progress)(void *user, const ember_train_progress *p);
+    void (*on_epoch)(void *user, const ember_epoch_report *r);
+    /* Called once the model exists, before training (the parameter breakdown). */
+    void (*on_start)(void *user, const ember_wd_config *cfg, const ember_param_count *pc,
+                     const char *device_name);
+    void *user;
+} ember_train_opts;
+
+void ember_train_opts_defaults(ember_train_opts *o);
+
+typedef struct ember_train_result {
+    ember_metrics final;      /* on the test file, else the validation rows */
+    const char *final_on;     /* "test" or "validation" */
+    double train_loss;
+    double samples_per_s;     /* training rows / training seconds */
+    int64_t params;
+    ember_param_count count;
+    int epochs_run, best_epoch;
+    int64_t train_rows, skipped_train, skipped_test;
+    char first_skip[512];
+    double seconds;
+} ember_train_result;
+
+ember_status ember_train(const ember_train_opts *o, ember_train_result *res, ember_model_err *err);
+
+/* The default crosses of a format ("" for none). */
+const char *ember_default_crosses(ember_data_format fmt);
+
+/* Opens the schema a format's file needs: the preset, the CSV spec, or the ARFF header. */
+ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec,
+                              char delim, int header, const char *positive, ember_schema **out,
+                              ember_model_err *err);
+
+/* Creates a context by kind (device -1: the backend's default) and sets threads (> 0). */
+ember_status ember_open_context(ember_backend_kind kind, int device, int threads,
+                                ember_context **out, ember_model_err *err);
+
+/* Scores every row of a reader (from its current position) with the model, adding
+ * (probability, label) pairs to ev. When sel is not NULL only rows with sel(line) pass. */
+ember_status ember_score_reader(ember_wd_model *m, const ember_features *fx, ember_reader *r,
+                                ember_batch *b, int (*sel)(void *, int64_t), void *sel_user,
+                                ember_eval *ev, ember_model_err *err);
+
+#endif /* EMBER_MODEL_TRAINER_H */
