@@ -1,0 +1,383 @@
+/* cmd_check.c: `ember check`: runs the shared conformance cases (src/check) on every usable
+ * backend and device against the CPU reference and reports, per backend and op, what
+ * passed, failed or was skipped and why; exits 0 only when nothing failed. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "cli_util.h"
+#include "commands.h"
+
+#include "ember.h"
+#include "ember_check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_DEVICES 16
+#define MAX_FAILURES_SHOWN 10 /* per backend and op, in text output */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ember check [--backend K] [--device N] [--quick|--full] [--json]\n"
+            "                   [--case NAME] [--seed S] [--list]\n"
+            "Runs the conformance cases on every usable backend and device (or the one named)\n"
+            "against the CPU backend (the CPU itself against a double-precision oracle) and\n"
+            "prints per backend and op: passed / failed / skipped with the reason, the largest\n"
+            "error against its tolerance, and for each failure the op, shapes, seed, first\n"
+            "differing element and the command that reproduces it. Exit status 0 only when\n"
+            "nothing failed, 1 when something failed, 2 on bad usage.\n"
+            "  --backend K  cpu, opencl, cuda or perturbed (test builds); default: all but\n"
+            "               perturbed\n"
+            "  --device N   only device N of the backend (default: every usable device)\n"
+            "  --quick      the small shapes (default)\n"
+            "  --full       also the large shapes\n"
+            "  --json       one JSON object instead of text\n"
+            "  --case NAME  only the case NAME, or the cases whose names start with NAME\n"
+            "  --seed S     use seed S instead of each case's own\n"
+            "  --list       list the cases and exit\n"
+            "Environment: EMBER_REQUIRE_OPENCL=1 turns a skipped OpenCL backend into a failure.\n");
+}
+
+/* --- tallies ---------------------------------------------------------------------------- */
+
+typedef struct op_tally {
+    int passed, failed, skipped;
+    double ratio; /* worst error / tolerance seen */
+    double max_error, tolerance;
+    const char *metric;
+    const char *worst_case;
+    uint64_t worst_seed;
+    int shown;
+} op_tally;
+
+typedef struct run_opts {
+    int json, full;
+    const char *case_name;
+    int have_seed;
+    uint64_t seed;
+} run_opts;
+
+static int require_opencl(void) {
+    const char *e = getenv("EMBER_REQUIRE_OPENCL");
+    return e && strcmp(e, "1") == 0;
+}
+
+static double err_ratio(double err, double tol) {
+    if (err == 0) return 0;
+    if (isnan(err)) return INFINITY;
+    return tol > 0 ? err / tol : INFINITY;
+}
+
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void json_number(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.9g", v);
+    else fputs("null", f);
+}
+
+static int selected(const ember_check_case *c, const run_opts *o) {
+    if (c->full_only && !o->full) return 0;
+    if (!o->case_name) return 1;
+    if (strcmp(c->name, o->case_name) == 0) return 1;
+    /* A prefix ("lookup/", "errors/lookup") selects a group, unless a case has that exact name. */
+    if (ember_check_case_find(o->case_name)) return 0;
+    return strncmp(c->name, o->case_name, strlen(o->case_name)) == 0;
+}
+
+/* Counts of one whole run, for the exit status and the summary. */
+typedef struct totals {
+    int passed, failed, skipped;
+    int json_first_backend;
+} totals;
+
+static void print_failure(const ember_check_case *c, const ember_check_result *r,
+                          const char *op) {
+    char shapes[256];
+    ember_check_case_describe(c, shapes, sizeof shapes);
+    printf("    FAILED %s\n      op %s; %s; seed %llu\n      %s\n", c->name, op, shapes,
+           (unsigned long long)r->seed, r->reason);
+    if (r->has_diff)
+        printf("      first differing element: %s[%lld,%lld] (element %lld): got %.9g, want %.9g\n",
+               r->diff_array, (long long)r->diff_row, (long long)r->diff_col,
+               (long long)r->diff_index, r->diff_got, r->diff_want);
+    printf("      reproduce: %s\n", r->reproduce);
+}
+
+static void json_failure(const ember_check_case *c, const ember_check_result *r, int *first) {
+    char shapes[256];
+    ember_check_case_describe(c, shapes, sizeof shapes);
+    printf("%s{\"case\":", *first ? "" : ",");
+    *first = 0;
+    json_string(stdout, c->name);
+    printf(",\"op\":");
+    json_string(stdout, ember_check_op_name(c->op));
+    printf(",\"shapes\":");
+    json_string(stdout, shapes);
+    printf(",\"seed\":%llu,\"reason\":", (unsigned long long)r->seed);
+    json_string(stdout, r->reason);
+    if (r->has_diff) {
+        printf(",\"array\":");
+        json_string(stdout, r->diff_array);
+        printf(",\"index\":%lld,\"row\":%lld,\"col\":%lld,\"got\":", (long long)r->diff_index,
+               (long long)r->diff_row, (long long)r->diff_col);
+        json_number(stdout, r->diff_got);
+        printf(",\"want\":");
+        json_number(stdout, r->diff_want);
+    }
+    printf(",\"reproduce\":");
+    json_string(stdout, r->reproduce);
+    printf("}");
+}
+
+/* One backend (and device) whose cases all skip, with the reason. */
+static void report_skipped(const run_opts *o, totals *t, ember_backend_kind kind, int device,
+                           const char *reason, int as_failure) {
+    int n = 0;
+    for (size_t i = 0; i < ember_check_case_count(); i++) n += selected(ember_check_case_at(i), o);
+    if (as_failure) t->failed += n;
+    else t->skipped += n;
+    const char *name = ember_backend_name(kind);
+    if (o->json) {
+        printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"%s\",\"reason\":",
+               t->json_first_backend ? "" : ",", name, device, as_failure ? "failed" : "skipped");
+        json_string(stdout, reason);
+        printf(",\"cases\":%d,\"passed\":0,\"failed\":%d,\"skipped\":%d}", n, as_failure ? n : 0,
+               as_failure ? 0 : n);
+        t->json_first_backend = 0;
+    } else {
+        printf("%s: %s %d cases: %s\n", name, as_failure ? "FAILED" : "skipped", n, reason);
+    }
+}
+
+/* Runs every selected case on one context. */
+static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, int device,
+                       ember_context *ctx, ember_context *ref) {
+    op_tally tally[EMBER_CHECK_OP_COUNT_];
+    memset(tally, 0, sizeof tally);
+    const char *name = ember_backend_name(kind);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int first_failure = 1;
+    if (o->json) {
+        printf("%s{\"backend\":\"%s\",\"device\":%d,\"device_name\":", t->json_first_backend ? "" : ",",
+               name, device);
+        json_string(stdout, ember_context_device_name(ctx));
+        printf(",\"status\":\"ran\",\"failures\":[");
+        t->json_first_backend = 0;
+    } else {
+        printf("%s (device %d: %s)\n", name, device, ember_context_device_name(ctx));
+    }
+    int n = 0, failed = 0;
+    for (size_t i = 0; i < ember_check_case_count(); i++) {
+        const ember_check_case *c = ember_check_case_at(i);
+        if (!selected(c, o)) continue;
+        ember_check_result r;
+        ember_check_run_on(c, ctx, device, ref, o->have_seed ? o->seed : c->seed, &r);
+        op_tally *ot = &tally[c->op];
+        n++;
+        if (r.outcome == EMBER_CHECK_PASSED) ot->passed++;
+        else if (r.outcome == EMBER_CHECK_SKIPPED) ot->skipped++;
+        else ot->failed++, failed++;
+        double q = err_ratio(r.max_error, r.tolerance);
+        if (!ot->metric || q > ot->ratio || (ot->ratio == 0 && r.tolerance > ot->tolerance)) {
+            ot->ratio = q;
+            ot->max_error = r.max_error;
+            ot->tolerance = r.tolerance;
+            ot->metric = r.metric;
+            ot->worst_case = c->name;
+            ot->worst_seed = r.seed;
+        }
+        if (r.outcome == EMBER_CHECK_FAILED) {
+            if (o->json) json_failure(c, &r, &first_failure);
+            else if (ot->shown++ < MAX_FAILURES_SHOWN) print_failure(c, &r, ember_check_op_name(c->op));
+        }
+        fflush(stdout);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (o->json) printf("],\"ops\":[");
+    int first = 1;
+    for (int op = 0; op < EMBER_CHECK_OP_COUNT_; op++) {
+        op_tally *ot = &tally[op];
+        int total = ot->passed + ot->failed + ot->skipped;
+        if (total == 0) continue;
+        t->passed += ot->passed;
+        t->failed += ot->failed;
+        t->skipped += ot->skipped;
+        if (o->json) {
+            printf("%s{\"op\":\"%s\",\"passed\":%d,\"failed\":%d,\"skipped\":%d,\"metric\":\"%s\","
+                   "\"max_error\":",
+                   first ? "" : ",", ember_check_op_name((ember_check_op)op), ot->passed,
+                   ot->failed, ot->skipped, ot->metric ? ot->metric : "exact");
+            json_number(stdout, ot->max_error);
+            printf(",\"tolerance\":");
+            json_number(stdout, ot->tolerance);
+            printf(",\"worst_case\":");
+            json_string(stdout, ot->worst_case);
+            printf(",\"seed\":%llu}", (unsigned long long)ot->worst_seed);
+            first = 0;
+        } else {
+            if (ot->shown > MAX_FAILURES_SHOWN)
+                printf("    ... and %d more failures of %s\n", ot->shown - MAX_FAILURES_SHOWN,
+                       ember_check_op_name((ember_check_op)op));
+            printf("  %-16s %s %3d/%-3d", ember_check_op_name((ember_check_op)op),
+                   ot->failed ? "FAILED" : "passed", ot->passed, total);
+            if (ot->failed) printf(" (%d failed)", ot->failed);
+            const char *m = ot->metric ? ot->metric : "exact";
+            if (strcmp(m, "exact") == 0 && ot->max_error == 0)
+                printf("  bit-exact where required; largest error 0");
+            else
+                printf("  largest %s error %.3g vs tolerance %.3g", m, ot->max_error, ot->tolerance);
+            printf(" (%s, seed %llu)\n", ot->worst_case ? ot->worst_case : "-",
+                   (unsigned long long)ot->worst_seed);
+        }
+    }
+    if (o->json) printf("],\"cases\":%d,\"failed\":%d,\"seconds\":%.3f}", n, failed, secs);
+    else printf("  %s: %d cases, %d failed, %.1f s\n", name, n, failed, secs);
+}
+
+static void run_backend(const run_opts *o, totals *t, ember_backend_kind kind, int only_device,
+                        ember_context **ref) {
+    ember_device_info info[MAX_DEVICES];
+    size_t count = 0;
+    ember_status st = ember_backend_devices(kind, info, MAX_DEVICES, &count);
+    int must = kind == EMBER_BACKEND_OPENCL && require_opencl();
+    char reason[600];
+    if (st != EMBER_STATUS_SUCCESS || count == 0) {
+        snprintf(reason, sizeof reason, "%s%s", count > 0 ? info[0].reason : ember_last_error(),
+                 must ? " (EMBER_REQUIRE_OPENCL=1 is set)" : "");
+        report_skipped(o, t, kind, only_device < 0 ? 0 : only_device, reason, must);
+        return;
+    }
+    if (only_device >= 0 && (size_t)only_device >= count) {
+        snprintf(reason, sizeof reason, "no device %d (the backend has %zu)", only_device, count);
+        report_skipped(o, t, kind, only_device, reason, must);
+        return;
+    }
+    if (kind != EMBER_BACKEND_CPU && !*ref) {
+        st = ember_context_create(ref, EMBER_BACKEND_CPU, 0);
+        if (st != EMBER_STATUS_SUCCESS) {
+            snprintf(reason, sizeof reason, "cannot create the CPU reference: %s",
+                     ember_last_error());
+            report_skipped(o, t, kind, 0, reason, 1);
+            return;
+        }
+    }
+    for (size_t d = 0; d < count && d < MAX_DEVICES; d++) {
+        int dev = info[d].index;
+        if (only_device >= 0 && (int)d != only_device) continue;
+        if (!info[d].usable) {
+            snprintf(reason, sizeof reason, "device %d (%s) unusable: %s", dev, info[d].name,
+                     info[d].reason);
+            report_skipped(o, t, kind, dev, reason, must);
+            continue;
+        }
+        /* One context per device for the whole run (OpenCL/CLBlast compile once). */
+        ember_context *ctx = NULL;
+        st = ember_context_create(&ctx, kind, dev);
+        if (st != EMBER_STATUS_SUCCESS) {
+            /* Listed as usable but cannot be opened: a broken device or driver, a failure. */
+            snprintf(reason, sizeof reason, "device %d (%s) listed as usable, but creating a "
+                     "context returned %s: %s", dev, info[d].name, ember_status_name(st),
+                     ember_last_error());
+            report_skipped(o, t, kind, dev, reason, 1);
+            continue;
+        }
+        run_device(o, t, kind, dev, ctx, kind == EMBER_BACKEND_CPU ? NULL : *ref);
+        ember_context_destroy(ctx);
+    }
+}
+
+int ember_cmd_check(int argc, char **argv) {
+    run_opts o = {0};
+    int have_backend = 0, list = 0;
+    ember_backend_kind kind = EMBER_BACKEND_CPU;
+    int64_t device = -1;
+    const char *v;
+    for (int i = 1; i < argc; i++) {
+        int m;
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if ((m = cli_flag(argc, argv, &i, "--backend", &v)) != 0) {
+            if (m < 0 || cli_parse_backend(argv[0], "--backend", v, &kind) != 0) return 2;
+            have_backend = 1;
+        } else if ((m = cli_flag(argc, argv, &i, "--device", &v)) != 0) {
+            if (m < 0 || cli_parse_int(argv[0], "--device", v, 0, 1 << 20, &device) != 0) return 2;
+        } else if ((m = cli_flag(argc, argv, &i, "--case", &v)) != 0) {
+            if (m < 0) return 2;
+            o.case_name = v;
+        } else if ((m = cli_flag(argc, argv, &i, "--seed", &v)) != 0) {
+            int64_t s;
+            if (m < 0 || cli_parse_int(argv[0], "--seed", v, 0, INT64_MAX, &s) != 0) return 2;
+            o.have_seed = 1;
+            o.seed = (uint64_t)s;
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            o.full = 0;
+        } else if (strcmp(argv[i], "--full") == 0) {
+            o.full = 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(argv[i], "--list") == 0) {
+            list = 1;
+        } else {
+            return cli_usage_error(argv[0], "unknown argument '%s'",
+                                   argv[i]);
+        }
+    }
+    if (o.case_name) {
+        /* --case names a case: run it whatever its size. */
+        const ember_check_case *c = ember_check_case_find(o.case_name);
+        if (c && c->full_only) o.full = 1;
+        int any = 0;
+        for (size_t i = 0; i < ember_check_case_count() && !any; i++)
+            any = strncmp(ember_check_case_at(i)->name, o.case_name, strlen(o.case_name)) == 0;
+        if (!any)
+            return cli_usage_error(argv[0], "no case named '%s' (--list shows them)",
+                                   o.case_name);
+    }
+    if (list) {
+        for (size_t i = 0; i < ember_check_case_count(); i++) {
+            const ember_check_case *c = ember_check_case_at(i);
+            if (!selected(c, &o)) continue;
+            char shapes[256];
+            ember_check_case_describe(c, shapes, sizeof shapes);
+            printf("%-72s seed %-10llu %s\n", c->name, (unsigned long long)c->seed, shapes);
+        }
+        return 0;
+    }
+
+    totals t = {0, 0, 0, 1};
+    ember_context *ref = NULL;
+    if (o.json) printf("{\"mode\":\"%s\",\"backends\":[", o.full ? "full" : "quick");
+    else
+        printf("ember check (%s): %zu cases in the list; the CPU against a double-precision "
+               "oracle, other backends against the CPU\n",
+               o.full ? "full" : "quick", ember_check_case_count());
+    fflush(stdout);
+    if (have_backend) {
+        run_backend(&o, &t, kind, (int)device, &ref);
+    } else {
+        static const ember_backend_kind order[] = {EMBER_BACKEND_CPU, EMBER_BACKEND_OPENCL,
+                                                   EMBER_BACKEND_CUDA};
+        for (int k = 0; k < 3; k++) run_backend(&o, &t, order[k], (int)device, &ref);
+    }
+    ember_context_destroy(ref);
+    if (o.json) {
+        printf("],\"passed\":%d,\"failed\":%d,\"skipped\":%d,\"ok\":%s}\n", t.passed, t.failed,
+               t.skipped, t.failed ? "false" : "true");
+    } else {
+        printf("summary: %d passed, %d failed, %d skipped -> %s\n", t.passed, t.failed,
+               t.skipped, t.failed ? "FAILED" : "OK");
+    }
+    return t.failed ? 1 : 0;
+}
