@@ -1,0 +1,79 @@
+// head.cu: the sigmoid output head: a stable sigmoid and binary cross-entropy with logits
+// (mean loss, reduced in a fixed order so it is the same every run, and its gradient).
+#include "cuda/cuda_common.cuh"
+
+#define HEAD_REDUCE_THREADS 512
+
+/* exp of a non-positive number only: never overflows. */
+__device__ __forceinline__ float stable_sigmoid(float x) {
+    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+    const float e = expf(x);
+    return e / (1.0f + e);
+}
+
+static __global__ void sigmoid_kernel(const float *__restrict__ x, float *y, int64_t n) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = stable_sigmoid(__ldg(x + i));
+}
+
+extern "C" ember_status ember_cuda_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x,
+                                           ember_buffer *y) {
+    ember_cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
+    ember_cuda_written(ctx, y->handle);
+    if (n == 0) return EMBER_STATUS_SUCCESS;
+    sigmoid_kernel<<<ember_cuda_blocks(n, EMBER_CUDA_BLOCK, (unsigned)m->sm_count * 16),
+                     EMBER_CUDA_BLOCK, 0, m->stream>>>((const float *)x->handle,
+                                                       (float *)y->handle, n);
+    EMBER_CUDA_LAUNCHED(ctx, "sigmoid_kernel");
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* One block: thread t sums elements t, t+T, ... in double, then a fixed tree. The loss of
+ * a NaN logit is NaN (fmax would hide it, so the max is written as a comparison). */
+static __global__ void __launch_bounds__(HEAD_REDUCE_THREADS)
+bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, float *loss,
+           float *grad) {
+    __shared__ double part[HEAD_REDUCE_THREADS];
+    double s = 0.0;
+    const float nf = (float)n;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+        const float xi = __ldg(x + i), ti = __ldg(t + i);
+        const float pos = xi > 0.0f ? xi : (xi != xi ? xi : 0.0f);
+        const float l = pos - xi * ti + log1pf(expf(-fabsf(xi)));
+        s += (double)l;
+        if (grad) grad[i] = (stable_sigmoid(xi) - ti) / nf;
+    }
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (int w = HEAD_REDUCE_THREADS / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) part[threadIdx.x] += part[threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) *loss = n > 0 ? (float)(part[0] / (double)n) : 0.0f;
+}
+
+extern "C" ember_status ember_cuda_bce_with_logits(ember_context *ctx, int64_t n,
+                                                   const ember_buffer *logits,
+                                                   const ember_buffer *labels, float *loss,
+                                                   ember_buffer *grad) {
+    ember_cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
+    if (grad) ember_cuda_written(ctx, grad->handle);
+    if (n == 0) {
+        if (loss) *loss = 0.0f;
+        return EMBER_STATUS_SUCCESS;
+    }
+    bce_kernel<<<1, HEAD_REDUCE_THREADS, 0, m->stream>>>(
+        (const float *)logits->handle, (const float *)labels->handle, n, m->loss_dev,
+        grad ? (float *)grad->handle : NULL);
+    EMBER_CUDA_LAUNCHED(ctx, "bce_kernel");
+    if (loss) {
+        EMBER_CUDA_TRY(ctx, cudaMemcpyAsync(m->loss_host, m->loss_dev, sizeof(float),
+                                            cudaMemcpyDeviceToHost, m->stream));
+        EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+        *loss = *m->loss_host;
+    }
+    return EMBER_STATUS_SUCCESS;
+}

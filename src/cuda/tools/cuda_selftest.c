@@ -1,0 +1,514 @@
+/* cuda_selftest.c: checks every CUDA op against the CPU backend through the public API on
+ * awkward shapes, then times the FBGEMM-shaped lookup and fused backward + SGD. Prints one
+ * line per check and a summary; exits 1 when a check fails, 0 when all pass or no GPU. */
+#define _POSIX_C_SOURCE 200809L
+#include "ember.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int failures, checks;
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd(void) {
+    uint64_t x = rng_state;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return rng_state = x;
+}
+static float rndf(void) { return (float)((rnd() >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f; }
+
+static void report(const char *what, int ok, const char *detail) {
+    checks++;
+    if (!ok) failures++;
+    printf("%s %s%s%s\n", ok ? "PASS" : "FAIL", what, detail[0] ? ": " : "", detail);
+}
+
+#define CK(ctx, call)                                                                      \
+    do {                                                                                   \
+        ember_status st_ = (call);                                                         \
+        if (st_ != EMBER_STATUS_SUCCESS) {                                                 \
+            printf("FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,                 \
+                   ember_status_name(st_), ember_context_last_error(ctx));                 \
+            failures++;                                                                    \
+            return;                                                                        \
+        }                                                                                  \
+    } while (0)
+
+static ember_buffer *make(ember_context *ctx, const void *host, size_t bytes) {
+    ember_buffer *b = NULL;
+    if (bytes == 0) bytes = 4;
+    if (ember_buffer_alloc(ctx, bytes, &b) != EMBER_STATUS_SUCCESS) {
+        printf("FAIL alloc %zu bytes: %s\n", bytes, ember_context_last_error(ctx));
+        exit(1);
+    }
+    if (host) ember_buffer_upload(ctx, b, 0, host, bytes);
+    return b;
+}
+
+static void get(ember_context *ctx, const ember_buffer *b, void *host, size_t bytes) {
+    if (bytes && ember_buffer_download(ctx, b, 0, host, bytes) != EMBER_STATUS_SUCCESS)
+        printf("FAIL download: %s\n", ember_context_last_error(ctx));
+}
+
+/* Compares float arrays; tol < 0 means bit-exact. */
+static void compare(const char *what, const float *a, const float *b, size_t n, double tol) {
+    size_t bad = 0, first = 0;
+    double maxd = 0;
+    int exact = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(&a[i], &b[i], 4) != 0) exact = 0;
+        if (isnan(a[i]) && isnan(b[i])) continue;
+        double d = fabs((double)a[i] - (double)b[i]);
+        double lim = tol < 0 ? 0 : tol * (1.0 + fabs((double)b[i]));
+        if (d > maxd || (isnan(d))) maxd = isnan(d) ? INFINITY : d;
+        if (!(d <= lim) && !(tol < 0 && memcmp(&a[i], &b[i], 4) == 0)) {
+            if (!bad) first = i;
+            bad++;
+        }
+    }
+    char det[256];
+    snprintf(det, sizeof det, "%zu values, max |diff| %.3g, %s%s", n, maxd,
+             exact ? "bit-exact" : "not bit-exact", bad ? "" : "");
+    if (bad)
+        snprintf(det + strlen(det), sizeof det - strlen(det), ", %zu off (first at %zu: %.9g vs %.9g)",
+                 bad, first, (double)a[first], (double)b[first]);
+    report(what, bad == 0, det);
+}
+
+typedef struct lcase {
+    const char *name;
+    int64_t rows, dim, batch;
+    ember_pooling pooling;
+    int is32, weights, accumulate, col_off, extra_cols, max_bag;
+    int64_t pad;
+    int dup; /* 0 uniform, 1 few rows, 2 all equal */
+} lcase;
+
+/* Builds indices/offsets for a case. */
+static void gen(const lcase *c, int64_t **idx, int64_t **off, int64_t *n) {
+    int64_t batch = c->batch;
+    *off = calloc((size_t)batch + 1, 8);
+    int64_t total = 0;
+    for (int64_t b = 0; b < batch; b++) {
+        int64_t len = c->pooling == EMBER_POOLING_NONE ? 1 : (int64_t)(rnd() % (uint64_t)(c->max_bag + 1));
+        if (c->pooling != EMBER_POOLING_NONE && b % 5 == 3) len = 0; /* empty bags */
+        (*off)[b + 1] = (*off)[b] + len;
+        total += len;
+    }
+    *n = total;
+    *idx = calloc((size_t)total + 1, 8);
+    for (int64_t p = 0; p < total; p++) {
+        int64_t v;
+        if (c->dup == 2) v = c->rows - 1;
+        else if (c->dup == 1) v = (int64_t)(rnd() % 3) * (c->rows - 1) / 2;
+        else v = (int64_t)(rnd() % (uint64_t)c->rows);
+        if (p == 0) v = 0;
+        if (p == 1) v = c->rows - 1;
+        if (c->pad >= 0 && p % 7 == 2) v = c->pad;
+        (*idx)[p] = v;
+    }
+}
+
+static ember_buffer *make_idx(ember_context *ctx, const int64_t *v, int64_t n, int is32) {
+    if (!is32) return make(ctx, v, (size_t)n * 8);
+    int32_t *t = malloc((size_t)n * 4 + 4);
+    for (int64_t i = 0; i < n; i++) t[i] = (int32_t)v[i];
+    ember_buffer *b = make(ctx, t, (size_t)n * 4);
+    free(t);
+    return b;
+}
+
+/* Everything one backend computes for a case, downloaded. */
+typedef struct results {
+    float *out, *grad_atomic, *grad_det, *grad_det2, *ugrads, *tab[8], *st[8];
+    int64_t *uids, nu;
+} results;
+
+static void run_case(ember_context *ctx, const lcase *c, const float *table, const int64_t *idx,
+                     const int64_t *off, int64_t n, const float *w, const float *gout,
+                     const float *out0, results *r) {
+    const int64_t stride = c->dim + c->extra_cols;
+    ember_lookup_desc d;
+    ember_lookup_desc_init(&d, c->rows, c->dim, n, c->batch, c->pooling);
+    d.index_type = c->is32 ? EMBER_INDEX_INT32 : EMBER_INDEX_INT64;
+    d.padding_idx = c->pad;
+    d.out_row_stride = stride;
+    d.out_col_offset = c->col_off;
+    d.accumulate = c->accumulate;
+    const size_t tb = (size_t)(c->rows * c->dim) * 4, ob = (size_t)(c->batch * stride) * 4;
+    ember_buffer *T = make(ctx, table, tb), *I = make_idx(ctx, idx, n, c->is32);
+    ember_buffer *O = c->pooling == EMBER_POOLING_NONE ? NULL : make_idx(ctx, off, c->batch + 1, c->is32);
+    ember_buffer *W = w ? make(ctx, w, (size_t)n * 4) : NULL;
+    ember_buffer *OUT = make(ctx, out0, ob), *G = make(ctx, gout, ob);
+    ember_buffer *GT = make(ctx, NULL, tb);
+    ember_buffer *UI = make(ctx, NULL, (size_t)n * 8 + 8), *UG = make(ctx, NULL, (size_t)(n * c->dim) * 4 + 4);
+    CK(ctx, ember_embedding_lookup(ctx, &d, T, I, O, W, OUT));
+    r->out = malloc(ob + 4);
+    get(ctx, OUT, r->out, ob);
+    d.accumulate = 0;
+    float *buf[3];
+    for (int k = 0; k < 3; k++) {
+        /* a non-zero starting gradient: the backward adds into it */
+        float *init = malloc(tb + 4);
+        for (int64_t i = 0; i < c->rows * c->dim; i++) init[i] = (float)(i % 13) * 0.25f;
+        ember_buffer_upload(ctx, GT, 0, init, tb);
+        CK(ctx, ember_embedding_backward_dense(ctx, &d, I, O, W, G,
+                                               k == 0 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC, GT));
+        buf[k] = init;
+        get(ctx, GT, buf[k], tb);
+    }
+    r->grad_atomic = buf[0], r->grad_det = buf[1], r->grad_det2 = buf[2];
+    CK(ctx, ember_embedding_backward_sparse(ctx, &d, I, O, W, G, EMBER_REDUCTION_DETERMINISTIC, UI, UG, &r->nu));
+    r->uids = malloc((size_t)r->nu * 8 + 8);
+    r->ugrads = malloc((size_t)(r->nu * c->dim) * 4 + 4);
+    get(ctx, UI, r->uids, (size_t)r->nu * 8);
+    get(ctx, UG, r->ugrads, (size_t)(r->nu * c->dim) * 4);
+    /* fused updates: SGD, SGD+wd, Adagrad, row-wise Adagrad; both modes; then sparse_step */
+    const ember_optimizer_kind kinds[4] = {EMBER_OPTIMIZER_SGD, EMBER_OPTIMIZER_SGD,
+                                           EMBER_OPTIMIZER_ADAGRAD, EMBER_OPTIMIZER_ROWWISE_ADAGRAD};
+    for (int k = 0; k < 8; k++) {
+        ember_optimizer opt;
+        ember_optimizer_init(&opt, kinds[k % 4], 0.05f);
+        if (k % 4 == 1) opt.weight_decay = 0.01f;
+        int64_t ss = ember_optimizer_state_size(opt.kind, c->rows, c->dim);
+        float *s0 = calloc((size_t)ss + 1, 4);
+        for (int64_t i = 0; i < ss; i++) s0[i] = 0.1f * (float)(i % 3);
+        ember_buffer *S = ss ? make(ctx, s0, (size_t)ss * 4) : NULL;
+        ember_buffer_upload(ctx, T, 0, table, tb);
+        if (k < 4) {
+            CK(ctx, ember_embedding_backward_update(ctx, &d, I, O, W, G, EMBER_REDUCTION_ATOMIC, &opt, T, S));
+        } else {
+            CK(ctx, ember_embedding_backward_update(ctx, &d, I, O, W, G, EMBER_REDUCTION_DETERMINISTIC, &opt, T, S));
+        }
+        r->tab[k] = malloc(tb + 4);
+        get(ctx, T, r->tab[k], tb);
+        r->st[k] = s0;
+        if (S) get(ctx, S, s0, (size_t)ss * 4);
+        ember_buffer_free(S);
+    }
+    ember_buffer_free(T), ember_buffer_free(I), ember_buffer_free(O), ember_buffer_free(W);
+    ember_buffer_free(OUT), ember_buffer_free(G), ember_buffer_free(GT), ember_buffer_free(UI);
+    ember_buffer_free(UG);
+}
+
+static void free_results(results *r) {
+    free(r->out), free(r->grad_atomic), free(r->grad_det), free(r->grad_det2), free(r->uids);
+    free(r->ugrads);
+    for (int k = 0; k < 8; k++) free(r->tab[k]), free(r->st[k]);
+}
+
+static void embedding_case(ember_context *cpu, ember_context *gpu, const lcase *c) {
+    int64_t *idx, *off, n;
+    gen(c, &idx, &off, &n);
+    const int64_t stride = c->dim + c->extra_cols;
+    float *table = malloc((size_t)(c->rows * c->dim) * 4);
+    for (int64_t i = 0; i < c->rows * c->dim; i++) table[i] = rndf();
+    float *w = NULL;
+    if (c->weights) {
+        w = malloc((size_t)n * 4 + 4);
+        for (int64_t i = 0; i < n; i++) w[i] = rndf();
+    }
+    float *gout = malloc((size_t)(c->batch * stride) * 4 + 4), *out0 = malloc((size_t)(c->batch * stride) * 4 + 4);
+    for (int64_t i = 0; i < c->batch * stride; i++) gout[i] = rndf(), out0[i] = 1000.0f + (float)i;
+    results a = {0}, b = {0};
+    run_case(cpu, c, table, idx, off, n, w, gout, out0, &a);
+    run_case(gpu, c, table, idx, off, n, w, gout, out0, &b);
+    char what[256];
+    const size_t ob = (size_t)(c->batch * stride), tn = (size_t)(c->rows * c->dim);
+    int64_t maxrun = 0;
+    {
+        int64_t *cnt = calloc((size_t)c->rows, 8);
+        for (int64_t p = 0; p < n; p++)
+            if (idx[p] != c->pad && ++cnt[idx[p]] > maxrun) maxrun = cnt[idx[p]];
+        free(cnt);
+    }
+    const double det_tol = maxrun <= 64 ? -1.0 : 1e-5; /* runs > 64 are split on the GPU */
+    snprintf(what, sizeof what, "[%s n=%lld maxrun=%lld] lookup", c->name, (long long)n, (long long)maxrun);
+    if (a.out && b.out) compare(what, b.out, a.out, ob, -1.0);
+    snprintf(what, sizeof what, "[%s] backward_dense atomic", c->name);
+    if (a.grad_atomic && b.grad_atomic) compare(what, b.grad_atomic, a.grad_atomic, tn, 1e-5);
+    snprintf(what, sizeof what, "[%s] backward_dense deterministic vs cpu", c->name);
+    if (a.grad_det && b.grad_det) compare(what, b.grad_det, a.grad_det, tn, det_tol);
+    snprintf(what, sizeof what, "[%s] backward_dense deterministic run-to-run", c->name);
+    if (b.grad_det && b.grad_det2) compare(what, b.grad_det2, b.grad_det, tn, -1.0);
+    snprintf(what, sizeof what, "[%s] backward_sparse ids (cpu %lld, cuda %lld unique)", c->name,
+             (long long)a.nu, (long long)b.nu);
+    report(what, a.nu == b.nu && (a.nu == 0 || memcmp(a.uids, b.uids, (size_t)a.nu * 8) == 0), "");
+    if (a.nu == b.nu) {
+        snprintf(what, sizeof what, "[%s] backward_sparse grads", c->name);
+        compare(what, b.ugrads, a.ugrads, (size_t)(a.nu * c->dim), det_tol);
+    }
+    static const char *names[8] = {"sgd atomic", "sgd+wd atomic", "adagrad atomic", "rowwise atomic",
+                                   "sgd det", "sgd+wd det", "adagrad det", "rowwise det"};
+    for (int k = 0; k < 8; k++) {
+        if (!a.tab[k] || !b.tab[k]) continue;
+        snprintf(what, sizeof what, "[%s] backward_update %s table", c->name, names[k]);
+        compare(what, b.tab[k], a.tab[k], tn, 1e-5);
+        int64_t ss = ember_optimizer_state_size(k % 4 == 2 ? EMBER_OPTIMIZER_ADAGRAD
+                                                : k % 4 == 3 ? EMBER_OPTIMIZER_ROWWISE_ADAGRAD
+                                                             : EMBER_OPTIMIZER_SGD,
+                                                c->rows, c->dim);
+        if (ss) {
+            snprintf(what, sizeof what, "[%s] backward_update %s state", c->name, names[k]);
+            compare(what, b.st[k], a.st[k], (size_t)ss, 1e-5);
+        }
+    }
+    free_results(&a), free_results(&b);
+    free(idx), free(off), free(table), free(w), free(gout), free(out0);
+}
+
+static void errors_case(ember_context *ctx) {
+    /* bad index, bad offsets: status, output unchanged, context still usable */
+    float table[5 * 3], out[2 * 3], out_before[2 * 3];
+    for (int i = 0; i < 15; i++) table[i] = (float)i;
+    for (int i = 0; i < 6; i++) out[i] = out_before[i] = -7.0f;
+    int64_t idx[4] = {0, 4, 5, 1}, off[3] = {0, 2, 4};
+    ember_buffer *T = make(ctx, table, sizeof table), *I = make(ctx, idx, sizeof idx),
+                 *O = make(ctx, off, sizeof off), *OUT = make(ctx, out, sizeof out);
+    ember_lookup_desc d;
+    ember_lookup_desc_init(&d, 5, 3, 4, 2, EMBER_POOLING_SUM);
+    ember_status st = ember_embedding_lookup(ctx, &d, T, I, O, NULL, OUT);
+    char det[512];
+    snprintf(det, sizeof det, "%s: %s", ember_status_name(st), ember_context_last_error(ctx));
+    report("error: index 5 of 5 rows -> INDEX_OUT_OF_RANGE", st == EMBER_STATUS_INDEX_OUT_OF_RANGE, det);
+    get(ctx, OUT, out, sizeof out);
+    report("error: output unchanged", memcmp(out, out_before, sizeof out) == 0, "");
+    int64_t bad_off[3] = {0, 3, 2};
+    ember_buffer_upload(ctx, O, 0, bad_off, sizeof bad_off);
+    idx[2] = 2;
+    ember_buffer_upload(ctx, I, 0, idx, sizeof idx);
+    st = ember_embedding_lookup(ctx, &d, T, I, O, NULL, OUT);
+    snprintf(det, sizeof det, "%s: %s", ember_status_name(st), ember_context_last_error(ctx));
+    report("error: decreasing offsets -> BAD_OFFSETS", st == EMBER_STATUS_BAD_OFFSETS, det);
+    ember_buffer_upload(ctx, O, 0, off, sizeof off);
+    st = ember_embedding_lookup(ctx, &d, T, I, O, NULL, OUT);
+    get(ctx, OUT, out, sizeof out);
+    snprintf(det, sizeof det, "%s, out[0] = %g (expect 12)", ember_status_name(st), (double)out[0]);
+    report("error: context usable afterwards", st == EMBER_STATUS_SUCCESS && out[0] == 12.0f, det);
+    ember_buffer *big = NULL;
+    st = ember_buffer_alloc(ctx, (size_t)1 << 50, &big);
+    snprintf(det, sizeof det, "%s: %s", ember_status_name(st), ember_context_last_error(ctx));
+    report("error: 1 PiB alloc -> OUT_OF_MEMORY", st == EMBER_STATUS_OUT_OF_MEMORY, det);
+    ember_buffer_free(big);
+    st = ember_embedding_lookup(ctx, &d, T, I, O, NULL, OUT);
+    report("error: context usable after OOM", st == EMBER_STATUS_SUCCESS, ember_status_name(st));
+    ember_buffer_free(T), ember_buffer_free(I), ember_buffer_free(O), ember_buffer_free(OUT);
+}
+
+/* Dense layer, optimizers, head on one backend; results appended to out arrays. */
+static void dense_run(ember_context *ctx, int64_t B, int64_t in, int64_t outd, const float *x,
+                      const float *w, const float *bias, const float *dy0, float *y, float *dx,
+                      float *dw, float *db, float *steps, float *head) {
+    ember_buffer *X = make(ctx, x, (size_t)(B * in) * 4), *W = make(ctx, w, (size_t)(outd * in) * 4);
+    ember_buffer *Bb = make(ctx, bias, (size_t)outd * 4), *Y = make(ctx, NULL, (size_t)(B * outd) * 4);
+    ember_buffer *DY = make(ctx, dy0, (size_t)(B * outd) * 4), *DX = make(ctx, NULL, (size_t)(B * in) * 4);
+    ember_buffer *DW = make(ctx, NULL, (size_t)(outd * in) * 4), *DB = make(ctx, NULL, (size_t)outd * 4);
+    CK(ctx, ember_dense_forward(ctx, B, in, outd, X, W, Bb, EMBER_ACTIVATION_RELU, Y));
+    get(ctx, Y, y, (size_t)(B * outd) * 4);
+    CK(ctx, ember_dense_backward(ctx, B, in, outd, X, W, Y, DY, EMBER_ACTIVATION_RELU, DX, DW, DB));
+    get(ctx, DX, dx, (size_t)(B * in) * 4);
+    get(ctx, DW, dw, (size_t)(outd * in) * 4);
+    get(ctx, DB, db, (size_t)outd * 4);
+    /* dense optimizer steps on W with gradient DW: SGD, Adagrad, Adam x2 steps */
+    const int64_t n = outd * in;
+    ember_buffer *S = make(ctx, NULL, (size_t)n * 4), *S2 = make(ctx, NULL, (size_t)n * 4);
+    ember_buffer_zero(ctx, S, 0, (size_t)n * 4), ember_buffer_zero(ctx, S2, 0, (size_t)n * 4);
+    ember_optimizer o;
+    ember_optimizer_init(&o, EMBER_OPTIMIZER_SGD, 0.1f);
+    o.weight_decay = 0.01f;
+    CK(ctx, ember_dense_optimizer_step(ctx, &o, n, W, DW, NULL, NULL));
+    ember_optimizer_init(&o, EMBER_OPTIMIZER_ADAGRAD, 0.1f);
+    CK(ctx, ember_dense_optimizer_step(ctx, &o, n, W, DW, S, NULL));
+    ember_buffer_zero(ctx, S, 0, (size_t)n * 4);
+    ember_optimizer_init(&o, EMBER_OPTIMIZER_ADAM, 0.01f);
+    for (int s = 1; s <= 2; s++) {
+        o.step = s;
+        CK(ctx, ember_dense_optimizer_step(ctx, &o, n, W, DW, S, S2));
+    }
+    get(ctx, W, steps, (size_t)n * 4);
+    /* head: sigmoid and BCE on logits spanning -1e4..1e4 */
+    const int64_t hn = 1001;
+    float *lg = malloc(hn * 4), *lb = malloc(hn * 4);
+    for (int64_t i = 0; i < hn; i++) lg[i] = (float)(i - 500) * 20.0f + rndf(), lb[i] = (float)(i % 2);
+    lg[3] = 0.0f;
+    ember_buffer *L = make(ctx, lg, hn * 4), *T = make(ctx, lb, hn * 4), *HY = make(ctx, NULL, hn * 4),
+                 *HG = make(ctx, NULL, hn * 4);
+    CK(ctx, ember_sigmoid(ctx, hn, L, HY));
+    float loss = -1;
+    CK(ctx, ember_bce_with_logits(ctx, hn, L, T, &loss, HG));
+    get(ctx, HY, head, hn * 4);
+    get(ctx, HG, head + hn, hn * 4);
+    head[2 * hn] = loss;
+    free(lg), free(lb);
+    ember_buffer_free(X), ember_buffer_free(W), ember_buffer_free(Bb), ember_buffer_free(Y);
+    ember_buffer_free(DY), ember_buffer_free(DX), ember_buffer_free(DW), ember_buffer_free(DB);
+    ember_buffer_free(S), ember_buffer_free(S2), ember_buffer_free(L), ember_buffer_free(T);
+    ember_buffer_free(HY), ember_buffer_free(HG);
+}
+
+static void dense_case(ember_context *cpu, ember_context *gpu, int64_t B, int64_t in, int64_t outd) {
+    float *x = malloc((size_t)(B * in) * 4 + 4), *w = malloc((size_t)(outd * in) * 4 + 4),
+          *bias = malloc((size_t)outd * 4 + 4), *dy = malloc((size_t)(B * outd) * 4 + 4);
+    for (int64_t i = 0; i < B * in; i++) x[i] = rndf();
+    for (int64_t i = 0; i < outd * in; i++) w[i] = rndf() * 0.3f;
+    for (int64_t i = 0; i < outd; i++) bias[i] = rndf() * 0.1f;
+    for (int64_t i = 0; i < B * outd; i++) dy[i] = rndf();
+    float *r[2][7];
+    size_t sz[7] = {(size_t)(B * outd), (size_t)(B * in), (size_t)(outd * in), (size_t)outd,
+                    (size_t)(outd * in), 2 * 1001 + 1, 0};
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 6; j++) r[k][j] = calloc(sz[j] + 1, 4);
+        dense_run(k ? gpu : cpu, B, in, outd, x, w, bias, dy, r[k][0], r[k][1], r[k][2], r[k][3],
+                  r[k][4], r[k][5]);
+    }
+    static const char *nm[6] = {"dense_forward relu", "dense_backward dx", "dense_backward dw",
+                                "dense_backward db", "dense optimizers (sgd+wd, adagrad, adam x2)",
+                                "sigmoid + bce grad + loss"};
+    for (int j = 0; j < 6; j++) {
+        char what[160];
+        snprintf(what, sizeof what, "[dense %lldx%lldx%lld] %s", (long long)B, (long long)in,
+                 (long long)outd, nm[j]);
+        compare(what, r[1][j], r[0][j], sz[j], j == 5 ? 2e-6 : 1e-4 * (1 + in / 64.0));
+    }
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < 6; j++) free(r[k][j]);
+    free(x), free(w), free(bias), free(dy);
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* FBGEMM default shape: T tables of E x D, batch B, L indices per bag, one call per table. */
+static void bench(ember_context *ctx) {
+    const int64_t T = 32, E = 100000, D = 128, B = 512, L = 20;
+    /* copy proxy: a plain gather of consecutive rows moves the same bytes as a memcpy */
+    {
+        const int64_t R = 1 << 20;
+        ember_buffer *src = make(ctx, NULL, (size_t)(R * D) * 4), *dst = make(ctx, NULL, (size_t)(R * D) * 4);
+        ember_buffer_zero(ctx, src, 0, (size_t)(R * D) * 4);
+        int64_t *seq = malloc((size_t)R * 8);
+        for (int64_t i = 0; i < R; i++) seq[i] = i;
+        ember_buffer *I = make(ctx, seq, (size_t)R * 8);
+        ember_lookup_desc d;
+        ember_lookup_desc_init(&d, R, D, R, R, EMBER_POOLING_NONE);
+        double t[10];
+        for (int k = 0; k < 12; k++) {
+            ember_context_synchronize(ctx);
+            double t0 = now();
+            ember_embedding_lookup(ctx, &d, src, I, NULL, NULL, dst);
+            ember_context_synchronize(ctx);
+            if (k >= 2) t[k - 2] = now() - t0;
+        }
+        qsort(t, 10, sizeof t[0], cmp_d);
+        printf("BENCH gather-copy %lld rows x %lld: %.3f ms, %.1f GB/s (read+write)\n", (long long)R,
+               (long long)D, t[5] * 1e3, 2.0 * (double)(R * D * 4) / t[5] / 1e9);
+        free(seq);
+        ember_buffer_free(src), ember_buffer_free(dst), ember_buffer_free(I);
+    }
+    ember_buffer *tabs[32], *idxs[32], *offs[32];
+    ember_buffer *out = make(ctx, NULL, (size_t)(B * T * D) * 4), *gout = make(ctx, NULL, (size_t)(B * T * D) * 4);
+    ember_buffer_zero(ctx, gout, 0, (size_t)(B * T * D) * 4);
+    int64_t *idx = malloc((size_t)(B * L) * 8), off[513];
+    for (int64_t b = 0; b <= B; b++) off[b] = b * L;
+    float *tab = malloc((size_t)(E * D) * 4);
+    for (int64_t i = 0; i < E * D; i++) tab[i] = rndf();
+    for (int t = 0; t < T; t++) {
+        for (int64_t i = 0; i < B * L; i++) idx[i] = (int64_t)(rnd() % (uint64_t)E);
+        tabs[t] = make(ctx, tab, (size_t)(E * D) * 4);
+        idxs[t] = make(ctx, idx, (size_t)(B * L) * 8);
+        offs[t] = make(ctx, off, sizeof off);
+    }
+    ember_lookup_desc d;
+    ember_lookup_desc_init(&d, E, D, B * L, B, EMBER_POOLING_SUM);
+    d.out_row_stride = T * D;
+    const double bytes_fwd = (double)T * (double)(B * L * D * 4 + B * D * 4);
+    ember_optimizer sgd;
+    ember_optimizer_init(&sgd, EMBER_OPTIMIZER_SGD, 0.01f);
+    for (int mode = 0; mode < 4; mode++) {
+        double t[20];
+        for (int k = 0; k < 22; k++) {
+            ember_context_synchronize(ctx);
+            double t0 = now();
+            for (int tt = 0; tt < T; tt++) {
+                d.out_col_offset = tt * D;
+                if (mode == 0)
+                    ember_embedding_lookup(ctx, &d, tabs[tt], idxs[tt], offs[tt], NULL, out);
+                else
+                    ember_embedding_backward_update(ctx, &d, idxs[tt], offs[tt], NULL, gout,
+                                                    mode == 1 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC,
+                                                    &sgd, tabs[tt], NULL);
+                if (mode == 3) ember_embedding_lookup(ctx, &d, tabs[tt], idxs[tt], offs[tt], NULL, out);
+            }
+            ember_context_synchronize(ctx);
+            if (k >= 2) t[k - 2] = now() - t0;
+        }
+        qsort(t, 20, sizeof t[0], cmp_d);
+        /* backward + SGD: grad rows read (cached per bag) + each used row read and written */
+        const double bytes = mode == 0 ? bytes_fwd : (double)T * (double)(B * L * D * 4 * 2 + B * D * 4);
+        static const char *nm[4] = {"forward (SUM)", "fused backward+SGD atomic",
+                                    "fused backward+SGD deterministic", "fused bwd+SGD det + forward"};
+        printf("BENCH FBGEMM T=32 E=1e5 D=128 B=512 L=20 %s: %.3f ms per batch (%.1f us/table), %.1f GB/s\n",
+               nm[mode], t[10] * 1e3, t[10] * 1e6 / T, mode == 3 ? 0.0 : bytes / t[10] / 1e9);
+    }
+    for (int t = 0; t < T; t++) ember_buffer_free(tabs[t]), ember_buffer_free(idxs[t]), ember_buffer_free(offs[t]);
+    ember_buffer_free(out), ember_buffer_free(gout);
+    free(idx), free(tab);
+}
+
+int main(int argc, char **argv) {
+    ember_device_info info[8];
+    size_t count = 0;
+    ember_status st = ember_backend_devices(EMBER_BACKEND_CUDA, info, 8, &count);
+    for (size_t i = 0; i < count && i < 8; i++)
+        printf("device %zu: %s [%s] %llu bytes usable=%d %s\n", i, info[i].name, info[i].detail,
+               (unsigned long long)info[i].memory_bytes, info[i].usable, info[i].reason);
+    ember_context *cpu = NULL, *gpu = NULL;
+    st = ember_context_create(&gpu, EMBER_BACKEND_CUDA, 0);
+    if (st != EMBER_STATUS_SUCCESS) {
+        printf("SKIP no CUDA context: %s: %s\n", ember_status_name(st), ember_last_error());
+        return 0;
+    }
+    if (ember_context_create(&cpu, EMBER_BACKEND_CPU, 0) != EMBER_STATUS_SUCCESS) {
+        printf("FAIL cpu context: %s\n", ember_last_error());
+        return 1;
+    }
+    printf("seed 0x%llx, device %s\n", (unsigned long long)rng_state, ember_context_device_name(gpu));
+    const lcase cases[] = {
+        /* name rows dim batch pooling is32 w acc coloff extra maxbag pad dup */
+        {"gather d=7", 93, 7, 93, EMBER_POOLING_NONE, 0, 0, 0, 0, 0, 1, -1, 0},
+        {"gather d=128 i32 pad", 1000, 128, 300, EMBER_POOLING_NONE, 1, 0, 0, 0, 0, 1, 5, 0},
+        {"sum d=1", 7, 1, 40, EMBER_POOLING_SUM, 0, 0, 0, 0, 0, 9, -1, 1},
+        {"sum d=13 stride", 93, 13, 57, EMBER_POOLING_SUM, 0, 0, 0, 3, 5, 12, -1, 0},
+        {"sum d=64 weights", 500, 64, 77, EMBER_POOLING_SUM, 1, 1, 0, 0, 0, 30, -1, 0},
+        {"sum d=128 acc", 1000, 128, 64, EMBER_POOLING_SUM, 0, 0, 1, 128, 128, 20, -1, 0},
+        {"mean d=33 pad dup", 50, 33, 61, EMBER_POOLING_MEAN, 0, 0, 0, 0, 2, 25, 25, 1},
+        {"mean d=256 i32", 2000, 256, 40, EMBER_POOLING_MEAN, 1, 0, 0, 4, 8, 40, 3, 0},
+        {"sum d=4 all equal (hot row, split runs)", 9, 4, 300, EMBER_POOLING_SUM, 0, 0, 0, 0, 0, 20, -1, 2},
+        {"sum d=128 all equal weights", 9, 128, 200, EMBER_POOLING_SUM, 0, 1, 0, 0, 0, 20, -1, 2},
+        {"empty batch", 10, 8, 0, EMBER_POOLING_SUM, 0, 0, 0, 0, 0, 3, -1, 0},
+        {"all bags empty-ish", 10, 8, 5, EMBER_POOLING_SUM, 0, 0, 0, 0, 0, 0, -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) embedding_case(cpu, gpu, &cases[i]);
+    errors_case(gpu);
+    dense_case(cpu, gpu, 37, 53, 61);
+    dense_case(cpu, gpu, 129, 65, 257);
+    dense_case(cpu, gpu, 1, 1, 1);
+    ember_context_set_math_mode(gpu, EMBER_MATH_ALLOW_TF32);
+    ember_context_set_math_mode(gpu, EMBER_MATH_STRICT_FP32);
+    if (argc < 2 || strcmp(argv[1], "--no-bench") != 0) bench(gpu);
+    printf("SUMMARY %d checks, %d failed\n", checks, failures);
+    ember_context_destroy(cpu);
+    ember_context_destroy(gpu);
+    return failures ? 1 : 0;
+}
