@@ -58,7 +58,7 @@ scatter_kernel(const cpu_bwd *bw, float *dst, const int64_t W, int sgd, float lr
     for (int64_t p = 0; p < n; p++) {
         int64_t r = is32 ? (int64_t)i32[p] : i64[p];
         if (r == pad || (nth > 1 && cpu_row_owner(r, nth) != t)) continue;
-        cpu_prefetch_lines(dst + r * dim, row_bytes, 1);
+        cpu_prefetch_lines(dst + r * dim, row_bytes, 1, 0);
         if (cnt == PREFETCH_AHEAD) {
             scatter_one(bw, dst, dim, W, sgd, lr, qp[head], qr[head]);
             qp[head] = p;
@@ -78,7 +78,8 @@ scatter_kernel(const cpu_bwd *bw, float *dst, const int64_t W, int sgd, float lr
 
 typedef void (*scatter_fn)(const cpu_bwd *bw, float *dst, int sgd, float lr, int t, int nth);
 #define DEFINE_SCATTER(NAME, W)                                                            \
-    static void NAME(const cpu_bwd *bw, float *dst, int sgd, float lr, int t, int nth) {   \
+    CPU_HOT static void NAME(const cpu_bwd *bw, float *dst, int sgd, float lr, int t,      \
+                             int nth) {                                                    \
         scatter_kernel(bw, dst, W, sgd, lr, t, nth);                                       \
     }
 DEFINE_SCATTER(scatter_8, 8)
@@ -86,7 +87,7 @@ DEFINE_SCATTER(scatter_16, 16)
 DEFINE_SCATTER(scatter_32, 32)
 DEFINE_SCATTER(scatter_64, 64)
 DEFINE_SCATTER(scatter_128, 128)
-static void scatter_any(const cpu_bwd *bw, float *dst, int sgd, float lr, int t, int nth) {
+CPU_HOT static void scatter_any(const cpu_bwd *bw, float *dst, int sgd, float lr, int t, int nth) {
     scatter_kernel(bw, dst, bw->desc->dim, sgd, lr, t, nth);
 }
 
@@ -169,12 +170,12 @@ static inline __attribute__((always_inline)) void group_chunk(const group_job *j
             /* Rows ahead: destination (and state), and the gradient rows they read. */
             uint64_t k = gr->keys[i + PREFETCH_AHEAD];
             int64_t rr = cpu_group_row(gr, k);
-            if (j->act != ACT_SPARSE) cpu_prefetch_lines(j->dst + rr * dim, row_bytes, 1);
-            if (state && !rowwise) cpu_prefetch_lines(state + rr * dim, row_bytes, 1);
+            if (j->act != ACT_SPARSE) cpu_prefetch_lines(j->dst + rr * dim, row_bytes, 1, 0);
+            if (state && !rowwise) cpu_prefetch_lines(state + rr * dim, row_bytes, 1, 0);
             float s;
             int plain;
             cpu_prefetch_lines(cpu_bwd_grad_row(bw, cpu_group_pos(gr, k), &s, &plain), row_bytes,
-                               0);
+                               0, 0);
         }
         switch (j->act) {
         case ACT_DENSE: {
@@ -200,12 +201,14 @@ static inline __attribute__((always_inline)) void group_chunk(const group_job *j
 
 typedef void (*chunk_fn)(const group_job *j, int c, float *acc);
 #define DEFINE_CHUNK(NAME, W)                                                              \
-    static void NAME(const group_job *j, int c, float *acc) { group_chunk(j, c, acc, W); }
+    CPU_HOT static void NAME(const group_job *j, int c, float *acc) {                      \
+        group_chunk(j, c, acc, W);                                                         \
+    }
 DEFINE_CHUNK(chunk_16, 16)
 DEFINE_CHUNK(chunk_32, 32)
 DEFINE_CHUNK(chunk_64, 64)
 DEFINE_CHUNK(chunk_128, 128)
-static void chunk_any(const group_job *j, int c, float *acc) {
+CPU_HOT static void chunk_any(const group_job *j, int c, float *acc) {
     group_chunk(j, c, acc, j->bw->desc->dim);
 }
 

@@ -127,17 +127,29 @@ static inline const float *cpu_bwd_grad_row(const cpu_bwd *b, int64_t pos, float
 void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, const float *g,
                    float *state);
 
-/* Prefetch helper: every cache line of bytes [p, p + bytes). */
-static inline void cpu_prefetch_lines(const void *p, size_t bytes, int write) {
+/* Prefetch helper: every cache line of bytes [p, p + bytes). With a constant `bytes` the
+ * loop unrolls; `aligned` (p is 64-byte aligned and bytes a multiple of 64, known per
+ * call) saves the extra prefetch for the line an unaligned row spills into. */
+static inline __attribute__((always_inline)) void cpu_prefetch_lines(const void *p, size_t bytes,
+                                                                     int write, int aligned) {
     const char *c = (const char *)p;
-    const char *end = c + bytes;
-    c = (const char *)((uintptr_t)c & ~(uintptr_t)63);
     if (write) {
-        for (; c < end; c += 64) __builtin_prefetch(c, 1, 3);
+        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 1, 3);
+        if (!aligned) __builtin_prefetch(c + bytes - 1, 1, 3);
     } else {
-        for (; c < end; c += 64) __builtin_prefetch(c, 0, 3);
+        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 0, 3);
+        if (!aligned) __builtin_prefetch(c + bytes - 1, 0, 3);
     }
 }
+
+/* Hot kernels get an AVX2 copy chosen at load time (the build itself targets baseline
+ * x86-64, since the machine that runs it may differ from the one that built it). Off under
+ * sanitizers and on other architectures. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(EMBER_NO_CLONES)
+#define CPU_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define CPU_HOT
+#endif
 
 /* --- the ops, one file each (signatures as in struct ember_backend_ops) ------------------ */
 ember_status cpu_check_indices(ember_context *ctx, const ember_lookup_desc *desc,

@@ -19,6 +19,7 @@ typedef struct lookup_args {
     int64_t stride;      /* output row stride */
     int64_t pad;         /* -1: none */
     int mean, accumulate;
+    int aligned;         /* every row chunk starts on a cache line and fills whole lines */
 } lookup_args;
 
 /* The kernel for bags [b0, b1) and table columns [c0, c0 + W). Inlined into one copy per
@@ -37,10 +38,11 @@ pool_kernel(const lookup_args *a, int64_t b0, int64_t b1, int64_t c0, const int6
 #define OFF(b) (a->off ? (is32 ? (int64_t)o32[b] : o64[b]) : (b))
     const int64_t n = a->n, pad = a->pad;
     const size_t row_bytes = (size_t)W * sizeof(float);
+    const int aligned = a->aligned && (c0 * 4) % 64 == 0 && row_bytes % 64 == 0;
     int64_t s = OFF(b0);
     /* Prime the prefetch window. */
     for (int64_t q = s; q < s + PREFETCH_AHEAD && q < n; q++)
-        cpu_prefetch_lines(table + IDX(q) * dim, row_bytes, 0);
+        cpu_prefetch_lines(table + IDX(q) * dim, row_bytes, 0, aligned);
     for (int64_t b = b0; b < b1; b++) {
         const int64_t e = OFF(b + 1);
         float acc[128]; /* W <= 128; a fixed size lets the compiler keep it in registers */
@@ -48,7 +50,7 @@ pool_kernel(const lookup_args *a, int64_t b0, int64_t b1, int64_t c0, const int6
         int64_t cnt = 0;
         for (int64_t p = s; p < e; p++) {
             if (p + PREFETCH_AHEAD < n)
-                cpu_prefetch_lines(table + IDX(p + PREFETCH_AHEAD) * dim, row_bytes, 0);
+                cpu_prefetch_lines(table + IDX(p + PREFETCH_AHEAD) * dim, row_bytes, 0, aligned);
             const int64_t r = IDX(p);
             if (r == pad) continue;
             const float *row = table + r * dim;
@@ -80,18 +82,17 @@ typedef void (*pool_fn)(const lookup_args *a, int64_t b0, int64_t b1);
 
 #define GENERIC_CHUNK 64
 
-/* Any dimension: columns in chunks of GENERIC_CHUNK (the index list is re-read per chunk;
- * it is small and in cache). */
+/* Any dimension: columns in chunks of GENERIC_CHUNK, then the rest in one chunk of run-time
+ * width (the index list is re-read per chunk; it is small and in cache). */
 #define DEFINE_GENERIC(NAME, IS32, WEIGHTED)                                               \
-    static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {                       \
+    CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
         int64_t c0 = 0;                                                                    \
         for (; c0 + GENERIC_CHUNK <= a->dim; c0 += GENERIC_CHUNK)                          \
             pool_kernel(a, b0, b1, c0, GENERIC_CHUNK, IS32, WEIGHTED);                     \
-        for (; c0 + 8 <= a->dim; c0 += 8) pool_kernel(a, b0, b1, c0, 8, IS32, WEIGHTED);   \
-        for (; c0 < a->dim; c0++) pool_kernel(a, b0, b1, c0, 1, IS32, WEIGHTED);           \
+        if (c0 < a->dim) pool_kernel(a, b0, b1, c0, a->dim - c0, IS32, WEIGHTED);          \
     }
 #define DEFINE_FIXED(NAME, W, IS32, WEIGHTED)                                              \
-    static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {                       \
+    CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
         pool_kernel(a, b0, b1, 0, W, IS32, WEIGHTED);                                      \
     }
 /* One set of kernels per (index type, weighted). */
@@ -161,6 +162,7 @@ ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
         .accumulate = desc->accumulate,
     };
     a.out += desc->out_col_offset;
+    a.aligned = ((uintptr_t)a.table % 64) == 0 && (desc->dim * 4) % 64 == 0;
     pool_fn fn = pick_kernel(is32, a.w != NULL, desc->dim);
     /* Work in cache lines moved: rows read plus output rows written. */
     int64_t work = (desc->num_indices + batch) * ((desc->dim * 4 + 63) / 64);
