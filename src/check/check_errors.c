@@ -80,8 +80,8 @@ static void fill_bytes(chk_rng *rng, void *p, size_t bytes) {
     for (size_t i = 0; i < bytes; i++) q[i] = (unsigned char)(chk_next(rng) >> 56);
 }
 
-/* A tiny valid lookup: after an error the context must still work (a CUDA device assert
- * would have poisoned it). */
+/* A tiny valid op after the error must still succeed: a CUDA device assert, for one, would
+ * have poisoned the context. (Its values are the lookup cases' business.) */
 static void still_usable(ember_context *ctx, ember_check_result *r) {
     chk_dev d = {.ctx = ctx};
     float table[6] = {1, 2, 3, 4, 5, 6}, *got = NULL;
@@ -92,8 +92,6 @@ static void still_usable(ember_context *ctx, ember_check_result *r) {
     if (!d.st) chk_fail_st(&d, ember_embedding_lookup(ctx, &desc, bt, bi, NULL, NULL, bo), "ember_embedding_lookup");
     if (!d.st) got = chk_down(&d, bo, 3, 4);
     if (d.st) chk_result_failf(r, "the context is unusable after the error: %s", d.err);
-    else if (got[0] != 4 || got[1] != 5 || got[2] != 6)
-        chk_result_failf(r, "the context computes wrong results after the error");
     ember_buffer_free(bt);
     ember_buffer_free(bi);
     ember_buffer_free(bo);

@@ -87,7 +87,11 @@ void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int dev
     if (st != EMBER_STATUS_SUCCESS) {
         r->outcome = require ? EMBER_CHECK_FAILED : EMBER_CHECK_SKIPPED;
         const char *why = ember_last_error();
-        if (kind == EMBER_BACKEND_CUDA && strncmp(why, "no CUDA device", 14) != 0 &&
+        if (require) {
+            snprintf(r->reason, sizeof r->reason,
+                     "the backend is required here (EMBER_REQUIRE_OPENCL=1) but cannot be "
+                     "created: %s (%s)", why, ember_status_name(st));
+        } else if (kind == EMBER_BACKEND_CUDA && strncmp(why, "no CUDA device", 14) != 0 &&
             st != EMBER_STATUS_BACKEND_NOT_COMPILED)
             snprintf(r->reason, sizeof r->reason, "no CUDA device: %s (%s)", why,
                      ember_status_name(st));

@@ -1,0 +1,74 @@
+/* conformance_summary.c: the end of the conformance run: reads the result lines the test
+ * processes appended (conformance.c) and lists per backend what ran, what failed and what
+ * was skipped and why (Criterion itself does not print skip reasons). Exits 1 when
+ * EMBER_REQUIRE_OPENCL=1 and the OpenCL cases did not all run, or when a log is missing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REASONS 8
+
+typedef struct tally {
+    char backend[32];
+    int passed, failed, skipped;
+    char reasons[MAX_REASONS][512];
+    int reason_count[MAX_REASONS];
+    int nreasons;
+} tally;
+
+static void add_reason(tally *t, const char *reason) {
+    for (int i = 0; i < t->nreasons; i++)
+        if (strcmp(t->reasons[i], reason) == 0) {
+            t->reason_count[i]++;
+            return;
+        }
+    if (t->nreasons < MAX_REASONS) {
+        snprintf(t->reasons[t->nreasons], sizeof t->reasons[0], "%s", reason);
+        t->reason_count[t->nreasons++] = 1;
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *req = getenv("EMBER_REQUIRE_OPENCL");
+    int require_opencl = req && strcmp(req, "1") == 0, bad = 0;
+    printf("conformance summary (per backend: cases run, failed, skipped and why)\n");
+    for (int a = 1; a < argc; a++) {
+        FILE *f = fopen(argv[a], "r");
+        if (!f) {
+            printf("  %s: no results (the log %s is missing: did the suite run?)\n", argv[a], argv[a]);
+            bad = 1;
+            continue;
+        }
+        tally t;
+        memset(&t, 0, sizeof t);
+        char line[2048];
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            char *backend = strtok(line, "\t"), *outcome = strtok(NULL, "\t");
+            char *name = strtok(NULL, "\t"), *reason = strtok(NULL, "");
+            if (!backend || !outcome || !name) continue;
+            snprintf(t.backend, sizeof t.backend, "%s", backend);
+            if (strcmp(outcome, "passed") == 0) t.passed++;
+            else if (strcmp(outcome, "failed") == 0) t.failed++;
+            else t.skipped++, add_reason(&t, reason ? reason : "");
+            if (strcmp(outcome, "failed") == 0) printf("  %s FAILED %s: %s\n", backend, name, reason ? reason : "");
+        }
+        fclose(f);
+        if (!t.backend[0]) {
+            printf("  %s: empty (no test recorded a result)\n", argv[a]);
+            bad = 1;
+            continue;
+        }
+        printf("  %-10s ran %d (passed %d, failed %d), skipped %d\n", t.backend,
+               t.passed + t.failed, t.passed, t.failed, t.skipped);
+        for (int i = 0; i < t.nreasons; i++)
+            printf("             skipped %d: %s\n", t.reason_count[i], t.reasons[i]);
+        if (require_opencl && strcmp(t.backend, "opencl") == 0 &&
+            (t.skipped > 0 || t.passed + t.failed == 0)) {
+            printf("  FAIL: EMBER_REQUIRE_OPENCL=1 but OpenCL cases were skipped\n");
+            bad = 1;
+        }
+        if (t.failed) bad = 1;
+    }
+    return bad;
+}
