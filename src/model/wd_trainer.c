@@ -15,10 +15,10 @@ void ember_train_opts_defaults(ember_train_opts *o) {
     o->cat_buckets = 1000;
     o->cross_buckets = 10000;
     o->num_bins = 10;
-    o->numeric_mode = EMBER_NUMERIC_LOG_STD;
+    o->numeric_mode = EMBER_NUMERIC_STD;
     ember_wd_config_defaults(&o->model);
-    o->epochs = 10;
-    o->batch = 256;
+    o->epochs = 8;
+    o->batch = 64;
     o->holdout = -1.0;
     o->patience = 3;
     o->backend = EMBER_BACKEND_CPU;
