@@ -24,7 +24,7 @@ static double ratio(double err, double tol) {
 /* Keeps the element whose error is largest relative to its tolerance. */
 static void note(ember_check_result *r, const char *metric, double err, double tol) {
     if (!r->metric || ratio(err, tol) > ratio(r->max_error, r->tolerance) ||
-        (r->max_error == 0 && err == 0 && tol > r->tolerance)) {
+        (r->max_error == 0 && err == 0 && isfinite(tol) && tol > r->tolerance)) {
         r->metric = metric;
         r->max_error = err;
         r->tolerance = tol;

@@ -188,7 +188,8 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
         else if (r.outcome == EMBER_CHECK_SKIPPED) ot->skipped++;
         else ot->failed++, failed++;
         double q = err_ratio(r.max_error, r.tolerance);
-        if (!ot->metric || q > ot->ratio || (ot->ratio == 0 && r.tolerance > ot->tolerance)) {
+        if (!ot->metric || q > ot->ratio ||
+            (ot->ratio == 0 && isfinite(r.tolerance) && r.tolerance > ot->tolerance)) {
             ot->ratio = q;
             ot->max_error = r.max_error;
             ot->tolerance = r.tolerance;
@@ -242,7 +243,7 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
         }
     }
     if (o->json) printf("],\"cases\":%d,\"failed\":%d,\"seconds\":%.3f}", n, failed, secs);
-    else printf("  %s: %d cases, %d failed, %.1f s\n", name, n, failed, secs);
+    else printf("  %s: %d cases, %d failed, %.2f s\n", name, n, failed, secs);
 }
 
 static void run_backend(const run_opts *o, totals *t, ember_backend_kind kind, int only_device,

@@ -27,6 +27,10 @@ static int wanted_kinds(int *kinds, int cap) {
     return n;
 }
 
+/* A backend not compiled into this build gets one test per file (case_index -1) that skips
+ * every case of the file at once: 262 processes that each only skip cost 10 s. Only
+ * ember_backend_compiled() is asked here, which creates no context (a CUDA context made
+ * in this parent would not survive the fork into the test processes). */
 struct criterion_test_params conf_params(const ember_check_op *ops, int nops) {
     int kinds[8];
     int nk = wanted_kinds(kinds, 8);
@@ -38,16 +42,26 @@ struct criterion_test_params conf_params(const ember_check_op *ops, int nops) {
     size_t total = count * (size_t)nk;
     struct conf_param *p = cr_malloc((total > 0 ? total : 1) * sizeof *p);
     size_t n = 0;
-    for (int k = 0; k < nk; k++)
+    for (int k = 0; k < nk; k++) {
+        if (!ember_backend_compiled((ember_backend_kind)kinds[k])) {
+            p[n].kind = kinds[k];
+            p[n].case_index = -1;
+            p[n].ops_mask = 0;
+            for (int o = 0; o < nops; o++) p[n].ops_mask |= 1u << ops[o];
+            n++;
+            continue;
+        }
         for (size_t i = 0; i < ember_check_case_count(); i++) {
             const ember_check_case *c = ember_check_case_at(i);
             for (int o = 0; o < nops; o++)
                 if (!c->full_only && c->op == ops[o]) {
                     p[n].kind = kinds[k];
                     p[n].case_index = (int)i;
+                    p[n].ops_mask = 0;
                     n++;
                 }
         }
+    }
     return cr_make_param_array(struct conf_param, p, n, free_params);
 }
 
@@ -71,12 +85,36 @@ static void log_result(const ember_check_case *c, const ember_check_result *r) {
     close(fd);
 }
 
+/* Every case of the file skipped at once, each logged, for a backend not compiled in. */
+static void skip_all(const struct conf_param *p, const char *bname, int require) {
+    ember_context *ctx = NULL;
+    ember_status st = ember_context_create(&ctx, (ember_backend_kind)p->kind, -1);
+    ember_context_destroy(ctx);
+    char why[600];
+    snprintf(why, sizeof why, "%s (%s)", ember_last_error(), ember_status_name(st));
+    int n = 0;
+    for (size_t i = 0; i < ember_check_case_count(); i++) {
+        const ember_check_case *c = ember_check_case_at(i);
+        if (c->full_only || !(p->ops_mask & (1u << c->op))) continue;
+        ember_check_result r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.backend, sizeof r.backend, "%s", bname);
+        r.outcome = require ? EMBER_CHECK_FAILED : EMBER_CHECK_SKIPPED;
+        snprintf(r.reason, sizeof r.reason, "%s%s", require ? "required (EMBER_REQUIRE_OPENCL=1) but " : "", why);
+        log_result(c, &r);
+        n++;
+    }
+    cr_assert(!require, "[%s] EMBER_REQUIRE_OPENCL=1 but the backend is unavailable: %s", bname, why);
+    cr_skip_test("[%s] all %d cases skipped: %s", bname, n, why);
+}
+
 void conf_run(const struct conf_param *p) {
-    const ember_check_case *c = ember_check_case_at((size_t)p->case_index);
     const char *bname = ember_backend_name((ember_backend_kind)p->kind);
-    cr_assert(c != NULL, "[%s] no case %d", bname, p->case_index);
     const char *req = getenv("EMBER_REQUIRE_OPENCL");
     int require = p->kind == EMBER_BACKEND_OPENCL && req && strcmp(req, "1") == 0;
+    if (p->case_index < 0) skip_all(p, bname, require);
+    const ember_check_case *c = ember_check_case_at((size_t)p->case_index);
+    cr_assert(c != NULL, "[%s] no case %d", bname, p->case_index);
     ember_check_result r;
     /* Device -1: the backend's default (EMBER_OPENCL_DEVICE picks an OpenCL device). */
     ember_check_run(c, (ember_backend_kind)p->kind, -1, c->seed, require, &r);

@@ -11,7 +11,9 @@
 /* Criterion copies parameters into the test process: plain data only. */
 struct conf_param {
     int kind;       /* ember_backend_kind */
-    int case_index; /* index into ember_check_case_at() */
+    int case_index; /* index into ember_check_case_at(); -1: backend not compiled in, skip
+                       every case of ops_mask */
+    unsigned ops_mask; /* case_index -1: 1 << op for each op of the test file */
 };
 
 /* The (backend, case) pairs for cases of ops[0..nops): every backend named in
