@@ -20,6 +20,7 @@ struct ember_reader {
     long data_start;
     int64_t data_start_line;
     int skip_bad;
+    int label_optional;
     int64_t skipped;
     char first_skip[sizeof(ember_model_err)];
     const char **tok;
@@ -746,6 +747,10 @@ fail:
     return st;
 }
 
+void ember_reader_set_label_optional(ember_reader *r, int optional) {
+    r->label_optional = optional;
+}
+
 void ember_reader_set_skip_bad(ember_reader *r, int skip_bad) {
     r->skip_bad = skip_bad;
 }
@@ -878,7 +883,11 @@ static ember_status parse_line(ember_reader *r, char *line, ember_row *row, embe
             if (!isfinite(v)) return col_err(r, err, c, "'%s' is not a finite number", buf);
             r->num[c] = v;
         } else if (cd->kind == EMBER_COL_LABEL) {
-            if (r->missing[c]) return col_err(r, err, c, "the label is missing");
+            if (r->missing[c]) {
+                if (!r->label_optional) return col_err(r, err, c, "the label is missing");
+                row->label = NAN;
+                continue;
+            }
             const char *t = r->tok[c];
             int n = r->len[c];
             if (s->n_label_values > 0) {

@@ -108,6 +108,9 @@ ember_status ember_reader_open(ember_reader **out, const char *path, const ember
                                ember_model_err *err);
 /* skip_bad: malformed lines are skipped and counted instead of failing. */
 void ember_reader_set_skip_bad(ember_reader *r, int skip_bad);
+/* label_optional: a missing label ('?' or empty) is no error; the row's label is NaN (for
+ * scoring unlabelled data). */
+void ember_reader_set_label_optional(ember_reader *r, int optional);
 /* Reads the next data line into *row (*eof = 1 at the end of the file). */
 ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_model_err *err);
 /* Back to the first data line (a new pass). */

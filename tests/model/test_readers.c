@@ -1,0 +1,228 @@
+/* test_readers.c: every data format parses, malformed lines name file, line, column and
+ * reason, --skip-bad skips and counts. */
+#include "test_util.h"
+
+#include "wd_features.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+
+static ember_reader *open_with(const char *path, ember_schema *s) {
+    ember_reader *r = NULL;
+    ember_model_err err = {""};
+    ember_status st = ember_reader_open(&r, path, s, &err);
+    cr_assert_eq(st, EMBER_STATUS_SUCCESS, "open %s: %s", path, err.msg);
+    return r;
+}
+
+Test(readers, adult_preset_reads_header_missing_and_labels) {
+    const char *p = write_temp(0, ".data",
+                               "age, workclass, fnlwgt, education, education-num, marital-status, "
+                               "occupation, relationship, race, sex, capital-gain, capital-loss, "
+                               "hours-per-week, native-country, classification\n"
+                               "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, "
+                               "Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
+                               "\n"
+                               "50, ?, 83311, Bachelors, 13, Married, Exec, Husband, White, Male, 0, "
+                               "0, 13, ?, >50K.\n");
+    ember_schema *s;
+    ember_model_err err;
+    cr_assert_eq(ember_schema_preset(EMBER_FORMAT_ADULT, &s, &err), EMBER_STATUS_SUCCESS);
+    ember_reader *r = open_with(p, s);
+    ember_row row;
+    int eof;
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(!eof);
+    cr_assert_eq(row.line, 2);
+    cr_assert_eq(row.label, 0.0f);
+    cr_assert_eq(row.num[0], 39.0);
+    cr_assert_eq(row.len[1], 9); /* "State-gov", spaces trimmed */
+    cr_assert(strncmp(row.tok[1], "State-gov", 9) == 0);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(row.line, 4); /* the blank line is skipped */
+    cr_assert_eq(row.label, 1.0f, "'>50K.' is positive");
+    cr_assert(row.missing[1] && row.missing[13]);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS);
+    cr_assert(eof);
+    /* a second pass gives the same first row */
+    cr_assert_eq(ember_reader_rewind(r, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(row.line, 2);
+    ember_reader_close(r);
+    ember_schema_free(s);
+    unlink(p);
+}
+
+Test(readers, malformed_lines_name_file_line_column_and_reason) {
+    const char *p = write_temp(0, ".data",
+                               "header\n"
+                               "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, "
+                               "Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
+                               "39, State-gov, abc, Bachelors, 13, Never-married, Adm-clerical, "
+                               "Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
+                               "39, State-gov, 1, Bachelors, 13, Never-married\n"
+                               "39, State-gov, 1, Bachelors, 13, Never-married, Adm-clerical, "
+                               "Not-in-family, White, Male, 2174, 0, 40, United-States, maybe\n"
+                               "40, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, "
+                               "Not-in-family, White, Male, 2174, 0, 40, United-States, >50K\n");
+    ember_schema *s;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_preset(EMBER_FORMAT_ADULT, &s, &err), EMBER_STATUS_SUCCESS);
+    ember_reader *r = open_with(p, s);
+    ember_row row;
+    int eof;
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS);
+    ember_status st = ember_reader_next(r, &row, &eof, &err);
+    cr_assert_eq(st, EMBER_STATUS_BAD_DATA);
+    char want[512];
+    snprintf(want, sizeof want, "%s:3: column 3 (fnlwgt): 'abc' is not a number", p);
+    cr_assert_str_eq(err.msg, want);
+    st = ember_reader_next(r, &row, &eof, &err);
+    cr_assert_eq(st, EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":4: column 7 (occupation): expected 15 columns, found 6") != NULL,
+              "%s", err.msg);
+    st = ember_reader_next(r, &row, &eof, &err);
+    cr_assert_eq(st, EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":5: column 15 (classification): label 'maybe'") != NULL, "%s",
+              err.msg);
+    /* skip-bad: the same file gives two good rows and three skipped lines */
+    cr_assert_eq(ember_reader_rewind(r, &err), EMBER_STATUS_SUCCESS);
+    ember_reader_set_skip_bad(r, 1);
+    int good = 0;
+    for (;;) {
+        cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+        if (eof) break;
+        good++;
+    }
+    cr_assert_eq(good, 2);
+    cr_assert_eq(ember_reader_skipped(r), 3);
+    cr_assert(strstr(ember_reader_first_skip(r), ":3: column 3 (fnlwgt)") != NULL);
+    ember_reader_close(r);
+    ember_schema_free(s);
+    unlink(p);
+}
+
+Test(readers, csv_schema_with_multi_valued_and_ignored_columns) {
+    const char *p = write_temp(0, ".csv",
+                               "y,price,city,tags,note\n"
+                               "1,3.5,Paris,a|b|c,x\n"
+                               "0,,\"New York, NY\",,y\n");
+    ember_schema *s;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_from_spec("label,price:num,city:cat,tags:multi:|,ignore", ',', 1,
+                                        NULL, &s, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(s->cols[3].kind, EMBER_COL_MULTI);
+    cr_assert_eq(s->cols[3].sep, '|');
+    ember_features *fx;
+    cr_assert_eq(ember_features_create(&fx, s, 100, 100, 0, EMBER_NUMERIC_RAW, NULL, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(fx->n_deep, 2);
+    cr_assert_eq(fx->n_num, 1);
+    ember_batch *b;
+    cr_assert_eq(ember_batch_create(&b, fx, 4), EMBER_STATUS_SUCCESS);
+    ember_reader *r = open_with(p, s);
+    ember_row row;
+    int eof;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+        cr_assert_eq(ember_features_encode(fx, &row, b, &err), EMBER_STATUS_SUCCESS);
+    }
+    cr_assert_eq(b->label[0], 1.0f);
+    cr_assert_eq(b->num[0], 3.5f);
+    cr_assert_eq(b->num[1], 0.0f, "missing numeric -> 0");
+    cr_assert_str_eq(s->cols[2].name, "city");
+    /* the quoted value keeps its comma: one column, not two */
+    cr_assert(b->deep_ids[0][1] != 0);
+    /* tags: a bag of three ids, then the missing id alone */
+    cr_assert_eq(b->deep_offs[1][1], 3);
+    cr_assert_eq(b->deep_offs[1][2], 4);
+    cr_assert_eq(b->deep_ids[1][3], 0);
+    ember_batch_free(b);
+    ember_features_free(fx);
+    ember_reader_close(r);
+    ember_schema_free(s);
+    unlink(p);
+}
+
+Test(readers, criteo_preset_tab_separated_with_empty_fields) {
+    char line[1024] = "1\t5\t\t3";
+    for (int i = 4; i <= 13; i++) strcat(line, "\t1");
+    strcat(line, "\t68fd1e64");
+    for (int i = 2; i <= 26; i++) strcat(line, i == 5 ? "\t" : "\t05db9164");
+    strcat(line, "\n");
+    const char *p = write_temp(0, ".tsv", line);
+    ember_schema *s;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_preset(EMBER_FORMAT_CRITEO, &s, &err), EMBER_STATUS_SUCCESS);
+    ember_reader *r = open_with(p, s);
+    ember_row row;
+    int eof;
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(row.label, 1.0f);
+    cr_assert_eq(row.num[1], 5.0);
+    cr_assert(row.missing[2], "empty I2 is missing");
+    cr_assert(row.missing[14 + 4], "empty C5 is missing");
+    cr_assert(!row.missing[14]);
+    ember_reader_close(r);
+    ember_schema_free(s);
+    unlink(p);
+}
+
+Test(readers, arff_header_gives_schema_and_positive_class) {
+    const char *p = write_temp(0, ".arff",
+                               "% comment\n@relation t\n"
+                               "@attribute 'checking status' { '<0', 'no checking'}\n"
+                               "@attribute duration numeric\n"
+                               "@attribute class { good, bad}\n"
+                               "@data\n"
+                               "'<0',6,good\n"
+                               "'no checking',12,bad\n"
+                               "'<0',x,bad\n");
+    ember_schema *s;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_from_arff(p, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(s->ncols, 3);
+    cr_assert_str_eq(s->cols[0].name, "checking status");
+    cr_assert_eq(s->cols[0].kind, EMBER_COL_CATEGORICAL);
+    cr_assert_eq(s->cols[1].kind, EMBER_COL_NUMERIC);
+    cr_assert_eq(s->label_col, 2);
+    cr_assert_str_eq(s->positive, "bad", "the second declared class");
+    ember_reader *r = open_with(p, s);
+    ember_row row;
+    int eof;
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(row.line, 7);
+    cr_assert_eq(row.label, 0.0f);
+    cr_assert_eq(row.len[0], 2);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(row.label, 1.0f);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":9: column 2 (duration): 'x' is not a number") != NULL, "%s",
+              err.msg);
+    ember_reader_close(r);
+    /* an explicit positive class, and a wrong one */
+    ember_schema_free(s);
+    cr_assert_eq(ember_schema_from_arff(p, "good", &s, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_str_eq(s->positive, "good");
+    ember_schema_free(s);
+    cr_assert_eq(ember_schema_from_arff(p, "ugly", &s, &err), EMBER_STATUS_INVALID_ARGUMENT);
+    unlink(p);
+}
+
+Test(readers, schema_text_round_trip) {
+    ember_schema *s, *t;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_from_spec("label,a b:num,c%d:cat,t:multi:;,ignore", '\t', 0, "yes",
+                                        &s, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    char *text = ember_schema_serialize(s);
+    cr_assert_eq(ember_schema_deserialize(text, &t, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(ember_schema_equal(s, t));
+    cr_assert_eq(t->cols[3].sep, ';');
+    cr_assert_str_eq(t->cols[1].name, "a b");
+    free(text);
+    ember_schema_free(s);
+    ember_schema_free(t);
+    cr_assert_neq(ember_schema_deserialize("format=csv;cols=x:9:0", &t, &err), EMBER_STATUS_SUCCESS);
+}

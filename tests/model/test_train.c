@@ -1,0 +1,144 @@
+/* test_train.c: training end to end on the CPU: Adult reaches the quality bar quickly, the
+ * same seed gives the same checkpoint bytes, a diverging run names its step and keeps the
+ * last good checkpoint, --skip-bad counts. */
+#include "test_util.h"
+
+#include "wd_trainer.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+
+#define ADULT_DIR EMBER_SHARED_DATA_DIR "/adult"
+
+static int have_adult(void) {
+    return access(ADULT_DIR "/adult.data", R_OK) == 0 && access(ADULT_DIR "/adult.test", R_OK) == 0;
+}
+
+static void adult_opts(ember_train_opts *o) {
+    ember_train_opts_defaults(o);
+    o->data = ADULT_DIR "/adult.data";
+    o->format = EMBER_FORMAT_ADULT;
+    o->threads = 1; /* the machine is shared; one thread keeps timings steady */
+}
+
+Test(train, adult_reaches_auc_090_within_a_minute, .timeout = 120) {
+    if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
+    ember_train_opts o;
+    adult_opts(&o);
+    o.test = ADULT_DIR "/adult.test";
+    o.epochs = 2;
+    ember_train_result r;
+    ember_model_err err = {""};
+    double t0 = ember_now();
+    ember_status st = ember_train(&o, &r, &err);
+    double secs = ember_now() - t0;
+    cr_assert_eq(st, EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_str_eq(r.final_on, "test");
+    cr_assert_eq(r.final.n, 16281);
+    cr_assert(r.final.auc >= 0.90, "test AUC %.4f < 0.90", r.final.auc);
+    cr_assert(r.final.accuracy >= 0.84, "test accuracy %.4f", r.final.accuracy);
+    cr_assert(secs < 60.0, "took %.1f s", secs);
+    cr_assert_eq(r.params, r.count.allocated);
+    cr_log_info("Adult, 2 epochs: auc %.4f logloss %.4f accuracy %.4f in %.1f s", r.final.auc,
+                r.final.logloss, r.final.accuracy, secs);
+}
+
+Test(train, same_seed_gives_identical_checkpoint_bytes, .timeout = 120) {
+    if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
+    char paths[2][256];
+    for (int k = 0; k < 2; k++) {
+        snprintf(paths[k], sizeof paths[k], "/tmp/ember_det_%d_%d.safetensors", (int)getpid(), k);
+        ember_train_opts o;
+        adult_opts(&o);
+        o.epochs = 1;
+        o.holdout = 0.1;
+        o.model.seed = 1234;
+        o.model.reduction = EMBER_REDUCTION_DETERMINISTIC;
+        o.save = paths[k];
+        ember_train_result r;
+        ember_model_err err = {""};
+        cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    }
+    FILE *a = fopen(paths[0], "rb"), *b = fopen(paths[1], "rb");
+    cr_assert(a && b);
+    long n = 0;
+    int ca, cb;
+    do {
+        ca = fgetc(a);
+        cb = fgetc(b);
+        cr_assert_eq(ca, cb, "checkpoints differ at byte %ld", n);
+        n++;
+    } while (ca != EOF);
+    cr_assert(n > 100000);
+    fclose(a);
+    fclose(b);
+    unlink(paths[0]);
+    unlink(paths[1]);
+}
+
+Test(train, nan_loss_names_the_step_and_keeps_the_last_good_checkpoint, .timeout = 120) {
+    if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/ember_nan_%d.safetensors", (int)getpid());
+    ember_train_opts o;
+    adult_opts(&o);
+    o.epochs = 1;
+    o.holdout = 0;
+    o.save = path;
+    ember_train_result r;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long size_before = ftell(f);
+    fclose(f);
+    /* resume from it with an absurd learning rate */
+    o.resume = path;
+    o.model.wide_lr = o.model.deep_lr = o.model.emb_lr = 1e30f;
+    o.model.deep_opt = EMBER_OPTIMIZER_SGD;
+    ember_status st = ember_train(&o, &r, &err);
+    cr_assert_eq(st, EMBER_STATUS_NUMERIC_ERROR, "%s", ember_status_name(st));
+    cr_assert(strstr(err.msg, "step") != NULL && strstr(err.msg, "epoch 1") != NULL, "%s",
+              err.msg);
+    ember_checkpoint ck;
+    cr_assert_eq(ember_checkpoint_read(path, &ck, &err), EMBER_STATUS_SUCCESS,
+                 "the last good checkpoint is intact: %s", err.msg);
+    f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    cr_assert_eq(ftell(f), size_before);
+    fclose(f);
+    for (int64_t i = 0; i < ck.st.total_floats; i++)
+        cr_assert(isfinite(ck.st.blob[i]), "float %lld is not finite", (long long)i);
+    ember_checkpoint_free(&ck);
+    unlink(path);
+}
+
+Test(train, skip_bad_counts_malformed_lines_and_otherwise_fails_naming_them) {
+    char text[8192] = "";
+    for (int i = 0; i < 60; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "%d,%d.5,%s,%s\n", i % 2, i, i % 3 ? "red" : "blue",
+                 i == 17 ? "oops,extra" : "x");
+        strcat(text, line);
+    }
+    strcat(text, "1,notanumber,red,x\n");
+    const char *p = write_temp(4, ".csv", text);
+    ember_train_opts o;
+    ember_train_opts_defaults(&o);
+    o.data = p;
+    o.format = EMBER_FORMAT_CSV;
+    o.schema = "label,v:num,color:cat,tag:cat";
+    o.epochs = 1;
+    o.threads = 1;
+    o.batch = 8;
+    ember_train_result r;
+    ember_model_err err = {""};
+    ember_status st = ember_train(&o, &r, &err);
+    cr_assert_eq(st, EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":18: column 5") != NULL, "%s", err.msg);
+    o.skip_bad = 1;
+    st = ember_train(&o, &r, &err);
+    cr_assert_eq(st, EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(r.skipped_train, 2);
+    unlink(p);
+}

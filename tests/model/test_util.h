@@ -1,0 +1,32 @@
+/* test_util.h: helpers shared by the model tests: temporary files. */
+#ifndef EMBER_TEST_MODEL_UTIL_H
+#define EMBER_TEST_MODEL_UTIL_H
+
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Writes text to a fresh file under /tmp whose name ends with suffix; returns the path
+ * (static storage, one per slot). */
+static inline const char *write_temp(int slot, const char *suffix, const char *text) {
+    static char paths[8][256];
+    char *p = paths[slot];
+    snprintf(p, sizeof paths[slot], "/tmp/ember_model_test_%d_%d_XXXXXX", (int)getpid(), slot);
+    int fd = mkstemp(p);
+    if (fd < 0) return NULL;
+    close(fd);
+    char *withsuf = malloc(strlen(p) + strlen(suffix) + 1);
+    sprintf(withsuf, "%s%s", p, suffix);
+    rename(p, withsuf);
+    snprintf(p, sizeof paths[slot], "%s", withsuf);
+    free(withsuf);
+    FILE *f = fopen(p, "w");
+    if (f == NULL) return NULL;
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+#endif
