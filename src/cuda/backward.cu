@@ -296,16 +296,17 @@ static __global__ void __launch_bounds__(BWD_BLOCK) runs_kernel(groups G, run_ou
                 const int64_t c = cb + lane * V;
                 const bool active = c < G.dim;
                 fvec<V> g = run_grad<V, WEIGHTED>(G, r, c, active, lane);
+                fvec<V> sq = fvec_zero<V>();
                 if (active) {
                     fvec<V> wv = fvec_load_rw<V>(wrow + c);
 #pragma unroll
                     for (int k = 0; k < V; k++) {
                         const float gd = opt_decayed(O.opt, g.v[k], wv.v[k]);
-                        ss += gd * gd;
+                        sq.v[k] = gd * gd;
                     }
                 }
+                ss = ordered_row_sum<V>(ss, sq, cb, G.dim);
             }
-            ss = warp_sum(ss);
             const float s_new = O.state[row] + ss / (float)G.dim;
             const float denom = sqrtf(s_new) + O.opt.eps;
             for (int64_t cb = 0; cb < G.dim; cb += 32 * V) {

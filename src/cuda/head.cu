@@ -30,8 +30,8 @@ extern "C" ember_status ember_cuda_sigmoid(ember_context *ctx, int64_t n, const 
     return EMBER_STATUS_SUCCESS;
 }
 
-/* One block: thread t sums elements t, t+T, ... in double, then a fixed tree. The loss of
- * a NaN logit is NaN (fmax would hide it, so the max is written as a comparison). */
+/* One block: thread t sums elements t, t+T, ... in double, then a fixed tree (the same
+ * order every run). A NaN logit gives a NaN loss through -x*t. */
 static __global__ void __launch_bounds__(HEAD_REDUCE_THREADS)
 bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, float *loss,
            float *grad) {
@@ -40,9 +40,9 @@ bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, 
     const float nf = (float)n;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
         const float xi = __ldg(x + i), ti = __ldg(t + i);
-        const float pos = xi > 0.0f ? xi : (xi != xi ? xi : 0.0f);
-        const float l = pos - xi * ti + log1pf(expf(-fabsf(xi)));
-        s += (double)l;
+        /* In double, as the CPU backend, so the mean keeps its digits. */
+        const double xv = (double)xi, tv = (double)ti;
+        s += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
         if (grad) grad[i] = (stable_sigmoid(xi) - ti) / nf;
     }
     part[threadIdx.x] = s;

@@ -16,15 +16,19 @@ sparse_step_kernel(ember_opt_params o, int64_t dim, float *table, float *state,
         const float *grow = grads + r * dim;
         if (o.kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD) {
             float ss = 0.0f;
-            for (int64_t c = lane * V; c < dim; c += 32 * V) {
-                fvec<V> g = fvec_load<V>(grow + c), w = fvec_load_rw<V>(wrow + c);
+            for (int64_t cb = 0; cb < dim; cb += 32 * V) { /* warp-uniform: shuffles inside */
+                const int64_t c = cb + lane * V;
+                fvec<V> sq = fvec_zero<V>();
+                if (c < dim) {
+                    fvec<V> g = fvec_load<V>(grow + c), w = fvec_load_rw<V>(wrow + c);
 #pragma unroll
-                for (int k = 0; k < V; k++) {
-                    const float gd = opt_decayed(o, g.v[k], w.v[k]);
-                    ss += gd * gd;
+                    for (int k = 0; k < V; k++) {
+                        const float gd = opt_decayed(o, g.v[k], w.v[k]);
+                        sq.v[k] = gd * gd;
+                    }
                 }
+                ss = ordered_row_sum<V>(ss, sq, cb, dim);
             }
-            ss = warp_sum(ss);
             const float s_new = state[row] + ss / (float)dim;
             const float denom = sqrtf(s_new) + o.eps;
             for (int64_t c = lane * V; c < dim; c += 32 * V) {

@@ -11,7 +11,7 @@
 struct ember_opt_params {
     int kind; /* ember_optimizer_kind */
     float lr, eps, b1, b2, wd;
-    float bc1, bc2; /* Adam: 1 - beta^step */
+    float step_size, sqrt_bc2; /* Adam: lr / (1 - b1^step), sqrt(1 - b2^step), from double */
 };
 
 static inline ember_opt_params ember_opt_params_make(const ember_optimizer *o) {
@@ -22,8 +22,9 @@ static inline ember_opt_params ember_opt_params_make(const ember_optimizer *o) {
     p.b1 = o->beta1;
     p.b2 = o->beta2;
     p.wd = o->weight_decay;
-    p.bc1 = 1.0f - powf(o->beta1, (float)o->step);
-    p.bc2 = 1.0f - powf(o->beta2, (float)o->step);
+    const double step = o->step > 0 ? (double)o->step : 1.0;
+    p.step_size = (float)((double)o->learning_rate / (1.0 - pow((double)o->beta1, step)));
+    p.sqrt_bc2 = (float)sqrt(1.0 - pow((double)o->beta2, step));
     return p;
 }
 
@@ -47,13 +48,13 @@ __device__ __forceinline__ void opt_elem(const ember_opt_params &p, float *w, fl
         *w = wv - p.lr * g / (sqrtf(sv) + p.eps);
         break;
     }
-    case EMBER_OPTIMIZER_ADAM: {
+    case EMBER_OPTIMIZER_ADAM: { /* PyTorch's form, as the CPU backend */
         const float m = p.b1 * *s + (1.0f - p.b1) * g;
-        const float v = p.b2 * *s2 + (1.0f - p.b2) * g * g;
+        const float v = p.b2 * *s2 + (1.0f - p.b2) * (g * g);
         *s = m;
         *s2 = v;
-        const float mhat = m / p.bc1, vhat = v / p.bc2;
-        *w = wv - p.lr * mhat / (sqrtf(vhat) + p.eps);
+        const float denom = sqrtf(v) / p.sqrt_bc2 + p.eps;
+        *w = wv - p.step_size * (m / denom);
         break;
     }
     default:
@@ -61,11 +62,20 @@ __device__ __forceinline__ void opt_elem(const ember_opt_params &p, float *w, fl
     }
 }
 
-/* Sum over the warp, the same tree every time (deterministic). */
-__device__ __forceinline__ float warp_sum(float v) {
+/* Adds the V values of every lane of the warp to `sum` in column order (lane 0's first),
+ * for columns below `valid`: a sequential sum over the row exactly as the CPU's loop,
+ * computed identically on every lane. All lanes must call it. */
+template <int V>
+__device__ __forceinline__ float ordered_row_sum(float sum, const fvec<V> &x, int64_t cb,
+                                                 int64_t valid) {
+    for (int src = 0; src < 32; src++) {
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
+        for (int k = 0; k < V; k++) {
+            const float v = __shfl_sync(0xffffffffu, x.v[k], src);
+            if (cb + src * V + k < valid) sum += v;
+        }
+    }
+    return sum;
 }
 
 #endif /* EMBER_CUDA_OPTIM_CUH */

@@ -225,11 +225,13 @@ static void embedding_case(ember_context *cpu, ember_context *gpu, const lcase *
             if (idx[p] != c->pad && ++cnt[idx[p]] > maxrun) maxrun = cnt[idx[p]];
         free(cnt);
     }
-    const double det_tol = maxrun <= 64 ? -1.0 : 1e-5; /* runs > 64 are split on the GPU */
+    /* Sums in another order differ by rounding that grows with the terms per row. */
+    const double sum_tol = 1e-5 + 1.5e-7 * (double)maxrun;
+    const double det_tol = maxrun <= 64 ? -1.0 : sum_tol; /* runs > 64 are split on the GPU */
     snprintf(what, sizeof what, "[%s n=%lld maxrun=%lld] lookup", c->name, (long long)n, (long long)maxrun);
     if (a.out && b.out) compare(what, b.out, a.out, ob, -1.0);
     snprintf(what, sizeof what, "[%s] backward_dense atomic", c->name);
-    if (a.grad_atomic && b.grad_atomic) compare(what, b.grad_atomic, a.grad_atomic, tn, 1e-5);
+    if (a.grad_atomic && b.grad_atomic) compare(what, b.grad_atomic, a.grad_atomic, tn, sum_tol);
     snprintf(what, sizeof what, "[%s] backward_dense deterministic vs cpu", c->name);
     if (a.grad_det && b.grad_det) compare(what, b.grad_det, a.grad_det, tn, det_tol);
     snprintf(what, sizeof what, "[%s] backward_dense deterministic run-to-run", c->name);
@@ -246,14 +248,15 @@ static void embedding_case(ember_context *cpu, ember_context *gpu, const lcase *
     for (int k = 0; k < 8; k++) {
         if (!a.tab[k] || !b.tab[k]) continue;
         snprintf(what, sizeof what, "[%s] backward_update %s table", c->name, names[k]);
-        compare(what, b.tab[k], a.tab[k], tn, 1e-5);
+        /* deterministic fused updates equal the CPU's when rows repeat <= 64 times */
+        compare(what, b.tab[k], a.tab[k], tn, k >= 4 ? det_tol : sum_tol);
         int64_t ss = ember_optimizer_state_size(k % 4 == 2 ? EMBER_OPTIMIZER_ADAGRAD
                                                 : k % 4 == 3 ? EMBER_OPTIMIZER_ROWWISE_ADAGRAD
                                                              : EMBER_OPTIMIZER_SGD,
                                                 c->rows, c->dim);
         if (ss) {
             snprintf(what, sizeof what, "[%s] backward_update %s state", c->name, names[k]);
-            compare(what, b.st[k], a.st[k], (size_t)ss, 1e-5);
+            compare(what, b.st[k], a.st[k], (size_t)ss, k >= 4 ? det_tol : sum_tol);
         }
     }
     free_results(&a), free_results(&b);
@@ -332,7 +335,7 @@ static void dense_run(ember_context *ctx, int64_t B, int64_t in, int64_t outd, c
     /* head: sigmoid and BCE on logits spanning -1e4..1e4 */
     const int64_t hn = 1001;
     float *lg = malloc(hn * 4), *lb = malloc(hn * 4);
-    for (int64_t i = 0; i < hn; i++) lg[i] = (float)(i - 500) * 20.0f + rndf(), lb[i] = (float)(i % 2);
+    for (int64_t i = 0; i < hn; i++) lg[i] = (float)(i - 500) * 20.0f + 0.37f * (float)(i % 7) - 1.0f, lb[i] = (float)(i % 2);
     lg[3] = 0.0f;
     ember_buffer *L = make(ctx, lg, hn * 4), *T = make(ctx, lb, hn * 4), *HY = make(ctx, NULL, hn * 4),
                  *HG = make(ctx, NULL, hn * 4);
@@ -470,11 +473,16 @@ int main(int argc, char **argv) {
     ember_device_info info[8];
     size_t count = 0;
     ember_status st = ember_backend_devices(EMBER_BACKEND_CUDA, info, 8, &count);
+    (void)st;
     for (size_t i = 0; i < count && i < 8; i++)
         printf("device %zu: %s [%s] %llu bytes usable=%d %s\n", i, info[i].name, info[i].detail,
                (unsigned long long)info[i].memory_bytes, info[i].usable, info[i].reason);
     ember_context *cpu = NULL, *gpu = NULL;
-    st = ember_context_create(&gpu, EMBER_BACKEND_CUDA, 0);
+    /* EMBER_SELFTEST_BACKEND=cpu checks the harness itself (CPU against CPU). */
+    const char *env = getenv("EMBER_SELFTEST_BACKEND");
+    ember_backend_kind kind = EMBER_BACKEND_CUDA;
+    if (env && ember_backend_parse(env, &kind) != EMBER_STATUS_SUCCESS) kind = EMBER_BACKEND_CUDA;
+    st = ember_context_create(&gpu, kind, 0);
     if (st != EMBER_STATUS_SUCCESS) {
         printf("SKIP no CUDA context: %s: %s\n", ember_status_name(st), ember_last_error());
         return 0;
