@@ -86,10 +86,12 @@ ember_status ocl_dense_step(ember_context *ctx, const ember_optimizer *opt, int6
                             ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
                             ember_buffer *state2) {
     if (n == 0) return EMBER_STATUS_SUCCESS;
-    float bc1 = 1.0f, bc2 = 1.0f;
+    /* Adam's bias corrections in double, as the CPU backend computes them. */
+    float step_size = opt->learning_rate, sqrt_bc2 = 1.0f;
     if (opt->kind == EMBER_OPTIMIZER_ADAM) {
-        bc1 = (float)(1.0 - pow((double)opt->beta1, (double)opt->step));
-        bc2 = (float)(1.0 - pow((double)opt->beta2, (double)opt->step));
+        double step = opt->step > 0 ? (double)opt->step : 1.0;
+        step_size = (float)((double)opt->learning_rate / (1.0 - pow((double)opt->beta1, step)));
+        sqrt_bc2 = (float)sqrt(1.0 - pow((double)opt->beta2, step));
     }
     ocl_call c = ocl_begin(ctx, OCL_K_DENSE_STEP);
     ocl_arg_mem(&c, (cl_mem)param->handle);
@@ -103,7 +105,7 @@ ember_status ocl_dense_step(ember_context *ctx, const ember_optimizer *opt, int6
     ocl_arg_float(&c, opt->weight_decay);
     ocl_arg_float(&c, opt->beta1);
     ocl_arg_float(&c, opt->beta2);
-    ocl_arg_float(&c, bc1);
-    ocl_arg_float(&c, bc2);
+    ocl_arg_float(&c, step_size);
+    ocl_arg_float(&c, sqrt_bc2);
     return ocl_launch(ctx, &c, (size_t)n, OCL_LOCAL);
 }

@@ -259,10 +259,10 @@ static ember_status ocl_build(ember_context *ctx, ocl_impl *im) {
     cl_device_fp_config fp = 0;
     clGetDeviceInfo(im->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
     const char *extra = getenv("EMBER_OPENCL_BUILD_OPTIONS"); /* for tests and debugging */
-    snprintf(options, sizeof options, "-cl-std=CL1.2%s %s",
+    snprintf(options, sizeof options, "-cl-std=CL1.2%s%s %s",
              (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) ? " -cl-fp32-correctly-rounded-divide-sqrt"
                                                         : "",
-             extra ? extra : "");
+             im->is_cpu ? " -DEMBER_CPU_DEVICE" : "", extra ? extra : "");
     double t0 = ocl_now();
     err = clBuildProgram(im->program, 1, &im->device, options, NULL, NULL);
     im->build_seconds = ocl_now() - t0;
@@ -329,6 +329,9 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
     clGetDeviceInfo(im->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof im->compute_units,
                     &im->compute_units, NULL);
     if (im->compute_units == 0) im->compute_units = 1;
+    cl_device_type type = 0;
+    clGetDeviceInfo(im->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    im->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
     char ext[4096];
     ocl_str(im->device, CL_DEVICE_EXTENSIONS, ext, sizeof ext);
     im->fp64 = strstr(ext, "cl_khr_fp64") != NULL;
@@ -338,7 +341,12 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
                                      0};
     im->context = clCreateContext(props, 1, &im->device, NULL, NULL, &err);
     OCL_CHECK(ctx, err, "clCreateContext");
-    im->queue = clCreateCommandQueue(im->context, im->device, 0, &err);
+    /* EMBER_OPENCL_PROFILE=1: a profiling queue, every kernel timed (a development aid; it
+     * serialises launches, so never set it for real runs). */
+    const char *prof = getenv("EMBER_OPENCL_PROFILE");
+    im->profile = prof && *prof && strcmp(prof, "0") != 0;
+    im->queue = clCreateCommandQueue(im->context, im->device,
+                                     im->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     OCL_CHECK(ctx, err, "clCreateCommandQueue");
     cl_mem flag;
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_FLAG, 4 * sizeof(cl_long), &flag));
@@ -361,6 +369,21 @@ void ocl_destroy(ember_context *ctx) {
     ocl_impl *im = ocl_of(ctx);
     if (!im) return;
     if (im->queue) clFinish(im->queue);
+    if (im->profile) {
+        static const char *const names[OCL_K_COUNT] = {
+#define OCL_KERNEL_NAME_(id, name) name,
+            OCL_KERNEL_LIST(OCL_KERNEL_NAME_)
+#undef OCL_KERNEL_NAME_
+        };
+        fprintf(stderr, "ember OpenCL profile (%s): program build %.3f s\n", ctx->device_name,
+                im->build_seconds);
+        for (int k = 0; k < OCL_K_COUNT; k++)
+            if (im->prof_calls[k])
+                fprintf(stderr, "  %-24s %8ld calls %10.3f ms total %8.3f ms mean %8.3f ms min\n",
+                        names[k], im->prof_calls[k], im->prof_seconds[k] * 1e3,
+                        im->prof_seconds[k] * 1e3 / (double)im->prof_calls[k],
+                        im->prof_min[k] * 1e3);
+    }
     for (int k = 0; k < OCL_K_COUNT; k++)
         if (im->kernels[k]) clReleaseKernel(im->kernels[k]);
     for (int s = 0; s < OCL_S_COUNT; s++)
@@ -421,8 +444,22 @@ ember_status ocl_launch(ember_context *ctx, ocl_call *c, size_t global, size_t l
     }
     if (global == 0) return EMBER_STATUS_SUCCESS;
     if (local > 0) global = (global + local - 1) / local * local;
-    cl_int err = clEnqueueNDRangeKernel(ocl_of(ctx)->queue, c->k, 1, NULL, &global,
-                                        local > 0 ? &local : NULL, 0, NULL, NULL);
+    ocl_impl *im = ocl_of(ctx);
+    cl_event ev = NULL;
+    cl_int err = clEnqueueNDRangeKernel(im->queue, c->k, 1, NULL, &global,
+                                        local > 0 ? &local : NULL, 0, NULL,
+                                        im->profile ? &ev : NULL);
+    if (ev) {
+        cl_ulong t0 = 0, t1 = 0;
+        clWaitForEvents(1, &ev);
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        clReleaseEvent(ev);
+        double t = 1e-9 * (double)(t1 - t0);
+        im->prof_seconds[c->id] += t;
+        if (im->prof_calls[c->id] == 0 || t < im->prof_min[c->id]) im->prof_min[c->id] = t;
+        im->prof_calls[c->id]++;
+    }
     if (err != CL_SUCCESS) {
         snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s, %zu work-items)", names[c->id],
                  global);

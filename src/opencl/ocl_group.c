@@ -182,4 +182,5 @@ void ocl_group_args(ocl_call *c, const ember_lookup_desc *d, const ocl_groups *g
     ocl_arg_int(c, weights != NULL);
     ocl_arg_mem(c, g->inv_count);
     ocl_arg_int(c, d->pooling == EMBER_POOLING_MEAN);
+    ocl_arg_long(c, g->n);
 }

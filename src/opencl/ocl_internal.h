@@ -18,6 +18,7 @@
     X(CHECK_INDICES, "ember_check_indices")        \
     X(CHECK_OFFSETS, "ember_check_offsets")        \
     X(LOOKUP, "ember_lookup")                      \
+    X(LOOKUP_ROWS, "ember_lookup_rows")            \
     X(BACKWARD_ATOMIC, "ember_backward_atomic")    \
     X(BAG_INFO, "ember_bag_info")                  \
     X(GROUP_KEYS, "ember_group_keys")              \
@@ -76,9 +77,14 @@ typedef struct ocl_impl {
     cl_ulong max_alloc;     /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     cl_ulong global_mem;    /* CL_DEVICE_GLOBAL_MEM_SIZE */
     cl_uint compute_units;
+    int is_cpu;             /* CL_DEVICE_TYPE_CPU: one work-item per row is fastest */
     int fp64;               /* the device has cl_khr_fp64 (bce partials are doubles) */
     double build_seconds;   /* clBuildProgram of this context */
     int used_clblast;       /* a GEMM ran: CLBlast holds programs of this context */
+    int profile;            /* EMBER_OPENCL_PROFILE set: time every kernel, print at destroy */
+    double prof_seconds[OCL_K_COUNT];
+    double prof_min[OCL_K_COUNT];
+    long prof_calls[OCL_K_COUNT];
 } ocl_impl;
 
 static inline ocl_impl *ocl_of(ember_context *ctx) { return (ocl_impl *)ctx->impl; }

@@ -15,6 +15,27 @@
 #define EMBER_POOL_SUM 1
 #define EMBER_POOL_MEAN 2
 
+/* Software prefetch of a row on CPU devices (the host defines EMBER_CPU_DEVICE): PoCL's
+ * OpenCL prefetch() is an empty function, but clang's __builtin_prefetch reaches the CPU.
+ * Random table rows are the cost of every embedding op; fetching a few rows ahead lets
+ * their cache misses overlap. At most 1 KiB of a row is fetched. */
+#if defined(EMBER_CPU_DEVICE) && defined(__clang__)
+#define EMBER_PREFETCH(p, bytes, rw)                                                       \
+    {                                                                                      \
+        __global const char *pf_ = (__global const char *)(p);                             \
+        long pfn_ = min((long)(bytes), (long)1024);                                        \
+        for (long pfo_ = 0; pfo_ < pfn_; pfo_ += 64) __builtin_prefetch(pf_ + pfo_, rw, 3); \
+    }
+#else
+#define EMBER_PREFETCH(p, bytes, rw)
+#endif
+/* How many rows ahead to prefetch. */
+#define EMBER_PREFETCH_AHEAD 6
+
+/* Scalar "vector" load/store, so one macro body serves float16, float4 and float. */
+#define EMBER_LD1(q, p) ((p)[q])
+#define EMBER_ST1(v, q, p) ((p)[q] = (v))
+
 #define EMBER_OPT_SGD 0
 #define EMBER_OPT_ADAGRAD 1
 #define EMBER_OPT_ROWWISE 2

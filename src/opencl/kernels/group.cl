@@ -116,59 +116,122 @@ inline __global const float *ember_contrib_row(__global const float *grad_out, l
         __global const uint *sorted_pos, __global const uint *info,                       \
         __global const float *grad_out, long stride, long col_off, long dim, int pooled,  \
         __global const uint *bag_of, __global const float *sw, int has_w,                 \
-        __global const float *inv_count, int is_mean
+        __global const float *inv_count, int is_mean, long npos
 #define EMBER_SEG_PASS                                                                    \
-    sorted_pos, grad_out, stride, col_off, pooled, bag_of, sw, has_w, inv_count, is_mean
+    sorted_pos, grad_out, stride, col_off, pooled, bag_of, sw, has_w, inv_count, is_mean, npos
 
-/* Sum of columns c0..c0+3 (float4) over the segment [s, e), starting from the first term. */
-inline float4 ember_seg_sum4(long s, long e, long c0, __global const uint *sorted_pos,
-                             __global const float *grad_out, long stride, long col_off,
-                             int pooled, __global const uint *bag_of, __global const float *w,
-                             int has_w, __global const float *inv_count, int is_mean) {
-    float4 acc = (float4)(0.0f);
-    for (long k = s; k < e; k++) {
-        float sc;
-        __global const float *g = ember_contrib_row(grad_out, stride, col_off, pooled, bag_of,
-                                                    w, has_w, inv_count, is_mean,
-                                                    sorted_pos[k], &sc);
-        float4 t = vload4(0, g + c0);
-        if (has_w || is_mean) t = t * sc;
-        acc = k == s ? t : acc + t;
+/* The segment's summed gradient for columns c .. c + nq*W - 1 (nq <= 4 vectors of width
+ * W) in *r0..*r3, each contribution row read once per pass, summed in input order starting
+ * from the first term. */
+#define EMBER_SEG_PASS_FN(W, VT)                                                           \
+    inline void ember_seg_pass##W(long s, long e, long c, int nq, long dim, VT *r0, VT *r1, \
+                                  VT *r2, VT *r3, __global const uint *sorted_pos,         \
+                                  __global const float *grad_out, long stride,             \
+                                  long col_off, int pooled, __global const uint *bag_of,   \
+                                  __global const float *w, int has_w,                      \
+                                  __global const float *inv_count, int is_mean, long npos) {\
+        VT z = (VT)(0.0f), a0 = z, a1 = z, a2 = z, a3 = z;                                 \
+        int scaled = has_w || is_mean;                                                     \
+        for (long k = s; k < e; k++) {                                                     \
+            float sc;                                                                      \
+            if (c == 0 && k + EMBER_PREFETCH_AHEAD < npos) {                               \
+                uint pp_ = sorted_pos[k + EMBER_PREFETCH_AHEAD];                           \
+                long bb_ = pooled ? (long)bag_of[pp_] : (long)pp_;                         \
+                EMBER_PREFETCH(grad_out + bb_ * stride + col_off, dim * 4, 0);             \
+            }                                                                              \
+            __global const float *g =                                                      \
+                ember_contrib_row(grad_out, stride, col_off, pooled, bag_of, w, has_w,     \
+                                  inv_count, is_mean, sorted_pos[k], &sc) + c;             \
+            VT t0 = EMBER_LD##W(0, g);                                                     \
+            VT t1 = nq > 1 ? EMBER_LD##W(1, g) : z;                                        \
+            VT t2 = nq > 2 ? EMBER_LD##W(2, g) : z;                                        \
+            VT t3 = nq > 3 ? EMBER_LD##W(3, g) : z;                                        \
+            if (scaled) {                                                                  \
+                t0 = t0 * sc;                                                              \
+                t1 = t1 * sc;                                                              \
+                t2 = t2 * sc;                                                              \
+                t3 = t3 * sc;                                                              \
+            }                                                                              \
+            if (k == s) {                                                                  \
+                a0 = t0;                                                                   \
+                a1 = t1;                                                                   \
+                a2 = t2;                                                                   \
+                a3 = t3;                                                                   \
+            } else {                                                                       \
+                a0 += t0;                                                                  \
+                a1 += t1;                                                                  \
+                a2 += t2;                                                                  \
+                a3 += t3;                                                                  \
+            }                                                                              \
+        }                                                                                  \
+        *r0 = a0;                                                                          \
+        *r1 = a1;                                                                          \
+        *r2 = a2;                                                                          \
+        *r3 = a3;                                                                          \
     }
-    return acc;
-}
+#define EMBER_LD16(q, p) vload16(q, p)
+#define EMBER_ST16(v, q, p) vstore16(v, q, p)
+#define EMBER_LD4(q, p) vload4(q, p)
+#define EMBER_ST4(v, q, p) vstore4(v, q, p)
+EMBER_SEG_PASS_FN(16, float16)
+EMBER_SEG_PASS_FN(4, float4)
+EMBER_SEG_PASS_FN(1, float)
 
-inline float ember_seg_sum1(long s, long e, long c, __global const uint *sorted_pos,
-                            __global const float *grad_out, long stride, long col_off,
-                            int pooled, __global const uint *bag_of, __global const float *w,
-                            int has_w, __global const float *inv_count, int is_mean) {
-    float acc = 0.0f;
-    for (long k = s; k < e; k++) {
-        float sc;
-        __global const float *g = ember_contrib_row(grad_out, stride, col_off, pooled, bag_of,
-                                                    w, has_w, inv_count, is_mean,
-                                                    sorted_pos[k], &sc);
-        float t = g[c];
-        if (has_w || is_mean) t = t * sc;
-        acc = k == s ? t : acc + t;
+/* Runs BLOCK(VT, W, c, nq) over a row's columns: blocks of 64 (4 x float16), then 16, 4
+ * and single columns, so any dim works and the common ones take one or two passes. */
+#define EMBER_COLUMN_BLOCKS(dim, BLOCK)                                                    \
+    {                                                                                      \
+        long c_ = 0;                                                                       \
+        for (; c_ + 64 <= (dim); c_ += 64) BLOCK(float16, 16, c_, 4)                       \
+        if (c_ + 16 <= (dim)) {                                                            \
+            int nq_ = (int)(((dim) - c_) / 16);                                            \
+            BLOCK(float16, 16, c_, nq_)                                                    \
+            c_ += 16 * nq_;                                                                \
+        }                                                                                  \
+        if (c_ + 4 <= (dim)) {                                                             \
+            int nq_ = (int)(((dim) - c_) / 4);                                             \
+            BLOCK(float4, 4, c_, nq_)                                                      \
+            c_ += 4 * nq_;                                                                 \
+        }                                                                                  \
+        if (c_ < (dim)) {                                                                  \
+            int nq_ = (int)((dim) - c_);                                                   \
+            BLOCK(float, 1, c_, nq_)                                                       \
+        }                                                                                  \
     }
-    return acc;
-}
 
 /* Dense deterministic backward: grad_table[row] += the segment's sum. One work-item per
  * segment (launched for an upper bound; those past info[0] return). */
+#define EMBER_DENSE_BLOCK(VT, W, c, nq)                                                    \
+    {                                                                                      \
+        VT a0, a1, a2, a3;                                                                 \
+        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                \
+        __global float *d_ = dst + (c);                                                    \
+        EMBER_ST##W(EMBER_LD##W(0, d_) + a0, 0, d_);                                       \
+        if (nq > 1) EMBER_ST##W(EMBER_LD##W(1, d_) + a1, 1, d_);                           \
+        if (nq > 2) EMBER_ST##W(EMBER_LD##W(2, d_) + a2, 2, d_);                           \
+        if (nq > 3) EMBER_ST##W(EMBER_LD##W(3, d_) + a3, 3, d_);                           \
+    }
 __kernel void ember_group_dense(EMBER_SEG_ARGS, __global float *grad_table) {
     uint u = get_global_id(0);
     if (u >= info[0]) return;
     long s = seg_start[u], e = seg_start[u + 1];
     __global float *dst = grad_table + (long)ukey[u] * dim;
-    long c = 0;
-    for (; c + 4 <= dim; c += 4)
-        vstore4(vload4(0, dst + c) + ember_seg_sum4(s, e, c, EMBER_SEG_PASS), 0, dst + c);
-    for (; c < dim; c++) dst[c] = dst[c] + ember_seg_sum1(s, e, c, EMBER_SEG_PASS);
+    if (u + EMBER_PREFETCH_AHEAD < info[0])
+        EMBER_PREFETCH(grad_table + (long)ukey[u + EMBER_PREFETCH_AHEAD] * dim, dim * 4, 1);
+    EMBER_COLUMN_BLOCKS(dim, EMBER_DENSE_BLOCK)
 }
 
 /* Sparse backward: unique_ids[u] = row, unique_grads[u] = the segment's sum. */
+#define EMBER_SPARSE_BLOCK(VT, W, c, nq)                                                   \
+    {                                                                                      \
+        VT a0, a1, a2, a3;                                                                 \
+        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                \
+        __global float *d_ = dst + (c);                                                    \
+        EMBER_ST##W(a0, 0, d_);                                                            \
+        if (nq > 1) EMBER_ST##W(a1, 1, d_);                                                \
+        if (nq > 2) EMBER_ST##W(a2, 2, d_);                                                \
+        if (nq > 3) EMBER_ST##W(a3, 3, d_);                                                \
+    }
 __kernel void ember_group_sparse(EMBER_SEG_ARGS, __global long *unique_ids,
                                  __global float *unique_grads) {
     uint u = get_global_id(0);
@@ -176,7 +239,5 @@ __kernel void ember_group_sparse(EMBER_SEG_ARGS, __global long *unique_ids,
     long s = seg_start[u], e = seg_start[u + 1];
     unique_ids[u] = (long)ukey[u];
     __global float *dst = unique_grads + (long)u * dim;
-    long c = 0;
-    for (; c + 4 <= dim; c += 4) vstore4(ember_seg_sum4(s, e, c, EMBER_SEG_PASS), 0, dst + c);
-    for (; c < dim; c++) dst[c] = ember_seg_sum1(s, e, c, EMBER_SEG_PASS);
+    EMBER_COLUMN_BLOCKS(dim, EMBER_SPARSE_BLOCK)
 }

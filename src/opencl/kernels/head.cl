@@ -25,8 +25,13 @@ __kernel void ember_bce(__global const float *x, __global const float *t, long n
     EMBER_ACC acc = 0;
     for (long i = lo; i < hi; i++) {
         float xi = x[i], ti = t[i];
-        float term = fmax(xi, 0.0f) - xi * ti + log1p(exp(-fabs(xi)));
-        acc += (EMBER_ACC)term;
+#ifdef cl_khr_fp64
+        /* In double, as the CPU backend computes it. */
+        double xv = (double)xi, tv = (double)ti;
+        acc += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
+#else
+        acc += (xi > 0.0f ? xi : 0.0f) - xi * ti + log1p(exp(-fabs(xi)));
+#endif
         if (has_grad) grad[i] = (ember_sigmoid1(xi) - ti) / (float)n;
     }
     partial[g] = acc;
