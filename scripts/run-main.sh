@@ -12,8 +12,12 @@ ember=$build/bin/ember
 if "$ember" train --help >/dev/null 2>&1 && [[ -x scripts/fetch-data.sh ]]; then
     # The main job: Wide&Deep on credit-g (from Debian's weka package), on the CPU.
     data=$(scripts/fetch-data.sh)
-    echo "== ember train on $data"
-    exec "$ember" train --data "$data" --format arff --backend cpu
+    echo "== ember train on $data (Wide&Deep, CPU backend)"
+    "$ember" train --data "$data" --format arff --backend cpu --save "$build/credit-g.safetensors"
+    echo
+    echo "== ember params --model $build/credit-g.safetensors"
+    "$ember" params --model "$build/credit-g.safetensors"
+    exit 0
 fi
 
 echo "== ember demo: the seed walkthrough on the CPU backend"

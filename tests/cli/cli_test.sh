@@ -147,6 +147,32 @@ params_model)
     expect_output 'allocated by ember.s model +11877$'
     expect_output 'allocated = 11898 - 21 = 11877'
     ;;
+params_checkpoint)
+    # `ember params --model` on a checkpoint `ember train` saved: its count equals the
+    # floats in the file (with and without hidden layers); bad files are one-line errors.
+    expect_usage_error params --model "$TMP/no-such-file"
+    head -c 100 /dev/urandom >"$TMP/junk.safetensors"
+    expect_usage_error params --model "$TMP/junk.safetensors"
+    if ! "$EMBER" train --help >/dev/null 2>&1; then
+        echo "skip: ember train is not built in"
+        exit 77
+    fi
+    for i in $(seq 1 200); do
+        echo "$((i % 3 == 0)),0.$((i % 10)),c$((i % 4)),k$((i % 2))"
+    done >"$TMP/small.csv"
+    for hidden in 16,8 none; do
+        expect_code 0 train --data "$TMP/small.csv" --format csv --schema label,num,city:cat,k:cat \
+            --epochs 1 --hidden "$hidden" --save "$TMP/m.safetensors" --quiet || continue
+        expect_code 0 params --model "$TMP/m.safetensors" --json
+        cat "$TMP/out"
+        expect_output '"allocated":([0-9]+),.*"checkpoint_floats":\1\}$'
+        expect_code 0 params --model "$TMP/m.safetensors"
+        expect_output '^floats in the checkpoint +[0-9]+ \(equals the model.s count\)$'
+    done
+    # a truncated checkpoint
+    head -c 200 "$TMP/m.safetensors" >"$TMP/cut.safetensors"
+    expect_usage_error params --model "$TMP/cut.safetensors"
+    ;;
 devices)
     expect_code 0 devices
     cat "$TMP/out"
