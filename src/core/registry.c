@@ -65,7 +65,7 @@ static void load_cuda(void) {
     if (access(cuda_plugin_path, R_OK) != 0) {
         cuda_status = EMBER_STATUS_BACKEND_NOT_COMPILED;
         snprintf(cuda_reason, sizeof cuda_reason,
-                 "CUDA backend not compiled in (no plugin at %s)", cuda_plugin_path);
+                 "CUDA backend not compiled in (no plugin at %.400s)", cuda_plugin_path);
         return;
     }
     void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
@@ -85,7 +85,7 @@ static void load_cuda(void) {
     cuda_ops = (const struct ember_backend_ops *)dlsym(plugin, EMBER_CUDA_PLUGIN_SYMBOL);
     if (!cuda_ops) {
         cuda_status = EMBER_STATUS_DEVICE_ERROR;
-        snprintf(cuda_reason, sizeof cuda_reason, "the CUDA plugin %s lacks %s", cuda_plugin_path,
+        snprintf(cuda_reason, sizeof cuda_reason, "the CUDA plugin %.400s lacks %s", cuda_plugin_path,
                  EMBER_CUDA_PLUGIN_SYMBOL);
         return;
     }
@@ -170,7 +170,7 @@ ember_status ember_backend_devices(ember_backend_kind kind, ember_device_info *o
         out->kind = kind;
         out->usable = 0;
         snprintf(out->name, sizeof out->name, "%s", ember_backend_name(kind));
-        snprintf(out->reason, sizeof out->reason, "%s", reason);
+        snprintf(out->reason, sizeof out->reason, "%.255s", reason);
     }
     *count = 1;
     return ember_error(NULL, st, "%s", reason);

@@ -87,7 +87,7 @@ ember_status ember_check_lookup_args(ember_context *ctx, const ember_lookup_desc
     EMBER_RETURN_IF(weights && d.pooling != EMBER_POOLING_SUM, ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "per_sample_weights need EMBER_POOLING_SUM");
 
-    size_t isz = ember_index_size(d.index_type), need;
+    size_t isz = ember_index_size(d.index_type), need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "indices", d.num_indices, 1, isz, &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, indices, "indices", need));
     if (offsets) {
