@@ -13,18 +13,20 @@ static void blas_threads(const ember_context *ctx) {
     if (openblas_get_num_threads() != t) openblas_set_num_threads(t);
 }
 
-/* C[M x N] = op(A) op(B), row-major; K == 0 gives zeros (OpenBLAS is not asked). */
+/* C[M x N] = op(A) op(B) (+ C when accumulate), row-major. K == 0 gives zeros (or leaves C)
+ * without asking OpenBLAS. */
 static void gemm(const ember_context *ctx, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M,
                  int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
-                 float *C, int64_t ldc) {
+                 float *C, int64_t ldc, int accumulate) {
     if (M == 0 || N == 0) return;
     if (K == 0) {
-        for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+        if (!accumulate)
+            for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
         return;
     }
     blas_threads(ctx);
     cblas_sgemm(CblasRowMajor, ta, tb, (blasint)M, (blasint)N, (blasint)K, 1.0f, A, (blasint)lda,
-                B, (blasint)ldb, 0.0f, C, (blasint)ldc);
+                B, (blasint)ldb, accumulate ? 1.0f : 0.0f, C, (blasint)ldc);
 }
 
 ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
@@ -35,26 +37,20 @@ ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, in
         return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
                            "cpu: dense layer sizes must be below 2^31 for OpenBLAS");
     float *Y = (float *)y->handle;
-    /* Y = X W^T: X [batch x in], W [out x in]. */
-    gemm(ctx, CblasNoTrans, CblasTrans, batch, out, in, (const float *)x->handle, in,
-         (const float *)w->handle, in, Y, out);
     const float *bias = b ? (const float *)b->handle : NULL;
-    const int relu = act == EMBER_ACTIVATION_RELU;
-    if (!bias && !relu) return EMBER_STATUS_SUCCESS;
-    /* One pass adds the bias and applies ReLU while Y is still warm in cache. */
-    int nt = cpu_threads_for(ctx, batch * out / 16);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < batch; i++) {
-        float *row = Y + i * out;
-        if (bias && relu)
-            for (int64_t j = 0; j < out; j++) {
-                float v = row[j] + bias[j];
-                row[j] = v > 0.0f ? v : 0.0f;
-            }
-        else if (bias)
-            for (int64_t j = 0; j < out; j++) row[j] += bias[j];
-        else
-            for (int64_t j = 0; j < out; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    /* The bias is written into Y first and SGEMM adds X W^T to it (beta = 1): OpenBLAS
+     * would otherwise spend a pass zeroing Y for beta = 0, so the bias costs nothing. The
+     * pass runs on the calling thread: OpenBLAS's own threads are still spinning right
+     * around its calls and an OpenMP team would fight them for the cores. */
+    if (bias)
+        for (int64_t i = 0; i < batch; i++) memcpy(Y + i * out, bias, (size_t)out * sizeof(float));
+    /* Y (+)= X W^T: X [batch x in], W [out x in]. */
+    gemm(ctx, CblasNoTrans, CblasTrans, batch, out, in, (const float *)x->handle, in,
+         (const float *)w->handle, in, Y, out, bias != NULL);
+    if (act == EMBER_ACTIVATION_RELU) {
+        const int64_t total = batch * out;
+        /* v < 0 ? 0 : v keeps NaN as NaN (as PyTorch's relu), where fmaxf would hide it. */
+        for (int64_t i = 0; i < total; i++) Y[i] = Y[i] < 0.0f ? 0.0f : Y[i];
     }
     return EMBER_STATUS_SUCCESS;
 }
@@ -101,10 +97,10 @@ ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, i
     /* dx [batch x in] = dy [batch x out] W [out x in] */
     if (dx)
         gemm(ctx, CblasNoTrans, CblasNoTrans, batch, in, out, DY, out, (const float *)w->handle,
-             in, (float *)dx->handle, in);
+             in, (float *)dx->handle, in, 0);
     /* dw [out x in] = dy^T [out x batch] x [batch x in] */
     if (dw)
         gemm(ctx, CblasTrans, CblasNoTrans, out, in, batch, DY, out, (const float *)x->handle,
-             in, (float *)dw->handle, in);
+             in, (float *)dw->handle, in, 0);
     return EMBER_STATUS_SUCCESS;
 }

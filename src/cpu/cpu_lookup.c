@@ -27,8 +27,8 @@ typedef struct lookup_args {
  * accumulator lives in registers. */
 static inline __attribute__((always_inline)) void
 pool_kernel(const lookup_args *a, int64_t b0, int64_t b1, int64_t c0, const int64_t W,
-            const int is32, const int weighted) {
-    const int64_t dim = a->dim;
+            const int is32, const int weighted, const int fixed) {
+    const int64_t dim = fixed ? W : a->dim; /* fixed: the row is exactly W wide */
     const float *table = a->table + c0;
     const int64_t *i64 = (const int64_t *)a->idx;
     const int32_t *i32 = (const int32_t *)a->idx;
@@ -88,12 +88,12 @@ typedef void (*pool_fn)(const lookup_args *a, int64_t b0, int64_t b1);
     CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
         int64_t c0 = 0;                                                                    \
         for (; c0 + GENERIC_CHUNK <= a->dim; c0 += GENERIC_CHUNK)                          \
-            pool_kernel(a, b0, b1, c0, GENERIC_CHUNK, IS32, WEIGHTED);                     \
-        if (c0 < a->dim) pool_kernel(a, b0, b1, c0, a->dim - c0, IS32, WEIGHTED);          \
+            pool_kernel(a, b0, b1, c0, GENERIC_CHUNK, IS32, WEIGHTED, 0);                     \
+        if (c0 < a->dim) pool_kernel(a, b0, b1, c0, a->dim - c0, IS32, WEIGHTED, 0);       \
     }
 #define DEFINE_FIXED(NAME, W, IS32, WEIGHTED)                                              \
     CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
-        pool_kernel(a, b0, b1, 0, W, IS32, WEIGHTED);                                      \
+        pool_kernel(a, b0, b1, 0, W, IS32, WEIGHTED, 1);                                   \
     }
 /* One set of kernels per (index type, weighted). */
 #define DEFINE_SET(SUFFIX, IS32, WEIGHTED)                                                 \
