@@ -230,7 +230,25 @@ def kernels(a):
             row["ember_sgemm_ms"] = med([r[0]["run"]["ops"][op].get("sgemm_ms")
                                          for r in rounds if op in r[0]["run"]["ops"]])
         table[op] = row
+    def ember_med(op, key):
+        return med([r[0]["run"]["ops"].get(op, {}).get(key) for r in rounds])
+
+    # Issue 2's targets on its shape, from this invocation's medians.
+    targets = [
+        ("pooled lookup fwd >= 0.8 x host copy", ember_med("lookup_sum", "x_copy"), 0.8, True),
+        ("pooled lookup fwd >= 1.2 x PyTorch", table["lookup_sum"]["torch_over_ember"], 1.2, True),
+        ("fwd+bwd+SGD (fused) >= 5 x PyTorch sparse", table["step_sgd"]["torch_over_ember"], 5.0,
+         True),
+        ("dense fwd time <= 1.10 x direct SGEMM", ember_med("dense_fwd", "time_vs_sgemm"), 1.10,
+         False),
+        ("dense bwd time <= 1.10 x direct SGEMM", ember_med("dense_bwd", "time_vs_sgemm"), 1.10,
+         False),
+    ]
+    target_rows = [{"target": n, "value": v, "met": (v is not None and
+                                                     (v >= lim if up else v <= lim))}
+                   for n, v, lim, up in targets]
     out = {
+        "targets": target_rows,
         "shape": rounds[0][0]["shape"],
         "ember_command": ember_cmd,
         "rounds": a.rounds,
@@ -280,6 +298,11 @@ def kernels(a):
             f(r.get("torch_gbps"), "%.1f"), note))
     print("\ntorch/ember = PyTorch time / ember time (above 1: ember is faster); medians of "
           "per-round medians.")
+    print("\ntargets (issue 2; meaningful on its default shape):")
+    for t in target_rows:
+        v = t["value"]
+        print("  %-44s %8s  %s" % (t["target"], "%.2f" % v if v is not None else "-",
+                                   "met" if t["met"] else "NOT met"))
 
 
 # ---------------------------------------------------------------------------------------
