@@ -160,6 +160,11 @@ static void ocl_describe(const ocl_device_list *list, cl_uint i, ember_device_in
     clGetPlatformInfo(list->platform[i], CL_PLATFORM_NAME, sizeof pname, pname, NULL);
     clGetPlatformInfo(list->platform[i], CL_PLATFORM_VERSION, sizeof pver, pver, NULL);
     pname[sizeof pname - 1] = pver[sizeof pver - 1] = '\0';
+    /* "OpenCL 3.0 PoCL 3.1+debian  Linux, None+Asserts, ...": keep the part before the
+     * build details. */
+    char *cut = strstr(pver, "  ");
+    if (cut) *cut = '\0';
+    if ((cut = strchr(pver, ',')) != NULL) *cut = '\0';
     snprintf(info->name, sizeof info->name, "%s", name);
     cl_ulong mem = 0;
     clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
