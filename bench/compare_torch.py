@@ -15,6 +15,7 @@ Usage (from the repository root):
     bench/compare_torch.py                         # E=1e6 D=64 B=4096 L=20 T=1 uniform
     bench/compare_torch.py --dist zipf --rounds 5
     bench/compare_torch.py --json                  # one JSON line with everything
+    bench/compare_torch.py --interleave            # ember via ctypes, call by call with torch
     bench/compare_torch.py --model widedeep        # the Wide&Deep training benchmark
 Runs under Debian's python3-torch (/usr/bin/python3). torch starts with one thread there:
 --threads (default 2) sets torch.set_num_threads and ember's --threads alike.
@@ -306,6 +307,201 @@ def kernels(a):
 
 
 # ---------------------------------------------------------------------------------------
+# Interleaved: ember (through ctypes on libember) and PyTorch call by call in one process,
+# so both sides of every ratio share the same moment's load on a busy machine.
+# ---------------------------------------------------------------------------------------
+class LookupDesc(ctypes.Structure):
+    _fields_ = [("num_rows", ctypes.c_int64), ("dim", ctypes.c_int64),
+                ("num_indices", ctypes.c_int64), ("batch", ctypes.c_int64),
+                ("index_type", ctypes.c_int), ("pooling", ctypes.c_int),
+                ("padding_idx", ctypes.c_int64), ("out_row_stride", ctypes.c_int64),
+                ("out_col_offset", ctypes.c_int64), ("accumulate", ctypes.c_int)]
+
+
+class Optimizer(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("learning_rate", ctypes.c_float),
+                ("eps", ctypes.c_float), ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
+                ("weight_decay", ctypes.c_float), ("step", ctypes.c_int64)]
+
+
+class Ember:
+    """The few calls of ember's C API the interleaved comparison needs (CPU backend)."""
+
+    def __init__(self, lib_path, threads):
+        L = self.lib = ctypes.CDLL(lib_path)
+        P, I64, VP = ctypes.POINTER, ctypes.c_int64, ctypes.c_void_p
+        L.ember_context_create.argtypes = [P(VP), ctypes.c_int, ctypes.c_int]
+        L.ember_context_set_threads.argtypes = [VP, ctypes.c_int]
+        L.ember_context_last_error.argtypes = [VP]
+        L.ember_context_last_error.restype = ctypes.c_char_p
+        L.ember_context_synchronize.argtypes = [VP]
+        L.ember_context_destroy.argtypes = [VP]
+        L.ember_buffer_alloc.argtypes = [VP, ctypes.c_size_t, P(VP)]
+        L.ember_buffer_upload.argtypes = [VP, VP, ctypes.c_size_t, VP, ctypes.c_size_t]
+        L.ember_buffer_free.argtypes = [VP]
+        L.ember_embedding_lookup.argtypes = [VP, P(LookupDesc), VP, VP, VP, VP, VP]
+        L.ember_embedding_backward_update.argtypes = [VP, P(LookupDesc), VP, VP, VP, VP,
+                                                      ctypes.c_int, P(Optimizer), VP, VP]
+        L.ember_dense_forward.argtypes = [VP, I64, I64, I64, VP, VP, VP, ctypes.c_int, VP]
+        L.ember_dense_backward.argtypes = [VP, I64, I64, I64, VP, VP, VP, VP, ctypes.c_int,
+                                           VP, VP, VP]
+        self.ctx = VP()
+        self.check(L.ember_context_create(ctypes.byref(self.ctx), 0, -1), "context_create")
+        if threads > 0:
+            L.ember_context_set_threads(self.ctx, threads)
+        self.bufs = []
+
+    def check(self, st, what):
+        if st != 0:
+            msg = self.lib.ember_context_last_error(self.ctx).decode() if self.ctx else ""
+            raise RuntimeError("ember %s failed: status %d %s" % (what, st, msg))
+
+    def upload(self, arr):
+        arr = np.ascontiguousarray(arr)
+        b = ctypes.c_void_p()
+        self.check(self.lib.ember_buffer_alloc(self.ctx, max(arr.nbytes, 1), ctypes.byref(b)),
+                   "buffer_alloc")
+        self.check(self.lib.ember_buffer_upload(self.ctx, b, 0, arr.ctypes.data, arr.nbytes),
+                   "buffer_upload")
+        self.bufs.append(b)
+        return b
+
+    def close(self):
+        for b in self.bufs:
+            self.lib.ember_buffer_free(b)
+        self.lib.ember_context_destroy(self.ctx)
+
+
+def interleaved(a):
+    torch.set_num_threads(a.threads)
+    lib = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.ember))), "lib",
+                       "libember.so")
+    em = Ember(lib, a.threads)
+    E, D, B, L = a.rows, a.dim, a.batch, a.pooling
+    N = B * L
+    rng = np.random.default_rng(a.seed)
+    idx = make_indices(N, E, a.dist, a.alpha, rng)
+    uniq = len(np.unique(idx))
+    w0 = rng.uniform(-0.1, 0.1, size=(E, D)).astype(np.float32)
+    grad = rng.uniform(-0.01, 0.01, size=(B, D)).astype(np.float32)
+    offs = np.arange(0, N + 1, L, dtype=np.int64)
+    # ember side
+    e_tab, e_idx, e_off = em.upload(w0), em.upload(idx), em.upload(offs)
+    e_out, e_grad = em.upload(np.zeros((B, D), np.float32)), em.upload(grad)
+    desc = LookupDesc(E, D, N, B, 0, 1, -1, D, 0, 0)
+    sgd = Optimizer(0, 0.01, 0.0, 0.0, 0.0, 0.0, 0)
+    lib_ = em.lib
+
+    def e_fwd():
+        em.check(lib_.ember_embedding_lookup(em.ctx, ctypes.byref(desc), e_tab, e_idx, e_off,
+                                             None, e_out), "lookup")
+        lib_.ember_context_synchronize(em.ctx)
+
+    def e_step():
+        em.check(lib_.ember_embedding_lookup(em.ctx, ctypes.byref(desc), e_tab, e_idx, e_off,
+                                             None, e_out), "lookup")
+        em.check(lib_.ember_embedding_backward_update(em.ctx, ctypes.byref(desc), e_idx, e_off,
+                                                      None, e_grad, 0, ctypes.byref(sgd),
+                                                      e_tab, None), "backward_update")
+        lib_.ember_context_synchronize(em.ctx)
+
+    din, dout = a.dense_in, a.dense_out
+    x = rng.uniform(-1, 1, size=(B, din)).astype(np.float32)
+    w = (rng.uniform(-1, 1, size=(dout, din)) / math.sqrt(din)).astype(np.float32)
+    bias = rng.uniform(-0.1, 0.1, size=dout).astype(np.float32)
+    dy0 = rng.uniform(-0.01, 0.01, size=(B, dout)).astype(np.float32)
+    e_x, e_w, e_b = em.upload(x), em.upload(w), em.upload(bias)
+    e_y, e_dy = em.upload(np.zeros((B, dout), np.float32)), em.upload(dy0)
+    e_dx, e_dw = em.upload(np.zeros((B, din), np.float32)), em.upload(np.zeros_like(w))
+    e_db = em.upload(np.zeros(dout, np.float32))
+
+    def e_dfwd():
+        em.check(lib_.ember_dense_forward(em.ctx, B, din, dout, e_x, e_w, e_b, 1, e_y), "dense")
+
+    def e_dbwd():
+        em.check(lib_.ember_dense_backward(em.ctx, B, din, dout, e_x, e_w, e_y, e_dy, 1, e_dx,
+                                           e_dw, e_db), "dense_backward")
+
+    # torch side
+    bag = torch.nn.EmbeddingBag(E, D, mode="sum", sparse=True)
+    with torch.no_grad():
+        bag.weight.copy_(torch.from_numpy(w0))
+    t_idx, t_off, t_grad = torch.from_numpy(idx), torch.from_numpy(offs[:-1]), torch.from_numpy(grad)
+    opt = torch.optim.SGD([bag.weight], lr=0.01)
+
+    def t_fwd():
+        with torch.no_grad():
+            bag(t_idx, t_off)
+
+    def t_step():
+        bag(t_idx, t_off).backward(t_grad)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    tx, tw, tb = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(bias)
+    ty = torch.relu(F.linear(tx, tw, tb))
+    tdy = torch.from_numpy(dy0)
+
+    def t_dfwd():
+        torch.relu(F.linear(tx, tw, tb))
+
+    def t_dbwd():
+        dy = tdy * (ty > 0)
+        torch.mm(dy, tw)
+        torch.mm(dy.t(), tx)
+        dy.sum(0)
+
+    pairs = [("lookup_sum", e_fwd, t_fwd), ("step_sgd", e_step, t_step),
+             ("dense_fwd", e_dfwd, t_dfwd), ("dense_bwd", e_dbwd, t_dbwd)]
+    res = {}
+    for name, ef, tf in pairs:
+        for _ in range(3):
+            ef()
+            tf()
+        te, tt, rat = [], [], []
+        t_start = now()
+        for _ in range(a.reps * a.rounds):
+            t0 = now()
+            ef()
+            t1 = now()
+            tf()
+            t2 = now()
+            te.append((t1 - t0) * 1e3)
+            tt.append((t2 - t1) * 1e3)
+            rat.append((t2 - t1) / (t1 - t0))
+            if len(te) >= 5 and now() - t_start > 6.0:
+                break
+        res[name] = {"ember_ms": statistics.median(te), "torch_ms": statistics.median(tt),
+                     "torch_over_ember": statistics.median(rat), "pairs": len(te)}
+    em.close()
+    res["lookup_sum"]["bytes"] = (N + B) * D * F32
+    res["step_sgd"]["bytes"] = (N + B) * D * F32 + B * D * F32 + 2 * uniq * D * F32
+    out = {"mode": "interleaved", "library": lib, "threads": a.threads,
+           "shape": {"rows": E, "dim": D, "batch": B, "pooling": L, "dist": a.dist,
+                     "dense_in": din, "dense_out": dout}, "ops": res,
+           "openblas_core": openblas_core()}
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            f.write(json.dumps(out, separators=(",", ":")) + "\n")
+    if a.json:
+        print(json.dumps(out, separators=(",", ":")))
+        return
+    print("compare_torch --interleave: ember (%s, ctypes) and torch %s alternate call by call; "
+          "E=%d D=%d B=%d L=%d %s, dense %dx%d->%d, %d threads, OpenBLAS core %s"
+          % (lib, torch.__version__, E, D, B, L, a.dist, B, din, dout, a.threads,
+             out["openblas_core"]))
+    print("%-12s %10s %10s %12s %10s %10s %6s" % ("op", "ember_ms", "torch_ms", "torch/ember",
+                                                  "ember_GB/s", "torch_GB/s", "pairs"))
+    for op, r in res.items():
+        gb = r.get("bytes")
+        print("%-12s %10.3f %10.3f %11.2fx %10s %10s %6d" % (
+            op, r["ember_ms"], r["torch_ms"], r["torch_over_ember"],
+            "%.1f" % (gb / (r["ember_ms"] * 1e6)) if gb else "-",
+            "%.1f" % (gb / (r["torch_ms"] * 1e6)) if gb else "-", r["pairs"]))
+    print("torch/ember: median over pairs of the per-pair time ratio (above 1: ember faster).")
+
+
+# ---------------------------------------------------------------------------------------
 # Wide&Deep: the Criteo-shaped model of `ember bench --model widedeep`, in PyTorch.
 # ---------------------------------------------------------------------------------------
 class WideDeep(torch.nn.Module):
@@ -431,6 +627,9 @@ def main():
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3, help="alternate ember and torch N times")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--interleave", action="store_true",
+                   help="call ember (ctypes on build/lib/libember.so) and torch alternately in "
+                        "one process (T=1), instead of running ember bench")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.add_argument("--json-out", metavar="FILE", help="also write the JSON line to FILE")
     a = p.parse_args()
@@ -438,6 +637,8 @@ def main():
         sys.exit("compare_torch: %s is not an executable (build first, or pass --ember)" % a.ember)
     if a.model == "widedeep":
         widedeep(a)
+    elif a.interleave:
+        interleaved(a)
     else:
         kernels(a)
 
