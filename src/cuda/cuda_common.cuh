@@ -13,7 +13,7 @@
 /* Index-check results remembered per context (see check.cu): a pair of index/offset
  * buffers already found valid for a shape is not checked (and synchronised on) again until
  * something writes to either buffer. */
-#define EMBER_CUDA_CHECK_CACHE 8
+#define EMBER_CUDA_CHECK_CACHE 128
 
 struct ember_cuda_checked {
     const void *indices, *offsets;

@@ -4,7 +4,7 @@
 #include "cuda/cuda_common.cuh"
 
 /* Rows fetched before the first is added: keeps several loads per lane in flight. */
-#define LOOKUP_UNROLL 8
+#define LOOKUP_UNROLL 16
 #define LOOKUP_BLOCK 64 /* small blocks spread a small batch over all multiprocessors */
 
 template <typename I, int V, bool WEIGHTED>
