@@ -337,6 +337,16 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
     cl_device_type type = 0;
     clGetDeviceInfo(im->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     im->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+    /* ATOMIC dense backward: compare-and-swap float adds where atomics are cheap (GPUs);
+     * on CPU devices (PoCL: 2 GB/s, 15x slower) the grouped path, which is a valid ATOMIC
+     * result too. EMBER_OPENCL_ATOMIC=cas or =group forces one (tests, tuning). */
+    const char *atomic = getenv("EMBER_OPENCL_ATOMIC");
+    if (atomic && strcmp(atomic, "cas") == 0)
+        im->atomic_cas = 1;
+    else if (atomic && strcmp(atomic, "group") == 0)
+        im->atomic_cas = 0;
+    else
+        im->atomic_cas = !im->is_cpu;
     char ext[4096];
     ocl_str(im->device, CL_DEVICE_EXTENSIONS, ext, sizeof ext);
     im->fp64 = strstr(ext, "cl_khr_fp64") != NULL;

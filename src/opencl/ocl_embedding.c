@@ -58,30 +58,23 @@ static ember_status read_flags(ember_context *ctx, cl_mem flag, check_flags *f) 
     return EMBER_STATUS_SUCCESS;
 }
 
-static ember_status launch_check_offsets(ember_context *ctx, const ember_lookup_desc *d,
-                                         const ember_buffer *offsets, int64_t base, int64_t n,
-                                         cl_mem flag) {
-    ocl_call c = ocl_begin(ctx, OCL_K_CHECK_OFFSETS);
-    ocl_arg_mem(&c, (cl_mem)offsets->handle);
-    ocl_arg_int(&c, is32_of(d));
-    ocl_arg_long(&c, base);
-    ocl_arg_long(&c, n);
+/* One launch checking offsets [obase, obase + olen) and indices [ibase, ibase + ilen). */
+static ember_status launch_check(ember_context *ctx, const ember_lookup_desc *d,
+                                 const ember_buffer *indices, const ember_buffer *offsets,
+                                 int64_t obase, int64_t olen, int64_t ibase, int64_t ilen,
+                                 cl_mem flag) {
+    ocl_call c = ocl_begin(ctx, OCL_K_CHECK);
+    ocl_arg_mem(&c, ocl_mem(ctx, offsets));
+    ocl_arg_long(&c, obase);
+    ocl_arg_long(&c, olen);
     ocl_arg_long(&c, d->batch + 1);
-    ocl_arg_mem(&c, flag);
-    return ocl_launch(ctx, &c, (size_t)n, OCL_LOCAL);
-}
-
-static ember_status launch_check_indices(ember_context *ctx, const ember_lookup_desc *d,
-                                         const ember_buffer *indices, int64_t base, int64_t n,
-                                         cl_mem flag) {
-    ocl_call c = ocl_begin(ctx, OCL_K_CHECK_INDICES);
-    ocl_arg_mem(&c, (cl_mem)indices->handle);
-    ocl_arg_int(&c, is32_of(d));
-    ocl_arg_long(&c, base);
-    ocl_arg_long(&c, n);
+    ocl_arg_mem(&c, ocl_mem(ctx, indices));
+    ocl_arg_long(&c, ibase);
+    ocl_arg_long(&c, ilen);
     ocl_arg_long(&c, d->num_rows);
+    ocl_arg_int(&c, is32_of(d));
     ocl_arg_mem(&c, flag);
-    return ocl_launch(ctx, &c, (size_t)n, OCL_LOCAL);
+    return ocl_launch(ctx, &c, (size_t)(olen + ilen), OCL_LOCAL);
 }
 
 /* Same order of reports as the CPU backend: offsets[0], then the lowest decreasing offset,
@@ -100,8 +93,7 @@ ember_status ocl_check_indices(ember_context *ctx, const ember_lookup_desc *d,
     if (count <= OCL_CHECK_CHUNK && n <= OCL_CHECK_CHUNK) {
         /* The common case: every check in one pass, one read-back. */
         EMBER_FORWARD_IF_ERROR(reset_flags(ctx, flag));
-        if (count) EMBER_FORWARD_IF_ERROR(launch_check_offsets(ctx, d, offsets, 0, count, flag));
-        if (n) EMBER_FORWARD_IF_ERROR(launch_check_indices(ctx, d, indices, 0, n, flag));
+        EMBER_FORWARD_IF_ERROR(launch_check(ctx, d, indices, offsets, 0, count, 0, n, flag));
         EMBER_FORWARD_IF_ERROR(read_flags(ctx, flag, &f));
         if (count) {
             if (f.first != 0) {
@@ -136,7 +128,7 @@ ember_status ocl_check_indices(ember_context *ctx, const ember_lookup_desc *d,
         for (int64_t base = 0; base < count; base += OCL_CHECK_CHUNK) {
             int64_t len = count - base < OCL_CHECK_CHUNK ? count - base : OCL_CHECK_CHUNK;
             EMBER_FORWARD_IF_ERROR(reset_flags(ctx, flag));
-            EMBER_FORWARD_IF_ERROR(launch_check_offsets(ctx, d, offsets, base, len, flag));
+            EMBER_FORWARD_IF_ERROR(launch_check(ctx, d, indices, offsets, base, len, 0, 0, flag));
             EMBER_FORWARD_IF_ERROR(read_flags(ctx, flag, &f));
             if (base == 0) first = f.first;
             if (base + len == count) last = f.last;
@@ -163,7 +155,7 @@ ember_status ocl_check_indices(ember_context *ctx, const ember_lookup_desc *d,
     for (int64_t base = 0; base < n; base += OCL_CHECK_CHUNK) {
         int64_t len = n - base < OCL_CHECK_CHUNK ? n - base : OCL_CHECK_CHUNK;
         EMBER_FORWARD_IF_ERROR(reset_flags(ctx, flag));
-        EMBER_FORWARD_IF_ERROR(launch_check_indices(ctx, d, indices, base, len, flag));
+        EMBER_FORWARD_IF_ERROR(launch_check(ctx, d, indices, offsets, 0, 0, base, len, flag));
         EMBER_FORWARD_IF_ERROR(read_flags(ctx, flag, &f));
         if (f.index_pos != INT_MAX) {
             problem->kind = EMBER_INDEX_PROBLEM_INDEX;
@@ -225,7 +217,7 @@ ember_status ocl_backward_dense(ember_context *ctx, const ember_lookup_desc *d,
                                 const ember_buffer *weights, const ember_buffer *grad_out,
                                 ember_reduction_mode mode, ember_buffer *grad_table) {
     if (d->batch == 0 || d->num_indices == 0) return EMBER_STATUS_SUCCESS;
-    if (mode == EMBER_REDUCTION_ATOMIC) {
+    if (mode == EMBER_REDUCTION_ATOMIC && ocl_of(ctx)->atomic_cas) {
         ocl_call c = ocl_begin(ctx, OCL_K_BACKWARD_ATOMIC);
         ocl_arg_mem(&c, (cl_mem)grad_out->handle);
         ocl_arg_long(&c, d->out_row_stride);

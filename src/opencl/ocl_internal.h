@@ -15,8 +15,7 @@
 
 /* X(enum suffix, kernel name): every kernel of kernels/ (*.cl files), created once per context. */
 #define OCL_KERNEL_LIST(X)                         \
-    X(CHECK_INDICES, "ember_check_indices")        \
-    X(CHECK_OFFSETS, "ember_check_offsets")        \
+    X(CHECK, "ember_check")                        \
     X(LOOKUP, "ember_lookup")                      \
     X(LOOKUP_ROWS, "ember_lookup_rows")            \
     X(BACKWARD_ATOMIC, "ember_backward_atomic")    \
@@ -78,6 +77,7 @@ typedef struct ocl_impl {
     cl_ulong global_mem;    /* CL_DEVICE_GLOBAL_MEM_SIZE */
     cl_uint compute_units;
     int is_cpu;             /* CL_DEVICE_TYPE_CPU: one work-item per row is fastest */
+    int atomic_cas;         /* ATOMIC dense backward by compare-and-swap (GPUs), else grouped */
     int fp64;               /* the device has cl_khr_fp64 (bce partials are doubles) */
     double build_seconds;   /* clBuildProgram of this context */
     int used_clblast;       /* a GEMM ran: CLBlast holds programs of this context */

@@ -29,8 +29,10 @@
 #else
 #define EMBER_PREFETCH(p, bytes, rw)
 #endif
-/* How many rows ahead to prefetch. */
+/* How many rows ahead to prefetch (a build option may override it when tuning). */
+#ifndef EMBER_PREFETCH_AHEAD
 #define EMBER_PREFETCH_AHEAD 6
+#endif
 
 /* Scalar "vector" load/store, so one macro body serves float16, float4 and float. */
 #define EMBER_LD1(q, p) ((p)[q])
