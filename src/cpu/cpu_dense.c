@@ -3,7 +3,6 @@
 #include "cpu/cpu_internal.h"
 
 #include <cblas.h>
-#include <omp.h>
 #include <string.h>
 
 /* OpenBLAS runs its own thread pool: give it the context's thread count, and never call
@@ -67,31 +66,24 @@ ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, i
     const int relu = act == EMBER_ACTIVATION_RELU;
     float *DB = db ? (float *)db->handle : NULL;
     if (relu || DB) {
-        /* One pass over dy: mask it by y > 0 and sum its columns. Threads own column
-         * ranges and add rows in order, so db does not depend on the thread count. */
-        int nt = cpu_threads_for(ctx, batch * out / 16);
-        if (out < 64 * nt) nt = 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-        {
-            int t = omp_get_thread_num(), nth = omp_get_num_threads();
-            int64_t j0 = out / nth * t, j1 = t == nth - 1 ? out : j0 + out / nth;
-            double acc[256];
-            for (int64_t c0 = j0; c0 < j1; c0 += 256) {
-                int64_t c1 = c0 + 256 < j1 ? c0 + 256 : j1;
-                for (int64_t j = c0; j < c1; j++) acc[j - c0] = 0.0;
-                for (int64_t i = 0; i < batch; i++) {
-                    float *row = DY + i * out;
-                    if (relu) {
-                        const float *yr = Yv + i * out;
-                        for (int64_t j = c0; j < c1; j++)
-                            row[j] = yr[j] > 0.0f ? row[j] : 0.0f;
-                    }
-                    if (DB)
-                        for (int64_t j = c0; j < c1; j++) acc[j - c0] += (double)row[j];
+        /* One pass over dy on the calling thread (as in the forward, an OpenMP team here
+         * would fight OpenBLAS's spinning threads): mask it by y > 0 and sum its columns
+         * in row order, in double, 1024 columns at a time. */
+        double acc[1024];
+        for (int64_t c0 = 0; c0 < out; c0 += 1024) {
+            const int64_t c1 = c0 + 1024 < out ? c0 + 1024 : out;
+            for (int64_t j = c0; j < c1; j++) acc[j - c0] = 0.0;
+            for (int64_t i = 0; i < batch; i++) {
+                float *row = DY + i * out;
+                if (relu) {
+                    const float *yr = Yv + i * out;
+                    for (int64_t j = c0; j < c1; j++) row[j] = yr[j] > 0.0f ? row[j] : 0.0f;
                 }
                 if (DB)
-                    for (int64_t j = c0; j < c1; j++) DB[j] = (float)acc[j - c0];
+                    for (int64_t j = c0; j < c1; j++) acc[j - c0] += (double)row[j];
             }
+            if (DB)
+                for (int64_t j = c0; j < c1; j++) DB[j] = (float)acc[j - c0];
         }
     }
     /* dx [batch x in] = dy [batch x out] W [out x in] */
