@@ -27,7 +27,11 @@ CONFIGURE = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_WERROR=$(WERR
 all: build
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh $(DEPS_FLAGS)
+
+# make run also needs apt to know weka (scripts/fetch-data.sh downloads its .deb); a
+# target-specific variable reaches the prerequisites too.
+run: DEPS_FLAGS = --data
 
 build: deps
 	$(CONFIGURE) -B $(BUILD) -DEMBER_BUILD_TESTS=OFF -DEMBER_TEST_BACKEND=OFF

@@ -2,14 +2,14 @@
 # install-deps.sh: installs the Debian packages ember needs to build, test and run, when
 # they are missing. As root with apt it installs them; otherwise it prints the command.
 #
-# usage: scripts/install-deps.sh [--with-torch] [--check]
+# usage: scripts/install-deps.sh [--data] [--with-torch] [--check]
+#   --data        also make sure apt's package lists know weka, whose .deb
+#                 scripts/fetch-data.sh downloads for the credit-g data of `make run`
 #   --with-torch  also python3-torch (large; only the bench/ and reference scripts use it)
 #   --check       only report what is missing (exit 1 if anything is), install nothing
 #
-# A machine that already has everything costs one dpkg-query and no apt call. The package
-# lists are refreshed (apt-get update) only when something is missing, or when the lists do
-# not know weka, whose .deb scripts/fetch-data.sh downloads (`apt-get download weka`) for the
-# credit-g data set of `make run`.
+# A machine that already has everything costs one dpkg-query and no apt call; the package
+# lists are refreshed (apt-get update) only when something is missing.
 set -euo pipefail
 
 packages=(
@@ -20,12 +20,14 @@ packages=(
     pocl-opencl-icd clinfo                        # an OpenCL device on the CPU (tests, CI)
 )
 check_only=0
+data=0
 for arg in "$@"; do
     case $arg in
+    --data) data=1 ;;
     --with-torch) packages+=(python3-torch python3-numpy) ;;
     --check) check_only=1 ;;
     -h | --help)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
         exit 0
         ;;
     *)
@@ -49,7 +51,7 @@ lists_know_weka() {
     [[ $policy == *"Candidate: "[0-9]* ]]
 }
 need_lists=0
-if command -v apt-cache >/dev/null && ! lists_know_weka; then need_lists=1; fi
+if ((data)) && command -v apt-cache >/dev/null && ! lists_know_weka; then need_lists=1; fi
 
 if ((${#missing[@]} == 0 && need_lists == 0)); then
     exit 0
