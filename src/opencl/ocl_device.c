@@ -340,6 +340,10 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
     /* ATOMIC dense backward: compare-and-swap float adds where atomics are cheap (GPUs);
      * on CPU devices (PoCL: 2 GB/s, 15x slower) the grouped path, which is a valid ATOMIC
      * result too. EMBER_OPENCL_ATOMIC=cas or =group forces one (tests, tuning). */
+    /* Work-group size of the kernels that give each work-item a whole row (lookup, grouped
+     * backward and update): PoCL runs a work-group as one loop on one thread. */
+    const char *local = getenv("EMBER_OPENCL_LOCAL");
+    im->row_local = local && atoi(local) > 0 ? (size_t)atoi(local) : 16;
     const char *atomic = getenv("EMBER_OPENCL_ATOMIC");
     if (atomic && strcmp(atomic, "cas") == 0)
         im->atomic_cas = 1;

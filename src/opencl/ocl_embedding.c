@@ -190,7 +190,7 @@ ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const em
         ocl_arg_int(&c, d->accumulate != 0);
         ocl_arg_long(&c, d->batch);
         ocl_arg_long(&c, d->num_indices);
-        return ocl_launch(ctx, &c, (size_t)d->batch, 16);
+        return ocl_launch(ctx, &c, (size_t)d->batch, ocl_of(ctx)->row_local);
     }
     int64_t nchunks = (d->dim + OCL_LOOKUP_VEC - 1) / OCL_LOOKUP_VEC;
     ocl_call c = ocl_begin(ctx, OCL_K_LOOKUP);
@@ -232,14 +232,14 @@ ember_status ocl_backward_dense(ember_context *ctx, const ember_lookup_desc *d,
         ocl_arg_int(&c, weights != NULL);
         ocl_arg_mem(&c, (cl_mem)grad_table->handle);
         ocl_arg_long(&c, d->batch);
-        return ocl_launch(ctx, &c, (size_t)d->batch, 16);
+        return ocl_launch(ctx, &c, (size_t)d->batch, ocl_of(ctx)->row_local);
     }
     ocl_groups g;
     EMBER_FORWARD_IF_ERROR(ocl_group_by_row(ctx, d, indices, offsets, &g));
     ocl_call c = ocl_begin(ctx, OCL_K_GROUP_DENSE);
     ocl_group_args(&c, d, &g, grad_out, weights, ctx);
     ocl_arg_mem(&c, (cl_mem)grad_table->handle);
-    return ocl_launch(ctx, &c, (size_t)g.n, 16);
+    return ocl_launch(ctx, &c, (size_t)g.n, ocl_of(ctx)->row_local);
 }
 
 ember_status ocl_backward_sparse(ember_context *ctx, const ember_lookup_desc *d,
@@ -256,7 +256,7 @@ ember_status ocl_backward_sparse(ember_context *ctx, const ember_lookup_desc *d,
     ocl_group_args(&c, d, &g, grad_out, weights, ctx);
     ocl_arg_mem(&c, (cl_mem)unique_ids->handle);
     ocl_arg_mem(&c, (cl_mem)unique_grads->handle);
-    EMBER_FORWARD_IF_ERROR(ocl_launch(ctx, &c, (size_t)g.n, 16));
+    EMBER_FORWARD_IF_ERROR(ocl_launch(ctx, &c, (size_t)g.n, ocl_of(ctx)->row_local));
     cl_uint total = 0;
     OCL_CHECK(ctx,
               clEnqueueReadBuffer(ocl_of(ctx)->queue, g.info, CL_TRUE, 0, sizeof total, &total, 0,
@@ -283,7 +283,7 @@ ember_status ocl_backward_update(ember_context *ctx, const ember_lookup_desc *d,
     ocl_arg_float(&c, opt->weight_decay);
     ocl_arg_mem(&c, (cl_mem)table->handle);
     ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
-    return ocl_launch(ctx, &c, (size_t)g.n, 16);
+    return ocl_launch(ctx, &c, (size_t)g.n, ocl_of(ctx)->row_local);
 }
 
 ember_status ocl_sparse_step(ember_context *ctx, const ember_optimizer *opt, int64_t num_rows,

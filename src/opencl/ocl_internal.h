@@ -77,6 +77,7 @@ typedef struct ocl_impl {
     cl_ulong global_mem;    /* CL_DEVICE_GLOBAL_MEM_SIZE */
     cl_uint compute_units;
     int is_cpu;             /* CL_DEVICE_TYPE_CPU: one work-item per row is fastest */
+    size_t row_local;       /* work-group size of the row-per-work-item kernels */
     int atomic_cas;         /* ATOMIC dense backward by compare-and-swap (GPUs), else grouped */
     int fp64;               /* the device has cl_khr_fp64 (bce partials are doubles) */
     double build_seconds;   /* clBuildProgram of this context */

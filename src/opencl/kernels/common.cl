@@ -34,6 +34,14 @@
 #define EMBER_PREFETCH_AHEAD 6
 #endif
 
+/* Helpers that must be inlined so that the literal flags of the specialised call sites reach
+ * their loops (clang's attribute; other compilers get plain inline). */
+#ifdef __clang__
+#define EMBER_INLINE inline __attribute__((always_inline))
+#else
+#define EMBER_INLINE inline
+#endif
+
 /* Scalar "vector" load/store, so one macro body serves float16, float4 and float. */
 #define EMBER_LD1(q, p) ((p)[q])
 #define EMBER_ST1(v, q, p) ((p)[q] = (v))

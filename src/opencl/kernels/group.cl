@@ -99,7 +99,7 @@ __kernel void ember_seg_write(__global const uint *key, long n, long chunk, uint
 /* --- reduction of one segment: the row's contributions in input order ------------------ */
 
 /* Where position p's gradient row starts and its scale (has_scale 0: exactly 1). */
-inline __global const float *ember_contrib_row(__global const float *grad_out, long stride,
+EMBER_INLINE __global const float *ember_contrib_row(__global const float *grad_out, long stride,
                                                long col_off, int pooled,
                                                __global const uint *bag_of,
                                                __global const float *w, int has_w,
@@ -124,7 +124,7 @@ inline __global const float *ember_contrib_row(__global const float *grad_out, l
  * W) in *r0..*r3, each contribution row read once per pass, summed in input order starting
  * from the first term. */
 #define EMBER_SEG_PASS_FN(W, VT)                                                           \
-    inline void ember_seg_pass##W(long s, long e, long c, int nq, long dim, VT *r0, VT *r1, \
+    EMBER_INLINE void ember_seg_pass##W(long s, long e, long c, int nq, long dim, VT *r0, VT *r1, \
                                   VT *r2, VT *r3, __global const uint *sorted_pos,         \
                                   __global const float *grad_out, long stride,             \
                                   long col_off, int pooled, __global const uint *bag_of,   \

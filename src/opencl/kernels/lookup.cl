@@ -9,7 +9,7 @@
  * to four vector accumulators: each table row is read once per pass, contiguously. LD/ST
  * load and store vector q of a row. */
 #define EMBER_BAG_PASS(NAME, VT, LD, ST)                                                   \
-    inline void NAME(__global const float *table, long dim, long c, int nq,                \
+    EMBER_INLINE void NAME(__global const float *table, long dim, long c, int nq,                \
                      __global const char *idx, int is32, long s, long e, long pad,         \
                      __global const float *w, int has_w, int mean, int accumulate,         \
                      __global float *o, long n_total) {                                    \
@@ -60,7 +60,7 @@ EMBER_BAG_PASS(ember_bag_pass4, float4, vload4, vstore4)
 EMBER_BAG_PASS(ember_bag_pass1, float, EMBER_LD1, EMBER_ST1)
 
 /* One output row: column blocks of 64, then 16, 4 and 1. */
-inline void ember_lookup_row(__global const float *table, long dim, __global const char *idx,
+EMBER_INLINE void ember_lookup_row(__global const float *table, long dim, __global const char *idx,
                              __global const char *off, int is32, int pooling, long pad,
                              __global const float *w, int has_w, __global float *out,
                              long stride, long col_off, int accumulate, long b, long n_total) {

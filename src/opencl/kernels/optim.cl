@@ -3,7 +3,7 @@
 
 /* SGD / Adagrad on one vector of parameters (as cpu_optim_row; st unused for SGD). */
 #define EMBER_OPT_FN(W, VT)                                                                \
-    inline void ember_opt##W(int kind, float lr, float eps, float wd, __global float *w,   \
+    EMBER_INLINE void ember_opt##W(int kind, float lr, float eps, float wd, __global float *w,   \
                              __global float *st, VT g) {                                   \
         VT wv = EMBER_LD##W(0, w);                                                         \
         if (wd != 0.0f) g = g + wd * wv;                                                   \
@@ -84,7 +84,7 @@ inline float ember_sumsq16(float acc, float16 g) {
 /* Fused backward + sparse optimizer: one work-item per segment (distinct row); the row's
  * summed gradient never leaves the work-item. Row-wise Adagrad needs the whole row's
  * mean(g^2) before any update, so it sums the gradient twice. */
-inline void ember_group_update_one(EMBER_SEG_ARGS, int kind, float lr, float eps, float wd,
+EMBER_INLINE void ember_group_update_one(EMBER_SEG_ARGS, int kind, float lr, float eps, float wd,
                                    __global float *table, __global float *state, uint u) {
     long s = seg_start[u], e = seg_start[u + 1];
     long row = (long)ukey[u];
