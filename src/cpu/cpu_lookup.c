@@ -27,7 +27,10 @@ typedef struct lookup_args {
  * accumulator lives in registers. */
 static inline __attribute__((always_inline)) void
 pool_kernel(const lookup_args *a, int64_t b0, int64_t b1, int64_t c0, const int64_t W,
-            const int is32, const int weighted, const int fixed) {
+            const int is32, const int kind, const int fixed) {
+    /* kind (a compile-time constant after inlining): 0 plain sum, 1 weighted sum, 2 mean;
+     * only the mean keeps a count, which keeps the plain loop free of bookkeeping. */
+    const int weighted = kind == 1, mean = kind == 2;
     const int64_t dim = fixed ? W : a->dim; /* fixed: the row is exactly W wide */
     const float *table = a->table + c0;
     const int64_t *i64 = (const int64_t *)a->idx;
@@ -60,9 +63,9 @@ pool_kernel(const lookup_args *a, int64_t b0, int64_t b1, int64_t c0, const int6
             } else {
                 for (int64_t d = 0; d < W; d++) acc[d] += row[d];
             }
-            cnt++;
+            if (mean) cnt++;
         }
-        if (a->mean && cnt > 0) {
+        if (mean && cnt > 0) {
             const float c = (float)cnt;
             for (int64_t d = 0; d < W; d++) acc[d] = acc[d] / c;
         }
@@ -84,26 +87,26 @@ typedef void (*pool_fn)(const lookup_args *a, int64_t b0, int64_t b1);
 
 /* Any dimension: columns in chunks of GENERIC_CHUNK, then the rest in one chunk of run-time
  * width (the index list is re-read per chunk; it is small and in cache). */
-#define DEFINE_GENERIC(NAME, IS32, WEIGHTED)                                               \
+#define DEFINE_GENERIC(NAME, IS32, KIND)                                               \
     CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
         int64_t c0 = 0;                                                                    \
         for (; c0 + GENERIC_CHUNK <= a->dim; c0 += GENERIC_CHUNK)                          \
-            pool_kernel(a, b0, b1, c0, GENERIC_CHUNK, IS32, WEIGHTED, 0);                     \
-        if (c0 < a->dim) pool_kernel(a, b0, b1, c0, a->dim - c0, IS32, WEIGHTED, 0);       \
+            pool_kernel(a, b0, b1, c0, GENERIC_CHUNK, IS32, KIND, 0);                     \
+        if (c0 < a->dim) pool_kernel(a, b0, b1, c0, a->dim - c0, IS32, KIND, 0);       \
     }
-#define DEFINE_FIXED(NAME, W, IS32, WEIGHTED)                                              \
+#define DEFINE_FIXED(NAME, W, IS32, KIND)                                              \
     CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
-        pool_kernel(a, b0, b1, 0, W, IS32, WEIGHTED, 1);                                   \
+        pool_kernel(a, b0, b1, 0, W, IS32, KIND, 1);                                   \
     }
-/* One set of kernels per (index type, weighted). */
-#define DEFINE_SET(SUFFIX, IS32, WEIGHTED)                                                 \
-    DEFINE_GENERIC(pool_any_##SUFFIX, IS32, WEIGHTED)                                      \
-    DEFINE_FIXED(pool_4_##SUFFIX, 4, IS32, WEIGHTED)                                       \
-    DEFINE_FIXED(pool_8_##SUFFIX, 8, IS32, WEIGHTED)                                       \
-    DEFINE_FIXED(pool_16_##SUFFIX, 16, IS32, WEIGHTED)                                     \
-    DEFINE_FIXED(pool_32_##SUFFIX, 32, IS32, WEIGHTED)                                     \
-    DEFINE_FIXED(pool_64_##SUFFIX, 64, IS32, WEIGHTED)                                     \
-    DEFINE_FIXED(pool_128_##SUFFIX, 128, IS32, WEIGHTED)                                   \
+/* One set of kernels per (index type, kind). */
+#define DEFINE_SET(SUFFIX, IS32, KIND)                                                 \
+    DEFINE_GENERIC(pool_any_##SUFFIX, IS32, KIND)                                      \
+    DEFINE_FIXED(pool_4_##SUFFIX, 4, IS32, KIND)                                       \
+    DEFINE_FIXED(pool_8_##SUFFIX, 8, IS32, KIND)                                       \
+    DEFINE_FIXED(pool_16_##SUFFIX, 16, IS32, KIND)                                     \
+    DEFINE_FIXED(pool_32_##SUFFIX, 32, IS32, KIND)                                     \
+    DEFINE_FIXED(pool_64_##SUFFIX, 64, IS32, KIND)                                     \
+    DEFINE_FIXED(pool_128_##SUFFIX, 128, IS32, KIND)                                   \
     static pool_fn pick_##SUFFIX(int64_t dim) {                                            \
         switch (dim) {                                                                     \
         case 4: return pool_4_##SUFFIX;                                                    \
@@ -119,9 +122,12 @@ DEFINE_SET(i64, 0, 0)
 DEFINE_SET(i32, 1, 0)
 DEFINE_SET(i64w, 0, 1)
 DEFINE_SET(i32w, 1, 1)
+DEFINE_SET(i64m, 0, 2)
+DEFINE_SET(i32m, 1, 2)
 
-static pool_fn pick_kernel(int is32, int weighted, int64_t dim) {
+static pool_fn pick_kernel(int is32, int weighted, int mean, int64_t dim) {
     if (weighted) return is32 ? pick_i32w(dim) : pick_i64w(dim);
+    if (mean) return is32 ? pick_i32m(dim) : pick_i64m(dim);
     return is32 ? pick_i32(dim) : pick_i64(dim);
 }
 
@@ -163,7 +169,7 @@ ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
     };
     a.out += desc->out_col_offset;
     a.aligned = ((uintptr_t)a.table % 64) == 0 && (desc->dim * 4) % 64 == 0;
-    pool_fn fn = pick_kernel(is32, a.w != NULL, desc->dim);
+    pool_fn fn = pick_kernel(is32, a.w != NULL, a.mean, desc->dim);
     /* Work in cache lines moved: rows read plus output rows written. */
     int64_t work = (desc->num_indices + batch) * ((desc->dim * 4 + 63) / 64);
     int nt = cpu_threads_for(ctx, work);
