@@ -7,9 +7,14 @@
  * sigmoid, bce. The element changed is the first of the op's main output: lookup out[0,0]
  * of the slice, grad_table[0,0], unique_grads[0,0], the first updated row's [0] for the
  * optimizers, param[0], y[0,0], dw[0,0], sigmoid y[0], and the BCE loss. CPU buffers are
- * host memory, so the wrappers change the result in place. */
+ * host memory, so the wrappers change the result in place.
+ *
+ * EMBER_PERTURB_MODE=error makes that op fail with DEVICE_ERROR instead (a driver error),
+ * EMBER_PERTURB_MODE=crash makes it die of SIGSEGV (a crashing driver): `ember check` must
+ * report both as failures and carry on. */
 #include "core/backend.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +25,25 @@
 static int perturbs(const char *op) {
     const char *env = getenv("EMBER_PERTURB_OP");
     if (!env || !*env) env = "lookup";
-    return strcmp(env, op) == 0;
+    if (strcmp(env, op) != 0) return 0;
+    const char *mode = getenv("EMBER_PERTURB_MODE");
+    if (mode && strcmp(mode, "crash") == 0) raise(SIGSEGV);
+    return 1;
 }
+
+/* EMBER_PERTURB_MODE=error: the op fails as a broken driver would. */
+static int fails(ember_context *ctx, const char *op, ember_status *st) {
+    const char *mode = getenv("EMBER_PERTURB_MODE");
+    if (!mode || strcmp(mode, "error") != 0 || !perturbs(op)) return 0;
+    *st = ember_error(ctx, EMBER_STATUS_DEVICE_ERROR, "perturbed: simulated device failure in %s", op);
+    return 1;
+}
+
+#define FAIL_IF_ASKED(op)                                                                   \
+    do {                                                                                    \
+        ember_status fst_;                                                                  \
+        if (fails(ctx, (op), &fst_)) return fst_;                                           \
+    } while (0)
 
 static float *fptr(const ember_buffer *b) {
     return (float *)b->handle;
@@ -81,6 +103,7 @@ static ember_status p_lookup(ember_context *ctx, const ember_lookup_desc *desc,
                              const ember_buffer *table, const ember_buffer *indices,
                              const ember_buffer *offsets, const ember_buffer *weights,
                              ember_buffer *out) {
+    FAIL_IF_ASKED("lookup");
     EMBER_FORWARD_IF_ERROR(CPU->lookup(ctx, desc, table, indices, offsets, weights, out));
     if (perturbs("lookup") && desc->batch > 0) fptr(out)[desc->out_col_offset] += PERTURBATION;
     return EMBER_STATUS_SUCCESS;
@@ -90,6 +113,7 @@ static ember_status p_backward_dense(ember_context *ctx, const ember_lookup_desc
                                      const ember_buffer *indices, const ember_buffer *offsets,
                                      const ember_buffer *weights, const ember_buffer *grad_out,
                                      ember_reduction_mode mode, ember_buffer *grad_table) {
+    FAIL_IF_ASKED("backward_dense");
     EMBER_FORWARD_IF_ERROR(
         CPU->backward_dense(ctx, desc, indices, offsets, weights, grad_out, mode, grad_table));
     if (perturbs("backward_dense")) fptr(grad_table)[0] += PERTURBATION;
@@ -101,6 +125,7 @@ static ember_status p_backward_sparse(ember_context *ctx, const ember_lookup_des
                                       const ember_buffer *weights, const ember_buffer *grad_out,
                                       ember_reduction_mode mode, ember_buffer *unique_ids,
                                       ember_buffer *unique_grads, int64_t *num_unique) {
+    FAIL_IF_ASKED("backward_sparse");
     EMBER_FORWARD_IF_ERROR(CPU->backward_sparse(ctx, desc, indices, offsets, weights, grad_out,
                                                 mode, unique_ids, unique_grads, num_unique));
     if (perturbs("backward_sparse") && *num_unique > 0) fptr(unique_grads)[0] += PERTURBATION;
@@ -111,6 +136,7 @@ static ember_status p_sparse_step(ember_context *ctx, const ember_optimizer *opt
                                   int64_t num_rows, int64_t dim, ember_buffer *table,
                                   ember_buffer *state, const ember_buffer *unique_ids,
                                   const ember_buffer *unique_grads, int64_t num_unique) {
+    FAIL_IF_ASKED("sparse_step");
     EMBER_FORWARD_IF_ERROR(CPU->sparse_step(ctx, opt, num_rows, dim, table, state, unique_ids,
                                             unique_grads, num_unique));
     if (perturbs("sparse_step") && num_unique > 0)
@@ -123,6 +149,7 @@ static ember_status p_backward_update(ember_context *ctx, const ember_lookup_des
                                       const ember_buffer *weights, const ember_buffer *grad_out,
                                       ember_reduction_mode mode, const ember_optimizer *opt,
                                       ember_buffer *table, ember_buffer *state) {
+    FAIL_IF_ASKED("backward_update");
     if (CPU->backward_update) {
         EMBER_FORWARD_IF_ERROR(CPU->backward_update(ctx, desc, indices, offsets, weights,
                                                     grad_out, mode, opt, table, state));
@@ -154,6 +181,7 @@ static ember_status p_backward_update(ember_context *ctx, const ember_lookup_des
 static ember_status p_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
                                  ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
                                  ember_buffer *state2) {
+    FAIL_IF_ASKED("dense_step");
     EMBER_FORWARD_IF_ERROR(CPU->dense_step(ctx, opt, n, param, grad, state, state2));
     if (perturbs("dense_step") && n > 0) fptr(param)[0] += PERTURBATION;
     return EMBER_STATUS_SUCCESS;
@@ -162,6 +190,7 @@ static ember_status p_dense_step(ember_context *ctx, const ember_optimizer *opt,
 static ember_status p_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
                                     const ember_buffer *x, const ember_buffer *w,
                                     const ember_buffer *b, ember_activation act, ember_buffer *y) {
+    FAIL_IF_ASKED("dense_forward");
     EMBER_FORWARD_IF_ERROR(CPU->dense_forward(ctx, batch, in, out, x, w, b, act, y));
     if (perturbs("dense_forward") && batch > 0 && out > 0) fptr(y)[0] += PERTURBATION;
     return EMBER_STATUS_SUCCESS;
@@ -171,6 +200,7 @@ static ember_status p_dense_backward(ember_context *ctx, int64_t batch, int64_t 
                                      const ember_buffer *x, const ember_buffer *w,
                                      const ember_buffer *y, ember_buffer *dy, ember_activation act,
                                      ember_buffer *dx, ember_buffer *dw, ember_buffer *db) {
+    FAIL_IF_ASKED("dense_backward");
     EMBER_FORWARD_IF_ERROR(CPU->dense_backward(ctx, batch, in, out, x, w, y, dy, act, dx, dw, db));
     if (perturbs("dense_backward") && in > 0 && out > 0) fptr(dw)[0] += PERTURBATION;
     return EMBER_STATUS_SUCCESS;
@@ -178,6 +208,7 @@ static ember_status p_dense_backward(ember_context *ctx, int64_t batch, int64_t 
 
 static ember_status p_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x,
                               ember_buffer *y) {
+    FAIL_IF_ASKED("sigmoid");
     EMBER_FORWARD_IF_ERROR(CPU->sigmoid(ctx, n, x, y));
     if (perturbs("sigmoid") && n > 0) fptr(y)[0] += PERTURBATION;
     return EMBER_STATUS_SUCCESS;
@@ -185,6 +216,7 @@ static ember_status p_sigmoid(ember_context *ctx, int64_t n, const ember_buffer 
 
 static ember_status p_bce(ember_context *ctx, int64_t n, const ember_buffer *logits,
                           const ember_buffer *labels, float *loss, ember_buffer *grad) {
+    FAIL_IF_ASKED("bce");
     EMBER_FORWARD_IF_ERROR(CPU->bce_with_logits(ctx, n, logits, labels, loss, grad));
     if (perturbs("bce") && n > 0) {
         if (loss) *loss += PERTURBATION;

@@ -1,7 +1,7 @@
 /* cmd_check.c: `ember check`: runs the shared conformance cases (src/check) on every usable
  * backend and device against the CPU reference and reports, per backend and op, what
  * passed, failed or was skipped and why; exits 0 only when nothing failed. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _GNU_SOURCE /* strsignal, MAP_ANONYMOUS */
 #include "cli_util.h"
 #include "commands.h"
 
@@ -9,10 +9,14 @@
 #include "ember_check.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_DEVICES 16
 #define MAX_FAILURES_SHOWN 10 /* per backend and op, in text output */
@@ -99,6 +103,15 @@ typedef struct totals {
     int json_first_backend;
 } totals;
 
+/* What a backend's child process leaves for the parent (shared memory), so a backend that
+ * crashes the process is reported with the case it died in. */
+typedef struct child_state {
+    char current_case[96];
+    int done;
+    totals t;
+} child_state;
+static child_state *g_child; /* NULL when running in-process */
+
 static void print_failure(const ember_check_case *c, const ember_check_result *r,
                           const char *op) {
     char shapes[256];
@@ -176,10 +189,12 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
     } else {
         printf("%s (device %d: %s)\n", name, device, ember_context_device_name(ctx));
     }
+    fflush(stdout); /* a crash in the first case must not swallow the header */
     int n = 0, failed = 0;
     for (size_t i = 0; i < ember_check_case_count(); i++) {
         const ember_check_case *c = ember_check_case_at(i);
         if (!selected(c, o)) continue;
+        if (g_child) snprintf(g_child->current_case, sizeof g_child->current_case, "%s", c->name);
         ember_check_result r;
         ember_check_run_on(c, ctx, device, ref, o->have_seed ? o->seed : c->seed, &r);
         op_tally *ot = &tally[c->op];
@@ -298,6 +313,97 @@ static void run_backend(const run_opts *o, totals *t, ember_backend_kind kind, i
     }
 }
 
+/* Runs one backend in a child process: a driver that crashes (SIGSEGV in an OpenCL
+ * compiler, say) then fails that backend instead of killing `ember check`, and the other
+ * backends are still checked. Each child creates its own contexts (CUDA does not survive a
+ * fork). In JSON mode the child's output is held back until it finished, so a crash never
+ * leaves half an object. */
+static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kind kind,
+                                 int device) {
+    fflush(stdout);
+    child_state *cs = mmap(NULL, sizeof *cs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                           -1, 0);
+    int fds[2] = {-1, -1};
+    if (cs == MAP_FAILED || (o->json && pipe(fds) != 0)) goto in_process;
+    memset(cs, 0, sizeof *cs);
+    cs->t = *t;
+    pid_t pid = fork();
+    if (pid < 0) goto in_process;
+    if (pid == 0) {
+        g_child = cs;
+        if (o->json) {
+            close(fds[0]);
+            dup2(fds[1], STDOUT_FILENO);
+            close(fds[1]);
+        }
+        ember_context *ref = NULL;
+        run_backend(o, &cs->t, kind, device, &ref);
+        ember_context_destroy(ref);
+        fflush(stdout);
+        cs->done = 1;
+        _exit(0);
+    }
+    char *held = NULL;
+    size_t len = 0;
+    if (o->json) {
+        close(fds[1]);
+        size_t cap = 0;
+        char chunk[4096];
+        ssize_t k;
+        while ((k = read(fds[0], chunk, sizeof chunk)) > 0) {
+            if (len + (size_t)k + 1 > cap) {
+                cap = 2 * (len + (size_t)k + 1);
+                char *grown = realloc(held, cap);
+                if (!grown) break;
+                held = grown;
+            }
+            memcpy(held + len, chunk, (size_t)k);
+            len += (size_t)k;
+        }
+        close(fds[0]);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+    }
+    if (cs->done && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        *t = cs->t;
+        if (held) fwrite(held, 1, len, stdout);
+    } else {
+        char why[512];
+        if (WIFSIGNALED(status))
+            snprintf(why, sizeof why, "the %s backend crashed the process (signal %d, %s) during "
+                     "case %s", ember_backend_name(kind), WTERMSIG(status),
+                     strsignal(WTERMSIG(status)), cs->current_case[0] ? cs->current_case : "(none yet)");
+        else
+            snprintf(why, sizeof why, "the %s backend's process exited with status %d during "
+                     "case %s", ember_backend_name(kind), WEXITSTATUS(status), cs->current_case);
+        totals before = cs->t;
+        t->passed = before.passed;
+        t->skipped = before.skipped;
+        t->failed = before.failed + 1;
+        if (o->json) {
+            printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"crashed\",\"case\":",
+                   t->json_first_backend ? "" : ",", ember_backend_name(kind), device < 0 ? 0 : device);
+            json_string(stdout, cs->current_case);
+            printf(",\"reason\":");
+            json_string(stdout, why);
+            printf("}");
+            t->json_first_backend = 0;
+        } else {
+            printf("\n%s: FAILED: %s\n  reproduce: ember check --backend %s --case %s\n",
+                   ember_backend_name(kind), why, ember_backend_name(kind), cs->current_case);
+        }
+    }
+    free(held);
+    munmap(cs, sizeof *cs);
+    return;
+in_process:
+    if (cs != MAP_FAILED) munmap(cs, sizeof *cs);
+    ember_context *ref = NULL;
+    run_backend(o, t, kind, device, &ref);
+    ember_context_destroy(ref);
+}
+
 int ember_cmd_check(int argc, char **argv) {
     run_opts o = {0};
     int have_backend = 0, list = 0;
@@ -358,7 +464,6 @@ int ember_cmd_check(int argc, char **argv) {
     }
 
     totals t = {0, 0, 0, 1};
-    ember_context *ref = NULL;
     if (o.json) printf("{\"mode\":\"%s\",\"backends\":[", o.full ? "full" : "quick");
     else
         printf("ember check (%s): %zu cases in the list; the CPU against a double-precision "
@@ -366,13 +471,12 @@ int ember_cmd_check(int argc, char **argv) {
                o.full ? "full" : "quick", ember_check_case_count());
     fflush(stdout);
     if (have_backend) {
-        run_backend(&o, &t, kind, (int)device, &ref);
+        run_backend_isolated(&o, &t, kind, (int)device);
     } else {
         static const ember_backend_kind order[] = {EMBER_BACKEND_CPU, EMBER_BACKEND_OPENCL,
                                                    EMBER_BACKEND_CUDA};
-        for (int k = 0; k < 3; k++) run_backend(&o, &t, order[k], (int)device, &ref);
+        for (int k = 0; k < 3; k++) run_backend_isolated(&o, &t, order[k], (int)device);
     }
-    ember_context_destroy(ref);
     if (o.json) {
         printf("],\"passed\":%d,\"failed\":%d,\"skipped\":%d,\"ok\":%s}\n", t.passed, t.failed,
                t.skipped, t.failed ? "false" : "true");
