@@ -177,6 +177,8 @@ static void add_lookup_cases(void) {
     { ember_check_case c = with_pool(emb(L, 93, 7, 13, 3), EMBER_POOLING_MEAN); c.stride_extra = 2; c.col_offset = 0; c.accumulate = 1; add(c); }
     /* NaN / infinity parity */
     { ember_check_case c = emb(L, 93, 7, 13, 3); c.special = 1; add(c); add(with_pool(c, EMBER_POOLING_NONE)); add(with_pool(c, EMBER_POOLING_MEAN)); }
+    /* medium: big enough for the CPU backend to use both threads */
+    { ember_check_case c = emb(L, 5000, 64, 256, 8); c.dist = EMBER_CHECK_DIST_ZIPF; add(c); add(with_pool(c, EMBER_POOLING_MEAN)); }
     /* large (--full): FBGEMM-like shapes */
     { ember_check_case c = emb(L, 100000, 64, 2048, 20); c.full_only = 1; add(c); c.dist = EMBER_CHECK_DIST_ZIPF; add(c); }
     { ember_check_case c = with_pool(emb(L, 100000, 128, 4096, 1), EMBER_POOLING_NONE); c.full_only = 1; add(c); }
@@ -203,6 +205,8 @@ static void add_backward_cases(void) {
             /* maximum contention: every index the same row, many of them */
             { ember_check_case x = emb((ember_check_op)op, 7, 5, 64, 16); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ALL_EQUAL; add(x); }
             { ember_check_case x = emb((ember_check_op)op, 1000, 16, 64, 8); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ZIPF; add(x); }
+            /* medium: the CPU uses both threads, so DETERMINISTIC's 1-vs-2-thread identity means something */
+            { ember_check_case x = emb((ember_check_op)op, 5000, 64, 256, 8); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ZIPF; add(x); x.dist = EMBER_CHECK_DIST_ALL_EQUAL; add(x); }
             { ember_check_case x = emb((ember_check_op)op, 100000, 64, 2048, 20); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ZIPF; x.full_only = 1; add(x); }
         }
     }
@@ -226,6 +230,11 @@ static void add_optimizer_cases(void) {
             { ember_check_case x = c; x.dist = EMBER_CHECK_DIST_DUPLICATES; x.bag = 6; x.weight_decay = 0.01f; add(x); }
             { ember_check_case x = with_pool(c, EMBER_POOLING_MEAN); x.padding = 1; x.index_type = EMBER_INDEX_INT32; add(x); }
             { ember_check_case x = emb(EMBER_CHECK_BACKWARD_UPDATE, 7, 5, 32, 8); x.opt = c.opt; x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ALL_EQUAL; add(x); }
+        }
+        for (int m = 0; m < 2; m++) {
+            ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 5000, 64, 256, 8);
+            c.opt = (ember_optimizer_kind)o, c.mode = (ember_reduction_mode)m, c.dist = EMBER_CHECK_DIST_ZIPF;
+            add(c);
         }
         { ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 100000, 64, 2048, 20); c.opt = (ember_optimizer_kind)o; c.dist = EMBER_CHECK_DIST_ZIPF; c.full_only = 1; add(c); }
         { ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 93, 7, 13, 3); c.opt = (ember_optimizer_kind)o; c.weights = 1; c.stride_extra = 4; c.col_offset = 1; add(c); }
