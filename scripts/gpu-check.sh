@@ -113,9 +113,9 @@ step "pytorch CUDA side-by-side" 90 env PYTHONUNBUFFERED=1 python3 bench/compare
 [[ -x $EMBER ]] && ((!QUICK)) && step "ember bench --backend cuda" 90 "${RUNENV[@]}" "$EMBER" bench --backend cuda
 if command -v compute-sanitizer >/dev/null; then
     if [[ -x $EMBER ]] && ((!QUICK)); then
-        step "compute-sanitizer memcheck: ember check" 150 "${RUNENV[@]}" compute-sanitizer --tool memcheck --error-exitcode 3 --print-limit 20 "$EMBER" check --backend cuda --quick
+        step "compute-sanitizer memcheck: ember check" 150 "${RUNENV[@]}" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 --print-limit 20 "$EMBER" check --backend cuda --quick
     elif [[ -x $BIN/ember_cuda_selftest ]]; then
-        step "compute-sanitizer memcheck: self-test" 120 "${RUNENV[@]}" compute-sanitizer --tool memcheck --error-exitcode 3 --print-limit 20 "$BIN/ember_cuda_selftest" --no-bench
+        step "compute-sanitizer memcheck: self-test" 120 "${RUNENV[@]}" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 --print-limit 20 "$BIN/ember_cuda_selftest" --no-bench
     fi
 else
     say "compute-sanitizer not found: memcheck skipped"

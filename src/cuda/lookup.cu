@@ -77,10 +77,65 @@ lookup_kernel(const float *__restrict__ table, const void *__restrict__ idx,
     }
 }
 
+/* POOLING_NONE: one output row per index. A warp takes 32 consecutive positions (their
+ * indices in one coalesced load) and keeps GATHER_UNROLL rows in flight. The row is added
+ * to +0.0f as the CPU's one-row bag is (so -0.0 becomes +0.0 there too). */
+#define GATHER_UNROLL 16
+template <typename I, int V>
+static __global__ void __launch_bounds__(LOOKUP_BLOCK)
+gather_kernel(const float *__restrict__ table, const void *__restrict__ idx,
+              float *__restrict__ out, int64_t n, int64_t dim, int64_t stride, int64_t pad,
+              int accumulate) {
+    const int lane = threadIdx.x & 31;
+    const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
+    for (int64_t base = ((blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5) * 32; base < n;
+         base += warps * 32) {
+        const int m = (int)(n - base < 32 ? n - base : 32);
+        const int64_t my = lane < m ? idx_at<I>(idx, base + lane) : pad;
+        for (int64_t cb = 0; cb < dim; cb += 32 * V) { /* warp-uniform: shuffles inside */
+            const int64_t c = cb + lane * V;
+            const bool active = c < dim;
+            for (int j = 0; j < m; j += GATHER_UNROLL) {
+                fvec<V> r[GATHER_UNROLL];
+                int64_t rid[GATHER_UNROLL];
+#pragma unroll
+                for (int u = 0; u < GATHER_UNROLL; u++) {
+                    rid[u] = __shfl_sync(0xffffffffu, my, (j + u) & 31);
+                    r[u] = fvec_zero<V>();
+                    if (active && j + u < m && rid[u] != pad)
+                        r[u] = fvec_load<V>(table + rid[u] * dim + c);
+                }
+                if (!active) continue;
+#pragma unroll
+                for (int u = 0; u < GATHER_UNROLL; u++) {
+                    if (j + u >= m) break;
+                    float *o = out + (base + j + u) * stride + c;
+                    fvec<V> v;
+#pragma unroll
+                    for (int k = 0; k < V; k++) v.v[k] = 0.0f + r[u].v[k];
+                    if (accumulate) {
+                        const fvec<V> prev = fvec_load_rw<V>(o);
+#pragma unroll
+                        for (int k = 0; k < V; k++) v.v[k] = prev.v[k] + v.v[k];
+                    }
+                    fvec_store<V>(o, v);
+                }
+            }
+        }
+    }
+}
+
 template <typename I, int V>
 static void launch(unsigned blocks, cudaStream_t st, const float *table, const void *idx,
                    const void *off, const float *w, float *out, const ember_lookup_desc *d) {
     const int mean = d->pooling == EMBER_POOLING_MEAN;
+    if (!off) {
+        const unsigned gb = ember_cuda_blocks((d->batch + 31) / 32, LOOKUP_BLOCK / 32, 1u << 30);
+        gather_kernel<I, V><<<gb, LOOKUP_BLOCK, 0, st>>>(table, idx, out, d->batch, d->dim,
+                                                         d->out_row_stride, d->padding_idx,
+                                                         d->accumulate);
+        return;
+    }
     if (w)
         lookup_kernel<I, V, true><<<blocks, LOOKUP_BLOCK, 0, st>>>(
             table, idx, off, w, out, d->batch, d->dim, d->out_row_stride, d->padding_idx, mean,

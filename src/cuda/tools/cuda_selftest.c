@@ -469,6 +469,32 @@ static void bench(ember_context *ctx, const char *label, int modes) {
     free(idx), free(tab);
 }
 
+/* Dense layer forward (no bias, no activation: exactly one SGEMM) at the shapes
+ * bench/compare_torch_cuda.py times with torch, so the two can be set side by side. */
+static void bench_dense(ember_context *ctx) {
+    const int64_t shapes[2][3] = {{2048, 400, 400}, {4096, 1024, 1024}};
+    for (int s = 0; s < 2; s++) {
+        const int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        ember_buffer *X = make(ctx, NULL, (size_t)(m * k) * 4), *W = make(ctx, NULL, (size_t)(n * k) * 4),
+                     *Y = make(ctx, NULL, (size_t)(m * n) * 4);
+        ember_buffer_zero(ctx, X, 0, (size_t)(m * k) * 4), ember_buffer_zero(ctx, W, 0, (size_t)(n * k) * 4);
+        double t[7];
+        for (int r = 0; r < 8; r++) { /* 20 back-to-back calls per timing: no sync per call */
+            ember_context_synchronize(ctx);
+            double t0 = now();
+            for (int q = 0; q < 20; q++)
+                ember_dense_forward(ctx, m, k, n, X, W, NULL, EMBER_ACTIVATION_NONE, Y);
+            ember_context_synchronize(ctx);
+            if (r >= 1) t[r - 1] = (now() - t0) / 20;
+        }
+        qsort(t, 7, sizeof t[0], cmp_d);
+        printf("BENCH dense_forward fp32 %lldx%lldx%lld: %.1f us per call, %.2f TFLOP/s\n",
+               (long long)m, (long long)k, (long long)n, t[3] * 1e6,
+               2.0 * (double)m * (double)k * (double)n / t[3] / 1e12);
+        ember_buffer_free(X), ember_buffer_free(W), ember_buffer_free(Y);
+    }
+}
+
 int main(int argc, char **argv) {
     ember_device_info info[8];
     size_t count = 0;
@@ -516,6 +542,7 @@ int main(int argc, char **argv) {
     ember_context_set_math_mode(gpu, EMBER_MATH_STRICT_FP32);
     if (argc < 2 || strcmp(argv[1], "--no-bench") != 0) {
         bench(gpu, "", 4);
+        bench_dense(gpu);
         /* Again with every call running (and waiting for) the index check. */
         setenv("EMBER_CUDA_CHECK_CACHE", "0", 1);
         ember_context *g2 = NULL;
