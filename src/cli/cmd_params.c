@@ -6,7 +6,7 @@
 #include "ember.h"
 
 #ifdef EMBER_CLI_WITH_MODEL
-#include "model/safetensors.h"
+#include "model/wd_checkpoint.h"
 #endif
 
 #include <ctype.h>
@@ -142,56 +142,21 @@ static void print_breakdown(const ember_param_count *p, int json, int64_t checkp
     }
 }
 
-/* Reads the sizes of a trained model from its checkpoint (the tensors `ember train` saves:
- * wide.weight [d_wide x 1], deep.emb.NAME [vocab x e], deep.fcL.weight [n_{l+1} x n_l] with
- * deep.fcL.bias, out.weight [1 x d_deep] with out.bias) into m, and the number of floats the
- * file holds into *floats. */
-static int read_checkpoint(const char *cmd, const char *path, struct model_args *m,
-                           int64_t *floats) {
+/* The count of a trained model from its checkpoint: the model its metadata describes
+ * (*p) and the floats its tensors hold (*floats), through the model library. */
+static int checkpoint_count(const char *cmd, const char *path, ember_param_count *p,
+                            int64_t *floats) {
 #ifdef EMBER_CLI_WITH_MODEL
-    ember_st_file f;
     ember_model_err err = {""};
-    ember_status st = ember_st_read(path, &f, &err);
+    ember_status st = ember_checkpoint_params(path, p, floats, &err);
     if (st != EMBER_STATUS_SUCCESS) {
-        fprintf(stderr, "ember %s: %s: %s: %s\n", cmd, path, ember_status_name(st), err.msg);
+        /* The model library's message names the file. */
+        fprintf(stderr, "ember %s: --model: %s: %s\n", cmd, ember_status_name(st), err.msg);
         return 2;
     }
-    int rc = 0;
-    int64_t n0 = -1, sum_dim = 0;
-    m->given = 1;
-    *floats = f.total_floats;
-    for (int t = 0; t < f.ntensors && rc == 0; t++) {
-        const ember_st_tensor *x = &f.tensors[t];
-        int64_t rows = x->ndim > 0 ? x->shape[0] : 1, cols = x->ndim > 1 ? x->shape[1] : 1;
-        int layer;
-        char tail[16];
-        if (strcmp(x->name, "wide.weight") == 0) {
-            m->wide[0] = rows;
-            m->n_wide = 1;
-        } else if (strncmp(x->name, "deep.emb.", 9) == 0 && m->n_vocab < MAX_FIELDS) {
-            m->vocab[m->n_vocab++] = rows;
-            m->dim[m->n_dim++] = cols;
-            sum_dim += cols;
-        } else if (sscanf(x->name, "deep.fc%d.%15s", &layer, tail) == 2 &&
-                   strcmp(tail, "weight") == 0 && m->n_hidden < MAX_FIELDS) {
-            if (m->n_hidden == 0) n0 = cols;
-            m->hidden[m->n_hidden++] = rows;
-        } else if (strcmp(x->name, "out.weight") == 0 && n0 < 0) {
-            n0 = cols; /* no hidden layer: the output reads x0 directly */
-        }
-    }
-    if (n0 < sum_dim) {
-        fprintf(stderr,
-                "ember %s: %s: not a Wide&Deep checkpoint of ember (no layer reads the "
-                "%lld embedding columns)\n",
-                cmd, path, (long long)sum_dim);
-        rc = 2;
-    }
-    m->numeric = n0 - sum_dim;
-    ember_st_free(&f);
-    return rc;
+    return 0;
 #else
-    (void)m;
+    (void)p;
     (void)floats;
     fprintf(stderr, "ember %s: --model %s: this ember is built without the model library\n", cmd,
             path);
@@ -204,9 +169,9 @@ static int seed_examples(const char *cmd, int json) {
     const int64_t cross[1] = {2 * 10};
     const int64_t vocab[1] = {1000}, dim[1] = {300};
     const int64_t tower[2] = {64, 32};
-    ember_widedeep_spec s1 = {1, cross, 0, NULL, NULL, 0, 0, NULL};
-    ember_widedeep_spec s2 = {0, NULL, 1, vocab, dim, 0, 0, NULL};
-    ember_widedeep_spec s3 = {0, NULL, 0, NULL, NULL, 100, 2, tower};
+    ember_widedeep_spec s1 = {.num_wide_fields = 1, .wide_buckets = cross};
+    ember_widedeep_spec s2 = {.num_deep_fields = 1, .vocab = vocab, .emb_dim = dim};
+    ember_widedeep_spec s3 = {.num_numeric = 100, .num_hidden = 2, .hidden = tower};
     ember_param_count p1, p2, p3;
     ember_status st;
     if ((st = ember_widedeep_count_params(&s1, &p1)) != EMBER_STATUS_SUCCESS ||
@@ -235,7 +200,7 @@ int ember_cmd_params(int argc, char **argv) {
     static struct model_args m; /* large arrays: not on the stack */
     memset(&m, 0, sizeof m);
     int json = 0;
-    int64_t checkpoint_floats = -1; /* -1: no checkpoint given */
+    const char *model_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -247,7 +212,8 @@ int ember_cmd_params(int argc, char **argv) {
         } else if ((r = cli_flag(argc, argv, &i, "--spec", &v)) != 0) {
             if (r < 0 || read_spec(cmd, &m, v) != 0) return 2;
         } else if ((r = cli_flag(argc, argv, &i, "--model", &v)) != 0) {
-            if (r < 0 || read_checkpoint(cmd, v, &m, &checkpoint_floats) != 0) return 2;
+            if (r < 0) return 2;
+            model_path = v;
         } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
             /* --wide, --vocab, --dim, --numeric, --hidden: names shared with the spec file */
             static const char *const names[] = {"wide", "vocab", "dim", "numeric", "hidden"};
@@ -265,6 +231,21 @@ int ember_cmd_params(int argc, char **argv) {
             return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
         }
     }
+    ember_param_count p;
+    if (model_path != NULL) {
+        if (m.given) return cli_usage_error(cmd, "--model takes no size flags or --spec");
+        int64_t floats = 0;
+        if (checkpoint_count(cmd, model_path, &p, &floats) != 0) return 2;
+        print_breakdown(&p, json, floats);
+        if (floats != p.allocated) {
+            fprintf(stderr,
+                    "ember %s: the checkpoint holds %lld floats but the model it "
+                    "describes allocates %lld\n",
+                    cmd, (long long)floats, (long long)p.allocated);
+            return 1;
+        }
+        return 0;
+    }
     if (!m.given) return seed_examples(cmd, json);
 
     /* One dimension for every table, or one per table. */
@@ -276,21 +257,19 @@ int ember_cmd_params(int argc, char **argv) {
         return cli_usage_error(cmd, "%lld embedding tables (--vocab) but %lld dimensions (--dim)",
                                (long long)m.n_vocab, (long long)m.n_dim);
     }
-    ember_widedeep_spec spec = {m.n_wide, m.wide,    m.n_vocab,  m.vocab,
-                                m.dim,    m.numeric, m.n_hidden, m.hidden};
-    ember_param_count p;
+    ember_widedeep_spec spec = {.num_wide_fields = m.n_wide,
+                                .wide_buckets = m.wide,
+                                .num_deep_fields = m.n_vocab,
+                                .vocab = m.vocab,
+                                .emb_dim = m.dim,
+                                .num_numeric = m.numeric,
+                                .num_hidden = m.n_hidden,
+                                .hidden = m.hidden};
     ember_status st = ember_widedeep_count_params(&spec, &p);
     if (st != EMBER_STATUS_SUCCESS) {
         cli_api_error(cmd, NULL, st, "parameter counting");
         return 2; /* the sizes given are the problem (e.g. the total overflows int64) */
     }
-    print_breakdown(&p, json, checkpoint_floats);
-    if (checkpoint_floats >= 0 && checkpoint_floats != p.allocated) {
-        fprintf(stderr,
-                "ember %s: the checkpoint holds %lld floats but the model it describes "
-                "allocates %lld\n",
-                cmd, (long long)checkpoint_floats, (long long)p.allocated);
-        return 1;
-    }
+    print_breakdown(&p, json, -1);
     return 0;
 }
