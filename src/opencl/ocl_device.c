@@ -308,6 +308,11 @@ static ember_status ocl_build(ember_context *ctx, ocl_impl *im) {
             snprintf(what, sizeof what, "clCreateKernel(%s)", names[k]);
             return ocl_fail(ctx, err, what);
         }
+        size_t max_local = 0;
+        if (clGetKernelWorkGroupInfo(im->kernels[k], im->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                     sizeof max_local, &max_local, NULL) != CL_SUCCESS)
+            max_local = 1;
+        im->kernel_max_local[k] = max_local > 0 ? max_local : 1;
     }
     return EMBER_STATUS_SUCCESS;
 }
@@ -369,6 +374,7 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
     OCL_CHECK(ctx, err, "clCreateCommandQueue");
     cl_mem flag;
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_FLAG, 4 * sizeof(cl_long), &flag));
+    im->flags_dirty = 1;
     return ocl_build(ctx, im);
 }
 
@@ -462,8 +468,10 @@ ember_status ocl_launch(ember_context *ctx, ocl_call *c, size_t global, size_t l
         return ocl_fail(ctx, c->err, what);
     }
     if (global == 0) return EMBER_STATUS_SUCCESS;
-    if (local > 0) global = (global + local - 1) / local * local;
     ocl_impl *im = ocl_of(ctx);
+    /* Some GPUs allow smaller work-groups for big kernels than the sizes asked here. */
+    if (local > im->kernel_max_local[c->id]) local = im->kernel_max_local[c->id];
+    if (local > 0) global = (global + local - 1) / local * local;
     cl_event ev = NULL;
     cl_int err = clEnqueueNDRangeKernel(im->queue, c->k, 1, NULL, &global,
                                         local > 0 ? &local : NULL, 0, NULL,

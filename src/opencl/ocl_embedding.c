@@ -33,18 +33,24 @@ typedef struct check_flags {
     cl_long first, last;
 } check_flags;
 
+/* flag[0], flag[1] = INT_MAX; first/last are written by the kernel whenever it runs. The
+ * kernel only touches the positions when it finds a problem, so clean flags stay clean and
+ * are rewritten only after a failed check (one command less on the hot path). */
 static ember_status reset_flags(ember_context *ctx, cl_mem flag) {
-    /* flag[0], flag[1] = INT_MAX; first/last are written by the kernel when it runs. */
+    ocl_impl *im = ocl_of(ctx);
+    if (!im->flags_dirty) return EMBER_STATUS_SUCCESS;
     static const cl_int init[2] = {INT_MAX, INT_MAX}; /* static: the write is non-blocking */
     OCL_CHECK(ctx,
-              clEnqueueWriteBuffer(ocl_of(ctx)->queue, flag, CL_FALSE, 0, sizeof init, init, 0,
-                                   NULL, NULL),
+              clEnqueueWriteBuffer(im->queue, flag, CL_FALSE, 0, sizeof init, init, 0, NULL,
+                                   NULL),
               "clEnqueueWriteBuffer (check flags)");
+    im->flags_dirty = 0;
     return EMBER_STATUS_SUCCESS;
 }
 
 static ember_status read_flags(ember_context *ctx, cl_mem flag, check_flags *f) {
     cl_long raw[3];
+    ocl_of(ctx)->flags_dirty = 1; /* until the read shows otherwise */
     OCL_CHECK(ctx,
               clEnqueueReadBuffer(ocl_of(ctx)->queue, flag, CL_TRUE, 0, sizeof raw, raw, 0, NULL,
                                   NULL),
@@ -55,6 +61,7 @@ static ember_status read_flags(ember_context *ctx, cl_mem flag, check_flags *f) 
     f->decr_pos = pos[1];
     f->first = raw[1];
     f->last = raw[2];
+    ocl_of(ctx)->flags_dirty = f->index_pos != INT_MAX || f->decr_pos != INT_MAX;
     return EMBER_STATUS_SUCCESS;
 }
 

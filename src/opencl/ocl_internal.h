@@ -71,6 +71,8 @@ typedef struct ocl_impl {
     cl_command_queue queue;
     cl_program program;
     cl_kernel kernels[OCL_K_COUNT];
+    size_t kernel_max_local[OCL_K_COUNT]; /* CL_KERNEL_WORK_GROUP_SIZE of each kernel */
+    int flags_dirty;        /* the check flags hold a problem (or are new): reset them first */
     cl_mem scratch[OCL_S_COUNT];
     size_t scratch_bytes[OCL_S_COUNT];
     cl_ulong max_alloc;     /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
