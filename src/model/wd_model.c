@@ -21,6 +21,7 @@ struct ember_wd_model {
     ember_wd_config cfg;
     const ember_features *fx;
     int64_t cap;
+    int n_deep;              /* kept here so that freeing never reads fx */
     int nl;                  /* dense layers including the output layer */
     int64_t n[MAX_LAYERS + 1];
     int64_t n0, dim;
@@ -99,7 +100,7 @@ static ember_status alloc_zero(ember_wd_model *m, ember_buffer **out, size_t byt
 
 void ember_wd_free(ember_wd_model *m) {
     if (m == NULL) return;
-    int nd = m->fx ? m->fx->n_deep : 0;
+    int nd = m->n_deep;
     for (int f = 0; f < nd; f++) {
         if (m->emb) ember_buffer_free(m->emb[f]);
         if (m->emb_state) ember_buffer_free(m->emb_state[f]);
@@ -237,6 +238,7 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
     m->ctx = ctx;
     m->cfg = *cfg;
     m->fx = fx;
+    m->n_deep = fx->n_deep;
     m->cap = max_batch;
     m->dim = cfg->emb_dim;
     m->n0 = (int64_t)fx->n_deep * cfg->emb_dim + fx->n_num;
