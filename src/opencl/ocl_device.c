@@ -230,8 +230,10 @@ static ember_status ocl_pick(ember_context *ctx, const ocl_device_list *list, in
     unsigned p = 0, d = 0;
     char tail = 0;
     if (sscanf(env, "%u:%u%c", &p, &d, &tail) != 2)
-        return ember_error(ctx, EMBER_STATUS_INVALID_ARGUMENT,
-                           "EMBER_OPENCL_DEVICE=\"%s\": expected platform:device, e.g. 0:0", env);
+        return ember_error(ctx, EMBER_STATUS_NO_DEVICE,
+                           "EMBER_OPENCL_DEVICE=\"%s\" names no device: expected "
+                           "platform:device, e.g. 0:0 (see `ember devices`)",
+                           env);
     for (cl_uint i = 0; i < list->count; i++) {
         if (list->platform_index[i] == p && list->device_index[i] == d) {
             *index = i;
