@@ -4,6 +4,11 @@
  * contraction, sums in input order starting from +0.0f or from the first term, MEAN as
  * sum / (float)count, backward MEAN scale 1.0f / (float)count. */
 #pragma OPENCL FP_CONTRACT OFF
+
+/* Tests of the BUILD_FAILED path set EMBER_OPENCL_BUILD_OPTIONS=-DEMBER_TEST_BUILD_ERROR. */
+#ifdef EMBER_TEST_BUILD_ERROR
+#error "EMBER_TEST_BUILD_ERROR: a deliberate kernel build failure (tests of the error path)"
+#endif
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #define EMBER_ACC double
