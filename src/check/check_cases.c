@@ -77,7 +77,8 @@ static void make_name(ember_check_case *c) {
         break;
     case EMBER_CHECK_SIGMOID:
     case EMBER_CHECK_BCE:
-        PUT("/n%lld%s", (long long)c->n, c->special ? "/nan_inf" : "");
+        PUT("/n%lld%s%s", (long long)c->n, c->special ? "/nan_inf" : "",
+            c->head_outputs == 1 ? "/loss_only" : c->head_outputs == 2 ? "/grad_only" : "");
         break;
     case EMBER_CHECK_SEED:
         PUT("/%s", c->seed_kind == EMBER_CHECK_SEED_WALKTHROUGH_SPARSE ? "walkthrough_sparse"
@@ -300,7 +301,16 @@ static void add_head_cases(void) {
         ember_check_case c;
         memset(&c, 0, sizeof c);
         c.op = (ember_check_op)op;
-        if (op == EMBER_CHECK_BCE) { c.n = 0; add(c); }
+        if (op == EMBER_CHECK_BCE) {
+            c.n = 0;
+            add(c);
+            c.n = 93;
+            c.head_outputs = 1;
+            add(c);
+            c.head_outputs = 2;
+            add(c);
+            c.head_outputs = 0;
+        }
         c.n = 1 << 20, c.full_only = 1;
         add(c);
     }

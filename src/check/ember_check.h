@@ -100,6 +100,7 @@ typedef struct ember_check_case {
     ember_activation act;
     int bias;
     int no_dx;              /* dense backward: dx = NULL */
+    int head_outputs;       /* BCE: 0 loss and grad, 1 loss only (grad NULL), 2 grad only */
 
     /* elementwise ops and dense optimizer: n elements */
     int64_t n;
