@@ -142,3 +142,41 @@ Test(train, skip_bad_counts_malformed_lines_and_otherwise_fails_naming_them) {
     cr_assert_eq(r.skipped_train, 2);
     unlink(p);
 }
+
+/* The same model on every other backend compiled in and usable: one epoch matches the CPU
+ * backend's AUC closely (GEMM and reduction order differ, the model does not). */
+static void backend_parity(ember_backend_kind kind) {
+    if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
+    ember_context *ctx = NULL;
+    ember_status cs = ember_context_create(&ctx, kind, kind == EMBER_BACKEND_OPENCL ? -1 : 0);
+    if (cs != EMBER_STATUS_SUCCESS)
+        cr_skip_test("%s backend unusable here: %s: %s", ember_backend_name(kind),
+                     ember_status_name(cs), ember_last_error());
+    ember_context_destroy(ctx);
+    double auc[2];
+    for (int k = 0; k < 2; k++) {
+        ember_train_opts o;
+        adult_opts(&o);
+        o.test = ADULT_DIR "/adult.test";
+        o.epochs = 1;
+        o.batch = 512;
+        o.backend = k == 0 ? EMBER_BACKEND_CPU : kind;
+        ember_train_result r;
+        ember_model_err err = {""};
+        cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s: %s",
+                     ember_backend_name(o.backend), err.msg);
+        auc[k] = r.final.auc;
+    }
+    cr_assert(fabs(auc[0] - auc[1]) < 1e-3, "cpu AUC %.5f vs %s %.5f", auc[0],
+              ember_backend_name(kind), auc[1]);
+    cr_log_info("Adult, 1 epoch: cpu AUC %.5f, %s AUC %.5f", auc[0], ember_backend_name(kind),
+                auc[1]);
+}
+
+Test(train, opencl_trains_the_same_model, .timeout = 240) {
+    backend_parity(EMBER_BACKEND_OPENCL);
+}
+
+Test(train, cuda_trains_the_same_model, .timeout = 240) {
+    backend_parity(EMBER_BACKEND_CUDA);
+}
