@@ -7,12 +7,16 @@
  *   by the count of non-padding indices (sum / (float)count); accumulate adds the result
  *   to the output last (out + result).
  * - Backward: the contribution of position p to its row is g[bag] * w[p] (SUM with
- *   weights), g[bag] * (1.0f / (float)count) (MEAN) or g[bag] itself. DETERMINISTIC mode
- *   sums each row's contributions in input order starting from the first one and adds the
- *   sum to the destination once (dense: grad += sum; sparse: grad = sum; fused: the
- *   optimizer sees the sum), so the fused update equals backward_sparse + sparse_step bit
- *   for bit. ATOMIC mode may add contributions one at a time (still in input order per
- *   row, so in practice it is reproducible too).
+ *   weights), g[bag] * (1.0f / (float)count) (MEAN) or g[bag] itself. Every path handles
+ *   each row on one thread and in input order, so ATOMIC and DETERMINISTIC alike are
+ *   bit-identical for any run and thread count:
+ *   - backward_dense adds the contributions one by one: grad = ((grad + c1) + c2) ...
+ *   - backward_sparse sums them starting from the first: (c1 + c2) + c3 ...
+ *   - backward_update with SGD and no weight decay applies them one by one:
+ *     w = (w - lr*c1) - lr*c2 ... (rounding-level different from backward_sparse +
+ *     sparse_step); with any other optimizer it sums as backward_sparse does and updates
+ *     once, bit-identical to backward_sparse + sparse_step.
+ * - ReLU keeps NaN (v < 0 ? 0 : v); its backward masks by y > 0.
  */
 #ifndef EMBER_CPU_INTERNAL_H
 #define EMBER_CPU_INTERNAL_H
