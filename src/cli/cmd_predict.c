@@ -27,14 +27,15 @@ static void usage(FILE *f) {
             "  --out FILE     write there (atomically) instead of standard output\n"
             "  --metrics      print AUC, logloss and accuracy to stderr (labelled data)\n"
             "  --skip-bad     skip malformed lines (no output line for them) and count them\n"
-            "  --backend K    cpu (default), cuda, opencl; --threads N; --batch N (default 1024)\n");
+            "  --backend K    cpu (default), cuda, opencl; --batch N (default 1024)\n"
+            "  --threads N    CPU threads, 0 = all (default: 1 for small models, else all)\n");
 }
 
 int ember_cmd_predict(int argc, char **argv) {
     const char *cmd = argv[0];
     const char *model = NULL, *data = NULL, *format = NULL, *outp = NULL, *v;
     ember_backend_kind kind = EMBER_BACKEND_CPU;
-    int64_t threads = 0, batch = 1024, device = -1;
+    int64_t threads = -1, batch = 1024, device = -1;
     int skip_bad = 0, metrics = 0, rc;
     for (int i = 1; i < argc; i++) {
         int m;
@@ -102,6 +103,7 @@ int ember_cmd_predict(int argc, char **argv) {
     }
     ember_reader_set_skip_bad(r, skip_bad);
     ember_reader_set_label_optional(r, 1);
+    if (threads < 0) threads = ember_auto_threads(&ck.cfg, batch);
     if ((st = ember_open_context(kind, (int)device, (int)threads, &ctx, &err)) ||
         (st = ember_wd_create(ctx, &ck.cfg, batch, &m, &err)) ||
         (st = ember_checkpoint_apply(&ck, m, &err))) {

@@ -23,6 +23,21 @@ void ember_train_opts_defaults(ember_train_opts *o) {
     o->patience = 3;
     o->backend = EMBER_BACKEND_CPU;
     o->device = -1;
+    o->threads = -1;
+}
+
+/* Floats one step's dense layers touch per example: below about a million per batch the
+ * ops take microseconds, and a second thread costs more than it gains (on a loaded
+ * machine, far more: spinning OpenMP and OpenBLAS threads). */
+int ember_auto_threads(const ember_wd_config *cfg, int64_t batch) {
+    const ember_features *fx = cfg->fx;
+    double width = (double)fx->n_deep * (double)cfg->emb_dim + fx->n_num;
+    double work = width;
+    for (int l = 0; l < cfg->nhidden; l++) {
+        work += width * (double)cfg->hidden[l];
+        width = (double)cfg->hidden[l];
+    }
+    return (double)batch * work < 64.0 * 1024 * 1024 ? 1 : 0;
 }
 
 const char *ember_default_crosses(ember_data_format fmt) {
@@ -252,7 +267,9 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
         }
     }
 
-    st = ember_open_context(o->backend, o->device, o->threads, &t.ctx, err);
+    st = ember_open_context(o->backend, o->device,
+                            o->threads >= 0 ? o->threads : ember_auto_threads(&cfg, o->batch), &t.ctx,
+                            err);
     if (st != EMBER_STATUS_SUCCESS) goto done;
     st = ember_wd_create(t.ctx, &cfg, o->batch, &t.m, err);
     if (st != EMBER_STATUS_SUCCESS) goto done;

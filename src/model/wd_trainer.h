@@ -46,7 +46,9 @@ typedef struct ember_train_opts {
     const char *save, *resume;
     ember_backend_kind backend;
     int device;
-    int threads;
+    int threads; /* CPU threads: > 0 that many, 0 all cores, -1 (default) automatic: one
+                    thread for small models (per-op work of a few microseconds, where
+                    fork/join costs more than it gains), else all cores */
     void (*on_progress)(void *user, const ember_train_progress *p);
     void (*on_epoch)(void *user, const ember_epoch_report *r);
     /* Called once the model exists, before training (the parameter breakdown). */
@@ -79,6 +81,10 @@ const char *ember_default_crosses(ember_data_format fmt);
 ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec,
                               char delim, int header, const char *positive, ember_schema **out,
                               ember_model_err *err);
+
+/* The thread count `threads = -1` stands for: 1 for a model whose dense layers touch under
+ * 64 Mi floats per batch, else 0 (all cores). */
+int ember_auto_threads(const ember_wd_config *cfg, int64_t batch);
 
 /* Creates a context by kind (device -1: the backend's default) and sets threads (> 0). */
 ember_status ember_open_context(ember_backend_kind kind, int device, int threads,
