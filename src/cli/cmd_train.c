@@ -70,8 +70,9 @@ static void usage(FILE *f) {
             "                     all cores for large ones)\n"
             "  --save FILE        safetensors checkpoint, written atomically after each epoch that\n"
             "                     improves validation AUC (every epoch without validation data)\n"
-            "  --resume FILE      start from a checkpoint (its features and sizes; optimizer\n"
-            "                     state starts fresh)\n"
+            "  --resume FILE      continue from a checkpoint (its features and sizes, and the\n"
+            "                     optimizer state in FILE.optim when present: 1 epoch + a\n"
+            "                     resumed epoch = 2 epochs, bit for bit)\n"
             "  --json             last line of stdout: one JSON object (auc, logloss, accuracy,\n"
             "                     samples_per_s, params, ...)\n"
             "  --quiet            no progress bar and no per-epoch lines\n");
@@ -444,7 +445,11 @@ int ember_cmd_train(int argc, char **argv) {
                res.final_on, (long long)res.final.n, res.best_epoch, res.epochs_run,
                res.final.auc, res.final.logloss, res.final.accuracy, res.samples_per_s,
                (long long)res.params, res.seconds);
-        if (o.save) printf("model saved to %s\n", o.save);
+        if (o.resume)
+            printf("resumed from %s (%s)\n", o.resume,
+                   res.optimizer_resumed ? "weights and optimizer state"
+                                         : "weights; fresh optimizer state");
+        if (o.save) printf("model saved to %s (optimizer state: %s.optim)\n", o.save, o.save);
     }
     if (u.json) {
         printf("{");

@@ -3,6 +3,7 @@
 #include "wd_checkpoint.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,4 +407,92 @@ ember_status ember_checkpoint_params(const char *path, ember_param_count *count,
     ember_checkpoint_free(&ck);
     if (st != EMBER_STATUS_SUCCESS) return ember_merr(err, st, "%s: cannot count parameters", path);
     return EMBER_STATUS_SUCCESS;
+}
+
+static char *optim_path(const char *path) {
+    size_t n = strlen(path);
+    char *p = malloc(n + 8);
+    if (p != NULL) {
+        memcpy(p, path, n);
+        memcpy(p + n, ".optim", 7);
+    }
+    return p;
+}
+
+ember_status ember_checkpoint_save_optimizer(ember_wd_model *m, const char *path,
+                                             ember_model_err *err) {
+    int nt = ember_wd_num_state_tensors(m);
+    ember_st_tensor *ts = calloc((size_t)(nt > 0 ? nt : 1), sizeof *ts);
+    char *op = optim_path(path);
+    int64_t total = 0;
+    for (int i = 0; i < nt && ts; i++) {
+        ember_wd_state_info(m, i, &ts[i]);
+        total += ts[i].count;
+    }
+    float *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
+    ember_status st = EMBER_STATUS_SUCCESS;
+    if (!ts || !op || !host) {
+        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    float *p = host;
+    for (int i = 0; i < nt; i++) {
+        if ((st = ember_wd_get_state(m, i, p, err)) != EMBER_STATUS_SUCCESS) goto done;
+        ts[i].data = p;
+        p += ts[i].count;
+    }
+    char step[32];
+    snprintf(step, sizeof step, "%lld", (long long)ember_wd_step(m));
+    ember_st_meta meta[2] = {{(char *)"ember.optimizer_state", (char *)"widedeep-1"},
+                             {(char *)"ember.step", step}};
+    st = ember_st_write(op, ts, nt, meta, 2, err);
+done:
+    free(ts);
+    free(op);
+    free(host);
+    return st;
+}
+
+ember_status ember_checkpoint_load_optimizer(ember_wd_model *m, const char *path, int *loaded,
+                                             ember_model_err *err) {
+    *loaded = 0;
+    char *op = optim_path(path);
+    if (op == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    if (access(op, F_OK) != 0) {
+        free(op);
+        return EMBER_STATUS_SUCCESS;
+    }
+    ember_st_file f;
+    ember_status st = ember_st_read(op, &f, err);
+    if (st != EMBER_STATUS_SUCCESS) {
+        free(op);
+        return st;
+    }
+    const char *step = ember_st_meta_get(&f, "ember.step");
+    int nt = ember_wd_num_state_tensors(m);
+    if (step == NULL || f.ntensors != nt) {
+        st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                        "%s: not the optimizer state of this model (%d tensors, the model's "
+                        "optimizers keep %d)",
+                        op, f.ntensors, nt);
+        goto done;
+    }
+    for (int i = 0; i < nt; i++) {
+        ember_st_tensor info;
+        ember_wd_state_info(m, i, &info);
+        const ember_st_tensor *t = ember_st_find(&f, info.name);
+        if (t == NULL || t->count != info.count) {
+            st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                            "%s: optimizer state '%s' is missing or has the wrong size", op,
+                            info.name);
+            goto done;
+        }
+        if ((st = ember_wd_set_state(m, i, t->data, err)) != EMBER_STATUS_SUCCESS) goto done;
+    }
+    ember_wd_set_step(m, strtoll(step, NULL, 10));
+    *loaded = 1;
+done:
+    ember_st_free(&f);
+    free(op);
+    return st;
 }

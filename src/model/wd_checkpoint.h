@@ -5,9 +5,11 @@
  * deep.emb.<column> [buckets, dim], deep.fc<i>.weight [n_out, n_in], deep.fc<i>.bias,
  * out.weight [1, d_deep], out.bias [1]) and, in "__metadata__", everything needed to encode
  * data the same way and rebuild the model (schema, hash buckets, crosses, numeric
- * statistics, sizes, optimizer settings), all as strings. Optimizer state is not saved:
- * `--resume` continues from the weights with fresh optimizer state. So the number of floats
- * in the file equals ember_widedeep_count_params(spec).allocated. */
+ * statistics, sizes, optimizer settings), all as strings. So the number of floats in the
+ * file equals ember_widedeep_count_params(spec).allocated. The optimizer state (Adagrad
+ * accumulators, Adam moments, the step count) goes to a second safetensors file beside it,
+ * PATH.optim, so that `--resume PATH` continues exactly where training stopped; without
+ * that file a resumed run starts with fresh optimizer state. */
 #ifndef EMBER_MODEL_CHECKPOINT_H
 #define EMBER_MODEL_CHECKPOINT_H
 
@@ -15,6 +17,15 @@
 
 /* Writes the model's parameters and config to path atomically. */
 ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_model_err *err);
+
+/* Writes the optimizer state to PATH.optim (atomically). */
+ember_status ember_checkpoint_save_optimizer(ember_wd_model *m, const char *path,
+                                             ember_model_err *err);
+/* Restores the optimizer state from PATH.optim into m. *loaded = 1 when done; 0 (with
+ * SUCCESS) when there is no such file. A file that does not match the model's optimizers
+ * gives CORRUPT_FILE. */
+ember_status ember_checkpoint_load_optimizer(ember_wd_model *m, const char *path, int *loaded,
+                                             ember_model_err *err);
 
 /* A checkpoint read back: its feature map (owned), the model config (cfg.fx == fx) and the
  * file's tensors. */

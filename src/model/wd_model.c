@@ -40,6 +40,8 @@ struct ember_wd_model {
     int64_t step;
     int nparams;
     param *params;
+    int nstates;
+    param *states; /* optimizer state tensors, for resumable checkpoints */
 };
 
 void ember_wd_config_defaults(ember_wd_config *cfg) {
@@ -134,7 +136,19 @@ void ember_wd_free(ember_wd_model *m) {
     ember_buffer_free(m->probs);
     free(m->x0_host);
     free(m->params);
+    free(m->states);
     free(m);
+}
+
+static void add_state(ember_wd_model *m, const char *name, ember_buffer *buf) {
+    if (buf == NULL) return;
+    param *p = &m->states[m->nstates++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = 1;
+    p->count = (int64_t)(ember_buffer_size(buf) / sizeof(float));
+    p->shape[0] = p->count;
+    p->shape[1] = 1;
+    p->buf = buf;
 }
 
 static void add_param(ember_wd_model *m, const char *name, int64_t rows, int64_t cols, int ndim,
@@ -330,6 +344,28 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
     if ((st = alloc(m, &m->labels, (size_t)max_batch * F, "labels", err)) ||
         (st = alloc(m, &m->probs, (size_t)max_batch * F, "probabilities", err)))
         goto fail;
+    m->states = calloc((size_t)(fx->n_deep + 4 * m->nl + 1), sizeof(param));
+    if (m->states == NULL) {
+        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+        goto fail;
+    }
+    add_state(m, "state.wide", m->wide_state);
+    for (int f = 0; f < fx->n_deep; f++) {
+        char name[EMBER_ST_NAME_MAX];
+        snprintf(name, sizeof name, "state.emb.%.100s", fx->schema->cols[fx->deep_col[f]].name);
+        add_state(m, name, m->emb_state[f]);
+    }
+    for (int i = 0; i < m->nl; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "state.layer%d.weight", i);
+        add_state(m, name, m->sW[i]);
+        snprintf(name, sizeof name, "state2.layer%d.weight", i);
+        add_state(m, name, m->sW2[i]);
+        snprintf(name, sizeof name, "state.layer%d.bias", i);
+        add_state(m, name, m->sb[i]);
+        snprintf(name, sizeof name, "state2.layer%d.bias", i);
+        add_state(m, name, m->sb2[i]);
+    }
     if ((st = init_params(m, err))) goto fail;
     *out = m;
     return EMBER_STATUS_SUCCESS;
@@ -519,4 +555,37 @@ ember_status ember_wd_set_params(ember_wd_model *m, const float *host, ember_mod
         host += p->count;
     }
     return EMBER_STATUS_SUCCESS;
+}
+
+int ember_wd_num_state_tensors(const ember_wd_model *m) {
+    return m->nstates;
+}
+
+void ember_wd_state_info(const ember_wd_model *m, int i, ember_st_tensor *info) {
+    const param *p = &m->states[i];
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", p->name);
+    info->ndim = 1;
+    info->shape[0] = p->count;
+    info->count = p->count;
+}
+
+ember_status ember_wd_get_state(ember_wd_model *m, int i, float *host, ember_model_err *err) {
+    param *p = &m->states[i];
+    API(ember_buffer_download(m->ctx, p->buf, 0, host, (size_t)p->count * sizeof(float)),
+        "downloading %s", p->name);
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_wd_set_state(ember_wd_model *m, int i, const float *host, ember_model_err *err) {
+    param *p = &m->states[i];
+    return upload_floats(m, p->buf, host, p->count, p->name, err);
+}
+
+int64_t ember_wd_step(const ember_wd_model *m) {
+    return m->step;
+}
+
+void ember_wd_set_step(ember_wd_model *m, int64_t step) {
+    m->step = step;
 }

@@ -70,6 +70,14 @@ ember_status ember_wd_get_params(ember_wd_model *m, float *host, ember_model_err
 ember_status ember_wd_set_params(ember_wd_model *m, const float *host, ember_model_err *err);
 /* Forgets optimizer state (accumulators to zero, Adam step to 0). */
 ember_status ember_wd_reset_optimizer(ember_wd_model *m, ember_model_err *err);
+/* Optimizer state tensors (accumulators, Adam moments) and the step count, so a checkpoint
+ * can carry on exactly where training stopped. */
+int ember_wd_num_state_tensors(const ember_wd_model *m);
+void ember_wd_state_info(const ember_wd_model *m, int i, ember_st_tensor *info);
+ember_status ember_wd_get_state(ember_wd_model *m, int i, float *host, ember_model_err *err);
+ember_status ember_wd_set_state(ember_wd_model *m, int i, const float *host, ember_model_err *err);
+int64_t ember_wd_step(const ember_wd_model *m);
+void ember_wd_set_step(ember_wd_model *m, int64_t step);
 const ember_wd_config *ember_wd_get_config(const ember_wd_model *m);
 ember_context *ember_wd_context(const ember_wd_model *m);
 

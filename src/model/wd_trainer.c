@@ -276,6 +276,12 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
     if (t.have_ck) {
         st = ember_checkpoint_apply(&t.ck, t.m, err);
         if (st != EMBER_STATUS_SUCCESS) goto done;
+        /* The optimizer state beside it, when its optimizers are the ones asked for now. */
+        if (cfg.wide_opt == t.ck.cfg.wide_opt && cfg.deep_opt == t.ck.cfg.deep_opt &&
+            cfg.emb_opt == t.ck.cfg.emb_opt) {
+            st = ember_checkpoint_load_optimizer(t.m, o->resume, &res->optimizer_resumed, err);
+            if (st != EMBER_STATUS_SUCCESS) goto done;
+        }
     }
     if (ember_batch_create(&t.b, t.fx, o->batch) != EMBER_STATUS_SUCCESS) {
         st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -410,6 +416,8 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
             }
             if (o->save != NULL) {
                 st = ember_checkpoint_save(t.m, o->save, err);
+                if (st == EMBER_STATUS_SUCCESS)
+                    st = ember_checkpoint_save_optimizer(t.m, o->save, err);
                 if (st != EMBER_STATUS_SUCCESS) goto done;
                 rep.saved = 1;
             }
@@ -426,6 +434,7 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
     }
     if (o->epochs == 0 && o->save != NULL) {
         st = ember_checkpoint_save(t.m, o->save, err);
+        if (st == EMBER_STATUS_SUCCESS) st = ember_checkpoint_save_optimizer(t.m, o->save, err);
         if (st != EMBER_STATUS_SUCCESS) goto done;
     }
     if (has_test) {

@@ -67,6 +67,7 @@ typedef struct ember_train_result {
     int64_t params;
     ember_param_count count;
     int epochs_run, best_epoch;
+    int optimizer_resumed; /* --resume found PATH.optim and restored the optimizer state */
     int64_t train_rows, skipped_train, skipped_test;
     char first_skip[512];
     double seconds;
