@@ -91,7 +91,7 @@ void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int dev
             snprintf(r->reason, sizeof r->reason,
                      "the backend is required here (EMBER_REQUIRE_OPENCL=1) but cannot be "
                      "created: %s (%s)", why, ember_status_name(st));
-        } else if (kind == EMBER_BACKEND_CUDA && strncmp(why, "no CUDA device", 14) != 0 &&
+        } else if (kind == EMBER_BACKEND_CUDA && !strstr(why, "no CUDA device") &&
             st != EMBER_STATUS_BACKEND_NOT_COMPILED)
             snprintf(r->reason, sizeof r->reason, "no CUDA device: %s (%s)", why,
                      ember_status_name(st));

@@ -399,6 +399,8 @@ static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kin
     return;
 in_process:
     if (cs != MAP_FAILED) munmap(cs, sizeof *cs);
+    if (fds[0] >= 0) close(fds[0]);
+    if (fds[1] >= 0) close(fds[1]);
     ember_context *ref = NULL;
     run_backend(o, t, kind, device, &ref);
     ember_context_destroy(ref);

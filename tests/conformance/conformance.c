@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L /* fileno, strtok_r */
 #include "conformance.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,23 @@ static int wanted_kinds(int *kinds, int cap) {
     return n;
 }
 
-/* A backend not compiled into this build gets one test per file (case_index -1) that skips
- * every case of the file at once: 262 processes that each only skip cost 10 s. Only
- * ember_backend_compiled() is asked here, which creates no context (a CUDA context made
- * in this parent would not survive the fork into the test processes). */
+/* 1 when this backend certainly cannot run here: not compiled in, or CUDA without the
+ * NVIDIA driver library. Nothing here creates a context or initialises CUDA (a CUDA
+ * context made in this parent would not survive the fork into the test processes);
+ * loading libcuda.so.1 without calling into it is harmless. */
+static int certainly_unavailable(ember_backend_kind kind) {
+    if (!ember_backend_compiled(kind)) return 1;
+    if (kind == EMBER_BACKEND_CUDA) {
+        void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+        if (!driver) return 1;
+        dlclose(driver);
+    }
+    return 0;
+}
+
+/* A backend that certainly cannot run gets one test per file (case_index -1) that skips
+ * every case of the file at once, with the reason the test process itself gets from
+ * ember_context_create: 280 processes that each only skip cost 10-20 s. */
 struct criterion_test_params conf_params(const ember_check_op *ops, int nops) {
     int kinds[8];
     int nk = wanted_kinds(kinds, 8);
@@ -43,7 +57,7 @@ struct criterion_test_params conf_params(const ember_check_op *ops, int nops) {
     struct conf_param *p = cr_malloc((total > 0 ? total : 1) * sizeof *p);
     size_t n = 0;
     for (int k = 0; k < nk; k++) {
-        if (!ember_backend_compiled((ember_backend_kind)kinds[k])) {
+        if (certainly_unavailable((ember_backend_kind)kinds[k])) {
             p[n].kind = kinds[k];
             p[n].case_index = -1;
             p[n].ops_mask = 0;
@@ -85,11 +99,14 @@ static void log_result(const ember_check_case *c, const ember_check_result *r) {
     close(fd);
 }
 
-/* Every case of the file skipped at once, each logged, for a backend not compiled in. */
+/* Every case of the file skipped at once, each logged, for a backend that cannot run. */
 static void skip_all(const struct conf_param *p, const char *bname, int require) {
     ember_context *ctx = NULL;
     ember_status st = ember_context_create(&ctx, (ember_backend_kind)p->kind, -1);
     ember_context_destroy(ctx);
+    cr_assert(st != EMBER_STATUS_SUCCESS,
+              "[%s] looked unavailable (no driver) but a context was created: run its cases "
+              "one by one", bname);
     char why[600];
     snprintf(why, sizeof why, "%s (%s)", ember_last_error(), ember_status_name(st));
     int n = 0;
