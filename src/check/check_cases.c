@@ -38,7 +38,7 @@ static const char *err_name(int e) {
                                     "offset_decreasing", "offset_last",  "out_too_small",
                                     "table_too_small", "batch_mismatch", "slice_too_wide",
                                     "weights_with_mean", "padding_too_big", "rowwise_dense",
-                                    "dense_too_small"};
+                                    "dense_too_small", "wrong_context"};
     return n[e];
 }
 
@@ -361,6 +361,8 @@ static void add_error_cases(void) {
     add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_OUT_TOO_SMALL, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
     add_error(EMBER_CHECK_DENSE_STEP, EMBER_CHECK_ERR_ROWWISE_DENSE, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
     add_error(EMBER_CHECK_DENSE_FORWARD, EMBER_CHECK_ERR_DENSE_TOO_SMALL, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_LOOKUP, EMBER_CHECK_ERR_WRONG_CONTEXT, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_BACKWARD_UPDATE, EMBER_CHECK_ERR_WRONG_CONTEXT, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
 }
 
 static void build(void) {

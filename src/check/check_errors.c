@@ -68,6 +68,8 @@ static ember_status expected_status(int err) {
         return EMBER_STATUS_SHAPE_MISMATCH;
     case EMBER_CHECK_ERR_ROWWISE_DENSE:
         return EMBER_STATUS_NOT_SUPPORTED;
+    case EMBER_CHECK_ERR_WRONG_CONTEXT:
+        return EMBER_STATUS_WRONG_CONTEXT;
     case EMBER_CHECK_ERR_WEIGHTS_WITH_MEAN:
     case EMBER_CHECK_ERR_PADDING_TOO_BIG:
     default:
@@ -172,6 +174,24 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
     ember_buffer *bi = NULL, *bo = NULL, *bw = NULL, *bgo = NULL, *bx = NULL, *bu = NULL;
     ember_status st = EMBER_STATUS_SUCCESS;
     int64_t nu_host = -7;
+    /* WRONG_CONTEXT: the table lives on a second (CPU) context, a different one in any case. */
+    ember_context *other = NULL;
+    ember_buffer *foreign = NULL;
+    if (err == EMBER_CHECK_ERR_WRONG_CONTEXT) {
+        chk_dev od = {.ctx = NULL};
+        if (chk_fail_st(&od, ember_context_create(&other, EMBER_BACKEND_CPU, 0),
+                        "ember_context_create (a second CPU context)")) {
+            chk_result_failf(r, "%s: %s", od.err, ember_last_error());
+            goto done;
+        }
+        od.ctx = other;
+        float zeros[E_ROWS * E_DIM] = {0};
+        foreign = up_exact(&od, zeros, sizeof zeros);
+        if (!foreign) {
+            chk_result_failf(r, "%s", od.err);
+            goto done;
+        }
+    }
     const char *call = "";
     if (!scratch || !ib || !ob) {
         chk_result_failf(r, "out of host memory");
@@ -191,6 +211,7 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
     switch (target) {
     case EMBER_CHECK_LOOKUP: {
         ember_buffer *t = KEEP("table", table_bytes), *o = KEEP("out", out_bytes);
+        if (foreign) t = foreign;
         if (d.st) goto done;
         call = "ember_embedding_lookup";
         st = ember_embedding_lookup(ctx, &desc, t, bi, bo, bw, o);
@@ -213,6 +234,7 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
     }
     case EMBER_CHECK_BACKWARD_UPDATE: {
         ember_buffer *t = KEEP("table", table_bytes), *s = KEEP("state", state_bytes);
+        if (foreign) t = foreign;
         if (d.st) goto done;
         call = "ember_embedding_backward_update";
         st = ember_embedding_backward_update(ctx, &desc, bi, bo, bw, bgo, EMBER_REDUCTION_ATOMIC,
@@ -315,6 +337,8 @@ done:
     ember_buffer_free(bgo);
     ember_buffer_free(bx);
     ember_buffer_free(bu);
+    ember_buffer_free(foreign);
+    ember_context_destroy(other);
     free(scratch);
     free(ib);
     free(ob);

@@ -69,7 +69,8 @@ typedef enum ember_check_error_kind {
     EMBER_CHECK_ERR_WEIGHTS_WITH_MEAN,  /* per-sample weights with MEAN pooling */
     EMBER_CHECK_ERR_PADDING_TOO_BIG,    /* padding_idx >= rows */
     EMBER_CHECK_ERR_ROWWISE_DENSE,      /* dense step with row-wise Adagrad */
-    EMBER_CHECK_ERR_DENSE_TOO_SMALL     /* dense forward with y one float short */
+    EMBER_CHECK_ERR_DENSE_TOO_SMALL,    /* dense forward with y one float short */
+    EMBER_CHECK_ERR_WRONG_CONTEXT       /* the table allocated on another context */
 } ember_check_error_kind;
 
 typedef struct ember_check_case {
