@@ -296,9 +296,9 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header,
         } else {
             ember_schema_free(s);
             return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                              "schema: column %d: unknown kind '%s' (label, num, cat, "
-                              "multi[:SEP], ignore)",
-                              i + 1, kind);
+                              "schema: column %d: unknown kind '%s' (KIND or NAME:KIND, KIND "
+                              "one of label, num, cat, multi[:SEP], ignore)",
+                              i + 1, kind[0] ? kind : parts[0]);
         }
         p = end != NULL ? end + 1 : p + len;
     }
