@@ -418,6 +418,7 @@ int ember_cmd_train(int argc, char **argv) {
                o.test ? ", test " : "", o.test ? o.test : "", o.epochs, (long long)o.batch,
                (unsigned long long)o.model.seed,
                o.model.reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
+    fflush(stdout);
     ember_train_result res;
     ember_model_err err = {""};
     ember_status st = ember_train(&o, &res, &err);

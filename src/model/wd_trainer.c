@@ -409,7 +409,7 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
             if (has_valid) best_auc = rep.valid.auc;
             since_best = 0;
             res->best_epoch = epoch;
-            if (has_valid && o->patience > 0) {
+            if (has_valid) { /* the best epoch's model is the one kept */
                 st = ember_wd_get_params(t.m, t.best, err);
                 if (st != EMBER_STATUS_SUCCESS) goto done;
                 have_best = 1;
