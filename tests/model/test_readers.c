@@ -226,3 +226,62 @@ Test(readers, schema_text_round_trip) {
     ember_schema_free(t);
     cr_assert_neq(ember_schema_deserialize("format=csv;cols=x:9:0", &t, &err), EMBER_STATUS_SUCCESS);
 }
+
+/* Random garbage (quotes, delimiters, NUL bytes, very long lines) never crashes a reader:
+ * every line is a row or a BAD_DATA naming its line. */
+Test(readers, garbage_never_crashes) {
+    static const char alphabet[] = "ab,, '\"\\\t?{}%@0123456789.-e|";
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/ember_garbage_%d.txt", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    uint64_t x = 12345;
+    for (int line = 0; line < 400; line++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int len = (int)((x >> 33) % (line % 50 == 0 ? 100000 : 60));
+        for (int i = 0; i < len; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            int c = alphabet[(x >> 33) % (sizeof alphabet - 1)];
+            if ((x >> 20) % 997 == 0) c = 0;
+            fputc(c, f);
+        }
+        fputc('\n', f);
+    }
+    fclose(f);
+    ember_model_err err;
+    ember_schema *schemas[4] = {NULL, NULL, NULL, NULL};
+    cr_assert_eq(ember_schema_preset(EMBER_FORMAT_ADULT, &schemas[0], &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_schema_preset(EMBER_FORMAT_CRITEO, &schemas[1], &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_schema_from_spec("label,num,cat,multi:|", ',', 0, NULL, &schemas[2], &err),
+                 EMBER_STATUS_SUCCESS);
+    for (int k = 0; k < 3; k++) {
+        ember_features *fx;
+        cr_assert_eq(ember_features_create(&fx, schemas[k], 97, 89, 3, EMBER_NUMERIC_LOG_STD, NULL, &err),
+                     EMBER_STATUS_SUCCESS);
+        ember_features_stats_finish(fx, &err);
+        ember_batch *b;
+        cr_assert_eq(ember_batch_create(&b, fx, 4), EMBER_STATUS_SUCCESS);
+        ember_reader *r = open_with(path, schemas[k]);
+        for (int pass = 0; pass < 2; pass++) {
+            ember_reader_set_skip_bad(r, pass);
+            for (int guard = 0; guard < 1000; guard++) {
+                ember_row row;
+                int eof;
+                ember_status st = ember_reader_next(r, &row, &eof, &err);
+                if (st == EMBER_STATUS_SUCCESS && eof) break;
+                if (st == EMBER_STATUS_SUCCESS) {
+                    if (b->n == b->cap) ember_batch_clear(b);
+                    cr_assert_eq(ember_features_encode(fx, &row, b, &err), EMBER_STATUS_SUCCESS);
+                } else {
+                    cr_assert_eq(st, EMBER_STATUS_BAD_DATA, "%s", err.msg);
+                    cr_assert(strstr(err.msg, path) != NULL);
+                }
+            }
+            cr_assert_eq(ember_reader_rewind(r, &err), EMBER_STATUS_SUCCESS);
+        }
+        ember_reader_close(r);
+        ember_batch_free(b);
+        ember_features_free(fx);
+        ember_schema_free(schemas[k]);
+    }
+    unlink(path);
+}
