@@ -274,6 +274,19 @@ EMBER_API ember_status ember_embedding_backward_sparse(
     const ember_buffer *grad_out, ember_reduction_mode mode, ember_buffer *unique_ids,
     ember_buffer *unique_grads, int64_t *num_unique);
 
+/* Table-batched lookup (FBGEMM's TBE): one call over num_tables tables that share `batch`
+ * and write side by side into one output matrix, table t into its descs[t].out_col_offset
+ * columns (all descs must have the same batch and out_row_stride). tables, indices and
+ * offsets are arrays of num_tables buffers; per_sample_weights is NULL or such an array
+ * whose entries may be NULL. Every table's arguments and indices are validated before
+ * anything is written; an error names the table. A GPU backend runs all tables in one
+ * launch, so small tables do not leave the device idle between calls. */
+EMBER_API ember_status ember_embedding_lookup_batched(
+    ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,
+    const ember_buffer *const *tables, const ember_buffer *const *indices,
+    const ember_buffer *const *offsets, const ember_buffer *const *per_sample_weights,
+    ember_buffer *out);
+
 /* ======================================================================================
  * Optimizers
  * ====================================================================================== */
@@ -325,6 +338,16 @@ EMBER_API ember_status ember_embedding_backward_update(
     const ember_buffer *offsets, const ember_buffer *per_sample_weights,
     const ember_buffer *grad_out, ember_reduction_mode mode, const ember_optimizer *opt,
     ember_buffer *table, ember_buffer *state);
+
+/* Table-batched ember_embedding_backward_update: grad_out is the gradient of the batched
+ * lookup's output; tables and states are arrays of num_tables buffers (states may be NULL
+ * for SGD). Validated whole before anything is written. */
+EMBER_API ember_status ember_embedding_backward_update_batched(
+    ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,
+    const ember_buffer *const *indices, const ember_buffer *const *offsets,
+    const ember_buffer *const *per_sample_weights, const ember_buffer *grad_out,
+    ember_reduction_mode mode, const ember_optimizer *opt, ember_buffer *const *tables,
+    ember_buffer *const *states);
 
 /* Dense update of `n` parameters: param, grad and state are float buffers of n entries
  * (state2 too for Adam; NULL otherwise). ROWWISE_ADAGRAD is NOT_SUPPORTED here. */

@@ -118,6 +118,20 @@ struct ember_backend_ops {
                                     const ember_buffer *weights, const ember_buffer *grad_out,
                                     ember_reduction_mode mode, const ember_optimizer *opt,
                                     ember_buffer *table, ember_buffer *state);
+    /* Table-batched forms; descs normalised, every table validated and index-checked.
+     * May be NULL: the dispatch layer then calls lookup / backward_update once per table. */
+    ember_status (*lookup_batched)(ember_context *ctx, int64_t num_tables,
+                                   const ember_lookup_desc *descs,
+                                   const ember_buffer *const *tables,
+                                   const ember_buffer *const *indices,
+                                   const ember_buffer *const *offsets,
+                                   const ember_buffer *const *weights, ember_buffer *out);
+    ember_status (*backward_update_batched)(
+        ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,
+        const ember_buffer *const *indices, const ember_buffer *const *offsets,
+        const ember_buffer *const *weights, const ember_buffer *grad_out,
+        ember_reduction_mode mode, const ember_optimizer *opt, ember_buffer *const *tables,
+        ember_buffer *const *states);
     ember_status (*dense_step)(ember_context *ctx, const ember_optimizer *opt, int64_t n,
                                ember_buffer *param, const ember_buffer *grad,
                                ember_buffer *state, ember_buffer *state2);

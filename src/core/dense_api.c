@@ -14,7 +14,7 @@ static ember_status check_dims(ember_context *ctx, int64_t batch, int64_t in, in
 /* Checks a required (or, when optional, possibly NULL) rows x cols float matrix. */
 static ember_status check_matrix(ember_context *ctx, const ember_buffer *buf, const char *name,
                                  int64_t rows, int64_t cols, int optional) {
-    size_t need;
+    size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, name, rows, cols, sizeof(float), &need));
     return optional ? ember_check_optional_buffer(ctx, buf, name, need)
                     : ember_check_buffer(ctx, buf, name, need);

@@ -17,19 +17,6 @@ void ember_lookup_desc_init(ember_lookup_desc *desc, int64_t num_rows, int64_t d
     desc->accumulate = 0;
 }
 
-static ember_status check_mode(ember_context *ctx, ember_reduction_mode mode) {
-    EMBER_RETURN_IF(mode != EMBER_REDUCTION_ATOMIC && mode != EMBER_REDUCTION_DETERMINISTIC, ctx,
-                    EMBER_STATUS_INVALID_ARGUMENT, "unknown reduction mode %d", (int)mode);
-    return EMBER_STATUS_SUCCESS;
-}
-
-static ember_status check_table(ember_context *ctx, const ember_lookup_desc *d,
-                                const ember_buffer *table, const char *name) {
-    size_t need;
-    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, name, d->num_rows, d->dim, sizeof(float), &need));
-    return ember_check_buffer(ctx, table, name, need);
-}
-
 ember_status ember_embedding_lookup(ember_context *ctx, const ember_lookup_desc *desc,
                                     const ember_buffer *table, const ember_buffer *indices,
                                     const ember_buffer *offsets,
@@ -38,7 +25,7 @@ ember_status ember_embedding_lookup(ember_context *ctx, const ember_lookup_desc 
     ember_lookup_desc d;
     EMBER_FORWARD_IF_ERROR(
         ember_check_lookup_args(ctx, desc, indices, offsets, per_sample_weights, out, "out", &d));
-    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, table, "table"));
+    EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, table, "table"));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
     if (d.batch == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->lookup(ctx, &d, table, indices, offsets, per_sample_weights, out);
@@ -55,8 +42,8 @@ ember_status ember_embedding_backward_dense(ember_context *ctx, const ember_look
     ember_lookup_desc d;
     EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
                                                    per_sample_weights, grad_out, "grad_out", &d));
-    EMBER_FORWARD_IF_ERROR(check_mode(ctx, mode));
-    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, grad_table, "grad_table"));
+    EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
+    EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, grad_table, "grad_table"));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
     if (d.batch == 0 || d.num_indices == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->backward_dense(ctx, &d, indices, offsets, per_sample_weights, grad_out, mode,
@@ -75,8 +62,8 @@ ember_status ember_embedding_backward_sparse(ember_context *ctx, const ember_loo
     ember_lookup_desc d;
     EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
                                                    per_sample_weights, grad_out, "grad_out", &d));
-    EMBER_FORWARD_IF_ERROR(check_mode(ctx, mode));
-    size_t need;
+    EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
+    size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_ids", d.num_indices, 1, 8, &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_ids, "unique_ids", need));
     EMBER_FORWARD_IF_ERROR(
@@ -91,17 +78,6 @@ ember_status ember_embedding_backward_sparse(ember_context *ctx, const ember_loo
                                      mode, unique_ids, unique_grads, num_unique);
 }
 
-/* Checks the optimizer and that `state` (and nothing more) is given as the kind needs. */
-static ember_status check_sparse_state(ember_context *ctx, const ember_optimizer *opt,
-                                       int64_t rows, int64_t dim, const ember_buffer *state) {
-    EMBER_FORWARD_IF_ERROR(ember_check_optimizer(ctx, opt, 1));
-    int64_t floats = ember_optimizer_state_size(opt->kind, rows, dim);
-    if (floats == 0) return EMBER_STATUS_SUCCESS;
-    size_t need;
-    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "state", floats, 1, sizeof(float), &need));
-    return ember_check_buffer(ctx, state, "state", need);
-}
-
 ember_status ember_embedding_backward_update(ember_context *ctx, const ember_lookup_desc *desc,
                                              const ember_buffer *indices,
                                              const ember_buffer *offsets,
@@ -114,26 +90,38 @@ ember_status ember_embedding_backward_update(ember_context *ctx, const ember_loo
     ember_lookup_desc d;
     EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
                                                    per_sample_weights, grad_out, "grad_out", &d));
-    EMBER_FORWARD_IF_ERROR(check_mode(ctx, mode));
-    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, table, "table"));
-    EMBER_FORWARD_IF_ERROR(check_sparse_state(ctx, opt, d.num_rows, d.dim, state));
+    EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
+    EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, table, "table"));
+    EMBER_FORWARD_IF_ERROR(ember_check_sparse_state(ctx, opt, d.num_rows, d.dim, state));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
-    if (d.batch == 0 || d.num_indices == 0) return EMBER_STATUS_SUCCESS;
+    return ember_dispatch_backward_update(ctx, &d, indices, offsets, per_sample_weights,
+                                          grad_out, mode, opt, table, state);
+}
+
+ember_status ember_dispatch_backward_update(ember_context *ctx, const ember_lookup_desc *d,
+                                            const ember_buffer *indices,
+                                            const ember_buffer *offsets,
+                                            const ember_buffer *weights,
+                                            const ember_buffer *grad_out,
+                                            ember_reduction_mode mode, const ember_optimizer *opt,
+                                            ember_buffer *table, ember_buffer *state) {
+    if (d->batch == 0 || d->num_indices == 0) return EMBER_STATUS_SUCCESS;
     if (ctx->ops->backward_update)
-        return ctx->ops->backward_update(ctx, &d, indices, offsets, per_sample_weights, grad_out,
-                                         mode, opt, table, state);
+        return ctx->ops->backward_update(ctx, d, indices, offsets, weights, grad_out, mode, opt,
+                                         table, state);
 
     /* Default for backends without a fused path: materialise the sparse gradient. */
     ember_buffer *ids = NULL, *grads = NULL;
     int64_t n = 0;
-    ember_status st = ember_buffer_alloc(ctx, (size_t)d.num_indices * 8, &ids);
+    ember_status st = ember_buffer_alloc(ctx, (size_t)d->num_indices * 8, &ids);
     if (st == EMBER_STATUS_SUCCESS)
-        st = ember_buffer_alloc(ctx, (size_t)d.num_indices * (size_t)d.dim * sizeof(float), &grads);
+        st = ember_buffer_alloc(ctx, (size_t)d->num_indices * (size_t)d->dim * sizeof(float),
+                                &grads);
     if (st == EMBER_STATUS_SUCCESS)
-        st = ctx->ops->backward_sparse(ctx, &d, indices, offsets, per_sample_weights, grad_out,
-                                       mode, ids, grads, &n);
+        st = ctx->ops->backward_sparse(ctx, d, indices, offsets, weights, grad_out, mode, ids,
+                                       grads, &n);
     if (st == EMBER_STATUS_SUCCESS && n > 0)
-        st = ctx->ops->sparse_step(ctx, opt, d.num_rows, d.dim, table, state, ids, grads, n);
+        st = ctx->ops->sparse_step(ctx, opt, d->num_rows, d->dim, table, state, ids, grads, n);
     ember_buffer_free(grads);
     ember_buffer_free(ids);
     return st;
@@ -149,9 +137,9 @@ ember_status ember_sparse_optimizer_step(ember_context *ctx, const ember_optimiz
                     (long long)dim, (long long)num_unique);
     ember_lookup_desc d;
     ember_lookup_desc_init(&d, num_rows, dim, num_unique, num_unique, EMBER_POOLING_NONE);
-    EMBER_FORWARD_IF_ERROR(check_table(ctx, &d, table, "table"));
-    EMBER_FORWARD_IF_ERROR(check_sparse_state(ctx, opt, num_rows, dim, state));
-    size_t need;
+    EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, table, "table"));
+    EMBER_FORWARD_IF_ERROR(ember_check_sparse_state(ctx, opt, num_rows, dim, state));
+    size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_ids", num_unique, 1, 8, &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_ids, "unique_ids", need));
     EMBER_FORWARD_IF_ERROR(

@@ -3,7 +3,7 @@
 
 static ember_status check_vector(ember_context *ctx, const ember_buffer *buf, const char *name,
                                  int64_t n, int optional) {
-    size_t need;
+    size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, name, n, 1, sizeof(float), &need));
     return optional ? ember_check_optional_buffer(ctx, buf, name, need)
                     : ember_check_buffer(ctx, buf, name, need);

@@ -30,7 +30,7 @@ ember_status ember_dense_optimizer_step(ember_context *ctx, const ember_optimize
                                         ember_buffer *state2) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     EMBER_FORWARD_IF_ERROR(ember_check_optimizer(ctx, opt, 0));
-    size_t need;
+    size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "param", n, 1, sizeof(float), &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, param, "param", need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, grad, "grad", need));

@@ -10,6 +10,7 @@ ember_status ember_check_context(const ember_context *ctx) {
 
 ember_status ember_check_bytes(ember_context *ctx, const char *what, int64_t a, int64_t b,
                                size_t elem, size_t *out) {
+    *out = 0;
     EMBER_RETURN_IF(a < 0 || b < 0, ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "%s: negative size (%lld x %lld)", what, (long long)a, (long long)b);
     size_t n;
@@ -172,4 +173,27 @@ ember_status ember_check_optimizer(ember_context *ctx, const ember_optimizer *op
     EMBER_RETURN_IF(!isfinite(opt->weight_decay), ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "weight decay %g is not finite", (double)opt->weight_decay);
     return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_check_mode(ember_context *ctx, ember_reduction_mode mode) {
+    EMBER_RETURN_IF(mode != EMBER_REDUCTION_ATOMIC && mode != EMBER_REDUCTION_DETERMINISTIC, ctx,
+                    EMBER_STATUS_INVALID_ARGUMENT, "unknown reduction mode %d", (int)mode);
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_check_table(ember_context *ctx, const ember_lookup_desc *d,
+                               const ember_buffer *table, const char *name) {
+    size_t need = 0;
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, name, d->num_rows, d->dim, sizeof(float), &need));
+    return ember_check_buffer(ctx, table, name, need);
+}
+
+ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer *opt,
+                                      int64_t rows, int64_t dim, const ember_buffer *state) {
+    EMBER_FORWARD_IF_ERROR(ember_check_optimizer(ctx, opt, 1));
+    int64_t floats = ember_optimizer_state_size(opt->kind, rows, dim);
+    if (floats == 0) return EMBER_STATUS_SUCCESS;
+    size_t need = 0;
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "state", floats, 1, sizeof(float), &need));
+    return ember_check_buffer(ctx, state, "state", need);
 }

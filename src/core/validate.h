@@ -38,4 +38,23 @@ ember_status ember_run_index_check(ember_context *ctx, const ember_lookup_desc *
 /* Validates an optimizer's fields for a sparse (sparse != 0) or dense update. */
 ember_status ember_check_optimizer(ember_context *ctx, const ember_optimizer *opt, int sparse);
 
+/* mode is ATOMIC or DETERMINISTIC. */
+ember_status ember_check_mode(ember_context *ctx, ember_reduction_mode mode);
+/* `table` (named `name`) holds desc's num_rows x dim floats. */
+ember_status ember_check_table(ember_context *ctx, const ember_lookup_desc *d,
+                               const ember_buffer *table, const char *name);
+/* The optimizer is valid for sparse updates and `state` holds what its kind needs. */
+ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer *opt,
+                                      int64_t rows, int64_t dim, const ember_buffer *state);
+
+/* Runs a validated, index-checked fused backward + update: the backend's fused entry, or
+ * backward_sparse + sparse_step into scratch buffers when it has none. */
+ember_status ember_dispatch_backward_update(ember_context *ctx, const ember_lookup_desc *d,
+                                            const ember_buffer *indices,
+                                            const ember_buffer *offsets,
+                                            const ember_buffer *weights,
+                                            const ember_buffer *grad_out,
+                                            ember_reduction_mode mode, const ember_optimizer *opt,
+                                            ember_buffer *table, ember_buffer *state);
+
 #endif
