@@ -39,16 +39,18 @@ check_op() { # op case element
 check_op lookup "lookup/none/int64/uniform/93x7b13" "out\[0,0\] (element 0)"
 check_op dense_forward "dense_forward/7x93x5" "y\[0,0\] (element 0)"
 check_op backward_dense "backward_dense/atomic/sum/int64/uniform/93x7b13l3" "grad_table\[0,0\] (element 0)"
-# A driver error is a reported failure of that op; the other ops still pass.
-out=$(EMBER_PERTURB_MODE=error EMBER_PERTURB_OP=sigmoid "$ember" check --backend perturbed 2>&1)
+# A driver error is a reported failure of that op (the sigmoid and lookup cases only, to
+# keep this short under the sanitizers); the other op still passes.
+out=$(EMBER_PERTURB_MODE=error EMBER_PERTURB_OP=sigmoid "$ember" check --backend perturbed --case sigmoid/ 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "error mode: exit status $rc, want 1"
 echo "$out" | grep -q "ember_sigmoid returned DEVICE_ERROR" || fail "error mode: DEVICE_ERROR not reported"
 echo "$out" | grep -Eq "^  sigmoid +FAILED" || fail "error mode: sigmoid not FAILED"
-echo "$out" | grep -Eq "^  lookup +passed" || fail "error mode: lookup did not pass"
+out=$(EMBER_PERTURB_MODE=error EMBER_PERTURB_OP=sigmoid "$ember" check --backend perturbed --case lookup/ 2>&1) ||
+    fail "error mode: the lookup cases failed although only sigmoid errs"
 
 # A backend that crashes the process is a failure naming the case, not a crash of ember check.
-out=$(EMBER_PERTURB_MODE=crash EMBER_PERTURB_OP=bce "$ember" check --backend perturbed 2>&1)
+out=$(EMBER_PERTURB_MODE=crash EMBER_PERTURB_OP=bce "$ember" check --backend perturbed --case bce/ 2>&1)
 rc=$?
 echo "$out" | tail -n 4
 [ $rc -eq 1 ] || fail "crash mode: exit status $rc, want 1"
