@@ -1,9 +1,11 @@
 /* bench_gemm.c: the baseline the dense layer is judged by: the same SGEMMs called directly
  * through OpenBLAS's CBLAS, in the same process and run as ember's dense ops. */
+#define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
 #include <cblas.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 const char *bench_openblas_core(void) {
     const char *c = openblas_get_corename();
@@ -41,8 +43,13 @@ double bench_direct_gemm_ms(int fwd, int64_t batch, int64_t in, int64_t out, int
     double *t = malloc((size_t)(reps > 0 ? reps : 1) * sizeof *t);
     double ms = -1.0;
     if (x && w && y && dy && dx && dw && t && reps > 0) {
+        /* Set the count explicitly: a backend may have left OpenBLAS at one thread. */
         int saved = openblas_get_num_threads();
-        if (threads > 0) openblas_set_num_threads(threads);
+        if (threads <= 0) {
+            long n = sysconf(_SC_NPROCESSORS_ONLN);
+            threads = n > 0 ? (int)n : 1;
+        }
+        openblas_set_num_threads(threads);
         for (int r = 0; r < 2; r++) gemms(fwd, (int)batch, (int)in, (int)out, x, w, y, dy, dx, dw);
         for (int r = 0; r < reps; r++) {
             double t0 = bench_now_s();

@@ -168,8 +168,8 @@ static void time_op(suite *s, enum bench_op op, bench_result *r) {
     int inner = one >= 2e-3 ? 1 : (int)ceil(2e-3 / (one > 1e-7 ? one : 1e-7));
     if (inner > 256) inner = 256;
     int reps = s->cfg->reps;
-    int cap = (int)(3.0 / (one * inner));
-    if (cap < 5) cap = 5;
+    double capd = 3.0 / ((one > 1e-7 ? one : 1e-7) * inner);
+    int cap = capd > 1e6 ? 1000000 : capd < 5.0 ? 5 : (int)capd;
     if (reps > cap) reps = cap;
     for (int w = 0; w < 2; w++) {
         if ((st = run_sync(s, op, inner)) != EMBER_STATUS_SUCCESS) {
