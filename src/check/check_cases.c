@@ -14,9 +14,9 @@ static size_t ncases;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static const char *const op_names[EMBER_CHECK_OP_COUNT_] = {
-    "lookup",       "backward_dense", "backward_sparse", "sparse_step",
-    "backward_update", "dense_step",  "dense_forward",   "dense_backward",
-    "sigmoid",      "bce",            "seed",            "errors"};
+    "lookup",     "backward_dense", "backward_sparse", "sparse_step", "backward_update",
+    "dense_step", "dense_forward",  "dense_backward",  "sigmoid",     "bce",
+    "seed",       "errors"};
 
 const char *ember_check_op_name(ember_check_op op) {
     return (int)op >= 0 && op < EMBER_CHECK_OP_COUNT_ ? op_names[op] : "?";
@@ -34,11 +34,11 @@ static const char *opt_name(ember_optimizer_kind k) {
     return n[k];
 }
 static const char *err_name(int e) {
-    static const char *const n[] = {"index_negative", "index_too_big",   "offset_first",
-                                    "offset_decreasing", "offset_last",  "out_too_small",
-                                    "table_too_small", "batch_mismatch", "slice_too_wide",
+    static const char *const n[] = {"index_negative",    "index_too_big",   "offset_first",
+                                    "offset_decreasing", "offset_last",     "out_too_small",
+                                    "table_too_small",   "batch_mismatch",  "slice_too_wide",
                                     "weights_with_mean", "padding_too_big", "rowwise_dense",
-                                    "dense_too_small", "wrong_context"};
+                                    "dense_too_small",   "wrong_context"};
     return n[e];
 }
 
@@ -55,10 +55,10 @@ static int is_embedding(ember_check_op op) {
 static void make_name(ember_check_case *c) {
     char *p = c->name;
     size_t left = sizeof c->name;
-#define PUT(...)                                                                           \
-    do {                                                                                   \
-        int n_ = snprintf(p, left, __VA_ARGS__);                                           \
-        if (n_ > 0 && (size_t)n_ < left) p += n_, left -= (size_t)n_;                     \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int n_ = snprintf(p, left, __VA_ARGS__);                                                   \
+        if (n_ > 0 && (size_t)n_ < left) p += n_, left -= (size_t)n_;                              \
     } while (0)
     PUT("%s", ember_check_op_name(c->op));
     switch (c->op) {
@@ -78,12 +78,14 @@ static void make_name(ember_check_case *c) {
     case EMBER_CHECK_SIGMOID:
     case EMBER_CHECK_BCE:
         PUT("/n%lld%s%s", (long long)c->n, c->special ? "/nan_inf" : "",
-            c->head_outputs == 1 ? "/loss_only" : c->head_outputs == 2 ? "/grad_only" : "");
+            c->head_outputs == 1   ? "/loss_only"
+            : c->head_outputs == 2 ? "/grad_only"
+                                   : "");
         break;
     case EMBER_CHECK_SEED:
-        PUT("/%s", c->seed_kind == EMBER_CHECK_SEED_WALKTHROUGH_SPARSE ? "walkthrough_sparse"
+        PUT("/%s", c->seed_kind == EMBER_CHECK_SEED_WALKTHROUGH_SPARSE  ? "walkthrough_sparse"
                    : c->seed_kind == EMBER_CHECK_SEED_WALKTHROUGH_FUSED ? "walkthrough_fused"
-                                                                         : "onehot");
+                                                                        : "onehot");
         if (c->seed_kind == EMBER_CHECK_SEED_ONEHOT)
             PUT("/%lldx%lldb%lld", (long long)c->rows, (long long)c->dim, (long long)c->batch);
         break;
@@ -106,7 +108,8 @@ static void make_name(ember_check_case *c) {
         if (c->weights) PUT("/weights");
         if (c->padding) PUT("/pad");
         if (c->empty_bags) PUT("/emptybags");
-        if (c->stride_extra) PUT("/stride+%lldcol%lld", (long long)c->stride_extra, (long long)c->col_offset);
+        if (c->stride_extra)
+            PUT("/stride+%lldcol%lld", (long long)c->stride_extra, (long long)c->col_offset);
         if (c->accumulate) PUT("/acc");
         if (c->special) PUT("/nan_inf");
     }
@@ -151,7 +154,12 @@ static void add_lookup_cases(void) {
         add(c);
         add(with_pool(c, EMBER_POOLING_NONE));
     }
-    { ember_check_case c = emb(L, 1000, 16, 64, 8); c.dist = EMBER_CHECK_DIST_ZIPF; add(c); add(with_pool(c, EMBER_POOLING_MEAN)); }
+    {
+        ember_check_case c = emb(L, 1000, 16, 64, 8);
+        c.dist = EMBER_CHECK_DIST_ZIPF;
+        add(c);
+        add(with_pool(c, EMBER_POOLING_MEAN));
+    }
     add(with_pool(emb(L, 1, 1, 1, 1), EMBER_POOLING_NONE));
     add(emb(L, 1, 1, 1, 1));
     add(with_pool(emb(L, 7, 5, 7, 2), EMBER_POOLING_MEAN));
@@ -161,28 +169,74 @@ static void add_lookup_cases(void) {
         c.padding = 1;
         add(c);
     }
-    { ember_check_case c = emb(L, 93, 7, 13, 3); c.weights = 1; add(c); c.index_type = EMBER_INDEX_INT32; add(c); c.padding = 1; add(c); }
-    { ember_check_case c = emb(L, 93, 7, 13, 3); c.empty_bags = 1; add(c); add(with_pool(c, EMBER_POOLING_MEAN)); }
+    {
+        ember_check_case c = emb(L, 93, 7, 13, 3);
+        c.weights = 1;
+        add(c);
+        c.index_type = EMBER_INDEX_INT32;
+        add(c);
+        c.padding = 1;
+        add(c);
+    }
+    {
+        ember_check_case c = emb(L, 93, 7, 13, 3);
+        c.empty_bags = 1;
+        add(c);
+        add(with_pool(c, EMBER_POOLING_MEAN));
+    }
     /* all-padding bags: MEAN counts nothing */
-    { ember_check_case c = with_pool(emb(L, 5, 3, 4, 2), EMBER_POOLING_MEAN); c.dist = EMBER_CHECK_DIST_ALL_EQUAL; c.padding = 1; add(c); }
+    {
+        ember_check_case c = with_pool(emb(L, 5, 3, 4, 2), EMBER_POOLING_MEAN);
+        c.dist = EMBER_CHECK_DIST_ALL_EQUAL;
+        c.padding = 1;
+        add(c);
+    }
     /* empty batch */
     add(with_pool(emb(L, 93, 7, 0, 3), EMBER_POOLING_NONE));
     add(emb(L, 93, 7, 0, 3));
     /* a column slice of a wider output, overwrite and accumulate */
     for (int p = 0; p < 2; p++)
         for (int acc = 0; acc < 2; acc++) {
-            ember_check_case c = with_pool(emb(L, 93, 7, 13, 3), p ? EMBER_POOLING_SUM : EMBER_POOLING_NONE);
+            ember_check_case c =
+                with_pool(emb(L, 93, 7, 13, 3), p ? EMBER_POOLING_SUM : EMBER_POOLING_NONE);
             c.stride_extra = 5, c.col_offset = 3, c.accumulate = acc;
             add(c);
         }
-    { ember_check_case c = with_pool(emb(L, 93, 7, 13, 3), EMBER_POOLING_MEAN); c.stride_extra = 2; c.col_offset = 0; c.accumulate = 1; add(c); }
+    {
+        ember_check_case c = with_pool(emb(L, 93, 7, 13, 3), EMBER_POOLING_MEAN);
+        c.stride_extra = 2;
+        c.col_offset = 0;
+        c.accumulate = 1;
+        add(c);
+    }
     /* NaN / infinity parity */
-    { ember_check_case c = emb(L, 93, 7, 13, 3); c.special = 1; add(c); add(with_pool(c, EMBER_POOLING_NONE)); add(with_pool(c, EMBER_POOLING_MEAN)); }
+    {
+        ember_check_case c = emb(L, 93, 7, 13, 3);
+        c.special = 1;
+        add(c);
+        add(with_pool(c, EMBER_POOLING_NONE));
+        add(with_pool(c, EMBER_POOLING_MEAN));
+    }
     /* medium: big enough for the CPU backend to use both threads */
-    { ember_check_case c = emb(L, 5000, 64, 256, 8); c.dist = EMBER_CHECK_DIST_ZIPF; add(c); add(with_pool(c, EMBER_POOLING_MEAN)); }
+    {
+        ember_check_case c = emb(L, 5000, 64, 256, 8);
+        c.dist = EMBER_CHECK_DIST_ZIPF;
+        add(c);
+        add(with_pool(c, EMBER_POOLING_MEAN));
+    }
     /* large (--full): FBGEMM-like shapes */
-    { ember_check_case c = emb(L, 100000, 64, 2048, 20); c.full_only = 1; add(c); c.dist = EMBER_CHECK_DIST_ZIPF; add(c); }
-    { ember_check_case c = with_pool(emb(L, 100000, 128, 4096, 1), EMBER_POOLING_NONE); c.full_only = 1; add(c); }
+    {
+        ember_check_case c = emb(L, 100000, 64, 2048, 20);
+        c.full_only = 1;
+        add(c);
+        c.dist = EMBER_CHECK_DIST_ZIPF;
+        add(c);
+    }
+    {
+        ember_check_case c = with_pool(emb(L, 100000, 128, 4096, 1), EMBER_POOLING_NONE);
+        c.full_only = 1;
+        add(c);
+    }
 }
 
 static void add_backward_cases(void) {
@@ -197,18 +251,71 @@ static void add_backward_cases(void) {
                 x.bag = 6;
                 add(x);
             }
-            { ember_check_case x = c; x.weights = 1; add(x); x.index_type = EMBER_INDEX_INT32; add(x); }
-            { ember_check_case x = c; x.padding = 1; x.dist = EMBER_CHECK_DIST_DUPLICATES; add(x); add(with_pool(x, EMBER_POOLING_MEAN)); }
-            { ember_check_case x = with_pool(c, EMBER_POOLING_MEAN); x.empty_bags = 1; add(x); }
-            { ember_check_case x = c; x.stride_extra = 5, x.col_offset = 3; add(x); add(with_pool(x, EMBER_POOLING_NONE)); }
-            { ember_check_case x = c; x.batch = 0; add(x); }
-            { ember_check_case x = with_pool(c, EMBER_POOLING_NONE); x.rows = x.dim = x.batch = 1; add(x); }
+            {
+                ember_check_case x = c;
+                x.weights = 1;
+                add(x);
+                x.index_type = EMBER_INDEX_INT32;
+                add(x);
+            }
+            {
+                ember_check_case x = c;
+                x.padding = 1;
+                x.dist = EMBER_CHECK_DIST_DUPLICATES;
+                add(x);
+                add(with_pool(x, EMBER_POOLING_MEAN));
+            }
+            {
+                ember_check_case x = with_pool(c, EMBER_POOLING_MEAN);
+                x.empty_bags = 1;
+                add(x);
+            }
+            {
+                ember_check_case x = c;
+                x.stride_extra = 5, x.col_offset = 3;
+                add(x);
+                add(with_pool(x, EMBER_POOLING_NONE));
+            }
+            {
+                ember_check_case x = c;
+                x.batch = 0;
+                add(x);
+            }
+            {
+                ember_check_case x = with_pool(c, EMBER_POOLING_NONE);
+                x.rows = x.dim = x.batch = 1;
+                add(x);
+            }
             /* maximum contention: every index the same row, many of them */
-            { ember_check_case x = emb((ember_check_op)op, 7, 5, 64, 16); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ALL_EQUAL; add(x); }
-            { ember_check_case x = emb((ember_check_op)op, 1000, 16, 64, 8); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ZIPF; add(x); }
-            /* medium: the CPU uses both threads, so DETERMINISTIC's 1-vs-2-thread identity means something */
-            { ember_check_case x = emb((ember_check_op)op, 5000, 64, 256, 8); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ZIPF; add(x); x.dist = EMBER_CHECK_DIST_ALL_EQUAL; add(x); }
-            { ember_check_case x = emb((ember_check_op)op, 100000, 64, 2048, 20); x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ZIPF; x.full_only = 1; add(x); }
+            {
+                ember_check_case x = emb((ember_check_op)op, 7, 5, 64, 16);
+                x.mode = c.mode;
+                x.dist = EMBER_CHECK_DIST_ALL_EQUAL;
+                add(x);
+            }
+            {
+                ember_check_case x = emb((ember_check_op)op, 1000, 16, 64, 8);
+                x.mode = c.mode;
+                x.dist = EMBER_CHECK_DIST_ZIPF;
+                add(x);
+            }
+            /* medium: the CPU uses both threads, so DETERMINISTIC's 1-vs-2-thread identity means
+             * something */
+            {
+                ember_check_case x = emb((ember_check_op)op, 5000, 64, 256, 8);
+                x.mode = c.mode;
+                x.dist = EMBER_CHECK_DIST_ZIPF;
+                add(x);
+                x.dist = EMBER_CHECK_DIST_ALL_EQUAL;
+                add(x);
+            }
+            {
+                ember_check_case x = emb((ember_check_op)op, 100000, 64, 2048, 20);
+                x.mode = c.mode;
+                x.dist = EMBER_CHECK_DIST_ZIPF;
+                x.full_only = 1;
+                add(x);
+            }
         }
     }
 }
@@ -221,28 +328,72 @@ static void add_optimizer_cases(void) {
             c.weight_decay = wd ? 0.01f : 0.0f;
             add(c);
         }
-        { ember_check_case c = emb(EMBER_CHECK_SPARSE_STEP, 1, 1, 1, 1); c.opt = (ember_optimizer_kind)o; add(c); }
-        { ember_check_case c = emb(EMBER_CHECK_SPARSE_STEP, 100000, 64, 1, 1); c.opt = (ember_optimizer_kind)o; c.full_only = 1; add(c); }
+        {
+            ember_check_case c = emb(EMBER_CHECK_SPARSE_STEP, 1, 1, 1, 1);
+            c.opt = (ember_optimizer_kind)o;
+            add(c);
+        }
+        {
+            ember_check_case c = emb(EMBER_CHECK_SPARSE_STEP, 100000, 64, 1, 1);
+            c.opt = (ember_optimizer_kind)o;
+            c.full_only = 1;
+            add(c);
+        }
         for (int m = 0; m < 2; m++) {
             ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 93, 7, 13, 3);
             c.opt = (ember_optimizer_kind)o;
             c.mode = (ember_reduction_mode)m;
             add(c);
-            { ember_check_case x = c; x.dist = EMBER_CHECK_DIST_DUPLICATES; x.bag = 6; x.weight_decay = 0.01f; add(x); }
-            { ember_check_case x = with_pool(c, EMBER_POOLING_MEAN); x.padding = 1; x.index_type = EMBER_INDEX_INT32; add(x); }
-            { ember_check_case x = emb(EMBER_CHECK_BACKWARD_UPDATE, 7, 5, 32, 8); x.opt = c.opt; x.mode = c.mode; x.dist = EMBER_CHECK_DIST_ALL_EQUAL; add(x); }
+            {
+                ember_check_case x = c;
+                x.dist = EMBER_CHECK_DIST_DUPLICATES;
+                x.bag = 6;
+                x.weight_decay = 0.01f;
+                add(x);
+            }
+            {
+                ember_check_case x = with_pool(c, EMBER_POOLING_MEAN);
+                x.padding = 1;
+                x.index_type = EMBER_INDEX_INT32;
+                add(x);
+            }
+            {
+                ember_check_case x = emb(EMBER_CHECK_BACKWARD_UPDATE, 7, 5, 32, 8);
+                x.opt = c.opt;
+                x.mode = c.mode;
+                x.dist = EMBER_CHECK_DIST_ALL_EQUAL;
+                add(x);
+            }
         }
         for (int m = 0; m < 2; m++) {
             ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 5000, 64, 256, 8);
-            c.opt = (ember_optimizer_kind)o, c.mode = (ember_reduction_mode)m, c.dist = EMBER_CHECK_DIST_ZIPF;
+            c.opt = (ember_optimizer_kind)o, c.mode = (ember_reduction_mode)m,
+            c.dist = EMBER_CHECK_DIST_ZIPF;
             add(c);
         }
-        { ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 100000, 64, 2048, 20); c.opt = (ember_optimizer_kind)o; c.dist = EMBER_CHECK_DIST_ZIPF; c.full_only = 1; add(c); }
-        { ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 93, 7, 13, 3); c.opt = (ember_optimizer_kind)o; c.weights = 1; c.stride_extra = 4; c.col_offset = 1; add(c); }
-        { ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 93, 7, 0, 3); c.opt = (ember_optimizer_kind)o; add(c); }
+        {
+            ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 100000, 64, 2048, 20);
+            c.opt = (ember_optimizer_kind)o;
+            c.dist = EMBER_CHECK_DIST_ZIPF;
+            c.full_only = 1;
+            add(c);
+        }
+        {
+            ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 93, 7, 13, 3);
+            c.opt = (ember_optimizer_kind)o;
+            c.weights = 1;
+            c.stride_extra = 4;
+            c.col_offset = 1;
+            add(c);
+        }
+        {
+            ember_check_case c = emb(EMBER_CHECK_BACKWARD_UPDATE, 93, 7, 0, 3);
+            c.opt = (ember_optimizer_kind)o;
+            add(c);
+        }
     }
     static const ember_optimizer_kind dense_kinds[] = {EMBER_OPTIMIZER_SGD, EMBER_OPTIMIZER_ADAGRAD,
-                                                      EMBER_OPTIMIZER_ADAM};
+                                                       EMBER_OPTIMIZER_ADAM};
     static const int64_t ns[] = {1, 93, 1000};
     for (int k = 0; k < 3; k++) {
         for (int i = 0; i < 3; i++) {
@@ -252,7 +403,10 @@ static void add_optimizer_cases(void) {
             c.opt = dense_kinds[k];
             c.n = ns[i];
             add(c);
-            if (i == 1) { c.weight_decay = 0.01f; add(c); }
+            if (i == 1) {
+                c.weight_decay = 0.01f;
+                add(c);
+            }
         }
         ember_check_case c;
         memset(&c, 0, sizeof c);
@@ -262,7 +416,8 @@ static void add_optimizer_cases(void) {
 }
 
 static void add_dense_cases(void) {
-    static const int64_t shapes[][3] = {{1, 1, 1}, {7, 93, 5}, {13, 7, 93}, {64, 37, 61}, {0, 5, 3}, {3, 1, 7}};
+    static const int64_t shapes[][3] = {{1, 1, 1},    {7, 93, 5}, {13, 7, 93},
+                                        {64, 37, 61}, {0, 5, 3},  {3, 1, 7}};
     for (int op = EMBER_CHECK_DENSE_FORWARD; op <= EMBER_CHECK_DENSE_BACKWARD; op++) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             for (int v = 0; v < 4; v++) {
@@ -281,7 +436,11 @@ static void add_dense_cases(void) {
         memset(&c, 0, sizeof c);
         c.op = (ember_check_op)op;
         c.batch = 13, c.in = 7, c.out = 93, c.act = EMBER_ACTIVATION_RELU, c.bias = 1;
-        if (op == EMBER_CHECK_DENSE_BACKWARD) { c.no_dx = 1; add(c); c.no_dx = 0; }
+        if (op == EMBER_CHECK_DENSE_BACKWARD) {
+            c.no_dx = 1;
+            add(c);
+            c.no_dx = 0;
+        }
         c.batch = 512, c.in = 400, c.out = 400, c.full_only = 1;
         add(c);
     }
@@ -296,7 +455,10 @@ static void add_head_cases(void) {
             c.op = (ember_check_op)op;
             c.n = ns[i];
             add(c);
-            if (i == 2) { c.special = 1; add(c); }
+            if (i == 2) {
+                c.special = 1;
+                add(c);
+            }
         }
         ember_check_case c;
         memset(&c, 0, sizeof c);
@@ -324,7 +486,10 @@ static void add_seed_cases(void) {
         c.seed_kind = k;
         c.rows = 7, c.dim = 5, c.batch = 9;
         add(c);
-        if (k == EMBER_CHECK_SEED_ONEHOT) { c.rows = 93, c.dim = 7, c.batch = 100; add(c); }
+        if (k == EMBER_CHECK_SEED_ONEHOT) {
+            c.rows = 93, c.dim = 7, c.batch = 100;
+            add(c);
+        }
     }
 }
 
@@ -347,22 +512,36 @@ static void add_error_cases(void) {
             add_error(emb_ops[t], e, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
         add_error(emb_ops[t], EMBER_CHECK_ERR_INDEX_TOO_BIG, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
         add_error(emb_ops[t], EMBER_CHECK_ERR_INDEX_TOO_BIG, EMBER_POOLING_MEAN, EMBER_INDEX_INT32);
-        add_error(emb_ops[t], EMBER_CHECK_ERR_OFFSET_DECREASING, EMBER_POOLING_MEAN, EMBER_INDEX_INT32);
-        add_error(emb_ops[t], EMBER_CHECK_ERR_BATCH_MISMATCH, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
+        add_error(emb_ops[t], EMBER_CHECK_ERR_OFFSET_DECREASING, EMBER_POOLING_MEAN,
+                  EMBER_INDEX_INT32);
+        add_error(emb_ops[t], EMBER_CHECK_ERR_BATCH_MISMATCH, EMBER_POOLING_NONE,
+                  EMBER_INDEX_INT64);
         add_error(emb_ops[t], EMBER_CHECK_ERR_SLICE_TOO_WIDE, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
-        add_error(emb_ops[t], EMBER_CHECK_ERR_WEIGHTS_WITH_MEAN, EMBER_POOLING_MEAN, EMBER_INDEX_INT64);
-        add_error(emb_ops[t], EMBER_CHECK_ERR_PADDING_TOO_BIG, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
+        add_error(emb_ops[t], EMBER_CHECK_ERR_WEIGHTS_WITH_MEAN, EMBER_POOLING_MEAN,
+                  EMBER_INDEX_INT64);
+        add_error(emb_ops[t], EMBER_CHECK_ERR_PADDING_TOO_BIG, EMBER_POOLING_SUM,
+                  EMBER_INDEX_INT64);
     }
-    add_error(EMBER_CHECK_LOOKUP, EMBER_CHECK_ERR_TABLE_TOO_SMALL, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_BACKWARD_UPDATE, EMBER_CHECK_ERR_TABLE_TOO_SMALL, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_INDEX_NEGATIVE, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_INDEX_TOO_BIG, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_TABLE_TOO_SMALL, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_OUT_TOO_SMALL, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_DENSE_STEP, EMBER_CHECK_ERR_ROWWISE_DENSE, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_DENSE_FORWARD, EMBER_CHECK_ERR_DENSE_TOO_SMALL, EMBER_POOLING_NONE, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_LOOKUP, EMBER_CHECK_ERR_WRONG_CONTEXT, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
-    add_error(EMBER_CHECK_BACKWARD_UPDATE, EMBER_CHECK_ERR_WRONG_CONTEXT, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_LOOKUP, EMBER_CHECK_ERR_TABLE_TOO_SMALL, EMBER_POOLING_SUM,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_BACKWARD_UPDATE, EMBER_CHECK_ERR_TABLE_TOO_SMALL, EMBER_POOLING_SUM,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_INDEX_NEGATIVE, EMBER_POOLING_NONE,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_INDEX_TOO_BIG, EMBER_POOLING_NONE,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_TABLE_TOO_SMALL, EMBER_POOLING_NONE,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_SPARSE_STEP, EMBER_CHECK_ERR_OUT_TOO_SMALL, EMBER_POOLING_NONE,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_DENSE_STEP, EMBER_CHECK_ERR_ROWWISE_DENSE, EMBER_POOLING_NONE,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_DENSE_FORWARD, EMBER_CHECK_ERR_DENSE_TOO_SMALL, EMBER_POOLING_NONE,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_LOOKUP, EMBER_CHECK_ERR_WRONG_CONTEXT, EMBER_POOLING_SUM,
+              EMBER_INDEX_INT64);
+    add_error(EMBER_CHECK_BACKWARD_UPDATE, EMBER_CHECK_ERR_WRONG_CONTEXT, EMBER_POOLING_SUM,
+              EMBER_INDEX_INT64);
 }
 
 static void build(void) {
@@ -397,12 +576,14 @@ void ember_check_case_describe(const ember_check_case *c, char *buf, size_t size
     case EMBER_CHECK_DENSE_FORWARD:
     case EMBER_CHECK_DENSE_BACKWARD:
         snprintf(buf, size, "x [%lld x %lld], W [%lld x %lld]%s%s", (long long)c->batch,
-                 (long long)c->in, (long long)c->out, (long long)c->in,
-                 c->bias ? ", bias" : "", c->act == EMBER_ACTIVATION_RELU ? ", ReLU" : "");
+                 (long long)c->in, (long long)c->out, (long long)c->in, c->bias ? ", bias" : "",
+                 c->act == EMBER_ACTIVATION_RELU ? ", ReLU" : "");
         break;
     case EMBER_CHECK_SPARSE_STEP:
-        snprintf(buf, size, "table %lld x %lld, about half the rows (first and last among them) "
-                 "updated, %s%s", (long long)c->rows, (long long)c->dim, opt_name(c->opt),
+        snprintf(buf, size,
+                 "table %lld x %lld, about half the rows (first and last among them) "
+                 "updated, %s%s",
+                 (long long)c->rows, (long long)c->dim, opt_name(c->opt),
                  c->weight_decay != 0 ? ", weight decay" : "");
         break;
     case EMBER_CHECK_DENSE_STEP:
@@ -428,8 +609,8 @@ void ember_check_case_describe(const ember_check_case *c, char *buf, size_t size
         snprintf(buf, size,
                  "table %lld x %lld, batch %lld, %s pooling%s, %s indices, %s, stride dim+%lld "
                  "col %lld%s",
-                 (long long)c->rows, (long long)c->dim, (long long)c->batch,
-                 pool_name(c->pooling), c->pooling != EMBER_POOLING_NONE ? " (bags 0..2*bag)" : "",
+                 (long long)c->rows, (long long)c->dim, (long long)c->batch, pool_name(c->pooling),
+                 c->pooling != EMBER_POOLING_NONE ? " (bags 0..2*bag)" : "",
                  c->index_type == EMBER_INDEX_INT32 ? "int32" : "int64", dist_name(c->dist),
                  (long long)c->stride_extra, (long long)c->col_offset,
                  c->accumulate ? ", accumulate" : "");

@@ -61,9 +61,8 @@ int chk_guard_ok(ember_check_result *r, const char *name, const void *host, int6
     return 1;
 }
 
-int64_t chk_compare(ember_check_result *r, const char *name, const float *got,
-                    const double *want, const double *tol, double factor, int64_t n,
-                    int64_t cols) {
+int64_t chk_compare(ember_check_result *r, const char *name, const float *got, const double *want,
+                    const double *tol, double factor, int64_t n, int64_t cols) {
     int64_t bad = 0, first = -1;
     double first_err = 0, first_tol = 0;
     const char *metric = tol ? "abs" : "exact";
@@ -105,8 +104,8 @@ int64_t chk_compare(ember_check_result *r, const char *name, const float *got,
     return bad;
 }
 
-int chk_compare_nmse(ember_check_result *r, const char *name, const float *got,
-                     const double *want, double bound, int64_t n, int64_t cols) {
+int chk_compare_nmse(ember_check_result *r, const char *name, const float *got, const double *want,
+                     double bound, int64_t n, int64_t cols) {
     double num = 0, den = 0, worst = -1;
     int64_t wi = 0;
     for (int64_t i = 0; i < n; i++) {

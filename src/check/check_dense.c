@@ -129,8 +129,8 @@ static void cmp_gemm(ember_check_result *r, const char *name, const float *got, 
     if (ref) free(want);
 }
 
-void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context *ref,
-                   uint64_t seed, ember_check_result *r) {
+void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context *ref, uint64_t seed,
+                   ember_check_result *r) {
     dense_in in = {0};
     dense_got g = {0}, gr = {0};
     char err[1024];
@@ -173,8 +173,10 @@ void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context 
             }
         }
     if (g.dy && chk_guard_ok(r, "dy", g.dy, B * O, 4)) {
-        if (c->act == EMBER_ACTIVATION_RELU) chk_compare(r, "dy", g.dy, o1, NULL, 1.0, B * O, O);
-        else chk_compare_bits(r, "dy", g.dy, in.dy, B * O, O, "without ReLU dy must be unchanged");
+        if (c->act == EMBER_ACTIVATION_RELU)
+            chk_compare(r, "dy", g.dy, o1, NULL, 1.0, B * O, O);
+        else
+            chk_compare_bits(r, "dy", g.dy, in.dy, B * O, O, "without ReLU dy must be unchanged");
     }
     if (!c->no_dx) cmp_gemm(r, "dx", g.dx, ref ? gr.dx : NULL, o2, B * I, I);
     cmp_gemm(r, "dw", g.dw, ref ? gr.dw : NULL, o3, O * I, I);
@@ -250,8 +252,10 @@ void chk_run_optim_dense(const ember_check_case *c, ember_context *ctx, ember_co
     }
     chk_fill(&rng, w, n, -1.0f, 1.0f);
     chk_fill(&rng, g, n, -1.0f, 1.0f);
-    if (opt.kind == EMBER_OPTIMIZER_ADAM) chk_fill(&rng, s, n, -0.5f, 0.5f); /* m */
-    else chk_fill(&rng, s, n, 0.1f, 1.0f);
+    if (opt.kind == EMBER_OPTIMIZER_ADAM)
+        chk_fill(&rng, s, n, -0.5f, 0.5f); /* m */
+    else
+        chk_fill(&rng, s, n, 0.1f, 1.0f);
     chk_fill(&rng, s2, n, 0.1f, 1.0f);
     if (step_exec(ctx, &opt, n, w, g, s, s2, &got, err, sizeof err)) {
         chk_result_failf(r, "%s", err);
@@ -267,7 +271,8 @@ void chk_run_optim_dense(const ember_check_case *c, ember_context *ctx, ember_co
     }
     cmp_step(r, "param", got.w, ref ? gr.w : NULL, &ww, n);
     if (opt.kind != EMBER_OPTIMIZER_SGD) cmp_step(r, "state", got.s, ref ? gr.s : NULL, &ws, n);
-    if (opt.kind == EMBER_OPTIMIZER_ADAM) cmp_step(r, "state2", got.s2, ref ? gr.s2 : NULL, &ws2, n);
+    if (opt.kind == EMBER_OPTIMIZER_ADAM)
+        cmp_step(r, "state2", got.s2, ref ? gr.s2 : NULL, &ws2, n);
 done:
     free(w);
     free(g);

@@ -30,8 +30,10 @@ ember_buffer *chk_up(chk_dev *d, const void *data, int64_t elems, size_t esize) 
         chk_fail_st(d, EMBER_STATUS_OUT_OF_MEMORY, "host malloc");
         return NULL;
     }
-    if (data && bytes) memcpy(host, data, bytes);
-    else fill_sentinel(host, bytes);
+    if (data && bytes)
+        memcpy(host, data, bytes);
+    else
+        fill_sentinel(host, bytes);
     fill_sentinel(host + bytes, total - bytes);
     ember_buffer *b = NULL;
     ember_status st = ember_buffer_alloc(d->ctx, total, &b);
@@ -70,8 +72,10 @@ void *chk_index_bytes(const int64_t *p, int64_t n, ember_index_type t) {
     void *out = malloc(((size_t)(n > 0 ? n : 0) + 1) * es);
     if (!out) return NULL;
     for (int64_t i = 0; i < n; i++) {
-        if (t == EMBER_INDEX_INT32) ((int32_t *)out)[i] = (int32_t)p[i];
-        else ((int64_t *)out)[i] = p[i];
+        if (t == EMBER_INDEX_INT32)
+            ((int32_t *)out)[i] = (int32_t)p[i];
+        else
+            ((int64_t *)out)[i] = p[i];
     }
     return out;
 }

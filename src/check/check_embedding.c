@@ -24,8 +24,8 @@ static void got_free(emb_got *g) {
     memset(g, 0, sizeof *g);
 }
 
-static int emb_exec(ember_context *ctx, const ember_check_case *c, const chk_emb *e,
-                    emb_got *g, char *err, size_t errsz) {
+static int emb_exec(ember_context *ctx, const ember_check_case *c, const chk_emb *e, emb_got *g,
+                    char *err, size_t errsz) {
     chk_dev d = {.ctx = ctx};
     const ember_lookup_desc *desc = &e->desc;
     int64_t R = desc->num_rows, D = desc->dim, B = desc->batch, S = desc->out_row_stride;
@@ -68,8 +68,8 @@ static int emb_exec(ember_context *ctx, const ember_check_case *c, const chk_emb
         ug = chk_up(&d, NULL, ni * D, sizeof(float));
         if (d.st) goto done;
         g->nu = -1;
-        st = ember_embedding_backward_sparse(ctx, desc, idx, off, wts, go, c->mode, uid, ug,
-                                             &g->nu);
+        st =
+            ember_embedding_backward_sparse(ctx, desc, idx, off, wts, go, c->mode, uid, ug, &g->nu);
         if (chk_fail_st(&d, st, "ember_embedding_backward_sparse")) goto done;
         g->ids = chk_down(&d, uid, ni, sizeof(int64_t));
         g->ugrads = chk_down(&d, ug, ni * D, sizeof(float));
@@ -232,8 +232,9 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
         /* Only the first num_unique rows are defined; the guard is after the capacity. */
         if (ref) {
             double *rv = chk_to_double(gr.ugrads, onu * D);
-            if (rv) chk_compare(r, "unique_grads", g.ugrads, rv, w1.tol, EMBER_TOL_VS_CPU_FACTOR,
-                                onu * D, D);
+            if (rv)
+                chk_compare(r, "unique_grads", g.ugrads, rv, w1.tol, EMBER_TOL_VS_CPU_FACTOR,
+                            onu * D, D);
             free(rv);
         } else {
             chk_compare(r, "unique_grads", g.ugrads, w1.v, w1.tol, 1.0, onu * D, D);
@@ -276,10 +277,12 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
         if (cpu_like) ember_context_set_threads(ctx, 2);
         rc = emb_exec(ctx, c, &e, &g2, err, sizeof err);
         if (cpu_like) ember_context_set_threads(ctx, 0);
-        if (rc) chk_result_failf(r, "second deterministic run: %s", err);
-        else same_run(r, c, &e, &g, &g2,
-                      cpu_like ? "deterministic run with 2 threads vs 1 thread"
-                               : "deterministic second run vs first");
+        if (rc)
+            chk_result_failf(r, "second deterministic run: %s", err);
+        else
+            same_run(r, c, &e, &g, &g2,
+                     cpu_like ? "deterministic run with 2 threads vs 1 thread"
+                              : "deterministic second run vs first");
     }
 done:
     got_free(&g);

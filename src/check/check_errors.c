@@ -90,8 +90,11 @@ static void still_usable(ember_context *ctx, ember_check_result *r) {
     int64_t idx[1] = {1};
     ember_lookup_desc desc;
     ember_lookup_desc_init(&desc, 2, 3, 1, 1, EMBER_POOLING_NONE);
-    ember_buffer *bt = chk_up(&d, table, 6, 4), *bi = chk_up(&d, idx, 1, 8), *bo = chk_up(&d, NULL, 3, 4);
-    if (!d.st) chk_fail_st(&d, ember_embedding_lookup(ctx, &desc, bt, bi, NULL, NULL, bo), "ember_embedding_lookup");
+    ember_buffer *bt = chk_up(&d, table, 6, 4), *bi = chk_up(&d, idx, 1, 8),
+                 *bo = chk_up(&d, NULL, 3, 4);
+    if (!d.st)
+        chk_fail_st(&d, ember_embedding_lookup(ctx, &desc, bt, bi, NULL, NULL, bo),
+                    "ember_embedding_lookup");
     if (!d.st) got = chk_down(&d, bo, 3, 4);
     if (d.st) chk_result_failf(r, "the context is unusable after the error: %s", d.err);
     ember_buffer_free(bt);
@@ -155,16 +158,23 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
 
     /* Everything the op may write starts as random bytes we keep a copy of. */
     ember_optimizer opt;
-    ember_optimizer_init(&opt, target == EMBER_CHECK_DENSE_STEP ? EMBER_OPTIMIZER_ROWWISE_ADAGRAD
-                                                                : EMBER_OPTIMIZER_ADAGRAD,
+    ember_optimizer_init(&opt,
+                         target == EMBER_CHECK_DENSE_STEP ? EMBER_OPTIMIZER_ROWWISE_ADAGRAD
+                                                          : EMBER_OPTIMIZER_ADAGRAD,
                          0.1f);
-    int short_out = err == EMBER_CHECK_ERR_OUT_TOO_SMALL, short_table = err == EMBER_CHECK_ERR_TABLE_TOO_SMALL;
+    int short_out = err == EMBER_CHECK_ERR_OUT_TOO_SMALL,
+        short_table = err == EMBER_CHECK_ERR_TABLE_TOO_SMALL;
     size_t table_bytes = (size_t)(R * D) * 4 - (short_table ? 4 : 0);
     size_t out_bytes = (size_t)(B * S) * 4 - (short_out && target == EMBER_CHECK_LOOKUP ? 4 : 0);
-    size_t grad_bytes = (size_t)(R * D) * 4 - (short_out && target == EMBER_CHECK_BACKWARD_DENSE ? 4 : 0);
-    size_t ug_bytes = (size_t)(ni * D) * 4 - (short_out && target == EMBER_CHECK_BACKWARD_SPARSE ? 4 : 0);
-    size_t state_bytes = (size_t)(R * D) * 4 - (short_out && (target == EMBER_CHECK_BACKWARD_UPDATE ||
-                                                              target == EMBER_CHECK_SPARSE_STEP) ? 4 : 0);
+    size_t grad_bytes =
+        (size_t)(R * D) * 4 - (short_out && target == EMBER_CHECK_BACKWARD_DENSE ? 4 : 0);
+    size_t ug_bytes =
+        (size_t)(ni * D) * 4 - (short_out && target == EMBER_CHECK_BACKWARD_SPARSE ? 4 : 0);
+    size_t state_bytes =
+        (size_t)(R * D) * 4 -
+        (short_out && (target == EMBER_CHECK_BACKWARD_UPDATE || target == EMBER_CHECK_SPARSE_STEP)
+             ? 4
+             : 0);
     kept k[4] = {{0}};
     int nk = 0;
     unsigned char *scratch = malloc((size_t)(R * D + B * S + ni * D + 64) * 8);
@@ -225,7 +235,8 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
         break;
     }
     case EMBER_CHECK_BACKWARD_SPARSE: {
-        ember_buffer *ids = KEEP("unique_ids", (size_t)ni * 8), *ug = KEEP("unique_grads", ug_bytes);
+        ember_buffer *ids = KEEP("unique_ids", (size_t)ni * 8),
+                     *ug = KEEP("unique_grads", ug_bytes);
         if (d.st) goto done;
         call = "ember_embedding_backward_sparse";
         st = ember_embedding_backward_sparse(ctx, &desc, bi, bo, bw, bgo,
@@ -315,8 +326,10 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
                     r->diff_col = r->diff_index % D;
                     r->diff_got = after[b];
                     r->diff_want = k[i].before[b];
-                    chk_result_failf(r, "%s failed as it should but changed %s: byte %zu was 0x%02x, "
-                                     "now 0x%02x", call, k[i].name, b, k[i].before[b], after[b]);
+                    chk_result_failf(r,
+                                     "%s failed as it should but changed %s: byte %zu was 0x%02x, "
+                                     "now 0x%02x",
+                                     call, k[i].name, b, k[i].before[b], after[b]);
                     break;
                 }
             }

@@ -25,8 +25,8 @@ typedef struct head_got {
     float loss;
 } head_got;
 
-static int head_exec(ember_context *ctx, const ember_check_case *c, const float *x,
-                     const float *t, head_got *g, char *err, size_t errsz) {
+static int head_exec(ember_context *ctx, const ember_check_case *c, const float *x, const float *t,
+                     head_got *g, char *err, size_t errsz) {
     chk_dev d = {.ctx = ctx};
     int64_t n = c->n;
     ember_buffer *bx = chk_up(&d, x, n, 4), *bt = NULL, *by = chk_up(&d, NULL, n, 4);
@@ -55,8 +55,8 @@ static double sigmoid_d(double x) {
     return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
 }
 
-void chk_run_head(const ember_check_case *c, ember_context *ctx, ember_context *ref,
-                  uint64_t seed, ember_check_result *r) {
+void chk_run_head(const ember_check_case *c, ember_context *ctx, ember_context *ref, uint64_t seed,
+                  ember_check_result *r) {
     int64_t n = c->n;
     size_t cap = (size_t)(n > 0 ? n : 1);
     chk_rng rng = {seed};

@@ -55,8 +55,10 @@ static void draw_zipf(chk_rng *r, int64_t *idx, int64_t n, int64_t rows) {
         int64_t lo = 0, hi = rows - 1;
         while (lo < hi) {
             int64_t mid = (lo + hi) / 2;
-            if (cdf[mid] < u) lo = mid + 1;
-            else hi = mid;
+            if (cdf[mid] < u)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         idx[i] = lo;
     }

@@ -33,9 +33,9 @@ typedef struct chk_emb {
     float *grad_out;        /* batch x stride; outside the slice a huge value */
     float *grad_init;       /* rows x dim: backward_dense adds into this */
     ember_optimizer opt;
-    float *state;           /* state_n floats (or NULL) */
+    float *state; /* state_n floats (or NULL) */
     int64_t state_n;
-    int64_t num_unique;     /* sparse step: distinct ascending ids and a gradient each */
+    int64_t num_unique; /* sparse step: distinct ascending ids and a gradient each */
     int64_t *uids;
     float *ugrads;
 } chk_emb;
@@ -81,12 +81,11 @@ int chk_guard_ok(ember_check_result *r, const char *name, const void *host, int6
 /* Compares got[0..n) with want[0..n) element by element: |got - want| <= tol[i] * factor
  * (tol NULL: exact), NaN where NaN, the same infinity. cols gives [row, col] in reports.
  * Returns the number of failing elements; records the worst error and the first failure. */
-int64_t chk_compare(ember_check_result *r, const char *name, const float *got,
-                    const double *want, const double *tol, double factor, int64_t n,
-                    int64_t cols);
+int64_t chk_compare(ember_check_result *r, const char *name, const float *got, const double *want,
+                    const double *tol, double factor, int64_t n, int64_t cols);
 /* Compares by normalised squared error against bound; reports the largest element error. */
-int chk_compare_nmse(ember_check_result *r, const char *name, const float *got,
-                     const double *want, double bound, int64_t n, int64_t cols);
+int chk_compare_nmse(ember_check_result *r, const char *name, const float *got, const double *want,
+                     double bound, int64_t n, int64_t cols);
 /* got == want bit for bit (for run-to-run identity). */
 int64_t chk_compare_bits(ember_check_result *r, const char *name, const float *got,
                          const float *want, int64_t n, int64_t cols, const char *what);
@@ -100,12 +99,12 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
                        uint64_t seed, ember_check_result *r);
 void chk_run_optim_dense(const ember_check_case *c, ember_context *ctx, ember_context *ref,
                          uint64_t seed, ember_check_result *r);
-void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context *ref,
-                   uint64_t seed, ember_check_result *r);
-void chk_run_head(const ember_check_case *c, ember_context *ctx, ember_context *ref,
-                  uint64_t seed, ember_check_result *r);
-void chk_run_seed(const ember_check_case *c, ember_context *ctx, ember_context *ref,
-                  uint64_t seed, ember_check_result *r);
+void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context *ref, uint64_t seed,
+                   ember_check_result *r);
+void chk_run_head(const ember_check_case *c, ember_context *ctx, ember_context *ref, uint64_t seed,
+                  ember_check_result *r);
+void chk_run_seed(const ember_check_case *c, ember_context *ctx, ember_context *ref, uint64_t seed,
+                  ember_check_result *r);
 void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context *ref,
                     uint64_t seed, ember_check_result *r);
 

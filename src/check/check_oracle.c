@@ -268,7 +268,8 @@ int chk_oracle_dense_step(const ember_optimizer *o, int64_t n, const float *w, c
             double m = b1 * s[i] + (1 - b1) * gg;
             double v = b2 * s2[i] + (1 - b2) * gg * gg;
             double m_tol = KO * U * (fabs(b1 * s[i]) + fabs((1 - b1) * gg)) + (1 - b1) * gt;
-            double v_tol = KO * U * (b2 * s2[i] + (1 - b2) * gg * gg) + (1 - b2) * 2 * fabs(gg) * gt;
+            double v_tol =
+                KO * U * (b2 * s2[i] + (1 - b2) * gg * gg) + (1 - b2) * 2 * fabs(gg) * gt;
             double den = sqrt(v / bc2) + eps;
             delta = lr * (m / bc1) / den;
             tol = lr / bc1 / den * m_tol + fabs(delta) * (rel_bc1 + 0.5 * (rel_bc2 + v_tol / v));

@@ -22,8 +22,8 @@ void ember_check_reproduce(const ember_check_case *c, ember_backend_kind kind, i
              c ? c->name : "?", (unsigned long long)seed);
 }
 
-static void result_init(ember_check_result *r, const ember_check_case *c,
-                        ember_backend_kind kind, int device, uint64_t seed) {
+static void result_init(ember_check_result *r, const ember_check_case *c, ember_backend_kind kind,
+                        int device, uint64_t seed) {
     memset(r, 0, sizeof *r);
     r->outcome = EMBER_CHECK_PASSED;
     r->seed = seed;
@@ -79,8 +79,8 @@ void ember_check_run_on(const ember_check_case *c, ember_context *ctx, int devic
     r->seconds = now_s() - t0;
 }
 
-void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int device,
-                     uint64_t seed, int require, ember_check_result *r) {
+void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int device, uint64_t seed,
+                     int require, ember_check_result *r) {
     result_init(r, c, kind, device, seed);
     ember_context *ctx = NULL, *ref = NULL;
     ember_status st = ember_context_create(&ctx, kind, device);
@@ -90,9 +90,10 @@ void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int dev
         if (require) {
             snprintf(r->reason, sizeof r->reason,
                      "the backend is required here (EMBER_REQUIRE_OPENCL=1) but cannot be "
-                     "created: %s (%s)", why, ember_status_name(st));
+                     "created: %s (%s)",
+                     why, ember_status_name(st));
         } else if (kind == EMBER_BACKEND_CUDA && !strstr(why, "no CUDA device") &&
-            st != EMBER_STATUS_BACKEND_NOT_COMPILED)
+                   st != EMBER_STATUS_BACKEND_NOT_COMPILED)
             snprintf(r->reason, sizeof r->reason, "no CUDA device: %s (%s)", why,
                      ember_status_name(st));
         else

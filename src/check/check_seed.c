@@ -72,7 +72,8 @@ static void walkthrough(const ember_check_case *c, ember_context *ctx, uint64_t 
         }
         for (int j = 0; j < DIM; j++) wv[j] = 1.0;
         if (chk_compare(r, "unique_grads", got_ug, wv, NULL, 1, DIM, DIM)) goto done;
-        if (chk_fail_st(&d, ember_sparse_optimizer_step(ctx, &sgd, ROWS, DIM, table, NULL, uid, ug, 1),
+        if (chk_fail_st(&d,
+                        ember_sparse_optimizer_step(ctx, &sgd, ROWS, DIM, table, NULL, uid, ug, 1),
                         "ember_sparse_optimizer_step"))
             goto done;
     } else {
@@ -165,9 +166,11 @@ done:
     free(got_y);
 }
 
-void chk_run_seed(const ember_check_case *c, ember_context *ctx, ember_context *ref,
-                  uint64_t seed, ember_check_result *r) {
+void chk_run_seed(const ember_check_case *c, ember_context *ctx, ember_context *ref, uint64_t seed,
+                  ember_check_result *r) {
     (void)ref; /* exact expectations: no reference needed */
-    if (c->seed_kind == EMBER_CHECK_SEED_ONEHOT) onehot(c, ctx, seed, r);
-    else walkthrough(c, ctx, seed, r);
+    if (c->seed_kind == EMBER_CHECK_SEED_ONEHOT)
+        onehot(c, ctx, seed, r);
+    else
+        walkthrough(c, ctx, seed, r);
 }

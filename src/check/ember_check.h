@@ -74,41 +74,41 @@ typedef enum ember_check_error_kind {
 } ember_check_error_kind;
 
 typedef struct ember_check_case {
-    char name[96];          /* unique; what --case takes */
+    char name[96]; /* unique; what --case takes */
     ember_check_op op;
-    int full_only;          /* 1: large shape, run only with --full */
-    uint64_t seed;          /* the default seed (--seed overrides) */
+    int full_only; /* 1: large shape, run only with --full */
+    uint64_t seed; /* the default seed (--seed overrides) */
 
     /* embedding ops */
     int64_t rows, dim, batch;
-    int64_t bag;            /* mean bag length (pooled); bags hold 0 .. 2*bag indices */
+    int64_t bag; /* mean bag length (pooled); bags hold 0 .. 2*bag indices */
     ember_index_type index_type;
     ember_pooling pooling;
-    int padding;            /* 1: padding_idx is a row that occurs among the indices */
-    int weights;            /* 1: per-sample weights (SUM) */
-    int empty_bags;         /* 1: some bags (the first among them) are empty */
-    int64_t stride_extra;   /* out_row_stride = dim + stride_extra */
-    int64_t col_offset;     /* out_col_offset (<= stride_extra) */
+    int padding;          /* 1: padding_idx is a row that occurs among the indices */
+    int weights;          /* 1: per-sample weights (SUM) */
+    int empty_bags;       /* 1: some bags (the first among them) are empty */
+    int64_t stride_extra; /* out_row_stride = dim + stride_extra */
+    int64_t col_offset;   /* out_col_offset (<= stride_extra) */
     int accumulate;
     ember_check_dist dist;
     ember_reduction_mode mode;
     ember_optimizer_kind opt;
     float weight_decay;
-    int special;            /* 1: NaN and infinities among the inputs */
+    int special; /* 1: NaN and infinities among the inputs */
 
     /* dense ops: batch above, and */
     int64_t in, out;
     ember_activation act;
     int bias;
-    int no_dx;              /* dense backward: dx = NULL */
-    int head_outputs;       /* BCE: 0 loss and grad, 1 loss only (grad NULL), 2 grad only */
+    int no_dx;        /* dense backward: dx = NULL */
+    int head_outputs; /* BCE: 0 loss and grad, 1 loss only (grad NULL), 2 grad only */
 
     /* elementwise ops and dense optimizer: n elements */
     int64_t n;
 
-    int seed_kind;          /* ember_check_seed_kind, op SEED */
-    int error;              /* ember_check_error_kind, op ERRORS */
-    ember_check_op target;  /* op ERRORS: the op given the bad input */
+    int seed_kind;         /* ember_check_seed_kind, op SEED */
+    int error;             /* ember_check_error_kind, op ERRORS */
+    ember_check_op target; /* op ERRORS: the op given the bad input */
 } ember_check_case;
 
 size_t ember_check_case_count(void);
@@ -127,8 +127,8 @@ typedef enum ember_check_outcome {
 
 typedef struct ember_check_result {
     ember_check_outcome outcome;
-    char reason[1024];      /* failed/skipped: why ("skipped: no CUDA device: ...") */
-    char backend[32];       /* the backend's name */
+    char reason[1024]; /* failed/skipped: why ("skipped: no CUDA device: ...") */
+    char backend[32];  /* the backend's name */
     uint64_t seed;
     /* The worst element seen, as error and the tolerance at that element (metric "abs"),
      * or the normalised squared error and its bound (metric "nmse"); "exact" when the case
@@ -137,11 +137,11 @@ typedef struct ember_check_result {
     double max_error, tolerance;
     /* The first element out of tolerance (failed only, has_diff 1). */
     int has_diff;
-    char diff_array[32];    /* "out", "grad_table", "table", "state", ... */
-    int64_t diff_index;     /* flat element index in that array */
+    char diff_array[32]; /* "out", "grad_table", "table", "state", ... */
+    int64_t diff_index;  /* flat element index in that array */
     int64_t diff_row, diff_col;
     double diff_got, diff_want;
-    char reproduce[256];    /* "ember check --backend K --case NAME --seed S" */
+    char reproduce[256]; /* "ember check --backend K --case NAME --seed S" */
     double seconds;
 } ember_check_result;
 
@@ -155,8 +155,8 @@ void ember_check_run_on(const ember_check_case *c, ember_context *ctx, int devic
 /* Creates the contexts itself: backend `kind` on `device`, and for any kind other than
  * CPU a CPU reference. A backend that cannot be created gives SKIPPED with the reason
  * (CUDA: "no CUDA device: ..."); with require = 1 it gives FAILED instead. */
-void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int device,
-                     uint64_t seed, int require, ember_check_result *r);
+void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int device, uint64_t seed,
+                     int require, ember_check_result *r);
 
 /* Writes "ember check --backend K [--device N] --case NAME --seed S" to buf. */
 void ember_check_reproduce(const ember_check_case *c, ember_backend_kind kind, int device,

@@ -35,14 +35,15 @@ static int perturbs(const char *op) {
 static int fails(ember_context *ctx, const char *op, ember_status *st) {
     const char *mode = getenv("EMBER_PERTURB_MODE");
     if (!mode || strcmp(mode, "error") != 0 || !perturbs(op)) return 0;
-    *st = ember_error(ctx, EMBER_STATUS_DEVICE_ERROR, "perturbed: simulated device failure in %s", op);
+    *st = ember_error(ctx, EMBER_STATUS_DEVICE_ERROR, "perturbed: simulated device failure in %s",
+                      op);
     return 1;
 }
 
-#define FAIL_IF_ASKED(op)                                                                   \
-    do {                                                                                    \
-        ember_status fst_;                                                                  \
-        if (fails(ctx, (op), &fst_)) return fst_;                                           \
+#define FAIL_IF_ASKED(op)                                                                          \
+    do {                                                                                           \
+        ember_status fst_;                                                                         \
+        if (fails(ctx, (op), &fst_)) return fst_;                                                  \
     } while (0)
 
 static float *fptr(const ember_buffer *b) {
@@ -70,8 +71,12 @@ static ember_status p_init(ember_context *ctx, int device) {
     return EMBER_STATUS_SUCCESS;
 }
 
-static void p_destroy(ember_context *ctx) { CPU->destroy(ctx); }
-static ember_status p_synchronize(ember_context *ctx) { return CPU->synchronize(ctx); }
+static void p_destroy(ember_context *ctx) {
+    CPU->destroy(ctx);
+}
+static ember_status p_synchronize(ember_context *ctx) {
+    return CPU->synchronize(ctx);
+}
 static ember_status p_set_threads(ember_context *ctx, int threads) {
     return CPU->set_threads ? CPU->set_threads(ctx, threads) : EMBER_STATUS_SUCCESS;
 }
@@ -81,7 +86,9 @@ static ember_status p_set_math_mode(ember_context *ctx, ember_math_mode mode) {
 static ember_status p_buffer_alloc(ember_context *ctx, size_t bytes, void **handle) {
     return CPU->buffer_alloc(ctx, bytes, handle);
 }
-static void p_buffer_free(ember_context *ctx, void *handle) { CPU->buffer_free(ctx, handle); }
+static void p_buffer_free(ember_context *ctx, void *handle) {
+    CPU->buffer_free(ctx, handle);
+}
 static ember_status p_buffer_upload(ember_context *ctx, void *handle, size_t offset,
                                     const void *src, size_t bytes) {
     return CPU->buffer_upload(ctx, handle, offset, src, bytes);
@@ -132,10 +139,10 @@ static ember_status p_backward_sparse(ember_context *ctx, const ember_lookup_des
     return EMBER_STATUS_SUCCESS;
 }
 
-static ember_status p_sparse_step(ember_context *ctx, const ember_optimizer *opt,
-                                  int64_t num_rows, int64_t dim, ember_buffer *table,
-                                  ember_buffer *state, const ember_buffer *unique_ids,
-                                  const ember_buffer *unique_grads, int64_t num_unique) {
+static ember_status p_sparse_step(ember_context *ctx, const ember_optimizer *opt, int64_t num_rows,
+                                  int64_t dim, ember_buffer *table, ember_buffer *state,
+                                  const ember_buffer *unique_ids, const ember_buffer *unique_grads,
+                                  int64_t num_unique) {
     FAIL_IF_ASKED("sparse_step");
     EMBER_FORWARD_IF_ERROR(CPU->sparse_step(ctx, opt, num_rows, dim, table, state, unique_ids,
                                             unique_grads, num_unique));
@@ -151,8 +158,8 @@ static ember_status p_backward_update(ember_context *ctx, const ember_lookup_des
                                       ember_buffer *table, ember_buffer *state) {
     FAIL_IF_ASKED("backward_update");
     if (CPU->backward_update) {
-        EMBER_FORWARD_IF_ERROR(CPU->backward_update(ctx, desc, indices, offsets, weights,
-                                                    grad_out, mode, opt, table, state));
+        EMBER_FORWARD_IF_ERROR(CPU->backward_update(ctx, desc, indices, offsets, weights, grad_out,
+                                                    mode, opt, table, state));
     } else {
         /* What the dispatch layer does for a backend without a fused path. */
         ember_buffer *ids = NULL, *grads = NULL;
@@ -219,8 +226,10 @@ static ember_status p_bce(ember_context *ctx, int64_t n, const ember_buffer *log
     FAIL_IF_ASKED("bce");
     EMBER_FORWARD_IF_ERROR(CPU->bce_with_logits(ctx, n, logits, labels, loss, grad));
     if (perturbs("bce") && n > 0) {
-        if (loss) *loss += PERTURBATION;
-        else if (grad) fptr(grad)[0] += PERTURBATION;
+        if (loss)
+            *loss += PERTURBATION;
+        else if (grad)
+            fptr(grad)[0] += PERTURBATION;
     }
     return EMBER_STATUS_SUCCESS;
 }

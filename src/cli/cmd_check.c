@@ -76,16 +76,21 @@ static double err_ratio(double err, double tol) {
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
     }
     fputc('"', f);
 }
 
 static void json_number(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.9g", v);
-    else fputs("null", f);
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
 }
 
 static int selected(const ember_check_case *c, const run_opts *o) {
@@ -112,8 +117,7 @@ typedef struct child_state {
 } child_state;
 static child_state *g_child; /* NULL when running in-process */
 
-static void print_failure(const ember_check_case *c, const ember_check_result *r,
-                          const char *op) {
+static void print_failure(const ember_check_case *c, const ember_check_result *r, const char *op) {
     char shapes[256];
     ember_check_case_describe(c, shapes, sizeof shapes);
     printf("    FAILED %s\n      op %s; %s; seed %llu\n      %s\n", c->name, op, shapes,
@@ -156,8 +160,10 @@ static void report_skipped(const run_opts *o, totals *t, ember_backend_kind kind
                            const char *reason, int as_failure) {
     int n = 0;
     for (size_t i = 0; i < ember_check_case_count(); i++) n += selected(ember_check_case_at(i), o);
-    if (as_failure) t->failed += n;
-    else t->skipped += n;
+    if (as_failure)
+        t->failed += n;
+    else
+        t->skipped += n;
     const char *name = ember_backend_name(kind);
     if (o->json) {
         printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"%s\",\"reason\":",
@@ -181,8 +187,8 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int first_failure = 1;
     if (o->json) {
-        printf("%s{\"backend\":\"%s\",\"device\":%d,\"device_name\":", t->json_first_backend ? "" : ",",
-               name, device);
+        printf("%s{\"backend\":\"%s\",\"device\":%d,\"device_name\":",
+               t->json_first_backend ? "" : ",", name, device);
         json_string(stdout, ember_context_device_name(ctx));
         printf(",\"status\":\"ran\",\"failures\":[");
         t->json_first_backend = 0;
@@ -199,9 +205,12 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
         ember_check_run_on(c, ctx, device, ref, o->have_seed ? o->seed : c->seed, &r);
         op_tally *ot = &tally[c->op];
         n++;
-        if (r.outcome == EMBER_CHECK_PASSED) ot->passed++;
-        else if (r.outcome == EMBER_CHECK_SKIPPED) ot->skipped++;
-        else ot->failed++, failed++;
+        if (r.outcome == EMBER_CHECK_PASSED)
+            ot->passed++;
+        else if (r.outcome == EMBER_CHECK_SKIPPED)
+            ot->skipped++;
+        else
+            ot->failed++, failed++;
         double q = err_ratio(r.max_error, r.tolerance);
         if (!ot->metric || q > ot->ratio ||
             (ot->ratio == 0 && isfinite(r.tolerance) && r.tolerance > ot->tolerance)) {
@@ -213,8 +222,10 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
             ot->worst_seed = r.seed;
         }
         if (r.outcome == EMBER_CHECK_FAILED) {
-            if (o->json) json_failure(c, &r, &first_failure);
-            else if (ot->shown++ < MAX_FAILURES_SHOWN) print_failure(c, &r, ember_check_op_name(c->op));
+            if (o->json)
+                json_failure(c, &r, &first_failure);
+            else if (ot->shown++ < MAX_FAILURES_SHOWN)
+                print_failure(c, &r, ember_check_op_name(c->op));
         }
         fflush(stdout);
     }
@@ -252,13 +263,16 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
             if (strcmp(m, "exact") == 0 && ot->max_error == 0)
                 printf("  bit-exact where required; largest error 0");
             else
-                printf("  largest %s error %.3g vs tolerance %.3g", m, ot->max_error, ot->tolerance);
+                printf("  largest %s error %.3g vs tolerance %.3g", m, ot->max_error,
+                       ot->tolerance);
             printf(" (%s, seed %llu)\n", ot->worst_case ? ot->worst_case : "-",
                    (unsigned long long)ot->worst_seed);
         }
     }
-    if (o->json) printf("],\"cases\":%d,\"failed\":%d,\"seconds\":%.3f}", n, failed, secs);
-    else printf("  %s: %d cases, %d failed, %.2f s\n", name, n, failed, secs);
+    if (o->json)
+        printf("],\"cases\":%d,\"failed\":%d,\"seconds\":%.3f}", n, failed, secs);
+    else
+        printf("  %s: %d cases, %d failed, %.2f s\n", name, n, failed, secs);
 }
 
 static void run_backend(const run_opts *o, totals *t, ember_backend_kind kind, int only_device,
@@ -302,9 +316,10 @@ static void run_backend(const run_opts *o, totals *t, ember_backend_kind kind, i
         st = ember_context_create(&ctx, kind, dev);
         if (st != EMBER_STATUS_SUCCESS) {
             /* Listed as usable but cannot be opened: a broken device or driver, a failure. */
-            snprintf(reason, sizeof reason, "device %d (%s) listed as usable, but creating a "
-                     "context returned %s: %s", dev, info[d].name, ember_status_name(st),
-                     ember_last_error());
+            snprintf(reason, sizeof reason,
+                     "device %d (%s) listed as usable, but creating a "
+                     "context returned %s: %s",
+                     dev, info[d].name, ember_status_name(st), ember_last_error());
             report_skipped(o, t, kind, dev, reason, 1);
             continue;
         }
@@ -321,8 +336,8 @@ static void run_backend(const run_opts *o, totals *t, ember_backend_kind kind, i
 static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kind kind,
                                  int device) {
     fflush(stdout);
-    child_state *cs = mmap(NULL, sizeof *cs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                           -1, 0);
+    child_state *cs =
+        mmap(NULL, sizeof *cs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int fds[2] = {-1, -1};
     if (cs == MAP_FAILED || (o->json && pipe(fds) != 0)) goto in_process;
     memset(cs, 0, sizeof *cs);
@@ -371,19 +386,24 @@ static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kin
     } else {
         char why[512];
         if (WIFSIGNALED(status))
-            snprintf(why, sizeof why, "the %s backend crashed the process (signal %d, %s) during "
-                     "case %s", ember_backend_name(kind), WTERMSIG(status),
-                     strsignal(WTERMSIG(status)), cs->current_case[0] ? cs->current_case : "(none yet)");
+            snprintf(why, sizeof why,
+                     "the %s backend crashed the process (signal %d, %s) during "
+                     "case %s",
+                     ember_backend_name(kind), WTERMSIG(status), strsignal(WTERMSIG(status)),
+                     cs->current_case[0] ? cs->current_case : "(none yet)");
         else
-            snprintf(why, sizeof why, "the %s backend's process exited with status %d during "
-                     "case %s", ember_backend_name(kind), WEXITSTATUS(status), cs->current_case);
+            snprintf(why, sizeof why,
+                     "the %s backend's process exited with status %d during "
+                     "case %s",
+                     ember_backend_name(kind), WEXITSTATUS(status), cs->current_case);
         totals before = cs->t;
         t->passed = before.passed;
         t->skipped = before.skipped;
         t->failed = before.failed + 1;
         if (o->json) {
             printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"crashed\",\"case\":",
-                   t->json_first_backend ? "" : ",", ember_backend_name(kind), device < 0 ? 0 : device);
+                   t->json_first_backend ? "" : ",", ember_backend_name(kind),
+                   device < 0 ? 0 : device);
             json_string(stdout, cs->current_case);
             printf(",\"reason\":");
             json_string(stdout, why);
@@ -439,8 +459,7 @@ int ember_cmd_check(int argc, char **argv) {
         } else if (strcmp(argv[i], "--list") == 0) {
             list = 1;
         } else {
-            return cli_usage_error(argv[0], "unknown argument '%s'",
-                                   argv[i]);
+            return cli_usage_error(argv[0], "unknown argument '%s'", argv[i]);
         }
     }
     if (o.case_name) {
@@ -451,8 +470,7 @@ int ember_cmd_check(int argc, char **argv) {
         for (size_t i = 0; i < ember_check_case_count() && !any; i++)
             any = strncmp(ember_check_case_at(i)->name, o.case_name, strlen(o.case_name)) == 0;
         if (!any)
-            return cli_usage_error(argv[0], "no case named '%s' (--list shows them)",
-                                   o.case_name);
+            return cli_usage_error(argv[0], "no case named '%s' (--list shows them)", o.case_name);
     }
     if (list) {
         for (size_t i = 0; i < ember_check_case_count(); i++) {
@@ -466,7 +484,8 @@ int ember_cmd_check(int argc, char **argv) {
     }
 
     totals t = {0, 0, 0, 1};
-    if (o.json) printf("{\"mode\":\"%s\",\"backends\":[", o.full ? "full" : "quick");
+    if (o.json)
+        printf("{\"mode\":\"%s\",\"backends\":[", o.full ? "full" : "quick");
     else
         printf("ember check (%s): %zu cases in the list; the CPU against a double-precision "
                "oracle, other backends against the CPU\n",
@@ -483,8 +502,8 @@ int ember_cmd_check(int argc, char **argv) {
         printf("],\"passed\":%d,\"failed\":%d,\"skipped\":%d,\"ok\":%s}\n", t.passed, t.failed,
                t.skipped, t.failed ? "false" : "true");
     } else {
-        printf("summary: %d passed, %d failed, %d skipped -> %s\n", t.passed, t.failed,
-               t.skipped, t.failed ? "FAILED" : "OK");
+        printf("summary: %d passed, %d failed, %d skipped -> %s\n", t.passed, t.failed, t.skipped,
+               t.failed ? "FAILED" : "OK");
     }
     return t.failed ? 1 : 0;
 }

@@ -22,8 +22,10 @@ static int wanted_kinds(int *kinds, int cap) {
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok && n < cap; tok = strtok_r(NULL, ",", &save)) {
         ember_backend_kind k;
-        if (ember_backend_parse(tok, &k) == EMBER_STATUS_SUCCESS) kinds[n++] = (int)k;
-        else fprintf(stderr, "conformance: ignoring unknown backend '%s'\n", tok);
+        if (ember_backend_parse(tok, &k) == EMBER_STATUS_SUCCESS)
+            kinds[n++] = (int)k;
+        else
+            fprintf(stderr, "conformance: ignoring unknown backend '%s'\n", tok);
     }
     return n;
 }
@@ -106,7 +108,8 @@ static void skip_all(const struct conf_param *p, const char *bname, int require)
     ember_context_destroy(ctx);
     cr_assert(st != EMBER_STATUS_SUCCESS,
               "[%s] looked unavailable (no driver) but a context was created: run its cases "
-              "one by one", bname);
+              "one by one",
+              bname);
     char why[600];
     snprintf(why, sizeof why, "%s (%s)", ember_last_error(), ember_status_name(st));
     int n = 0;
@@ -117,11 +120,13 @@ static void skip_all(const struct conf_param *p, const char *bname, int require)
         memset(&r, 0, sizeof r);
         snprintf(r.backend, sizeof r.backend, "%s", bname);
         r.outcome = require ? EMBER_CHECK_FAILED : EMBER_CHECK_SKIPPED;
-        snprintf(r.reason, sizeof r.reason, "%s%s", require ? "required (EMBER_REQUIRE_OPENCL=1) but " : "", why);
+        snprintf(r.reason, sizeof r.reason, "%s%s",
+                 require ? "required (EMBER_REQUIRE_OPENCL=1) but " : "", why);
         log_result(c, &r);
         n++;
     }
-    cr_assert(!require, "[%s] EMBER_REQUIRE_OPENCL=1 but the backend is unavailable: %s", bname, why);
+    cr_assert(!require, "[%s] EMBER_REQUIRE_OPENCL=1 but the backend is unavailable: %s", bname,
+              why);
     cr_skip_test("[%s] all %d cases skipped: %s", bname, n, why);
 }
 
@@ -136,9 +141,11 @@ void conf_run(const struct conf_param *p) {
     /* Device -1: the backend's default (EMBER_OPENCL_DEVICE picks an OpenCL device). */
     ember_check_run(c, (ember_backend_kind)p->kind, -1, c->seed, require, &r);
     log_result(c, &r);
-    if (r.outcome == EMBER_CHECK_SKIPPED) cr_skip_test("[%s] %s: skipped: %s", bname, c->name, r.reason);
+    if (r.outcome == EMBER_CHECK_SKIPPED)
+        cr_skip_test("[%s] %s: skipped: %s", bname, c->name, r.reason);
     char shapes[256];
     ember_check_case_describe(c, shapes, sizeof shapes);
-    cr_assert(r.outcome == EMBER_CHECK_PASSED, "[%s] %s FAILED (%s; seed %llu): %s\n  reproduce: %s",
-              bname, c->name, shapes, (unsigned long long)r.seed, r.reason, r.reproduce);
+    cr_assert(r.outcome == EMBER_CHECK_PASSED,
+              "[%s] %s FAILED (%s; seed %llu): %s\n  reproduce: %s", bname, c->name, shapes,
+              (unsigned long long)r.seed, r.reason, r.reproduce);
 }

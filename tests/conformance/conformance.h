@@ -10,9 +10,9 @@
 
 /* Criterion copies parameters into the test process: plain data only. */
 struct conf_param {
-    int kind;       /* ember_backend_kind */
-    int case_index; /* index into ember_check_case_at(); -1: backend not compiled in, skip
-                       every case of ops_mask */
+    int kind;          /* ember_backend_kind */
+    int case_index;    /* index into ember_check_case_at(); -1: backend not compiled in, skip
+                          every case of ops_mask */
     unsigned ops_mask; /* case_index -1: 1 << op for each op of the test file */
 };
 
@@ -28,10 +28,10 @@ struct criterion_test_params conf_params(const ember_check_op *ops, int nops);
  * EMBER_CONFORMANCE_LOG, for the end-of-run summary. */
 void conf_run(const struct conf_param *p);
 
-#define CONF_PARAMS(...)                                                                    \
-    do {                                                                                    \
-        static const ember_check_op ops_[] = {__VA_ARGS__};                                 \
-        return conf_params(ops_, (int)(sizeof ops_ / sizeof ops_[0]));                      \
+#define CONF_PARAMS(...)                                                                           \
+    do {                                                                                           \
+        static const ember_check_op ops_[] = {__VA_ARGS__};                                        \
+        return conf_params(ops_, (int)(sizeof ops_ / sizeof ops_[0]));                             \
     } while (0)
 
 #endif

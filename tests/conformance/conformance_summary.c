@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
             /* Not run in this ctest invocation (ctest -R ...): fine, unless OpenCL must run. */
             int is_opencl = strstr(argv[a], "opencl") != NULL;
             say("  %s: not run (no log %s)%s\n", is_opencl ? "opencl" : argv[a], argv[a],
-                   is_opencl && require_opencl ? ": FAIL, EMBER_REQUIRE_OPENCL=1" : "");
+                is_opencl && require_opencl ? ": FAIL, EMBER_REQUIRE_OPENCL=1" : "");
             if (is_opencl && require_opencl) bad = 1;
             continue;
         }
@@ -75,9 +75,12 @@ int main(int argc, char **argv) {
             char *name = strtok(NULL, "\t"), *reason = strtok(NULL, "");
             if (!backend || !outcome || !name) continue;
             snprintf(t.backend, sizeof t.backend, "%s", backend);
-            if (strcmp(outcome, "passed") == 0) t.passed++;
-            else if (strcmp(outcome, "failed") == 0) t.failed++;
-            else t.skipped++, add_reason(&t, reason ? reason : "");
+            if (strcmp(outcome, "passed") == 0)
+                t.passed++;
+            else if (strcmp(outcome, "failed") == 0)
+                t.failed++;
+            else
+                t.skipped++, add_reason(&t, reason ? reason : "");
             if (strcmp(outcome, "failed") == 0)
                 say("  %s FAILED %s: %s\n", backend, name, reason ? reason : "");
         }
@@ -87,8 +90,8 @@ int main(int argc, char **argv) {
             bad = 1;
             continue;
         }
-        say("  %-10s ran %d (passed %d, failed %d), skipped %d\n", t.backend,
-               t.passed + t.failed, t.passed, t.failed, t.skipped);
+        say("  %-10s ran %d (passed %d, failed %d), skipped %d\n", t.backend, t.passed + t.failed,
+            t.passed, t.failed, t.skipped);
         for (int i = 0; i < t.nreasons; i++)
             say("             skipped %d: %s\n", t.reason_count[i], t.reasons[i]);
         if (require_opencl && strcmp(t.backend, "opencl") == 0 &&
