@@ -40,7 +40,9 @@ static void usage(FILE *f) {
             "  --case NAME  only the case NAME, or the cases whose names start with NAME\n"
             "  --seed S     use seed S instead of each case's own\n"
             "  --list       list the cases and exit\n"
-            "Environment: EMBER_REQUIRE_OPENCL=1 turns a skipped OpenCL backend into a failure.\n");
+            "Environment: EMBER_REQUIRE_OPENCL=1 turns a skipped OpenCL backend into a failure;\n"
+            "EMBER_CHECK_IN_PROCESS=1 runs every backend in this process (for debuggers and\n"
+            "tools that do not follow child processes; a crashing backend then ends the run).\n");
 }
 
 /* --- tallies ---------------------------------------------------------------------------- */
