@@ -331,10 +331,10 @@ static void run_backend(const run_opts *o, totals *t, ember_backend_kind kind, i
 }
 
 /* Runs one backend in a child process: a driver that crashes (SIGSEGV in an OpenCL
- * compiler, say) then fails that backend instead of killing `ember check`, and the other
- * backends are still checked. Each child creates its own contexts (CUDA does not survive a
- * fork). In JSON mode the child's output is held back until it finished, so a crash never
- * leaves half an object. */
+ * compiler, say) or hangs (10 minutes, an hour with --full) then fails that backend instead
+ * of killing or blocking `ember check`, and the other backends are still checked. Each
+ * child creates its own contexts (CUDA does not survive a fork). In JSON mode the child's
+ * output is held back until it finished, so a crash never leaves half an object. */
 static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kind kind,
                                  int device) {
     fflush(stdout);
@@ -348,6 +348,8 @@ static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kin
     if (pid < 0) goto in_process;
     if (pid == 0) {
         g_child = cs;
+        /* A hung driver becomes a reported failure too (SIGALRM, named with its case). */
+        alarm(o->full ? 3600 : 600);
         if (o->json) {
             close(fds[0]);
             dup2(fds[1], STDOUT_FILENO);
