@@ -149,6 +149,15 @@ static int64_t bag_at(const lookup_args *a, int is32, int64_t batch, int64_t p) 
     return lo;
 }
 
+/* First bag of chunk c of `chunks`: chunks hold about equal numbers of indices. */
+static int64_t chunk_start(const lookup_args *a, int is32, int64_t batch, int64_t chunks,
+                           int64_t c) {
+    if (c <= 0) return 0;
+    if (c >= chunks) return batch;
+    if (!a->off || a->n == 0) return batch / chunks * c + (batch % chunks) * c / chunks;
+    return bag_at(a, is32, batch, a->n / chunks * c + (a->n % chunks) * c / chunks);
+}
+
 ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
                         const ember_buffer *table, const ember_buffer *indices,
                         const ember_buffer *offsets, const ember_buffer *weights,
@@ -179,23 +188,14 @@ ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
         fn(&a, 0, batch);
         return EMBER_STATUS_SUCCESS;
     }
-#pragma omp parallel num_threads(nt)
-    {
-        int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        /* Balance by indices + bags so long and empty bags both count. */
-        int64_t b0, b1;
-        if (a.off) {
-            int64_t n = a.n;
-            b0 = t == 0 ? 0 : bag_at(&a, is32, batch, n / nth * t);
-            b1 = t == nth - 1 ? batch : bag_at(&a, is32, batch, n / nth * (t + 1));
-            if (n == 0) { /* all bags empty: split by bag count */
-                b0 = batch / nth * t;
-                b1 = t == nth - 1 ? batch : b0 + batch / nth;
-            }
-        } else {
-            b0 = batch / nth * t;
-            b1 = t == nth - 1 ? batch : b0 + batch / nth;
-        }
+    /* Chunks of about equal index counts (so long and empty bags both balance), several per
+     * thread and handed out dynamically: on a shared machine a thread that loses its core
+     * for a moment no longer holds up the whole call. */
+    const int64_t chunks = batch < (int64_t)nt * 8 ? batch : (int64_t)nt * 8;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t b0 = chunk_start(&a, is32, batch, chunks, c);
+        int64_t b1 = chunk_start(&a, is32, batch, chunks, c + 1);
         if (b1 > b0) fn(&a, b0, b1);
     }
     return EMBER_STATUS_SUCCESS;
