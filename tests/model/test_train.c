@@ -225,3 +225,40 @@ Test(train, resume_continues_exactly, .timeout = 120) {
         unlink(tmp);
     }
 }
+
+typedef struct epoch_log {
+    int n;
+    double valid_auc[64];
+} epoch_log;
+
+static void log_epoch(void *user, const ember_epoch_report *r) {
+    epoch_log *l = user;
+    if (l->n < 64) l->valid_auc[l->n++] = r->valid.auc;
+}
+
+/* Early stopping: with a fast-overfitting setting the run stops after `patience` epochs
+ * without validation AUC gain, and the model kept is the best epoch's. */
+Test(train, early_stopping_keeps_the_best_epoch, .timeout = 120) {
+    if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
+    ember_train_opts o;
+    adult_opts(&o);
+    o.holdout = 0.2;
+    o.epochs = 40;
+    o.patience = 2;
+    o.model.wide_lr = 0.2f; /* the crosses overfit within a few epochs */
+    o.cross_buckets = 100000;
+    epoch_log log = {0};
+    o.on_epoch = log_epoch;
+    o.user = &log;
+    ember_train_result r;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_str_eq(r.final_on, "validation");
+    cr_assert(r.epochs_run < 40, "no early stop in 40 epochs");
+    cr_assert_eq(r.epochs_run, r.best_epoch + 2, "stops after patience epochs without gain");
+    double best = 0;
+    for (int i = 0; i < log.n; i++)
+        if (log.valid_auc[i] > best) best = log.valid_auc[i];
+    cr_assert_float_eq(r.final.auc, best, 1e-12, "final %.6f is the best epoch's %.6f",
+                       r.final.auc, best);
+}
