@@ -248,8 +248,10 @@ int ember_cmd_bench_model(int argc, char **argv) {
         printf("  OpenBLAS SGEMM on the MLP's shapes: %.1f GFLOP/s (OPENBLAS_CORETYPE=%s)\n", gflops,
                core ? core : "unset: detected");
         printf("  GEMM-bound training rate: %.0f samples/s (%.2f MFLOP/sample); ember reaches %.2f "
-               "of it\n",
-               allowed, train_flops / 1e6, train_sps / allowed);
+               "of it%s\n",
+               allowed, train_flops / 1e6, train_sps / allowed,
+               kind == EMBER_BACKEND_CPU ? "" : " (the bound is the host CPU's OpenBLAS, not this "
+                                                "backend's GEMM)");
     }
     rc = 0;
 fail:
