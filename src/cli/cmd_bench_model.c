@@ -80,7 +80,8 @@ int ember_cmd_bench_model(int argc, char **argv) {
         } else if ((m = cli_flag(argc, argv, &i, "--batch", &v)) != 0) {
             if (m < 0 || (rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 20, &batch))) return 2;
         } else if ((m = cli_flag(argc, argv, &i, "--buckets", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 28, &buckets))) return 2;
+            if (m < 0 || (rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 28, &buckets)))
+                return 2;
         } else if ((m = cli_flag(argc, argv, &i, "--dim", &v)) != 0) {
             if (m < 0 || (rc = cli_parse_int(cmd, "--dim", v, 1, 1024, &dim))) return 2;
         } else if ((m = cli_flag(argc, argv, &i, "--steps", &v)) != 0) {
@@ -205,14 +206,18 @@ int ember_cmd_bench_model(int argc, char **argv) {
         double t0 = ember_now();
         for (int l = 0; l < nhidden; l++) { /* the hidden layers: the GEMM part */
             const int M = (int)batch, N = (int)n[l + 1], K = (int)n[l];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, C, N, B, K, 0.0f, A, K);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, C, N, A, K, 0.0f, B, K);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C,
+                        N);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, C, N, B, K, 0.0f,
+                        A, K);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, C, N, A, K, 0.0f, B,
+                        K);
         }
         gsamples[rep] = ember_now() - t0;
     }
     double gemm_flops = 0;
-    for (int l = 0; l < nhidden; l++) gemm_flops += 3 * 2.0 * (double)batch * (double)n[l] * (double)n[l + 1];
+    for (int l = 0; l < nhidden; l++)
+        gemm_flops += 3 * 2.0 * (double)batch * (double)n[l] * (double)n[l + 1];
     double t_gemm = median(gsamples, gn);
     double gflops = gemm_flops / t_gemm / 1e9;
     double train_sps = (double)batch / t_train, inf_sps = (double)batch / t_inf;
@@ -241,17 +246,19 @@ int ember_cmd_bench_model(int argc, char **argv) {
         printf("  model: %d fields x %lld buckets x dim %lld, %d numeric, MLP %lld", fx->n_deep,
                (long long)buckets, (long long)dim, fx->n_num, (long long)n[0]);
         for (int l = 0; l < nhidden; l++) printf("-%lld", (long long)hidden[l]);
-        printf("-1, batch %lld, Adagrad; %lld parameters\n", (long long)batch, (long long)pc.allocated);
+        printf("-1, batch %lld, Adagrad; %lld parameters\n", (long long)batch,
+               (long long)pc.allocated);
         printf("  training:   %10.0f samples/s  (%.2f ms/step, median of %d; loss %.4f -> %.4f)\n",
                train_sps, 1e3 * t_train, ns, (double)first_loss, (double)loss);
         printf("  inference:  %10.0f samples/s\n", inf_sps);
-        printf("  OpenBLAS SGEMM on the MLP's shapes: %.1f GFLOP/s (OPENBLAS_CORETYPE=%s)\n", gflops,
-               core ? core : "unset: detected");
+        printf("  OpenBLAS SGEMM on the MLP's shapes: %.1f GFLOP/s (OPENBLAS_CORETYPE=%s)\n",
+               gflops, core ? core : "unset: detected");
         printf("  GEMM-bound training rate: %.0f samples/s (%.2f MFLOP/sample); ember reaches %.2f "
                "of it%s\n",
                allowed, train_flops / 1e6, train_sps / allowed,
-               kind == EMBER_BACKEND_CPU ? "" : " (the bound is the host CPU's OpenBLAS, not this "
-                                                "backend's GEMM)");
+               kind == EMBER_BACKEND_CPU ? ""
+                                         : " (the bound is the host CPU's OpenBLAS, not this "
+                                           "backend's GEMM)");
     }
     rc = 0;
 fail:

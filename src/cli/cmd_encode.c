@@ -15,26 +15,27 @@
 #include <unistd.h>
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember encode --data FILE [--test FILE] --out PREFIX [--format F] [--schema SPEC]\n"
-            "                    [--header] [--delim C] [--positive V] [--buckets N]\n"
-            "                    [--cross-buckets N] [--cross SPEC] [--num-buckets N] [--numeric M]\n"
-            "                    [--skip-bad]\n"
-            "       ember encode --model CHECKPOINT --data FILE [--test FILE] --out PREFIX\n"
-            "\n"
-            "Encodes data exactly as `ember train` does (numeric statistics from --data, or from\n"
-            "the checkpoint's metadata with --model) and writes:\n"
-            "  PREFIX.data.csv, PREFIX.test.csv  one row per example; columns:\n"
-            "      label            0 or 1\n"
-            "      d:NAME           deep field NAME: its embedding row id(s) in [0, buckets),\n"
-            "                       0 = missing; several ids of a multi-valued field are\n"
-            "                       separated by spaces (mean-pooled by the model)\n"
-            "      n:NAME           numeric column NAME after its transform (float)\n"
-            "      w:NAME           wide field NAME: its id(s) within the field; the global wide\n"
-            "                       id is the field's offset (PREFIX.json) + id\n"
-            "  PREFIX.json       the fields, bucket counts, wide offsets, d_wide, row counts\n"
-            "Python reads them with the csv and json modules (see bench/reference_widedeep.py).\n"
-            "Feature flags are those of `ember train` (see ember train --help).\n");
+    fprintf(
+        f,
+        "usage: ember encode --data FILE [--test FILE] --out PREFIX [--format F] [--schema SPEC]\n"
+        "                    [--header] [--delim C] [--positive V] [--buckets N]\n"
+        "                    [--cross-buckets N] [--cross SPEC] [--num-buckets N] [--numeric M]\n"
+        "                    [--skip-bad]\n"
+        "       ember encode --model CHECKPOINT --data FILE [--test FILE] --out PREFIX\n"
+        "\n"
+        "Encodes data exactly as `ember train` does (numeric statistics from --data, or from\n"
+        "the checkpoint's metadata with --model) and writes:\n"
+        "  PREFIX.data.csv, PREFIX.test.csv  one row per example; columns:\n"
+        "      label            0 or 1\n"
+        "      d:NAME           deep field NAME: its embedding row id(s) in [0, buckets),\n"
+        "                       0 = missing; several ids of a multi-valued field are\n"
+        "                       separated by spaces (mean-pooled by the model)\n"
+        "      n:NAME           numeric column NAME after its transform (float)\n"
+        "      w:NAME           wide field NAME: its id(s) within the field; the global wide\n"
+        "                       id is the field's offset (PREFIX.json) + id\n"
+        "  PREFIX.json       the fields, bucket counts, wide offsets, d_wide, row counts\n"
+        "Python reads them with the csv and json modules (see bench/reference_widedeep.py).\n"
+        "Feature flags are those of `ember train` (see ember train --help).\n");
 }
 
 static int write_csv(const char *cmd, const ember_features *fx, const char *in, const char *outp,
@@ -60,9 +61,12 @@ static int write_csv(const char *cmd, const ember_features *fx, const char *in, 
         goto done;
     }
     fprintf(out, "label");
-    for (int f = 0; f < fx->n_deep; f++) fprintf(out, ",d:%s", fx->schema->cols[fx->deep_col[f]].name);
-    for (int f = 0; f < fx->n_num; f++) fprintf(out, ",n:%s", fx->schema->cols[fx->num_col[f]].name);
-    for (int f = 0; f < fx->n_deep; f++) fprintf(out, ",w:%s", fx->schema->cols[fx->deep_col[f]].name);
+    for (int f = 0; f < fx->n_deep; f++)
+        fprintf(out, ",d:%s", fx->schema->cols[fx->deep_col[f]].name);
+    for (int f = 0; f < fx->n_num; f++)
+        fprintf(out, ",n:%s", fx->schema->cols[fx->num_col[f]].name);
+    for (int f = 0; f < fx->n_deep; f++)
+        fprintf(out, ",w:%s", fx->schema->cols[fx->deep_col[f]].name);
     if (fx->num_bins > 0)
         for (int f = 0; f < fx->n_num; f++)
             fprintf(out, ",w:%s_bucket", fx->schema->cols[fx->num_col[f]].name);
@@ -104,10 +108,12 @@ static int write_csv(const char *cmd, const ember_features *fx, const char *in, 
         int64_t w = 0;
         for (int wf = 0; wf < fx->n_wide; wf++) {
             int64_t cnt = 1;
-            if (wf < fx->n_deep && b->deep_multi[wf]) cnt = b->deep_offs[wf][1] - b->deep_offs[wf][0];
+            if (wf < fx->n_deep && b->deep_multi[wf])
+                cnt = b->deep_offs[wf][1] - b->deep_offs[wf][0];
             fputc(',', out);
             for (int64_t k = 0; k < cnt; k++, w++)
-                fprintf(out, "%s%lld", k ? " " : "", (long long)(b->wide_ids[w] - fx->wide_offset[wf]));
+                fprintf(out, "%s%lld", k ? " " : "",
+                        (long long)(b->wide_ids[w] - fx->wide_offset[wf]));
         }
         fputc('\n', out);
         (*rows)++;
@@ -138,9 +144,12 @@ done:
 static void json_name(FILE *o, const char *s) {
     fputc('"', o);
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(o, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(o, "\\u%04x", (unsigned char)*s);
-        else fputc(*s, o);
+        if (*s == '"' || *s == '\\')
+            fprintf(o, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(o, "\\u%04x", (unsigned char)*s);
+        else
+            fputc(*s, o);
     }
     fputc('"', o);
 }
@@ -186,12 +195,15 @@ int ember_cmd_encode(int argc, char **argv) {
             if (m < 0) return 2;
             delim_s = v;
         } else if (FLAG("--buckets")) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 32, &buckets))) return 2;
+            if (m < 0 || (rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 32, &buckets)))
+                return 2;
         } else if (FLAG("--cross-buckets")) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--cross-buckets", v, 2, (int64_t)1 << 32, &cross_buckets)))
+            if (m < 0 || (rc = cli_parse_int(cmd, "--cross-buckets", v, 2, (int64_t)1 << 32,
+                                             &cross_buckets)))
                 return 2;
         } else if (FLAG("--num-buckets")) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--num-buckets", v, 0, 10000, &num_bins))) return 2;
+            if (m < 0 || (rc = cli_parse_int(cmd, "--num-buckets", v, 0, 10000, &num_bins)))
+                return 2;
         } else if (FLAG("--numeric")) {
             if (m < 0) return 2;
             numeric_set = 1;
@@ -206,7 +218,8 @@ int ember_cmd_encode(int argc, char **argv) {
         }
 #undef FLAG
     }
-    if (data == NULL || prefix == NULL) return cli_usage_error(cmd, "--data and --out are required");
+    if (data == NULL || prefix == NULL)
+        return cli_usage_error(cmd, "--data and --out are required");
     ember_model_err err = {""};
     ember_features *fx = NULL;
     ember_checkpoint ck;
@@ -224,7 +237,8 @@ int ember_cmd_encode(int argc, char **argv) {
         char delim = ',';
         if (format == NULL) return cli_usage_error(cmd, "--format is required (or --model)");
         if (ember_format_parse(format, &fmt, &delim) != EMBER_STATUS_SUCCESS)
-            return cli_usage_error(cmd, "--format: '%s' is not adult, criteo, arff, csv or tsv", format);
+            return cli_usage_error(cmd, "--format: '%s' is not adult, criteo, arff, csv or tsv",
+                                   format);
         if (delim_s != NULL) delim = strcmp(delim_s, "tab") == 0 ? '\t' : delim_s[0];
         if (!numeric_set && fmt == EMBER_FORMAT_CRITEO) mode = EMBER_NUMERIC_LOG_STD;
         ember_schema *s = NULL;
@@ -273,16 +287,20 @@ int ember_cmd_encode(int argc, char **argv) {
             snprintf(err.msg, sizeof err.msg, "cannot write %s", p_json);
             rc = 1;
         } else {
-            fprintf(j, "{\n  \"format\": \"%s\",\n  \"cat_buckets\": %lld,\n  \"cross_buckets\": %lld,\n"
-                       "  \"num_bins\": %d,\n  \"numeric_mode\": \"%s\",\n",
-                    ember_format_name(fx->schema->format), (long long)fx->cat_buckets,
-                    (long long)fx->cross_buckets, fx->num_bins, ember_numeric_mode_name(fx->numeric_mode));
+            fprintf(
+                j,
+                "{\n  \"format\": \"%s\",\n  \"cat_buckets\": %lld,\n  \"cross_buckets\": %lld,\n"
+                "  \"num_bins\": %d,\n  \"numeric_mode\": \"%s\",\n",
+                ember_format_name(fx->schema->format), (long long)fx->cat_buckets,
+                (long long)fx->cross_buckets, fx->num_bins,
+                ember_numeric_mode_name(fx->numeric_mode));
             fprintf(j, "  \"deep_fields\": [");
             for (int f = 0; f < fx->n_deep; f++) {
                 fprintf(j, "%s{\"name\": ", f ? ", " : "");
                 json_name(j, fx->schema->cols[fx->deep_col[f]].name);
                 fprintf(j, ", \"buckets\": %lld, \"multi\": %s}", (long long)fx->cat_buckets,
-                        fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI ? "true" : "false");
+                        fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI ? "true"
+                                                                                  : "false");
             }
             fprintf(j, "],\n  \"numeric\": [");
             for (int f = 0; f < fx->n_num; f++) {
@@ -298,8 +316,10 @@ int ember_cmd_encode(int argc, char **argv) {
             fprintf(j, "  \"files\": {\"data\": ");
             json_name(j, p_data);
             fprintf(j, ", \"test\": ");
-            if (test) json_name(j, p_test);
-            else fprintf(j, "null");
+            if (test)
+                json_name(j, p_test);
+            else
+                fprintf(j, "null");
             fprintf(j, "}\n}\n");
             if (fclose(j) != 0) {
                 snprintf(err.msg, sizeof err.msg, "cannot write %s", p_json);
@@ -317,7 +337,9 @@ int ember_cmd_encode(int argc, char **argv) {
     free(p_data);
     free(p_test);
     free(p_json);
-    if (have_ck) ember_checkpoint_free(&ck);
-    else ember_features_free(fx);
+    if (have_ck)
+        ember_checkpoint_free(&ck);
+    else
+        ember_features_free(fx);
     return rc;
 }

@@ -13,22 +13,22 @@
 #include <unistd.h>
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember predict --model FILE --data FILE [--format F] [--out FILE]\n"
-            "                     [--backend K] [--threads N] [--batch N] [--skip-bad] [--metrics]\n"
-            "\n"
-            "Writes P(y = 1) for each data line of FILE, one per line, encoded exactly as the\n"
-            "model's training data was (its schema, hashing and numeric statistics come from the\n"
-            "checkpoint's metadata). Labels may be missing ('?' or empty).\n"
-            "\n"
-            "  --model FILE   a checkpoint written by `ember train --save`\n"
-            "  --data FILE    the rows to score (same columns as the training data)\n"
-            "  --format F     checked against the model's format when given\n"
-            "  --out FILE     write there (atomically) instead of standard output\n"
-            "  --metrics      print AUC, logloss and accuracy to stderr (labelled data)\n"
-            "  --skip-bad     skip malformed lines (no output line for them) and count them\n"
-            "  --backend K    cpu (default), cuda, opencl; --batch N (default 1024)\n"
-            "  --threads N    CPU threads, 0 = all (default: 1 for small models, else all)\n");
+    fprintf(
+        f, "usage: ember predict --model FILE --data FILE [--format F] [--out FILE]\n"
+           "                     [--backend K] [--threads N] [--batch N] [--skip-bad] [--metrics]\n"
+           "\n"
+           "Writes P(y = 1) for each data line of FILE, one per line, encoded exactly as the\n"
+           "model's training data was (its schema, hashing and numeric statistics come from the\n"
+           "checkpoint's metadata). Labels may be missing ('?' or empty).\n"
+           "\n"
+           "  --model FILE   a checkpoint written by `ember train --save`\n"
+           "  --data FILE    the rows to score (same columns as the training data)\n"
+           "  --format F     checked against the model's format when given\n"
+           "  --out FILE     write there (atomically) instead of standard output\n"
+           "  --metrics      print AUC, logloss and accuracy to stderr (labelled data)\n"
+           "  --skip-bad     skip malformed lines (no output line for them) and count them\n"
+           "  --backend K    cpu (default), cuda, opencl; --batch N (default 1024)\n"
+           "  --threads N    CPU threads, 0 = all (default: 1 for small models, else all)\n");
 }
 
 int ember_cmd_predict(int argc, char **argv) {
@@ -70,7 +70,8 @@ int ember_cmd_predict(int argc, char **argv) {
             return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
         }
     }
-    if (model == NULL || data == NULL) return cli_usage_error(cmd, "--model and --data are required");
+    if (model == NULL || data == NULL)
+        return cli_usage_error(cmd, "--model and --data are required");
 
     ember_model_err err = {""};
     ember_checkpoint ck;
@@ -81,9 +82,10 @@ int ember_cmd_predict(int argc, char **argv) {
     }
     if (format != NULL) {
         ember_data_format f;
-        if (ember_format_parse(format, &f, NULL) != EMBER_STATUS_SUCCESS || f != ck.fx->schema->format) {
-            fprintf(stderr, "ember %s: --format %s: the model was trained on %s data\n", cmd, format,
-                    ember_format_name(ck.fx->schema->format));
+        if (ember_format_parse(format, &f, NULL) != EMBER_STATUS_SUCCESS ||
+            f != ck.fx->schema->format) {
+            fprintf(stderr, "ember %s: --format %s: the model was trained on %s data\n", cmd,
+                    format, ember_format_name(ck.fx->schema->format));
             ember_checkpoint_free(&ck);
             return 2;
         }

@@ -14,68 +14,69 @@
 #include <unistd.h>
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember train --data FILE [--test FILE] [--format adult|criteo|arff|csv|tsv]\n"
-            "                   [--schema SPEC] [--backend K] [--epochs N] [--batch N] [--seed S]\n"
-            "                   [--threads N] [--save FILE] [--resume FILE] [--json] [--skip-bad]\n"
-            "\n"
-            "Trains a Wide&Deep model (wide: one-hot + hashed crosses; deep: embeddings + numeric\n"
-            "features -> ReLU MLP; one sigmoid output) and reports, each epoch, the training loss\n"
-            "and AUC, logloss and accuracy on the test (and validation) data.\n"
-            "\n"
-            "data:\n"
-            "  --data FILE        training data (read as a stream, once per epoch)\n"
-            "  --test FILE        test data, evaluated after each epoch\n"
-            "  --valid FILE       validation data for early stopping (default: --holdout rows)\n"
-            "  --holdout F        fraction of --data held out for validation (default 0.2 when\n"
-            "                     there is no --test or --valid, else 0)\n"
-            "  --format F         adult (UCI Adult), criteo, arff (Weka; schema from the header),\n"
-            "                     csv or tsv (needs --schema). Default: from the file name.\n"
-            "  --schema SPEC      csv columns: KIND or NAME:KIND, comma-separated; KIND is label,\n"
-            "                     num, cat, multi[:SEP] or ignore. e.g. label,num,city:cat,tags:multi:|\n"
-            "  --header           csv: the first line is a header\n"
-            "  --delim C          csv delimiter (',' default; 'tab')\n"
-            "  --positive V       the label value meaning positive (arff default: the second\n"
-            "                     declared class, e.g. 'bad' for credit-g)\n"
-            "  --skip-bad         skip malformed lines (and report how many) instead of failing\n"
-            "features:\n"
-            "  --buckets N        hash buckets per categorical field (default 1000)\n"
-            "  --cross-buckets N  hash buckets per crossed feature (default 10000)\n"
-            "  --cross SPEC       crossed columns, e.g. 'education*occupation,a*b*c', or none\n"
-            "                     (default: adult's census crosses; none for other formats)\n"
-            "  --num-buckets N    quantile buckets of each numeric column in the wide part (10)\n"
-            "  --numeric M        numeric transform: std (standardise; default), logstd (log1p,\n"
-            "                     negatives clamped to 0, then standardise; criteo's default),\n"
-            "                     log or raw\n"
-            "model:\n"
-            "  --emb-dim N        embedding dimension (default 8)\n"
-            "  --hidden N,N,..    hidden layer sizes (default 64,32; 'none' for no hidden layer)\n"
-            "  --wide-opt O       adagrad (default) or sgd (FTRL is not in ember's API)\n"
-            "  --deep-opt O       adam (default), adagrad or sgd\n"
-            "  --emb-opt O        adagrad (default), rowwise (row-wise Adagrad) or sgd\n"
-            "  --lr X             sets all three learning rates\n"
-            "  --wide-lr X        (default 0.01)  --deep-lr X (0.002)  --emb-lr X (0.02)\n"
-            "  --l2 X             L2 (weight decay) on all parts; --wide-l2 X (default 0),\n"
-            "                     --deep-l2 X (default 1e-4), --emb-l2 X (default 0)\n"
-            "training:\n"
-            "  --epochs N         (default 8)       --batch N (default 64)\n"
-            "  --patience N       early stopping: epochs without validation AUC gain (default 3;\n"
-            "                     0 = never); the best epoch's model is kept\n"
-            "  --seed S           initialisation and holdout split (default 42)\n"
-            "  --atomic           ATOMIC gradient reduction (default DETERMINISTIC: same seed,\n"
-            "                     same backend -> the same model bit for bit)\n"
-            "  --backend K        cpu (default), cuda or opencl; --device N\n"
-            "  --threads N        CPU threads; 0 = all cores (default: one thread for small\n"
-            "                     models such as Adult's, where threads cost more than they gain;\n"
-            "                     all cores for large ones)\n"
-            "  --save FILE        safetensors checkpoint, written atomically after each epoch that\n"
-            "                     improves validation AUC (every epoch without validation data)\n"
-            "  --resume FILE      continue from a checkpoint (its features and sizes, and the\n"
-            "                     optimizer state in FILE.optim when present: 1 epoch + a\n"
-            "                     resumed epoch = 2 epochs, bit for bit)\n"
-            "  --json             last line of stdout: one JSON object (auc, logloss, accuracy,\n"
-            "                     samples_per_s, params, ...)\n"
-            "  --quiet            no progress bar and no per-epoch lines\n");
+    fprintf(
+        f, "usage: ember train --data FILE [--test FILE] [--format adult|criteo|arff|csv|tsv]\n"
+           "                   [--schema SPEC] [--backend K] [--epochs N] [--batch N] [--seed S]\n"
+           "                   [--threads N] [--save FILE] [--resume FILE] [--json] [--skip-bad]\n"
+           "\n"
+           "Trains a Wide&Deep model (wide: one-hot + hashed crosses; deep: embeddings + numeric\n"
+           "features -> ReLU MLP; one sigmoid output) and reports, each epoch, the training loss\n"
+           "and AUC, logloss and accuracy on the test (and validation) data.\n"
+           "\n"
+           "data:\n"
+           "  --data FILE        training data (read as a stream, once per epoch)\n"
+           "  --test FILE        test data, evaluated after each epoch\n"
+           "  --valid FILE       validation data for early stopping (default: --holdout rows)\n"
+           "  --holdout F        fraction of --data held out for validation (default 0.2 when\n"
+           "                     there is no --test or --valid, else 0)\n"
+           "  --format F         adult (UCI Adult), criteo, arff (Weka; schema from the header),\n"
+           "                     csv or tsv (needs --schema). Default: from the file name.\n"
+           "  --schema SPEC      csv columns: KIND or NAME:KIND, comma-separated; KIND is label,\n"
+           "                     num, cat, multi[:SEP] or ignore. e.g. "
+           "label,num,city:cat,tags:multi:|\n"
+           "  --header           csv: the first line is a header\n"
+           "  --delim C          csv delimiter (',' default; 'tab')\n"
+           "  --positive V       the label value meaning positive (arff default: the second\n"
+           "                     declared class, e.g. 'bad' for credit-g)\n"
+           "  --skip-bad         skip malformed lines (and report how many) instead of failing\n"
+           "features:\n"
+           "  --buckets N        hash buckets per categorical field (default 1000)\n"
+           "  --cross-buckets N  hash buckets per crossed feature (default 10000)\n"
+           "  --cross SPEC       crossed columns, e.g. 'education*occupation,a*b*c', or none\n"
+           "                     (default: adult's census crosses; none for other formats)\n"
+           "  --num-buckets N    quantile buckets of each numeric column in the wide part (10)\n"
+           "  --numeric M        numeric transform: std (standardise; default), logstd (log1p,\n"
+           "                     negatives clamped to 0, then standardise; criteo's default),\n"
+           "                     log or raw\n"
+           "model:\n"
+           "  --emb-dim N        embedding dimension (default 8)\n"
+           "  --hidden N,N,..    hidden layer sizes (default 64,32; 'none' for no hidden layer)\n"
+           "  --wide-opt O       adagrad (default) or sgd (FTRL is not in ember's API)\n"
+           "  --deep-opt O       adam (default), adagrad or sgd\n"
+           "  --emb-opt O        adagrad (default), rowwise (row-wise Adagrad) or sgd\n"
+           "  --lr X             sets all three learning rates\n"
+           "  --wide-lr X        (default 0.01)  --deep-lr X (0.002)  --emb-lr X (0.02)\n"
+           "  --l2 X             L2 (weight decay) on all parts; --wide-l2 X (default 0),\n"
+           "                     --deep-l2 X (default 1e-4), --emb-l2 X (default 0)\n"
+           "training:\n"
+           "  --epochs N         (default 8)       --batch N (default 64)\n"
+           "  --patience N       early stopping: epochs without validation AUC gain (default 3;\n"
+           "                     0 = never); the best epoch's model is kept\n"
+           "  --seed S           initialisation and holdout split (default 42)\n"
+           "  --atomic           ATOMIC gradient reduction (default DETERMINISTIC: same seed,\n"
+           "                     same backend -> the same model bit for bit)\n"
+           "  --backend K        cpu (default), cuda or opencl; --device N\n"
+           "  --threads N        CPU threads; 0 = all cores (default: one thread for small\n"
+           "                     models such as Adult's, where threads cost more than they gain;\n"
+           "                     all cores for large ones)\n"
+           "  --save FILE        safetensors checkpoint, written atomically after each epoch that\n"
+           "                     improves validation AUC (every epoch without validation data)\n"
+           "  --resume FILE      continue from a checkpoint (its features and sizes, and the\n"
+           "                     optimizer state in FILE.optim when present: 1 epoch + a\n"
+           "                     resumed epoch = 2 epochs, bit for bit)\n"
+           "  --json             last line of stdout: one JSON object (auc, logloss, accuracy,\n"
+           "                     samples_per_s, params, ...)\n"
+           "  --quiet            no progress bar and no per-epoch lines\n");
 }
 
 typedef struct ui {
@@ -85,9 +86,12 @@ typedef struct ui {
 } ui;
 
 static void fmt_count(char *buf, size_t cap, double v) {
-    if (v >= 1e6) snprintf(buf, cap, "%.2fM", v / 1e6);
-    else if (v >= 1e4) snprintf(buf, cap, "%.1fk", v / 1e3);
-    else snprintf(buf, cap, "%.0f", v);
+    if (v >= 1e6)
+        snprintf(buf, cap, "%.2fM", v / 1e6);
+    else if (v >= 1e4)
+        snprintf(buf, cap, "%.1fk", v / 1e3);
+    else
+        snprintf(buf, cap, "%.0f", v);
 }
 
 static void on_progress(void *user, const ember_train_progress *p) {
@@ -106,8 +110,8 @@ static void on_progress(void *user, const ember_train_progress *p) {
         fprintf(stderr, "\r  epoch %d/%d [%s] %3.0f%%  %s rows/s  ETA %.0fs  loss %.4f   ",
                 p->epoch, p->epochs, bar, 100 * frac, rate, eta > 0 ? eta : 0, p->running_loss);
     } else {
-        fprintf(stderr, "\r  epoch %d/%d  %lld rows  %s rows/s  loss %.4f   ", p->epoch,
-                p->epochs, (long long)p->rows, rate, p->running_loss);
+        fprintf(stderr, "\r  epoch %d/%d  %lld rows  %s rows/s  loss %.4f   ", p->epoch, p->epochs,
+                (long long)p->rows, rate, p->running_loss);
     }
     fflush(stderr);
     u->bar_shown = 1;
@@ -128,8 +132,8 @@ static void on_epoch(void *user, const ember_epoch_report *r) {
     fmt_count(rate, sizeof rate, r->samples_per_s);
     fprintf(u->out, "epoch %2d/%d  train loss %.4f", r->epoch, r->epochs, r->train_loss);
     if (r->has_valid)
-        fprintf(u->out, " | valid auc %.4f logloss %.4f acc %.4f", r->valid.auc,
-                r->valid.logloss, r->valid.accuracy);
+        fprintf(u->out, " | valid auc %.4f logloss %.4f acc %.4f", r->valid.auc, r->valid.logloss,
+                r->valid.accuracy);
     if (r->has_test)
         fprintf(u->out, " | test auc %.4f logloss %.4f acc %.4f", r->test.auc, r->test.logloss,
                 r->test.accuracy);
@@ -144,8 +148,9 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
     if (u->quiet) return;
     const ember_features *fx = cfg->fx;
     FILE *o = u->out;
-    fprintf(o, "model: Wide&Deep on %s: %d wide fields (d_wide %lld), %d embedded fields x %lld, "
-               "%d numeric, MLP %lld",
+    fprintf(o,
+            "model: Wide&Deep on %s: %d wide fields (d_wide %lld), %d embedded fields x %lld, "
+            "%d numeric, MLP %lld",
             device, fx->n_wide, (long long)fx->d_wide, fx->n_deep, (long long)cfg->emb_dim,
             fx->n_num, (long long)((int64_t)fx->n_deep * cfg->emb_dim + fx->n_num));
     for (int l = 0; l < cfg->nhidden; l++) fprintf(o, "-%lld", (long long)cfg->hidden[l]);
@@ -156,10 +161,12 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
     fprintf(o, "  dnn         sum(n_{l-1} * n_l + n_l)       = %lld\n", (long long)pc->dnn);
     fprintf(o, "  output      (d_wide + d_deep) + 1          = %lld   (d_deep = %lld)\n",
             (long long)pc->output, (long long)pc->d_deep);
-    fprintf(o, "  formula total                              = %lld\n", (long long)pc->formula_total);
-    fprintf(o, "  allocated   d_wide + emb + dnn + d_deep + 1 = %lld = formula total - %lld: the "
-               "wide weights and the bias appear in both the wide and the output term but are "
-               "held once\n",
+    fprintf(o, "  formula total                              = %lld\n",
+            (long long)pc->formula_total);
+    fprintf(o,
+            "  allocated   d_wide + emb + dnn + d_deep + 1 = %lld = formula total - %lld: the "
+            "wide weights and the bias appear in both the wide and the output term but are "
+            "held once\n",
             (long long)pc->allocated, (long long)pc->shared);
     fflush(o);
 }
@@ -169,9 +176,12 @@ static int parse_opt(const char *cmd, const char *flag, const char *v, ember_opt
     /* part: 0 wide, 1 deep, 2 embeddings */
     if (strcasecmp(v, "ftrl") == 0)
         return cli_usage_error(cmd, "%s ftrl: FTRL is not in ember's API; use adagrad", flag);
-    if (strcasecmp(v, "sgd") == 0) *k = EMBER_OPTIMIZER_SGD;
-    else if (strcasecmp(v, "adagrad") == 0) *k = EMBER_OPTIMIZER_ADAGRAD;
-    else if (part == 1 && strcasecmp(v, "adam") == 0) *k = EMBER_OPTIMIZER_ADAM;
+    if (strcasecmp(v, "sgd") == 0)
+        *k = EMBER_OPTIMIZER_SGD;
+    else if (strcasecmp(v, "adagrad") == 0)
+        *k = EMBER_OPTIMIZER_ADAGRAD;
+    else if (part == 1 && strcasecmp(v, "adam") == 0)
+        *k = EMBER_OPTIMIZER_ADAM;
     else if (part == 2 && (strcasecmp(v, "rowwise") == 0 || strcasecmp(v, "rowwise_adagrad") == 0))
         *k = EMBER_OPTIMIZER_ROWWISE_ADAGRAD;
     else
@@ -183,16 +193,21 @@ static int parse_opt(const char *cmd, const char *flag, const char *v, ember_opt
 }
 
 static void json_num(FILE *o, const char *key, double v, int comma) {
-    if (isfinite(v)) fprintf(o, "\"%s\":%.6g%s", key, v, comma ? "," : "");
-    else fprintf(o, "\"%s\":null%s", key, comma ? "," : "");
+    if (isfinite(v))
+        fprintf(o, "\"%s\":%.6g%s", key, v, comma ? "," : "");
+    else
+        fprintf(o, "\"%s\":null%s", key, comma ? "," : "");
 }
 
 static void json_str(FILE *o, const char *key, const char *s) {
     fprintf(o, "\"%s\":\"", key);
     for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(o, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(o, "\\u%04x", (unsigned char)*s);
-        else fputc(*s, o);
+        if (*s == '"' || *s == '\\')
+            fprintf(o, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(o, "\\u%04x", (unsigned char)*s);
+        else
+            fputc(*s, o);
     }
     fprintf(o, "\",");
 }
@@ -232,7 +247,7 @@ int ember_cmd_train(int argc, char **argv) {
         int m;
         const char *a = argv[i];
 #define FLAG(name) ((m = cli_flag(argc, argv, &i, name, &v)) != 0)
-#define CHECK()                                                                            \
+#define CHECK()                                                                                    \
     if (m < 0) return 2
         if (cli_is_help(a)) {
             usage(stdout);
@@ -268,7 +283,8 @@ int ember_cmd_train(int argc, char **argv) {
             o.cat_buckets = iv;
         } else if (FLAG("--cross-buckets")) {
             CHECK();
-            if ((rc = cli_parse_int(cmd, "--cross-buckets", v, 2, (int64_t)1 << 32, &iv))) return rc;
+            if ((rc = cli_parse_int(cmd, "--cross-buckets", v, 2, (int64_t)1 << 32, &iv)))
+                return rc;
             o.cross_buckets = iv;
         } else if (FLAG("--cross")) {
             CHECK();
@@ -401,9 +417,12 @@ int ember_cmd_train(int argc, char **argv) {
     /* Criteo's counts are heavy-tailed: log1p first, as usual for that data. */
     if (!numeric_set && o.format == EMBER_FORMAT_CRITEO) o.numeric_mode = EMBER_NUMERIC_LOG_STD;
     if (delim_s != NULL) {
-        if (strcmp(delim_s, "tab") == 0 || strcmp(delim_s, "\\t") == 0) o.delim = '\t';
-        else if (strlen(delim_s) == 1) o.delim = delim_s[0];
-        else return cli_usage_error(cmd, "--delim: one character or 'tab'");
+        if (strcmp(delim_s, "tab") == 0 || strcmp(delim_s, "\\t") == 0)
+            o.delim = '\t';
+        else if (strlen(delim_s) == 1)
+            o.delim = delim_s[0];
+        else
+            return cli_usage_error(cmd, "--delim: one character or 'tab'");
     }
     if (o.format == EMBER_FORMAT_CSV && o.schema == NULL && o.resume == NULL)
         return cli_usage_error(cmd, "--format csv needs --schema (e.g. label,num,cat)");
@@ -413,8 +432,8 @@ int ember_cmd_train(int argc, char **argv) {
     o.on_start = on_start;
     o.user = &u;
     if (!u.quiet)
-        printf("ember train: %s (%s)%s%s, %d epochs, batch %lld, seed %llu, %s reduction\n",
-               o.data, o.resume ? "format of the checkpoint" : ember_format_name(o.format),
+        printf("ember train: %s (%s)%s%s, %d epochs, batch %lld, seed %llu, %s reduction\n", o.data,
+               o.resume ? "format of the checkpoint" : ember_format_name(o.format),
                o.test ? ", test " : "", o.test ? o.test : "", o.epochs, (long long)o.batch,
                (unsigned long long)o.model.seed,
                o.model.reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
@@ -437,15 +456,16 @@ int ember_cmd_train(int argc, char **argv) {
                    : 1;
     }
     if (res.skipped_train || res.skipped_test)
-        fprintf(stderr, "ember %s: skipped %lld malformed training lines and %lld test lines "
-                        "(first: %s)\n",
+        fprintf(stderr,
+                "ember %s: skipped %lld malformed training lines and %lld test lines "
+                "(first: %s)\n",
                 cmd, (long long)res.skipped_train, (long long)res.skipped_test, res.first_skip);
     if (!u.quiet) {
         printf("final (%s, %lld rows, best epoch %d of %d): auc %.4f logloss %.4f accuracy %.4f | "
                "%.0f training samples/s | %lld parameters | %.1f s\n",
-               res.final_on, (long long)res.final.n, res.best_epoch, res.epochs_run,
-               res.final.auc, res.final.logloss, res.final.accuracy, res.samples_per_s,
-               (long long)res.params, res.seconds);
+               res.final_on, (long long)res.final.n, res.best_epoch, res.epochs_run, res.final.auc,
+               res.final.logloss, res.final.accuracy, res.samples_per_s, (long long)res.params,
+               res.seconds);
         if (o.resume)
             printf("resumed from %s (%s)\n", o.resume,
                    res.optimizer_resumed ? "weights and optimizer state"

@@ -10,10 +10,14 @@
 
 static const char *opt_name(ember_optimizer_kind k) {
     switch (k) {
-    case EMBER_OPTIMIZER_SGD: return "sgd";
-    case EMBER_OPTIMIZER_ADAGRAD: return "adagrad";
-    case EMBER_OPTIMIZER_ROWWISE_ADAGRAD: return "rowwise_adagrad";
-    case EMBER_OPTIMIZER_ADAM: return "adam";
+    case EMBER_OPTIMIZER_SGD:
+        return "sgd";
+    case EMBER_OPTIMIZER_ADAGRAD:
+        return "adagrad";
+    case EMBER_OPTIMIZER_ROWWISE_ADAGRAD:
+        return "rowwise_adagrad";
+    case EMBER_OPTIMIZER_ADAM:
+        return "adam";
     }
     return "?";
 }
@@ -94,7 +98,8 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
         bad |= sb_printf(&sd, "%s%.17g", f ? "," : "", fx->std[f]);
         if (f) bad |= sb_printf(&bounds, ";");
         for (int k = 0; k < fx->nbounds[f]; k++)
-            bad |= sb_printf(&bounds, "%s%.17g", k ? "," : "", fx->bounds[(size_t)f * (size_t)nb + (size_t)k]);
+            bad |= sb_printf(&bounds, "%s%.17g", k ? "," : "",
+                             fx->bounds[(size_t)f * (size_t)nb + (size_t)k]);
     }
     for (int l = 0; l < cfg->nhidden && !bad; l++)
         bad |= sb_printf(&hidden, "%s%lld", l ? "," : "", (long long)cfg->hidden[l]);
@@ -127,7 +132,8 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     METAF("ember.deep_l2", "%.9g", (double)cfg->deep_l2);
     METAF("ember.emb_l2", "%.9g", (double)cfg->emb_l2);
     METAF("ember.seed", "%llu", (unsigned long long)cfg->seed);
-    META("ember.reduction", cfg->reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
+    META("ember.reduction",
+         cfg->reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
     METAF("ember.d_wide", "%lld", (long long)fx->d_wide);
 #undef META
 #undef METAF
@@ -155,8 +161,8 @@ static ember_status need(const ember_st_file *f, const char *path, const char *k
     *out = ember_st_meta_get(f, key);
     if (*out == NULL)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
-                          "%s: metadata '%s' is missing (not an ember Wide&Deep checkpoint?)",
-                          path, key);
+                          "%s: metadata '%s' is missing (not an ember Wide&Deep checkpoint?)", path,
+                          key);
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -182,8 +188,8 @@ static ember_status need_float(const ember_st_file *f, const char *path, const c
     char *e;
     double x = strtod(v, &e);
     if (e == v || *e != '\0')
-        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: metadata '%s' is not a number",
-                          path, key);
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: metadata '%s' is not a number", path,
+                          key);
     *out = (float)x;
     return EMBER_STATUS_SUCCESS;
 }
@@ -212,7 +218,8 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     long long cat_b, cross_b, bins, dim;
     EMBER_MODEL_TRY(need(f, path, "ember.model", &v, err));
     if (strcmp(v, "widedeep-1") != 0)
-        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown model kind '%.40s'", path, v);
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown model kind '%.40s'", path,
+                          v);
     EMBER_MODEL_TRY(need(f, path, "ember.schema", &schema_s, err));
     EMBER_MODEL_TRY(need_int(f, path, "ember.cat_buckets", 2, (1ll << 40), &cat_b, err));
     EMBER_MODEL_TRY(need_int(f, path, "ember.cross_buckets", 2, (1ll << 40), &cross_b, err));
@@ -228,8 +235,8 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     if (ember_schema_deserialize(schema_s, &schema, &e2) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: metadata 'ember.schema': %s", path,
                           e2.msg);
-    ember_status st = ember_features_create(&ck->fx, schema, cat_b, cross_b, (int)bins, mode,
-                                            cross_s, &e2);
+    ember_status st =
+        ember_features_create(&ck->fx, schema, cat_b, cross_b, (int)bins, mode, cross_s, &e2);
     ember_schema_free(schema);
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: feature config: %s", path, e2.msg);
@@ -248,7 +255,8 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     for (int k = 0; k < fx->n_num; k++) {
         const char *semi = strchr(q, ';');
         const char *end = semi ? semi : q + strlen(q);
-        int c = fx->num_bins > 1 ? parse_doubles(q, end, fx->bounds + (size_t)k * (size_t)nb, nb) : 0;
+        int c =
+            fx->num_bins > 1 ? parse_doubles(q, end, fx->bounds + (size_t)k * (size_t)nb, nb) : 0;
         if (c < 0 || (fx->num_bins <= 1 && end != q))
             return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad numeric bucket bounds",
                               path);
@@ -268,8 +276,7 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     EMBER_MODEL_TRY(need(f, path, "ember.hidden", &hs, err));
     double hd[EMBER_MAX_HIDDEN];
     int nh = parse_doubles(hs, hs + strlen(hs), hd, EMBER_MAX_HIDDEN);
-    if (nh < 0)
-        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad hidden sizes", path);
+    if (nh < 0) return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad hidden sizes", path);
     cfg->nhidden = nh;
     for (int l = 0; l < nh; l++) {
         if (!(hd[l] >= 1 && hd[l] <= 1e6))
@@ -281,7 +288,8 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     EMBER_MODEL_TRY(need(f, path, "ember.wide_opt", &ow, err));
     EMBER_MODEL_TRY(need(f, path, "ember.deep_opt", &od, err));
     EMBER_MODEL_TRY(need(f, path, "ember.emb_opt", &oe, err));
-    if (opt_parse(ow, &cfg->wide_opt) || opt_parse(od, &cfg->deep_opt) || opt_parse(oe, &cfg->emb_opt))
+    if (opt_parse(ow, &cfg->wide_opt) || opt_parse(od, &cfg->deep_opt) ||
+        opt_parse(oe, &cfg->emb_opt))
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown optimizer name", path);
     EMBER_MODEL_TRY(need_float(f, path, "ember.wide_lr", &cfg->wide_lr, err));
     EMBER_MODEL_TRY(need_float(f, path, "ember.deep_lr", &cfg->deep_lr, err));
@@ -292,7 +300,8 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     EMBER_MODEL_TRY(need_int(f, path, "ember.seed", 0, 0x7fffffffffffffffll, &seed, err));
     cfg->seed = (uint64_t)seed;
     EMBER_MODEL_TRY(need(f, path, "ember.reduction", &red, err));
-    cfg->reduction = strcmp(red, "atomic") == 0 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
+    cfg->reduction =
+        strcmp(red, "atomic") == 0 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -310,11 +319,12 @@ ember_status ember_checkpoint_read(const char *path, ember_checkpoint *ck, ember
             ember_wd_spec_storage_free(&ss);
         }
         if (st != EMBER_STATUS_SUCCESS) {
-            st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: its model sizes are invalid", path);
+            st =
+                ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: its model sizes are invalid", path);
         } else if (pc.allocated != ck->st.total_floats) {
             st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
-                            "%s: holds %lld floats but its config describes %lld parameters",
-                            path, (long long)ck->st.total_floats, (long long)pc.allocated);
+                            "%s: holds %lld floats but its config describes %lld parameters", path,
+                            (long long)ck->st.total_floats, (long long)pc.allocated);
         }
     }
     if (st != EMBER_STATUS_SUCCESS) ember_checkpoint_free(ck);
@@ -325,8 +335,8 @@ ember_status ember_checkpoint_apply(const ember_checkpoint *ck, ember_wd_model *
                                     ember_model_err *err) {
     int nt = ember_wd_num_tensors(m);
     if (nt != ck->st.ntensors)
-        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
-                          "checkpoint has %d tensors, the model %d", ck->st.ntensors, nt);
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "checkpoint has %d tensors, the model %d",
+                          ck->st.ntensors, nt);
     int64_t total = ember_wd_num_params(m);
     float *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
     if (host == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -359,7 +369,8 @@ ember_status ember_wd_spec_from_config(const ember_wd_config *cfg, ember_widedee
     const ember_features *fx = cfg->fx;
     memset(st, 0, sizeof *st);
     memset(spec, 0, sizeof *spec);
-    size_t nw = (size_t)(fx->n_wide > 0 ? fx->n_wide : 1), nd = (size_t)(fx->n_deep > 0 ? fx->n_deep : 1);
+    size_t nw = (size_t)(fx->n_wide > 0 ? fx->n_wide : 1),
+           nd = (size_t)(fx->n_deep > 0 ? fx->n_deep : 1);
     st->wide_buckets = calloc(nw, sizeof(int64_t));
     st->vocab = calloc(nd, sizeof(int64_t));
     st->emb_dim = calloc(nd, sizeof(int64_t));

@@ -12,10 +12,14 @@
 
 const char *ember_numeric_mode_name(ember_numeric_mode m) {
     switch (m) {
-    case EMBER_NUMERIC_LOG_STD: return "logstd";
-    case EMBER_NUMERIC_LOG: return "log";
-    case EMBER_NUMERIC_STD: return "std";
-    case EMBER_NUMERIC_RAW: return "raw";
+    case EMBER_NUMERIC_LOG_STD:
+        return "logstd";
+    case EMBER_NUMERIC_LOG:
+        return "log";
+    case EMBER_NUMERIC_STD:
+        return "std";
+    case EMBER_NUMERIC_RAW:
+        return "raw";
     }
     return "?";
 }
@@ -105,8 +109,10 @@ void ember_features_crosses_string(const ember_features *fx, char *buf, size_t c
             const char *nm = fx->schema->cols[fx->cross_cols[k][j]].name;
             size_t need = strlen(nm) + 2;
             if (o + need >= cap) return;
-            if (j) buf[o++] = '*';
-            else if (k) buf[o++] = ',';
+            if (j)
+                buf[o++] = '*';
+            else if (k)
+                buf[o++] = ',';
             memcpy(buf + o, nm, strlen(nm));
             o += strlen(nm);
             buf[o] = '\0';
@@ -328,14 +334,16 @@ static int numeric_bin(const ember_features *fx, int f, const ember_row *row) {
     int lo = 0, hi = fx->nbounds[f];
     while (lo < hi) { /* the number of bounds <= x */
         int mid = (lo + hi) / 2;
-        if (bd[mid] <= x) lo = mid + 1;
-        else hi = mid;
+        if (bd[mid] <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return 1 + lo;
 }
 
-ember_status ember_features_encode(const ember_features *fx, const ember_row *row,
-                                   ember_batch *b, ember_model_err *err) {
+ember_status ember_features_encode(const ember_features *fx, const ember_row *row, ember_batch *b,
+                                   ember_model_err *err) {
     if (b->n >= b->cap)
         return ember_merr(err, EMBER_STATUS_INTERNAL, "batch full (%lld rows)", (long long)b->cap);
     const int64_t i = b->n;
@@ -352,9 +360,9 @@ ember_status ember_features_encode(const ember_features *fx, const ember_row *ro
         if (!b->deep_multi[f]) {
             int64_t id = row->missing[c]
                              ? 0
-                             : ember_hash_bucket(ember_hash_bytes(row->tok[c], (size_t)row->len[c],
-                                                                  (uint64_t)c),
-                                                 fx->cat_buckets);
+                             : ember_hash_bucket(
+                                   ember_hash_bytes(row->tok[c], (size_t)row->len[c], (uint64_t)c),
+                                   fx->cat_buckets);
             b->deep_ids[f][i] = id;
             if (push_id(&b->wide_ids, &b->wide_cap, w++, fx->wide_offset[wf] + id)) goto oom;
         } else {

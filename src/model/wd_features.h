@@ -50,12 +50,12 @@ typedef struct ember_features {
     /* statistics of the training data, per numeric column */
     int stats_ready;
     double *mean, *std;
-    int *nbounds;        /* <= num_bins - 1 */
-    double *bounds;      /* [n_num x max(num_bins-1,1)] ascending */
+    int *nbounds;   /* <= num_bins - 1 */
+    double *bounds; /* [n_num x max(num_bins-1,1)] ascending */
     /* statistics pass state */
     int64_t stat_count;
     double *w_n, *w_mean, *w_m2;
-    double *reservoir;   /* [n_num x EMBER_RESERVOIR] */
+    double *reservoir; /* [n_num x EMBER_RESERVOIR] */
     int64_t *res_n;
     uint64_t res_rng;
 } ember_features;
@@ -81,23 +81,23 @@ ember_status ember_features_stats_finish(ember_features *fx, ember_model_err *er
 typedef struct ember_batch {
     int64_t cap, n;
     int n_deep, n_num;
-    float *label;        /* [cap] */
-    int64_t *line;       /* [cap] source line, for messages */
-    float *num;          /* [cap x n_num] */
+    float *label;              /* [cap] */
+    int64_t *line;             /* [cap] source line, for messages */
+    float *num;                /* [cap x n_num] */
     unsigned char *deep_multi; /* [n_deep] 1: bag field */
-    int64_t **deep_ids;  /* [n_deep][...] */
+    int64_t **deep_ids;        /* [n_deep][...] */
     int64_t *deep_ids_cap;
     int64_t **deep_offs; /* [n_deep][cap + 1]; used for bag fields */
     int64_t *wide_ids;   /* global ids */
     int64_t wide_cap;
-    int64_t *wide_offs;  /* [cap + 1] */
+    int64_t *wide_offs; /* [cap + 1] */
 } ember_batch;
 
 ember_status ember_batch_create(ember_batch **out, const ember_features *fx, int64_t cap);
 void ember_batch_free(ember_batch *b);
 void ember_batch_clear(ember_batch *b);
 /* Encodes one row and appends it (b->n < b->cap). */
-ember_status ember_features_encode(const ember_features *fx, const ember_row *row,
-                                   ember_batch *b, ember_model_err *err);
+ember_status ember_features_encode(const ember_features *fx, const ember_row *row, ember_batch *b,
+                                   ember_model_err *err);
 
 #endif /* EMBER_MODEL_FEATURES_H */

@@ -21,8 +21,8 @@ struct ember_wd_model {
     ember_wd_config cfg;
     const ember_features *fx;
     int64_t cap;
-    int n_deep;              /* kept here so that freeing never reads fx */
-    int nl;                  /* dense layers including the output layer */
+    int n_deep; /* kept here so that freeing never reads fx */
+    int nl;     /* dense layers including the output layer */
     int64_t n[MAX_LAYERS + 1];
     int64_t n0, dim;
     /* embeddings */
@@ -74,15 +74,15 @@ ember_context *ember_wd_context(const ember_wd_model *m) {
     return m->ctx;
 }
 
-#define API(expr, ...)                                                                     \
-    do {                                                                                   \
-        ember_status st_ = (expr);                                                         \
-        if (st_ != EMBER_STATUS_SUCCESS) {                                                 \
-            char what_[256];                                                               \
-            snprintf(what_, sizeof what_, __VA_ARGS__);                                    \
-            return ember_merr(err, st_, "%s: %s: %s", what_, ember_status_name(st_),       \
-                              ember_context_last_error(m->ctx));                           \
-        }                                                                                  \
+#define API(expr, ...)                                                                             \
+    do {                                                                                           \
+        ember_status st_ = (expr);                                                                 \
+        if (st_ != EMBER_STATUS_SUCCESS) {                                                         \
+            char what_[256];                                                                       \
+            snprintf(what_, sizeof what_, __VA_ARGS__);                                            \
+            return ember_merr(err, st_, "%s: %s: %s", what_, ember_status_name(st_),               \
+                              ember_context_last_error(m->ctx));                                   \
+        }                                                                                          \
     } while (0)
 
 static ember_status alloc(ember_wd_model *m, ember_buffer **out, size_t bytes, const char *what,
@@ -162,11 +162,10 @@ static void add_param(ember_wd_model *m, const char *name, int64_t rows, int64_t
     p->buf = buf;
 }
 
-static ember_status upload_floats(ember_wd_model *m, ember_buffer *buf, const float *src,
-                                  int64_t n, const char *what, ember_model_err *err) {
+static ember_status upload_floats(ember_wd_model *m, ember_buffer *buf, const float *src, int64_t n,
+                                  const char *what, ember_model_err *err) {
     if (n == 0) return EMBER_STATUS_SUCCESS;
-    API(ember_buffer_upload(m->ctx, buf, 0, src, (size_t)n * sizeof(float)), "uploading %s",
-        what);
+    API(ember_buffer_upload(m->ctx, buf, 0, src, (size_t)n * sizeof(float)), "uploading %s", what);
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -285,7 +284,8 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
     if (st) goto fail;
     add_param(m, "wide.weight", fx->d_wide, 1, 2, m->wide);
     int64_t ws = ember_optimizer_state_size(cfg->wide_opt, fx->d_wide, 1);
-    if (ws > 0 && (st = alloc_zero(m, &m->wide_state, (size_t)ws * F, "wide state", err))) goto fail;
+    if (ws > 0 && (st = alloc_zero(m, &m->wide_state, (size_t)ws * F, "wide state", err)))
+        goto fail;
     m->wide_idx_bytes = (size_t)(max_batch * (fx->n_wide > 0 ? fx->n_wide : 1)) * I;
     if ((st = alloc(m, &m->wide_idx, m->wide_idx_bytes, "wide ids", err))) goto fail;
     if ((st = alloc(m, &m->wide_offs, (size_t)(max_batch + 1) * I, "wide offsets", err))) goto fail;
@@ -298,7 +298,8 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
             goto fail;
         add_param(m, name, fx->cat_buckets, m->dim, 2, m->emb[f]);
         int64_t es = ember_optimizer_state_size(cfg->emb_opt, fx->cat_buckets, m->dim);
-        if (es > 0 && (st = alloc_zero(m, &m->emb_state[f], (size_t)es * F, "embedding state", err)))
+        if (es > 0 &&
+            (st = alloc_zero(m, &m->emb_state[f], (size_t)es * F, "embedding state", err)))
             goto fail;
         m->emb_idx_bytes[f] = (size_t)max_batch * I;
         if ((st = alloc(m, &m->emb_idx[f], m->emb_idx_bytes[f], "embedding ids", err))) goto fail;
@@ -414,7 +415,8 @@ static ember_status forward(ember_wd_model *m, const ember_batch *b, ember_model
         for (int64_t i = 0; i < n; i++)
             memcpy(m->x0_host + i * m->n0 + off, b->num + i * fx->n_num,
                    (size_t)fx->n_num * sizeof(float));
-        API(ember_buffer_upload(m->ctx, m->a[0], 0, m->x0_host, (size_t)(n * m->n0) * sizeof(float)),
+        API(ember_buffer_upload(m->ctx, m->a[0], 0, m->x0_host,
+                                (size_t)(n * m->n0) * sizeof(float)),
             "uploading numeric features");
     }
     for (int f = 0; f < fx->n_deep; f++) {
@@ -426,7 +428,8 @@ static ember_status forward(ember_wd_model *m, const ember_batch *b, ember_model
                                 (size_t)d.num_indices * I),
             "uploading ids of field %d", f);
         if (b->deep_multi[f])
-            API(ember_buffer_upload(m->ctx, m->emb_offs[f], 0, b->deep_offs[f], (size_t)(n + 1) * I),
+            API(ember_buffer_upload(m->ctx, m->emb_offs[f], 0, b->deep_offs[f],
+                                    (size_t)(n + 1) * I),
                 "uploading offsets of field %d", f);
         API(ember_embedding_lookup(m->ctx, &d, m->emb[f], m->emb_idx[f],
                                    b->deep_multi[f] ? m->emb_offs[f] : NULL, NULL, m->a[0]),
@@ -483,10 +486,9 @@ ember_status ember_wd_train_step(ember_wd_model *m, const ember_batch *b, float 
     /* dense layers, top down; every dX is computed before its W changes */
     for (int i = L - 1; i >= 0; i--) {
         ember_buffer *dx = (i > 0 || fx->n_deep > 0) ? m->g[i] : NULL;
-        API(ember_dense_backward(m->ctx, n, m->n[i], m->n[i + 1], m->a[i], m->W[i], m->a[i + 1],
-                                 m->g[i + 1],
-                                 i < L - 1 ? EMBER_ACTIVATION_RELU : EMBER_ACTIVATION_NONE, dx,
-                                 m->dW[i], m->db[i]),
+        API(ember_dense_backward(
+                m->ctx, n, m->n[i], m->n[i + 1], m->a[i], m->W[i], m->a[i + 1], m->g[i + 1],
+                i < L - 1 ? EMBER_ACTIVATION_RELU : EMBER_ACTIVATION_NONE, dx, m->dW[i], m->db[i]),
             "dense backward of layer %d", i);
         API(ember_dense_optimizer_step(m->ctx, &od, m->n[i] * m->n[i + 1], m->W[i], m->dW[i],
                                        m->sW[i], m->sW2[i]),
@@ -500,9 +502,8 @@ ember_status ember_wd_train_step(ember_wd_model *m, const ember_batch *b, float 
         ember_lookup_desc d;
         field_desc(m, b, f, &d);
         API(ember_embedding_backward_update(m->ctx, &d, m->emb_idx[f],
-                                            b->deep_multi[f] ? m->emb_offs[f] : NULL, NULL,
-                                            m->g[0], m->cfg.reduction, &oe, m->emb[f],
-                                            m->emb_state[f]),
+                                            b->deep_multi[f] ? m->emb_offs[f] : NULL, NULL, m->g[0],
+                                            m->cfg.reduction, &oe, m->emb[f], m->emb_state[f]),
             "embedding backward/update of field '%s'", fx->schema->cols[fx->deep_col[f]].name);
     }
     return EMBER_STATUS_SUCCESS;

@@ -56,10 +56,14 @@ ember_status ember_format_parse(const char *name, ember_data_format *fmt, char *
 
 const char *ember_format_name(ember_data_format fmt) {
     switch (fmt) {
-    case EMBER_FORMAT_CSV: return "csv";
-    case EMBER_FORMAT_ADULT: return "adult";
-    case EMBER_FORMAT_CRITEO: return "criteo";
-    case EMBER_FORMAT_ARFF: return "arff";
+    case EMBER_FORMAT_CSV:
+        return "csv";
+    case EMBER_FORMAT_ADULT:
+        return "adult";
+    case EMBER_FORMAT_CRITEO:
+        return "criteo";
+    case EMBER_FORMAT_ARFF:
+        return "arff";
     }
     return "?";
 }
@@ -125,8 +129,7 @@ ember_status ember_schema_copy(const ember_schema *s, ember_schema **out) {
 
 int ember_schema_equal(const ember_schema *a, const ember_schema *b) {
     if (a->ncols != b->ncols || a->label_col != b->label_col || a->delim != b->delim) return 0;
-    if (strcmp(a->positive, b->positive) != 0 || a->positive_prefix != b->positive_prefix)
-        return 0;
+    if (strcmp(a->positive, b->positive) != 0 || a->positive_prefix != b->positive_prefix) return 0;
     for (int i = 0; i < a->ncols; i++) {
         if (strcmp(a->cols[i].name, b->cols[i].name) != 0 || a->cols[i].kind != b->cols[i].kind)
             return 0;
@@ -144,17 +147,27 @@ int ember_schema_find(const ember_schema *s, const char *name) {
 ember_status ember_schema_preset(ember_data_format fmt, ember_schema **out, ember_model_err *err) {
     *out = NULL;
     if (fmt == EMBER_FORMAT_ADULT) {
-        static const char *names[15] = {"age", "workclass", "fnlwgt", "education",
-                                        "education-num", "marital-status", "occupation",
-                                        "relationship", "race", "sex", "capital-gain",
-                                        "capital-loss", "hours-per-week", "native-country",
+        static const char *names[15] = {"age",
+                                        "workclass",
+                                        "fnlwgt",
+                                        "education",
+                                        "education-num",
+                                        "marital-status",
+                                        "occupation",
+                                        "relationship",
+                                        "race",
+                                        "sex",
+                                        "capital-gain",
+                                        "capital-loss",
+                                        "hours-per-week",
+                                        "native-country",
                                         "classification"};
         static const ember_col_kind kinds[15] = {
-            EMBER_COL_NUMERIC, EMBER_COL_CATEGORICAL, EMBER_COL_NUMERIC,
-            EMBER_COL_CATEGORICAL, EMBER_COL_NUMERIC, EMBER_COL_CATEGORICAL,
+            EMBER_COL_NUMERIC,     EMBER_COL_CATEGORICAL, EMBER_COL_NUMERIC,
+            EMBER_COL_CATEGORICAL, EMBER_COL_NUMERIC,     EMBER_COL_CATEGORICAL,
             EMBER_COL_CATEGORICAL, EMBER_COL_CATEGORICAL, EMBER_COL_CATEGORICAL,
-            EMBER_COL_CATEGORICAL, EMBER_COL_NUMERIC, EMBER_COL_NUMERIC,
-            EMBER_COL_NUMERIC, EMBER_COL_CATEGORICAL, EMBER_COL_LABEL};
+            EMBER_COL_CATEGORICAL, EMBER_COL_NUMERIC,     EMBER_COL_NUMERIC,
+            EMBER_COL_NUMERIC,     EMBER_COL_CATEGORICAL, EMBER_COL_LABEL};
         ember_schema *s = schema_new(fmt, 15);
         if (s == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
         for (int i = 0; i < 15; i++) {
@@ -198,9 +211,8 @@ ember_status ember_schema_preset(ember_data_format fmt, ember_schema **out, embe
                       ember_format_name(fmt));
 }
 
-ember_status ember_schema_from_spec(const char *spec, char delim, int header,
-                                    const char *positive, ember_schema **out,
-                                    ember_model_err *err) {
+ember_status ember_schema_from_spec(const char *spec, char delim, int header, const char *positive,
+                                    ember_schema **out, ember_model_err *err) {
     *out = NULL;
     if (spec == NULL || spec[0] == '\0')
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
@@ -239,8 +251,8 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header,
         const char *name, *kind, *sep = NULL;
         char defname[32];
         snprintf(defname, sizeof defname, "c%d", i + 1);
-        static const char *const kinds[] = {"label", "num", "numeric", "cat", "categorical",
-                                            "multi", "ignore", "skip"};
+        static const char *const kinds[] = {"label",       "num",   "numeric", "cat",
+                                            "categorical", "multi", "ignore",  "skip"};
         int first_is_kind = 0;
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
             if (strcasecmp(parts[0], kinds[k]) == 0) first_is_kind = 1;
@@ -259,8 +271,7 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header,
             if (s->label_col >= 0) {
                 ember_schema_free(s);
                 return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                                  "schema: two label columns (%d and %d)", s->label_col + 1,
-                                  i + 1);
+                                  "schema: two label columns (%d and %d)", s->label_col + 1, i + 1);
             }
             c->kind = EMBER_COL_LABEL;
             s->label_col = i;
@@ -288,8 +299,7 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header,
             if (c->sep == delim) {
                 ember_schema_free(s);
                 return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                                  "schema: column %d: multi separator equals the delimiter",
-                                  i + 1);
+                                  "schema: column %d: multi separator equals the delimiter", i + 1);
             }
         } else if (strcasecmp(kind, "ignore") == 0 || strcasecmp(kind, "skip") == 0) {
             c->kind = EMBER_COL_IGNORE;
@@ -306,8 +316,7 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header,
         ember_schema_free(s);
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "schema: no label column");
     }
-    if (positive != NULL && positive[0] != '\0')
-        copy_name(s->positive, positive, strlen(positive));
+    if (positive != NULL && positive[0] != '\0') copy_name(s->positive, positive, strlen(positive));
     *out = s;
     return EMBER_STATUS_SUCCESS;
 }
@@ -402,8 +411,8 @@ static ember_status arff_read_header(FILE *f, const char *path, arff_attr **attr
         arff_attr *a = &attrs[n];
         memset(a, 0, sizeof *a);
         if (!arff_word(&p, a->name, sizeof a->name, "{")) {
-            st = ember_merr(err, EMBER_STATUS_BAD_DATA, "%s:%lld: @attribute without a name",
-                            path, (long long)*lineno);
+            st = ember_merr(err, EMBER_STATUS_BAD_DATA, "%s:%lld: @attribute without a name", path,
+                            (long long)*lineno);
             goto fail;
         }
         n++;
@@ -476,8 +485,7 @@ ember_status ember_schema_from_arff(const char *path, const char *positive, embe
     *out = NULL;
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot open %s: %s", path,
-                          strerror(errno));
+        return ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot open %s: %s", path, strerror(errno));
     arff_attr *attrs = NULL;
     int n = 0;
     int64_t lineno = 0;
@@ -581,9 +589,9 @@ char *ember_schema_serialize(const ember_schema *s) {
         need += esc(NULL, s->label_values[i], EMBER_NAME_MAX) + 2;
     char *out = malloc(need);
     if (out == NULL) return NULL;
-    size_t o = (size_t)sprintf(out, "format=%s;delim=%d;header=%d;prefix=%d;positive=",
-                               ember_format_name(s->format), (int)(unsigned char)s->delim,
-                               s->header, s->positive_prefix);
+    size_t o = (size_t)sprintf(
+        out, "format=%s;delim=%d;header=%d;prefix=%d;positive=", ember_format_name(s->format),
+        (int)(unsigned char)s->delim, s->header, s->positive_prefix);
     o += esc(out + o, s->positive, EMBER_NAME_MAX);
     o += (size_t)sprintf(out + o, ";labels=");
     for (int i = 0; i < s->n_label_values; i++) {
@@ -894,8 +902,9 @@ static ember_status parse_line(ember_reader *r, char *line, ember_row *row, embe
                 int ok = 0;
                 for (int v = 0; v < s->n_label_values && !ok; v++) {
                     size_t vl = strlen(s->label_values[v]);
-                    ok = s->positive_prefix ? (size_t)n >= vl && memcmp(t, s->label_values[v], vl) == 0
-                                            : (size_t)n == vl && memcmp(t, s->label_values[v], vl) == 0;
+                    ok = s->positive_prefix
+                             ? (size_t)n >= vl && memcmp(t, s->label_values[v], vl) == 0
+                             : (size_t)n == vl && memcmp(t, s->label_values[v], vl) == 0;
                 }
                 if (!ok)
                     return col_err(r, err, c, "label '%.*s' is not one of the declared classes",
@@ -932,8 +941,8 @@ ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_
         ssize_t got = getline(&r->line, &r->cap, r->f);
         if (got < 0) {
             if (ferror(r->f))
-                return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s:%lld: read error: %s",
-                                  r->path, (long long)r->lineno + 1, strerror(errno));
+                return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s:%lld: read error: %s", r->path,
+                                  (long long)r->lineno + 1, strerror(errno));
             *eof = 1;
             return EMBER_STATUS_SUCCESS;
         }

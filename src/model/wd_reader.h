@@ -49,9 +49,9 @@ typedef struct ember_schema {
     ember_data_format format;
     int ncols;
     ember_column *cols;
-    int label_col;            /* index of the one LABEL column */
-    char delim;               /* ',' or '\t' */
-    int header;               /* the first line names the columns (skipped) */
+    int label_col; /* index of the one LABEL column */
+    char delim;    /* ',' or '\t' */
+    int header;    /* the first line names the columns (skipped) */
     /* The label: when label_values is non-empty the label column must hold one of them
      * (with positive_prefix: start with one of them), and the example is positive when it
      * equals (starts with) `positive`. Otherwise the label is a number in [0, 1]. */
@@ -67,9 +67,8 @@ ember_status ember_schema_preset(ember_data_format fmt, ember_schema **out, embe
  * label, num, cat, multi (multi takes its separator after another colon: tags:multi:|),
  * ignore. Example: "label,num,num,country:cat,tags:multi:|,ignore". `positive` (may be
  * NULL or "") makes the label positive when it equals that string. */
-ember_status ember_schema_from_spec(const char *spec, char delim, int header,
-                                    const char *positive, ember_schema **out,
-                                    ember_model_err *err);
+ember_status ember_schema_from_spec(const char *spec, char delim, int header, const char *positive,
+                                    ember_schema **out, ember_model_err *err);
 /* Reads the header of an ARFF file into a schema: nominal attributes become categorical,
  * numeric/real/integer numeric, string categorical; the label is the attribute named
  * "class", else the last nominal one. Positive class: `positive` when given, else the second

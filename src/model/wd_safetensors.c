@@ -145,8 +145,8 @@ ember_status ember_st_write(const char *path, const ember_st_tensor *tensors, in
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        ember_status st = ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot create %s: %s", tmp,
-                                     strerror(errno));
+        ember_status st =
+            ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot create %s: %s", tmp, strerror(errno));
         free(tmp);
         free(h.p);
         return st;
@@ -186,17 +186,19 @@ ember_status ember_st_write(const char *path, const ember_st_tensor *tensors, in
     if (bad) {
         unlink(tmp);
         free(tmp);
-        return ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot write %s: %s", path,
-                          strerror(saved));
+        return ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot write %s: %s", path, strerror(saved));
     }
     free(tmp);
     /* The rename is durable once the folder is synced. */
     char *dir = ember_strdup(path);
     if (dir != NULL) {
         char *slash = strrchr(dir, '/');
-        if (slash == NULL) strcpy(dir, ".");
-        else if (slash == dir) slash[1] = '\0';
-        else *slash = '\0';
+        if (slash == NULL)
+            strcpy(dir, ".");
+        else if (slash == dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
         int dfd = open(dir, O_RDONLY);
         if (dfd >= 0) {
             (void)fsync(dfd);
@@ -253,24 +255,44 @@ static char *jstring(jp *j) {
             if (j->p >= j->end) goto bad;
             char e = *j->p++;
             switch (e) {
-            case '"': enc[0] = '"'; break;
-            case '\\': enc[0] = '\\'; break;
-            case '/': enc[0] = '/'; break;
-            case 'b': enc[0] = '\b'; break;
-            case 'f': enc[0] = '\f'; break;
-            case 'n': enc[0] = '\n'; break;
-            case 'r': enc[0] = '\r'; break;
-            case 't': enc[0] = '\t'; break;
+            case '"':
+                enc[0] = '"';
+                break;
+            case '\\':
+                enc[0] = '\\';
+                break;
+            case '/':
+                enc[0] = '/';
+                break;
+            case 'b':
+                enc[0] = '\b';
+                break;
+            case 'f':
+                enc[0] = '\f';
+                break;
+            case 'n':
+                enc[0] = '\n';
+                break;
+            case 'r':
+                enc[0] = '\r';
+                break;
+            case 't':
+                enc[0] = '\t';
+                break;
             case 'u': {
                 if (j->end - j->p < 4) goto bad;
                 unsigned v = 0;
                 for (int k = 0; k < 4; k++) {
                     char h = j->p[k];
                     v <<= 4;
-                    if (h >= '0' && h <= '9') v |= (unsigned)(h - '0');
-                    else if (h >= 'a' && h <= 'f') v |= (unsigned)(h - 'a' + 10);
-                    else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
-                    else goto bad;
+                    if (h >= '0' && h <= '9')
+                        v |= (unsigned)(h - '0');
+                    else if (h >= 'a' && h <= 'f')
+                        v |= (unsigned)(h - 'a' + 10);
+                    else if (h >= 'A' && h <= 'F')
+                        v |= (unsigned)(h - 'A' + 10);
+                    else
+                        goto bad;
                 }
                 j->p += 4;
                 if (v == 0) goto bad; /* no NUL inside C strings */
@@ -288,7 +310,8 @@ static char *jstring(jp *j) {
                 }
                 break;
             }
-            default: goto bad;
+            default:
+                goto bad;
             }
         } else if (c < 0x20) {
             goto bad;
@@ -447,10 +470,10 @@ static ember_status parse_header(jp *j, ember_st_file *f, uint64_t **offsets) {
                     char *v = jstring(j);
                     if (v == NULL) return jbad(j, "dtype is not a string");
                     if (strcmp(v, "F32") != 0) {
-                        ember_status st = ember_merr(
-                            j->err, EMBER_STATUS_CORRUPT_FILE,
-                            "%s: tensor '%s' has dtype %.20s; ember reads only F32", j->path,
-                            t->name, v);
+                        ember_status st =
+                            ember_merr(j->err, EMBER_STATUS_CORRUPT_FILE,
+                                       "%s: tensor '%s' has dtype %.20s; ember reads only F32",
+                                       j->path, t->name, v);
                         free(v);
                         return st;
                     }
@@ -535,8 +558,8 @@ ember_status ember_st_read(const char *path, ember_st_file *out, ember_model_err
         goto done;
     }
     if (hlen < 2 || hlen > MAX_HEADER) {
-        st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: implausible header length %llu",
-                        path, (unsigned long long)hlen);
+        st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: implausible header length %llu", path,
+                        (unsigned long long)hlen);
         goto done;
     }
     header = malloc(hlen);

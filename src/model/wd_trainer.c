@@ -47,14 +47,17 @@ const char *ember_default_crosses(ember_data_format fmt) {
     return "";
 }
 
-ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec,
-                              char delim, int header, const char *positive, ember_schema **out,
+ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec, char delim,
+                              int header, const char *positive, ember_schema **out,
                               ember_model_err *err) {
     switch (fmt) {
     case EMBER_FORMAT_ADULT:
-    case EMBER_FORMAT_CRITEO: return ember_schema_preset(fmt, out, err);
-    case EMBER_FORMAT_ARFF: return ember_schema_from_arff(path, positive, out, err);
-    case EMBER_FORMAT_CSV: return ember_schema_from_spec(spec, delim, header, positive, out, err);
+    case EMBER_FORMAT_CRITEO:
+        return ember_schema_preset(fmt, out, err);
+    case EMBER_FORMAT_ARFF:
+        return ember_schema_from_arff(path, positive, out, err);
+    case EMBER_FORMAT_CSV:
+        return ember_schema_from_spec(spec, delim, header, positive, out, err);
     }
     return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "unknown format");
 }
@@ -162,7 +165,8 @@ static ember_status evaluate(trainer *t, ember_reader *r, holdout_sel *sel, embe
                              ember_model_err *err) {
     ember_eval_reset(&t->ev);
     EMBER_MODEL_TRY(ember_reader_rewind(r, err));
-    EMBER_MODEL_TRY(ember_score_reader(t->m, t->fx, r, t->b, sel ? sel_fn : NULL, sel, &t->ev, err));
+    EMBER_MODEL_TRY(
+        ember_score_reader(t->m, t->fx, r, t->b, sel ? sel_fn : NULL, sel, &t->ev, err));
     *out = ember_eval_metrics(&t->ev);
     return EMBER_STATUS_SUCCESS;
 }
@@ -203,8 +207,8 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
             ember_schema_free(fs);
             if (!same) {
                 st = ember_merr(err, EMBER_STATUS_BAD_DATA,
-                                "%s: its attributes differ from those of the model in %s",
-                                o->data, o->resume);
+                                "%s: its attributes differ from those of the model in %s", o->data,
+                                o->resume);
                 goto done;
             }
         }
@@ -268,8 +272,8 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
     }
 
     st = ember_open_context(o->backend, o->device,
-                            o->threads >= 0 ? o->threads : ember_auto_threads(&cfg, o->batch), &t.ctx,
-                            err);
+                            o->threads >= 0 ? o->threads : ember_auto_threads(&cfg, o->batch),
+                            &t.ctx, err);
     if (st != EMBER_STATUS_SUCCESS) goto done;
     st = ember_wd_create(t.ctx, &cfg, o->batch, &t.m, err);
     if (st != EMBER_STATUS_SUCCESS) goto done;
@@ -348,9 +352,9 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
                     st = ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
                                     "training diverged: loss is %s at epoch %d, step %lld "
                                     "(global step %lld; %s lines %lld-%lld)%s",
-                                    isnan(loss) ? "NaN" : "infinite", epoch,
-                                    (long long)steps + 1, (long long)global_step, o->data,
-                                    (long long)t.b->line[0], (long long)t.b->line[t.b->n - 1],
+                                    isnan(loss) ? "NaN" : "infinite", epoch, (long long)steps + 1,
+                                    (long long)global_step, o->data, (long long)t.b->line[0],
+                                    (long long)t.b->line[t.b->n - 1],
                                     o->save ? "; the last good checkpoint is kept" : "");
                     goto done;
                 }
@@ -362,9 +366,9 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
                 double now = ember_now();
                 if (o->on_progress && now - last_report > 0.2) {
                     last_report = now;
-                    ember_train_progress p = {epoch, o->epochs, rows,
-                                              rows_expected, run_loss,
-                                              rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
+                    ember_train_progress p = {epoch,    o->epochs,
+                                              rows,     rows_expected,
+                                              run_loss, rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
                                               now - e0};
                     o->on_progress(o->user, &p);
                 }

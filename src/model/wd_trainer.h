@@ -35,7 +35,7 @@ typedef struct ember_train_opts {
     int64_t cat_buckets, cross_buckets;
     int num_bins;
     ember_numeric_mode numeric_mode;
-    const char *crosses; /* NULL: the format's default (Adult: the census crosses) */
+    const char *crosses;   /* NULL: the format's default (Adult: the census crosses) */
     ember_wd_config model; /* fx is set by the trainer */
     int epochs;
     int64_t batch;
@@ -60,10 +60,10 @@ typedef struct ember_train_opts {
 void ember_train_opts_defaults(ember_train_opts *o);
 
 typedef struct ember_train_result {
-    ember_metrics final;      /* on the test file, else the validation rows */
-    const char *final_on;     /* "test" or "validation" */
+    ember_metrics final;  /* on the test file, else the validation rows */
+    const char *final_on; /* "test" or "validation" */
     double train_loss;
-    double samples_per_s;     /* training rows / training seconds */
+    double samples_per_s; /* training rows / training seconds */
     int64_t params;
     ember_param_count count;
     int epochs_run, best_epoch;
@@ -79,8 +79,8 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
 const char *ember_default_crosses(ember_data_format fmt);
 
 /* Opens the schema a format's file needs: the preset, the CSV spec, or the ARFF header. */
-ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec,
-                              char delim, int header, const char *positive, ember_schema **out,
+ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec, char delim,
+                              int header, const char *positive, ember_schema **out,
                               ember_model_err *err);
 
 /* The thread count `threads = -1` stands for: 1 for a model whose dense layers touch under

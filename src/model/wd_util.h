@@ -37,10 +37,10 @@ double ember_rng_uniform(ember_rng *r);
 double ember_rng_normal(ember_rng *r);
 
 /* Returns from the calling function when expr fails. */
-#define EMBER_MODEL_TRY(expr)                                                              \
-    do {                                                                                   \
-        ember_status ember_try_st_ = (expr);                                               \
-        if (ember_try_st_ != EMBER_STATUS_SUCCESS) return ember_try_st_;                   \
+#define EMBER_MODEL_TRY(expr)                                                                      \
+    do {                                                                                           \
+        ember_status ember_try_st_ = (expr);                                                       \
+        if (ember_try_st_ != EMBER_STATUS_SUCCESS) return ember_try_st_;                           \
     } while (0)
 
 /* Monotonic seconds. */

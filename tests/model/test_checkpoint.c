@@ -101,14 +101,14 @@ Test(checkpoint, truncations_and_bit_flips_are_rejected_without_crashing) {
     cr_assert(rejected > (int)n, "most flips are caught (%d)", rejected);
     /* hand-made lies */
     const char *lies[] = {
-        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}",   /* size */
-        "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}",      /* dtype */
-        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",      /* hole */
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", /* size */
+        "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}",    /* dtype */
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",    /* hole */
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[99999999999999],\"data_offsets\":[0,4]}}",
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-        "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",      /* duplicate */
-        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}",                             /* no offsets */
-        "{\"__metadata__\":{\"k\":1}}",                                          /* not a string */
+        "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", /* duplicate */
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}",                       /* no offsets */
+        "{\"__metadata__\":{\"k\":1}}",                                    /* not a string */
         "[1,2]",
     };
     for (size_t k = 0; k < sizeof lies / sizeof lies[0]; k++) {
@@ -118,8 +118,7 @@ Test(checkpoint, truncations_and_bit_flips_are_rejected_without_crashing) {
         for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
         memcpy(b + 8, lies[k], hl);
         spit(q, b, total);
-        cr_assert_eq(ember_st_read(q, &f, &err), EMBER_STATUS_CORRUPT_FILE, "lie %zu accepted",
-                     k);
+        cr_assert_eq(ember_st_read(q, &f, &err), EMBER_STATUS_CORRUPT_FILE, "lie %zu accepted", k);
         free(b);
     }
     free(good);

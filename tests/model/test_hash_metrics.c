@@ -14,8 +14,7 @@ Test(hash, stable_values_and_seeds) {
     uint64_t h1 = ember_hash_bytes("Bachelors", 9, 3);
     uint64_t h2 = ember_hash_bytes("Bachelors", 9, 3);
     cr_assert_eq(h1, h2);
-    cr_assert_eq(h1, EMBER_TEST_HASH_BACHELORS_3, "hash changed: %llx",
-                 (unsigned long long)h1);
+    cr_assert_eq(h1, EMBER_TEST_HASH_BACHELORS_3, "hash changed: %llx", (unsigned long long)h1);
     cr_assert_neq(ember_hash_bytes("Bachelors", 9, 4), h1, "the seed (field) matters");
     cr_assert_neq(ember_hash_bytes("bachelors", 9, 3), h1);
     cr_assert_neq(ember_hash_bytes("", 0, 0), ember_hash_bytes("", 0, 1));
@@ -28,7 +27,8 @@ Test(hash, stable_values_and_seeds) {
         cr_assert(b >= 1 && b < 11);
         hist[b - 1]++;
     }
-    for (int k = 0; k < 10; k++) cr_assert(hist[k] > 850 && hist[k] < 1150, "bucket %d: %d", k, hist[k]);
+    for (int k = 0; k < 10; k++)
+        cr_assert(hist[k] > 850 && hist[k] < 1150, "bucket %d: %d", k, hist[k]);
 }
 
 Test(metrics, auc_hand_computed) {

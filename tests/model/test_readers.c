@@ -16,15 +16,16 @@ static ember_reader *open_with(const char *path, ember_schema *s) {
 }
 
 Test(readers, adult_preset_reads_header_missing_and_labels) {
-    const char *p = write_temp(0, ".data",
-                               "age, workclass, fnlwgt, education, education-num, marital-status, "
-                               "occupation, relationship, race, sex, capital-gain, capital-loss, "
-                               "hours-per-week, native-country, classification\n"
-                               "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, "
-                               "Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
-                               "\n"
-                               "50, ?, 83311, Bachelors, 13, Married, Exec, Husband, White, Male, 0, "
-                               "0, 13, ?, >50K.\n");
+    const char *p =
+        write_temp(0, ".data",
+                   "age, workclass, fnlwgt, education, education-num, marital-status, "
+                   "occupation, relationship, race, sex, capital-gain, capital-loss, "
+                   "hours-per-week, native-country, classification\n"
+                   "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, "
+                   "Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
+                   "\n"
+                   "50, ?, 83311, Bachelors, 13, Married, Exec, Husband, White, Male, 0, "
+                   "0, 13, ?, >50K.\n");
     ember_schema *s;
     ember_model_err err;
     cr_assert_eq(ember_schema_preset(EMBER_FORMAT_ADULT, &s, &err), EMBER_STATUS_SUCCESS);
@@ -213,9 +214,9 @@ Test(readers, arff_header_gives_schema_and_positive_class) {
 Test(readers, schema_text_round_trip) {
     ember_schema *s, *t;
     ember_model_err err = {""};
-    cr_assert_eq(ember_schema_from_spec("label,a b:num,c%d:cat,t:multi:;,ignore", '\t', 0, "yes",
-                                        &s, &err),
-                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(
+        ember_schema_from_spec("label,a b:num,c%d:cat,t:multi:;,ignore", '\t', 0, "yes", &s, &err),
+        EMBER_STATUS_SUCCESS, "%s", err.msg);
     char *text = ember_schema_serialize(s);
     cr_assert_eq(ember_schema_deserialize(text, &t, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert(ember_schema_equal(s, t));
@@ -224,7 +225,8 @@ Test(readers, schema_text_round_trip) {
     free(text);
     ember_schema_free(s);
     ember_schema_free(t);
-    cr_assert_neq(ember_schema_deserialize("format=csv;cols=x:9:0", &t, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_neq(ember_schema_deserialize("format=csv;cols=x:9:0", &t, &err),
+                  EMBER_STATUS_SUCCESS);
 }
 
 /* Random garbage (quotes, delimiters, NUL bytes, very long lines) never crashes a reader:
@@ -255,8 +257,9 @@ Test(readers, garbage_never_crashes) {
                  EMBER_STATUS_SUCCESS);
     for (int k = 0; k < 3; k++) {
         ember_features *fx;
-        cr_assert_eq(ember_features_create(&fx, schemas[k], 97, 89, 3, EMBER_NUMERIC_LOG_STD, NULL, &err),
-                     EMBER_STATUS_SUCCESS);
+        cr_assert_eq(
+            ember_features_create(&fx, schemas[k], 97, 89, 3, EMBER_NUMERIC_LOG_STD, NULL, &err),
+            EMBER_STATUS_SUCCESS);
         ember_features_stats_finish(fx, &err);
         ember_batch *b;
         cr_assert_eq(ember_batch_create(&b, fx, 4), EMBER_STATUS_SUCCESS);

@@ -98,8 +98,7 @@ Test(train, nan_loss_names_the_step_and_keeps_the_last_good_checkpoint, .timeout
     o.model.deep_opt = EMBER_OPTIMIZER_SGD;
     ember_status st = ember_train(&o, &r, &err);
     cr_assert_eq(st, EMBER_STATUS_NUMERIC_ERROR, "%s", ember_status_name(st));
-    cr_assert(strstr(err.msg, "step") != NULL && strstr(err.msg, "epoch 1") != NULL, "%s",
-              err.msg);
+    cr_assert(strstr(err.msg, "step") != NULL && strstr(err.msg, "epoch 1") != NULL, "%s", err.msg);
     ember_checkpoint ck;
     cr_assert_eq(ember_checkpoint_read(path, &ck, &err), EMBER_STATUS_SUCCESS,
                  "the last good checkpoint is intact: %s", err.msg);
@@ -259,6 +258,6 @@ Test(train, early_stopping_keeps_the_best_epoch, .timeout = 120) {
     double best = 0;
     for (int i = 0; i < log.n; i++)
         if (log.valid_auc[i] > best) best = log.valid_auc[i];
-    cr_assert_float_eq(r.final.auc, best, 1e-12, "final %.6f is the best epoch's %.6f",
-                       r.final.auc, best);
+    cr_assert_float_eq(r.final.auc, best, 1e-12, "final %.6f is the best epoch's %.6f", r.final.auc,
+                       best);
 }
