@@ -957,6 +957,9 @@ ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_
         }
         chomp(r->line);
         char *p = r->line;
+        if (r->lineno == 1 && (unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&
+            (unsigned char)p[2] == 0xbf)
+            memmove(p, p + 3, strlen(p + 3) + 1); /* a UTF-8 byte order mark */
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '\0') continue;
         if (r->s->format == EMBER_FORMAT_ARFF && *p == '%') continue;
