@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# cli_model_test.sh: the model subcommands end to end through the `ember` program:
+# train --json (last stdout line one JSON object), --save + predict (one probability per
+# line), params --model equality, encode, resume, corrupt checkpoints, bad flags.
+# Usage: cli_model_test.sh EMBER_BINARY ADULT_DIR
+set -u
+ember=$1
+adult=$2
+[[ -r $adult/adult.data && -r $adult/adult.test ]] || { echo "SKIP: no Adult data in $adult"; exit 77; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ember-cli-model.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # check NAME CONDITION-COMMAND...
+    local name=$1
+    shift
+    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=1; fi
+}
+
+# train: --json's last line is a JSON object with the promised keys
+"$ember" train --data "$adult/adult.data" --test "$adult/adult.test" --format adult --epochs 1 \
+    --threads 1 --save "$tmp/m.st" --json >"$tmp/train.out" 2>"$tmp/train.err"
+rc=$?
+check "train exits 0" test $rc -eq 0
+tail -n 1 "$tmp/train.out" >"$tmp/last.json"
+check "train --json last line has auc, logloss, accuracy, samples_per_s, params" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert all(k in d for k in ("auc", "logloss", "accuracy", "samples_per_s", "params")), d
+assert d["auc"] > 0.88 and d["params"] > 0, d' "$tmp/last.json"
+check "train prints the parameter breakdown" grep -q "formula total" "$tmp/train.out"
+check "checkpoint and optimizer state written" test -s "$tmp/m.st" -a -s "$tmp/m.st.optim"
+
+# predict: one probability per data line
+"$ember" predict --model "$tmp/m.st" --data "$adult/adult.test" --threads 1 >"$tmp/p.txt" 2>"$tmp/p.err"
+check "predict exits 0" test $? -eq 0
+check "predict writes 16281 lines" test "$(wc -l <"$tmp/p.txt")" -eq 16281
+check "predict writes probabilities" python3 -c '
+import sys
+v = [float(x) for x in open(sys.argv[1])]
+assert all(0.0 <= x <= 1.0 for x in v)' "$tmp/p.txt"
+
+# params --model: the file's floats equal the model's count
+"$ember" params --model "$tmp/m.st" >"$tmp/params.out" 2>&1
+check "params --model: floats in the checkpoint equal the count" grep -q "equals" "$tmp/params.out"
+
+# encode
+"$ember" encode --model "$tmp/m.st" --data "$adult/adult.test" --out "$tmp/enc" >/dev/null 2>&1
+check "encode writes CSV + JSON" test -s "$tmp/enc.data.csv" -a -s "$tmp/enc.json"
+check "encode writes one row per example" test "$(($(wc -l <"$tmp/enc.data.csv") - 1))" -eq 16281
+
+# resume
+"$ember" train --data "$adult/adult.data" --resume "$tmp/m.st" --epochs 1 --threads 1 --holdout 0 \
+    --quiet --json >"$tmp/resume.out" 2>&1
+check "resume exits 0" test $? -eq 0
+
+# a truncated checkpoint: exit 2, one line naming the file
+head -c 1000 "$tmp/m.st" >"$tmp/bad.st"
+"$ember" predict --model "$tmp/bad.st" --data "$adult/adult.test" >/dev/null 2>"$tmp/bad.err"
+rc=$?
+check "truncated checkpoint: exit 2" test $rc -eq 2
+check "truncated checkpoint: message names the file" grep -q "bad.st" "$tmp/bad.err"
+
+# a malformed data line: exit 2 naming file:line: column; --skip-bad counts it
+{ head -n 50 "$adult/adult.data"; echo "1, 2, 3"; tail -n 20 "$adult/adult.data"; } >"$tmp/bad.data"
+"$ember" train --data "$tmp/bad.data" --format adult --epochs 1 --threads 1 >/dev/null 2>"$tmp/bd.err"
+rc=$?
+check "malformed line: exit 2" test $rc -eq 2
+check "malformed line: names file, line and column" grep -q "bad.data:51: column 4" "$tmp/bd.err"
+"$ember" train --data "$tmp/bad.data" --format adult --epochs 1 --threads 1 --skip-bad >/dev/null 2>"$tmp/sb.err"
+check "--skip-bad: exit 0 and a count" bash -c "grep -q 'skipped 1 malformed' '$tmp/sb.err'"
+
+# bad flags: non-zero, one line, no crash
+for args in "--epochs x" "--bogus" "--data" "--format nope --data x" "--hidden 0"; do
+    "$ember" train $args >/dev/null 2>"$tmp/flag.err"
+    rc=$?
+    check "train $args: exit 2 with one line" test $rc -eq 2 -a "$(wc -l <"$tmp/flag.err")" -eq 1
+done
+for cmd in predict encode; do
+    "$ember" $cmd --bogus >/dev/null 2>&1
+    check "$cmd --bogus: exit 2" test $? -eq 2
+    "$ember" $cmd --help >/dev/null 2>&1
+    check "$cmd --help: exit 0" test $? -eq 0
+done
+exit $fail
