@@ -217,7 +217,8 @@ typedef enum ember_reduction_mode {
  * offsets[b] .. offsets[b+1]-1; offsets has batch+1 entries, offsets[0] == 0, never
  * decreasing, offsets[batch] == num_indices. An empty bag gives a zero row. An index equal
  * to padding_idx (when >= 0) is skipped: it adds nothing, is not counted by MEAN and gets no
- * gradient; with POOLING_NONE its output row is zero. per_sample_weights (float, one per
+ * gradient; with POOLING_NONE its output row is zero (with accumulate: the output row gets
+ * + 0, so it keeps its value). per_sample_weights (float, one per
  * index) scale each row with SUM (INVALID_ARGUMENT with other poolings); they are treated
  * as constants by the backward.
  *

@@ -9,12 +9,15 @@
  *  what                               bound on |got - want| per element
  *  ---------------------------------  ----------------------------------------------------
  *  lookup, POOLING_NONE, no accumulate  0: bit-exact (a gather copies floats)
+ *  any lookup, vs CPU                   0: bit-exact (each bag summed in input order with
+ *                                       the same float operations: sum, then / count for
+ *                                       MEAN, then + the old value with accumulate)
  *  lookup(i) vs one-hot(i) x table      0: bit-exact (every product is by an exact 0 or 1)
  *  seed walkthrough                     0: gradient exactly ones; row 2 == old - 0.1f, the
  *                                       other rows bit-for-bit unchanged
  *  untouched elements (guard bands,     0: bit-for-bit the sentinel / the initial value
  *    other columns, rows not indexed)
- *  pooled lookup, accumulate, dense     K_SUM * (n + 1) * u * sum|terms|, n = number of
+ *  pooled lookup / accumulate vs oracle K_SUM * (n + 1) * u * sum|terms|, n = number of
  *    and sparse backward (ATOMIC or     terms added into that element (duplicates included,
  *    DETERMINISTIC)                     so the bound grows with the duplicate count); the
  *                                       +1 covers MEAN's division / a weight's product

@@ -65,7 +65,7 @@ static void load_cuda(void) {
     if (access(cuda_plugin_path, R_OK) != 0) {
         cuda_status = EMBER_STATUS_BACKEND_NOT_COMPILED;
         snprintf(cuda_reason, sizeof cuda_reason,
-                 "CUDA backend not compiled in (no plugin at %.400s)", cuda_plugin_path);
+                 "no CUDA plugin at %.400s", cuda_plugin_path);
         return;
     }
     void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
@@ -105,7 +105,7 @@ static const struct ember_backend_ops *backend_ops(ember_backend_kind kind, embe
         *status = EMBER_STATUS_SUCCESS;
         return &ember_opencl_backend_ops;
 #else
-        *reason = "OpenCL backend not compiled in (configure found no OpenCL or CLBlast)";
+        *reason = "configure found no OpenCL or CLBlast";
         return NULL;
 #endif
     case EMBER_BACKEND_PERTURBED:
@@ -113,7 +113,7 @@ static const struct ember_backend_ops *backend_ops(ember_backend_kind kind, embe
         *status = EMBER_STATUS_SUCCESS;
         return &ember_perturbed_backend_ops;
 #else
-        *reason = "perturbed test backend not compiled in (configure with -DEMBER_TEST_BACKEND=ON)";
+        *reason = "configure with -DEMBER_TEST_BACKEND=ON to build it";
         return NULL;
 #endif
     case EMBER_BACKEND_CUDA:
@@ -170,7 +170,10 @@ ember_status ember_backend_devices(ember_backend_kind kind, ember_device_info *o
         out->kind = kind;
         out->usable = 0;
         snprintf(out->name, sizeof out->name, "%s", ember_backend_name(kind));
-        snprintf(out->reason, sizeof out->reason, "%.255s", reason);
+        if (st == EMBER_STATUS_BACKEND_NOT_COMPILED)
+            snprintf(out->reason, sizeof out->reason, "not compiled in: %.200s", reason);
+        else
+            snprintf(out->reason, sizeof out->reason, "%.255s", reason);
     }
     *count = 1;
     return ember_error(NULL, st, "%s", reason);
