@@ -254,6 +254,7 @@ def kernels(a):
         "ember_command": ember_cmd,
         "rounds": a.rounds,
         "threads": a.threads,
+        "loadavg": os.getloadavg(),
         "torch_version": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "openblas_core_torch": openblas_core(),
@@ -397,6 +398,14 @@ def interleaved(a):
                                              None, e_out), "lookup")
         lib_.ember_context_synchronize(em.ctx)
 
+    e_nout = em.upload(np.zeros((N, D), np.float32))
+    desc_none = LookupDesc(E, D, N, N, 0, 0, -1, D, 0, 0)
+
+    def e_plain():
+        em.check(lib_.ember_embedding_lookup(em.ctx, ctypes.byref(desc_none), e_tab, e_idx, None,
+                                             None, e_nout), "lookup none")
+        lib_.ember_context_synchronize(em.ctx)
+
     def e_step():
         em.check(lib_.ember_embedding_lookup(em.ctx, ctypes.byref(desc), e_tab, e_idx, e_off,
                                              None, e_out), "lookup")
@@ -433,6 +442,10 @@ def interleaved(a):
         with torch.no_grad():
             bag(t_idx, t_off)
 
+    def t_plain():
+        with torch.no_grad():
+            F.embedding(t_idx, bag.weight)
+
     def t_step():
         bag(t_idx, t_off).backward(t_grad)
         opt.step()
@@ -451,7 +464,8 @@ def interleaved(a):
         torch.mm(dy.t(), tx)
         dy.sum(0)
 
-    pairs = [("lookup_sum", e_fwd, t_fwd), ("step_sgd", e_step, t_step),
+    pairs = [("lookup_sum", e_fwd, t_fwd), ("lookup_none", e_plain, t_plain),
+             ("step_sgd", e_step, t_step),
              ("dense_fwd", e_dfwd, t_dfwd), ("dense_bwd", e_dbwd, t_dbwd)]
     res = {}
     for name, ef, tf in pairs:
@@ -475,11 +489,12 @@ def interleaved(a):
                      "torch_over_ember": statistics.median(rat), "pairs": len(te)}
     em.close()
     res["lookup_sum"]["bytes"] = (N + B) * D * F32
+    res["lookup_none"]["bytes"] = 2 * N * D * F32
     res["step_sgd"]["bytes"] = (N + B) * D * F32 + B * D * F32 + 2 * uniq * D * F32
     out = {"mode": "interleaved", "library": lib, "threads": a.threads,
            "shape": {"rows": E, "dim": D, "batch": B, "pooling": L, "dist": a.dist,
                      "dense_in": din, "dense_out": dout}, "ops": res,
-           "openblas_core": openblas_core()}
+           "openblas_core": openblas_core(), "loadavg": os.getloadavg()}
     if a.json_out:
         with open(a.json_out, "w") as f:
             f.write(json.dumps(out, separators=(",", ":")) + "\n")

@@ -1,9 +1,11 @@
 /* bench_report.c: prints the figures of `ember bench` as a table (with every figure also a
  * ratio to the copy bandwidth, to direct SGEMM and to the CPU backend) or as one JSON line. */
+#define _DEFAULT_SOURCE
 #include "bench.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static double gbps(const bench_result *r) {
@@ -39,6 +41,8 @@ void bench_print_text(const bench_report *r) {
     printf("; N=%lld indices, U=%lld distinct rows (all tables); dense %lldx%lld->%lld; seed %llu\n",
            (long long)m->num_indices, (long long)m->unique_rows, (long long)sh->batch,
            (long long)sh->dense_in, (long long)sh->dense_out, (unsigned long long)sh->seed);
+    double load[3] = {NAN, NAN, NAN};
+    if (getloadavg(load, 3) == 3) printf("load average (1 min) at the end: %.2f\n", load[0]);
     printf("host copy (STREAM-style memcpy, %d threads, read+write bytes): %.1f GB/s\n",
            r->host_copy_threads, r->host_copy_gbps);
     printf("context create %.1f ms, input setup %.0f ms", m->create_ms, m->setup_ms);
@@ -169,6 +173,9 @@ void bench_print_json(const bench_report *r) {
     json_num("alpha", sh->alpha, 1);
     printf(",\"dense_in\":%lld,\"dense_out\":%lld,\"seed\":%llu}", (long long)sh->dense_in,
            (long long)sh->dense_out, (unsigned long long)sh->seed);
+    double load[3] = {NAN, NAN, NAN};
+    if (getloadavg(load, 3) != 3) load[0] = NAN;
+    json_num("loadavg_1min", load[0], 1);
     json_num("host_copy_gbps", r->host_copy_gbps, 1);
     printf(",\"host_copy_threads\":%d,\"run\":", r->host_copy_threads);
     json_run(r, r->main);
