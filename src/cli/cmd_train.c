@@ -60,6 +60,9 @@ static void usage(FILE *f) {
            "                     --deep-l2 X (default 1e-4), --emb-l2 X (default 0)\n"
            "training:\n"
            "  --epochs N         (default 8)       --batch N (default 64)\n"
+           "  --shuffle N        read training rows through a shuffle buffer of N lines, a\n"
+           "                     new seeded order each epoch (default 0: the file's order; use\n"
+           "                     it for files sorted by label or time)\n"
            "  --patience N       early stopping: epochs without validation AUC gain (default 3;\n"
            "                     0 = never); the best epoch's model is kept\n"
            "  --seed S           initialisation and holdout split (default 42)\n"
@@ -366,6 +369,10 @@ int ember_cmd_train(int argc, char **argv) {
             CHECK();
             if ((rc = cli_parse_float(cmd, "--holdout", v, 0, 0.95, &fv))) return rc;
             o.holdout = fv;
+        } else if (FLAG("--shuffle")) {
+            CHECK();
+            if ((rc = cli_parse_int(cmd, "--shuffle", v, 0, 100000000, &iv))) return rc;
+            o.shuffle = (int)iv;
         } else if (FLAG("--patience")) {
             CHECK();
             if ((rc = cli_parse_int(cmd, "--patience", v, 0, 1000000, &iv))) return rc;

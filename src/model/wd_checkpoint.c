@@ -452,11 +452,13 @@ ember_status ember_checkpoint_save_optimizer(ember_wd_model *m, const char *path
         ts[i].data = p;
         p += ts[i].count;
     }
-    char step[32];
+    char step[32], epochs[32];
     snprintf(step, sizeof step, "%lld", (long long)ember_wd_step(m));
-    ember_st_meta meta[2] = {{(char *)"ember.optimizer_state", (char *)"widedeep-1"},
-                             {(char *)"ember.step", step}};
-    st = ember_st_write(op, ts, nt, meta, 2, err);
+    snprintf(epochs, sizeof epochs, "%lld", (long long)ember_wd_epochs_done(m));
+    ember_st_meta meta[3] = {{(char *)"ember.optimizer_state", (char *)"widedeep-1"},
+                             {(char *)"ember.step", step},
+                             {(char *)"ember.epochs", epochs}};
+    st = ember_st_write(op, ts, nt, meta, 3, err);
 done:
     free(ts);
     free(op);
@@ -501,6 +503,8 @@ ember_status ember_checkpoint_load_optimizer(ember_wd_model *m, const char *path
         if ((st = ember_wd_set_state(m, i, t->data, err)) != EMBER_STATUS_SUCCESS) goto done;
     }
     ember_wd_set_step(m, strtoll(step, NULL, 10));
+    const char *epochs = ember_st_meta_get(&f, "ember.epochs");
+    if (epochs != NULL) ember_wd_set_epochs_done(m, strtoll(epochs, NULL, 10));
     *loaded = 1;
 done:
     ember_st_free(&f);

@@ -38,6 +38,7 @@ struct ember_wd_model {
     ember_buffer *labels, *probs;
     float *x0_host;
     int64_t step;
+    int64_t epochs_done; /* full passes trained (orders the shuffle of the next one) */
     int nparams;
     param *params;
     int nstates;
@@ -589,4 +590,12 @@ int64_t ember_wd_step(const ember_wd_model *m) {
 
 void ember_wd_set_step(ember_wd_model *m, int64_t step) {
     m->step = step;
+}
+
+int64_t ember_wd_epochs_done(const ember_wd_model *m) {
+    return m->epochs_done;
+}
+
+void ember_wd_set_epochs_done(ember_wd_model *m, int64_t epochs) {
+    m->epochs_done = epochs;
 }

@@ -78,6 +78,9 @@ ember_status ember_wd_get_state(ember_wd_model *m, int i, float *host, ember_mod
 ember_status ember_wd_set_state(ember_wd_model *m, int i, const float *host, ember_model_err *err);
 int64_t ember_wd_step(const ember_wd_model *m);
 void ember_wd_set_step(ember_wd_model *m, int64_t step);
+/* Epochs trained so far (saved with the optimizer state; it seeds each epoch's shuffle). */
+int64_t ember_wd_epochs_done(const ember_wd_model *m);
+void ember_wd_set_epochs_done(ember_wd_model *m, int64_t epochs);
 const ember_wd_config *ember_wd_get_config(const ember_wd_model *m);
 ember_context *ember_wd_context(const ember_wd_model *m);
 

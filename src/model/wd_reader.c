@@ -19,6 +19,15 @@ struct ember_reader {
     int64_t lineno;
     long data_start;
     int64_t data_start_line;
+    int64_t cur_line; /* the line number of the row being parsed */
+    /* the shuffle buffer (off when shuf_cap <= 1) */
+    int shuf_cap, shuf_n, src_eof;
+    struct held_line {
+        char *text;
+        size_t len;
+        int64_t line;
+    } * held;
+    ember_rng rng;
     int skip_bad;
     int label_optional;
     int64_t skipped;
@@ -775,8 +784,30 @@ const char *ember_reader_path(const ember_reader *r) {
     return r->path;
 }
 
+static void drop_held(ember_reader *r) {
+    for (int i = 0; i < r->shuf_n; i++) free(r->held[i].text);
+    r->shuf_n = 0;
+    r->src_eof = 0;
+}
+
+ember_status ember_reader_set_shuffle(ember_reader *r, int buffer_lines, uint64_t seed) {
+    drop_held(r);
+    free(r->held);
+    r->held = NULL;
+    r->shuf_cap = 0;
+    if (buffer_lines > 1) {
+        r->held = calloc((size_t)buffer_lines, sizeof *r->held);
+        if (r->held == NULL) return EMBER_STATUS_OUT_OF_MEMORY;
+        r->shuf_cap = buffer_lines;
+    }
+    ember_rng_seed(&r->rng, seed);
+    return EMBER_STATUS_SUCCESS;
+}
+
 void ember_reader_close(ember_reader *r) {
     if (r == NULL) return;
+    drop_held(r);
+    free(r->held);
     if (r->f) fclose(r->f);
     free(r->path);
     ember_schema_free(r->s);
@@ -793,6 +824,7 @@ ember_status ember_reader_rewind(ember_reader *r, ember_model_err *err) {
         return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s: cannot seek: %s", r->path,
                           strerror(errno));
     r->lineno = r->data_start_line;
+    drop_held(r);
     r->skipped = 0; /* counts are per pass */
     return EMBER_STATUS_SUCCESS;
 }
@@ -811,7 +843,7 @@ static ember_status col_err(ember_reader *r, ember_model_err *err, int col, cons
     va_end(ap);
     const char *name = col < r->s->ncols ? r->s->cols[col].name : "beyond the last column";
     return ember_merr(err, EMBER_STATUS_BAD_DATA, "%s:%lld: column %d (%s): %s", r->path,
-                      (long long)r->lineno, col + 1, name, reason);
+                      (long long)r->cur_line, col + 1, name, reason);
 }
 
 static int is_space(char c, char delim) {
@@ -932,11 +964,11 @@ static ember_status parse_line(ember_reader *r, char *line, ember_row *row, embe
     return EMBER_STATUS_SUCCESS;
 }
 
-ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_model_err *err) {
-    ember_model_err local;
-    if (err == NULL) err = &local;
+/* The next raw line into r->line (its length in *len, its number in r->cur_line): straight
+ * from the file, or a random one of the shuffle buffer, refilled from the file. */
+static ember_status raw_next(ember_reader *r, ssize_t *len, int *eof, ember_model_err *err) {
     *eof = 0;
-    for (;;) {
+    if (r->shuf_cap <= 1) {
         errno = 0;
         ssize_t got = getline(&r->line, &r->cap, r->f);
         if (got < 0) {
@@ -947,23 +979,77 @@ ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_
             return EMBER_STATUS_SUCCESS;
         }
         r->lineno++;
+        r->cur_line = r->lineno;
+        *len = got;
+        return EMBER_STATUS_SUCCESS;
+    }
+    while (!r->src_eof && r->shuf_n < r->shuf_cap) {
+        errno = 0;
+        ssize_t got = getline(&r->line, &r->cap, r->f);
+        if (got < 0) {
+            if (ferror(r->f))
+                return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s:%lld: read error: %s", r->path,
+                                  (long long)r->lineno + 1, strerror(errno));
+            r->src_eof = 1;
+            break;
+        }
+        r->lineno++;
+        char *t = malloc((size_t)got + 1);
+        if (t == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+        memcpy(t, r->line, (size_t)got + 1);
+        r->held[r->shuf_n].text = t;
+        r->held[r->shuf_n].len = (size_t)got;
+        r->held[r->shuf_n].line = r->lineno;
+        r->shuf_n++;
+    }
+    if (r->shuf_n == 0) {
+        *eof = 1;
+        return EMBER_STATUS_SUCCESS;
+    }
+    int j = (int)(ember_rng_next(&r->rng) % (uint64_t)r->shuf_n);
+    struct held_line h = r->held[j];
+    r->held[j] = r->held[--r->shuf_n];
+    if (h.len + 1 > r->cap) {
+        char *nl = realloc(r->line, h.len + 1);
+        if (nl == NULL) {
+            free(h.text);
+            return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+        }
+        r->line = nl;
+        r->cap = h.len + 1;
+    }
+    memcpy(r->line, h.text, h.len + 1);
+    free(h.text);
+    r->cur_line = h.line;
+    *len = (ssize_t)h.len;
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_model_err *err) {
+    ember_model_err local;
+    if (err == NULL) err = &local;
+    *eof = 0;
+    for (;;) {
+        ssize_t got = 0;
+        ember_status rs = raw_next(r, &got, eof, err);
+        if (rs != EMBER_STATUS_SUCCESS || *eof) return rs;
         if ((size_t)got != strlen(r->line)) {
             ember_status st = ember_merr(err, EMBER_STATUS_BAD_DATA,
                                          "%s:%lld: column 1 (%s): the line holds a NUL byte",
-                                         r->path, (long long)r->lineno, r->s->cols[0].name);
+                                         r->path, (long long)r->cur_line, r->s->cols[0].name);
             if (!r->skip_bad) return st;
             if (r->skipped++ == 0) memcpy(r->first_skip, err->msg, sizeof err->msg);
             continue;
         }
         chomp(r->line);
         char *p = r->line;
-        if (r->lineno == 1 && (unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&
+        if (r->cur_line == 1 && (unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&
             (unsigned char)p[2] == 0xbf)
             memmove(p, p + 3, strlen(p + 3) + 1); /* a UTF-8 byte order mark */
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '\0') continue;
         if (r->s->format == EMBER_FORMAT_ARFF && *p == '%') continue;
-        row->line = r->lineno;
+        row->line = r->cur_line;
         row->ncols = r->s->ncols;
         row->tok = r->tok;
         row->len = r->len;

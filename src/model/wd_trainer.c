@@ -165,6 +165,8 @@ static ember_status evaluate(trainer *t, ember_reader *r, holdout_sel *sel, embe
                              ember_model_err *err) {
     ember_eval_reset(&t->ev);
     EMBER_MODEL_TRY(ember_reader_rewind(r, err));
+    if (ember_reader_set_shuffle(r, 0, 0) != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     EMBER_MODEL_TRY(
         ember_score_reader(t->m, t->fx, r, t->b, sel ? sel_fn : NULL, sel, &t->ev, err));
     *out = ember_eval_metrics(&t->ev);
@@ -329,6 +331,15 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
     for (int epoch = 1; epoch <= o->epochs; epoch++) {
         st = ember_reader_rewind(t.train, err);
         if (st != EMBER_STATUS_SUCCESS) goto done;
+        /* Each epoch its own order, fixed by the seed and the epochs already trained (which
+         * a resumed run restores). */
+        if (ember_reader_set_shuffle(t.train, o->shuffle,
+                                     ember_hash_combine(cfg.seed ^ 0x5ca1ab1eull,
+                                                        (uint64_t)ember_wd_epochs_done(t.m))) !=
+            EMBER_STATUS_SUCCESS) {
+            st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory (--shuffle)");
+            goto done;
+        }
         const double e0 = ember_now();
         double loss_sum = 0.0, run_loss = 0.0, last_report = e0;
         int64_t rows = 0, steps = 0;
@@ -380,6 +391,7 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
             st = ember_merr(err, st, "synchronize: %s", ember_context_last_error(t.ctx));
             goto done;
         }
+        ember_wd_set_epochs_done(t.m, ember_wd_epochs_done(t.m) + 1);
         const double secs = ember_now() - e0;
         train_seconds += secs;
         train_rows_total += rows;

@@ -41,6 +41,7 @@ typedef struct ember_train_opts {
     int64_t batch;
     double holdout; /* fraction of the training file held out for validation; < 0: auto
                        (0.2 when there is neither --test nor --valid) */
+    int shuffle;    /* shuffle buffer of that many lines for training passes (0: file order) */
     int patience;   /* epochs without validation AUC gain before stopping; 0 = never */
     int skip_bad;
     const char *save, *resume;

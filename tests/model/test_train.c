@@ -195,7 +195,7 @@ static int same_bytes(const char *a, const char *b) {
 
 /* 1 epoch, then --resume for 1 more, equals 2 epochs in one go, bit for bit: the optimizer
  * state (PATH.optim) and the step count carry over. */
-Test(train, resume_continues_exactly, .timeout = 120) {
+static void resume_case(int shuffle) {
     if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
     char p2[256], p1[256], p1b[256], tmp[300];
     snprintf(p2, sizeof p2, "/tmp/ember_res2_%d.st", (int)getpid());
@@ -207,6 +207,7 @@ Test(train, resume_continues_exactly, .timeout = 120) {
     adult_opts(&o);
     o.holdout = 0;
     o.epochs = 2;
+    o.shuffle = shuffle;
     o.save = p2;
     cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     o.epochs = 1;
@@ -260,4 +261,57 @@ Test(train, early_stopping_keeps_the_best_epoch, .timeout = 120) {
         if (log.valid_auc[i] > best) best = log.valid_auc[i];
     cr_assert_float_eq(r.final.auc, best, 1e-12, "final %.6f is the best epoch's %.6f", r.final.auc,
                        best);
+}
+
+Test(train, resume_continues_exactly, .timeout = 120) {
+    resume_case(0);
+}
+
+/* With a shuffle buffer too: each epoch's order is fixed by the seed and the epochs already
+ * trained, which the optimizer state file carries. */
+Test(train, resume_continues_exactly_with_shuffle, .timeout = 120) {
+    resume_case(1000);
+}
+
+/* A file sorted by label: file order trains badly, the shuffle buffer fixes it. */
+Test(train, shuffle_buffer_rescues_a_sorted_file, .timeout = 120) {
+    char text[64 * 1024] = "";
+    uint64_t x = 99;
+    for (int pos = 0; pos < 2; pos++) {
+        for (int i = 0; i < 1500; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            double v = (double)(x >> 11) / 9007199254740992.0;
+            /* positives have larger v on average */
+            char line[64];
+            snprintf(line, sizeof line, "%d,%.4f\n", pos, pos ? v + 0.8 : v);
+            strcat(text, line);
+        }
+    }
+    const char *p = write_temp(5, ".csv", text);
+    const char *test = write_temp(6, ".csv", text);
+    double auc[2], logloss[2];
+    for (int k = 0; k < 2; k++) {
+        ember_train_opts o;
+        ember_train_opts_defaults(&o);
+        o.data = p;
+        o.test = test;
+        o.format = EMBER_FORMAT_CSV;
+        o.schema = "label,v:num";
+        o.epochs = 2;
+        o.shuffle = k ? 4000 : 0;
+        o.threads = 1;
+        ember_train_result r;
+        ember_model_err err = {""};
+        cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+        auc[k] = r.final.auc;
+        logloss[k] = r.final.logloss;
+    }
+    /* the best possible AUC here is 1 - 0.2^2 / 2 = 0.98 */
+    cr_assert(auc[1] > 0.95, "shuffled AUC %.4f", auc[1]);
+    cr_assert(logloss[1] < logloss[0], "shuffled logloss %.4f, file order %.4f", logloss[1],
+              logloss[0]);
+    cr_log_info("sorted file: AUC %.4f / logloss %.4f in file order, %.4f / %.4f shuffled", auc[0],
+                logloss[0], auc[1], logloss[1]);
+    unlink(p);
+    unlink(test);
 }
