@@ -10,11 +10,16 @@
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 /* ---------------------------------------------------------------------------------------
- * Scatter path: no grouping. Each thread owns the rows that cpu_row_owner gives it, scans
- * all positions in input order and applies the contributions to its own rows one at a time:
- * no atomics, no sort, and each row still sees its contributions in input order.
- * dst[row] = dst[row] + c (alpha == 1, a gradient) or dst[row] - lr * c (SGD, lr == -alpha).
+ * Scatter path: no sort. One stable counting pass deals the positions into buckets by a
+ * hash of their row (cpu_row_owner), keeping input order inside each bucket; threads then
+ * take whole buckets (dynamically, so a thread that loses its core on a shared machine
+ * does not hold up the call) and apply each contribution to its row one at a time:
+ * dst[row] += c (a gradient) or dst[row] -= lr * c (SGD). A row lives in one bucket, so
+ * it sees its contributions in input order whatever the thread count: no atomics needed,
+ * and the result is bit-identical from run to run.
  * --------------------------------------------------------------------------------------- */
+
+#define SCATTER_BUCKETS_PER_THREAD 8
 
 static inline __attribute__((always_inline)) void
 scatter_one(const cpu_bwd *bw, float *dst, int64_t dim, const int64_t W, int sgd, float lr,
@@ -42,58 +47,55 @@ scatter_one(const cpu_bwd *bw, float *dst, int64_t dim, const int64_t W, int sgd
     }
 }
 
+/* Applies positions list[0..count) (or 0..count-1 themselves when list is NULL), in order. */
 static inline __attribute__((always_inline)) void
-scatter_kernel(const cpu_bwd *bw, float *dst, const int64_t W, int sgd, float lr, int t,
-               int nth) {
+scatter_kernel(const cpu_bwd *bw, float *dst, const int64_t W, int sgd, float lr,
+               const int64_t *list, int64_t count) {
     const ember_lookup_desc *desc = bw->desc;
-    const int64_t n = desc->num_indices, pad = desc->padding_idx, dim = desc->dim;
+    const int64_t pad = desc->padding_idx, dim = desc->dim;
     const int is32 = desc->index_type == EMBER_INDEX_INT32;
     const int64_t *i64 = (const int64_t *)bw->indices;
     const int32_t *i32 = (const int32_t *)bw->indices;
     const size_t row_bytes = (size_t)dim * sizeof(float);
-    /* A small queue of this thread's upcoming positions: each row is prefetched when it
-     * enters and updated when it leaves, PREFETCH_AHEAD of this thread's rows later. */
-    int64_t qp[PREFETCH_AHEAD], qr[PREFETCH_AHEAD];
-    int head = 0, cnt = 0;
-    for (int64_t p = 0; p < n; p++) {
-        int64_t r = is32 ? (int64_t)i32[p] : i64[p];
-        if (r == pad || (nth > 1 && cpu_row_owner(r, nth) != t)) continue;
-        cpu_prefetch_lines(dst + r * dim, row_bytes, 1, 0);
-        if (cnt == PREFETCH_AHEAD) {
-            scatter_one(bw, dst, dim, W, sgd, lr, qp[head], qr[head]);
-            qp[head] = p;
-            qr[head] = r;
-            head = (head + 1) % PREFETCH_AHEAD;
-        } else {
-            qp[(head + cnt) % PREFETCH_AHEAD] = p;
-            qr[(head + cnt) % PREFETCH_AHEAD] = r;
-            cnt++;
-        }
+#define POS(i) (list ? list[i] : (i))
+#define ROW(p) (is32 ? (int64_t)i32[p] : i64[p])
+    for (int64_t i = 0; i < count && i < PREFETCH_AHEAD; i++)
+        cpu_prefetch_lines(dst + ROW(POS(i)) * dim, row_bytes, 1, 0);
+    for (int64_t i = 0; i < count; i++) {
+        if (i + PREFETCH_AHEAD < count)
+            cpu_prefetch_lines(dst + ROW(POS(i + PREFETCH_AHEAD)) * dim, row_bytes, 1, 0);
+        const int64_t p = POS(i), r = ROW(p);
+        if (r == pad) continue;
+        scatter_one(bw, dst, dim, W, sgd, lr, p, r);
     }
-    for (int k = 0; k < cnt; k++) {
-        int j = (head + k) % PREFETCH_AHEAD;
-        scatter_one(bw, dst, dim, W, sgd, lr, qp[j], qr[j]);
-    }
+#undef POS
+#undef ROW
 }
 
-typedef void (*scatter_fn)(const cpu_bwd *bw, float *dst, int sgd, float lr, int t, int nth);
+typedef void (*scatter_fn)(const cpu_bwd *bw, float *dst, int sgd, float lr,
+                           const int64_t *list, int64_t count);
 #define DEFINE_SCATTER(NAME, W)                                                            \
-    CPU_HOT static void NAME(const cpu_bwd *bw, float *dst, int sgd, float lr, int t,      \
-                             int nth) {                                                    \
-        scatter_kernel(bw, dst, W, sgd, lr, t, nth);                                       \
+    CPU_HOT static void NAME(const cpu_bwd *bw, float *dst, int sgd, float lr,             \
+                             const int64_t *list, int64_t count) {                         \
+        scatter_kernel(bw, dst, W, sgd, lr, list, count);                                  \
     }
 DEFINE_SCATTER(scatter_8, 8)
 DEFINE_SCATTER(scatter_16, 16)
 DEFINE_SCATTER(scatter_32, 32)
 DEFINE_SCATTER(scatter_64, 64)
 DEFINE_SCATTER(scatter_128, 128)
-CPU_HOT static void scatter_any(const cpu_bwd *bw, float *dst, int sgd, float lr, int t, int nth) {
-    scatter_kernel(bw, dst, bw->desc->dim, sgd, lr, t, nth);
+CPU_HOT static void scatter_any(const cpu_bwd *bw, float *dst, int sgd, float lr,
+                                const int64_t *list, int64_t count) {
+    scatter_kernel(bw, dst, bw->desc->dim, sgd, lr, list, count);
 }
 
-static void scatter_run(ember_context *ctx, const cpu_bwd *bw, float *dst, int sgd, float lr) {
+/* Per-position data, and for nt > 1 the bucket lists, in scratch. */
+static ember_status scatter_run(ember_context *ctx, const ember_lookup_desc *desc,
+                                const ember_buffer *indices, const ember_buffer *offsets,
+                                const ember_buffer *weights, const ember_buffer *grad_out,
+                                float *dst, int sgd, float lr) {
     scatter_fn fn;
-    switch (bw->desc->dim) {
+    switch (desc->dim) {
     case 8: fn = scatter_8; break;
     case 16: fn = scatter_16; break;
     case 32: fn = scatter_32; break;
@@ -101,10 +103,68 @@ static void scatter_run(ember_context *ctx, const cpu_bwd *bw, float *dst, int s
     case 128: fn = scatter_128; break;
     default: fn = scatter_any; break;
     }
-    int64_t work = bw->desc->num_indices * ((bw->desc->dim * 4 + 63) / 64) * 2;
-    int nt = cpu_threads_for(ctx, work);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    fn(bw, dst, sgd, lr, omp_get_thread_num(), omp_get_num_threads());
+    const int64_t n = desc->num_indices;
+    const int nt = cpu_threads_for(ctx, n * ((desc->dim * 4 + 63) / 64) * 2);
+    const int64_t K = nt > 1 ? (int64_t)nt * SCATTER_BUCKETS_PER_THREAD : 1;
+    size_t bwd_bytes = cpu_bwd_scratch_bytes(desc, 0, 1);
+    size_t list_bytes = nt > 1 ? round64((size_t)n * sizeof(int64_t)) : 0;
+    size_t hist_bytes = nt > 1 ? round64(((size_t)nt * (size_t)K + (size_t)K + 1) * sizeof(int64_t)) : 0;
+    char *mem = (char *)cpu_scratch(ctx, list_bytes + hist_bytes + bwd_bytes);
+    if (!mem) return EMBER_STATUS_OUT_OF_MEMORY;
+    cpu_bwd bw;
+    if (!cpu_bwd_prepare(ctx, desc, indices, offsets, weights, grad_out,
+                         mem + list_bytes + hist_bytes, &bw))
+        return EMBER_STATUS_NOT_SUPPORTED;
+    if (nt <= 1) {
+        fn(&bw, dst, sgd, lr, NULL, n);
+        return EMBER_STATUS_SUCCESS;
+    }
+    int64_t *list = (int64_t *)mem;
+    int64_t *hist = (int64_t *)(mem + list_bytes); /* [thread][bucket] */
+    int64_t *start = hist + (int64_t)nt * K;          /* [bucket], K + 1 entries */
+    const int is32 = desc->index_type == EMBER_INDEX_INT32;
+    const int64_t *i64 = (const int64_t *)bw.indices;
+    const int32_t *i32 = (const int32_t *)bw.indices;
+    const int64_t pad = desc->padding_idx;
+    int team = nt;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num();
+#pragma omp single
+        team = omp_get_num_threads();
+        const int nth = team;
+        int64_t *h = hist + (int64_t)t * K;
+        memset(h, 0, (size_t)K * sizeof *h);
+        const int64_t lo = n / nth * t, hi = t == nth - 1 ? n : lo + n / nth;
+        for (int64_t p = lo; p < hi; p++) {
+            int64_t r = is32 ? (int64_t)i32[p] : i64[p];
+            if (r != pad) h[cpu_row_owner(r, (int)K)]++;
+        }
+#pragma omp barrier
+#pragma omp single
+        {
+            /* Bucket-major, then thread: each bucket keeps input order. */
+            int64_t sum = 0;
+            for (int64_t k = 0; k < K; k++) {
+                start[k] = sum;
+                for (int tt = 0; tt < nth; tt++) {
+                    int64_t v = hist[(int64_t)tt * K + k];
+                    hist[(int64_t)tt * K + k] = sum;
+                    sum += v;
+                }
+            }
+            start[K] = sum;
+        }
+        for (int64_t p = lo; p < hi; p++) {
+            int64_t r = is32 ? (int64_t)i32[p] : i64[p];
+            if (r != pad) list[h[cpu_row_owner(r, (int)K)]++] = p;
+        }
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t k = 0; k < K; k++)
+            if (start[k + 1] > start[k]) fn(&bw, dst, sgd, lr, list + start[k], start[k + 1] - start[k]);
+    }
+    return EMBER_STATUS_SUCCESS;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -125,6 +185,7 @@ typedef struct group_job {
     const ember_optimizer *opt; /* UPDATE */
     float *state;               /* UPDATE: NULL for SGD */
     float *acc;                 /* threads x round64(dim) floats */
+    int threads;
     size_t acc_stride;          /* floats */
 } group_job;
 
@@ -215,12 +276,11 @@ static void groups_run(const group_job *j) {
     case 128: fn = chunk_128; break;
     default: fn = chunk_any; break;
     }
-    const int chunks = j->gr->threads;
-#pragma omp parallel num_threads(chunks) if (chunks > 1)
-    {
-        int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        for (int c = t; c < chunks; c += nth) fn(j, c, j->acc + (size_t)t * j->acc_stride);
-    }
+    /* Several chunks per thread, handed out dynamically (see scatter_run). */
+    const int chunks = j->gr->chunks;
+#pragma omp parallel for num_threads(j->threads) schedule(dynamic, 1) if (j->threads > 1)
+    for (int c = 0; c < chunks; c++)
+        fn(j, c, j->acc + (size_t)omp_get_thread_num() * j->acc_stride);
 }
 
 /* Prepares per-position data and the grouping; returns the job's scratch accumulators. */
@@ -239,21 +299,11 @@ static ember_status grouped_prepare(ember_context *ctx, const ember_lookup_desc 
     job->acc_stride = acc_stride;
     void *rest = cpu_bwd_prepare(ctx, desc, indices, offsets, weights, grad_out, mem + acc_bytes, bw);
     if (!rest) return EMBER_STATUS_NOT_SUPPORTED;
-    EMBER_FORWARD_IF_ERROR(cpu_group_by_row(ctx, desc, bw->indices, nt, rest, gr));
+    const int chunks = nt > 1 ? (nt * 8 < 64 ? nt * 8 : 64) : 1;
+    EMBER_FORWARD_IF_ERROR(cpu_group_by_row(ctx, desc, bw->indices, nt, chunks, rest, gr));
+    job->threads = nt;
     job->bw = bw;
     job->gr = gr;
-    return EMBER_STATUS_SUCCESS;
-}
-
-/* Per-position data only (scatter path). */
-static ember_status scatter_prepare(ember_context *ctx, const ember_lookup_desc *desc,
-                                    const ember_buffer *indices, const ember_buffer *offsets,
-                                    const ember_buffer *weights, const ember_buffer *grad_out,
-                                    cpu_bwd *bw) {
-    void *mem = cpu_scratch(ctx, cpu_bwd_scratch_bytes(desc, 0, 1));
-    if (!mem) return EMBER_STATUS_OUT_OF_MEMORY;
-    if (!cpu_bwd_prepare(ctx, desc, indices, offsets, weights, grad_out, mem, bw))
-        return EMBER_STATUS_NOT_SUPPORTED;
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -267,10 +317,8 @@ ember_status cpu_backward_dense(ember_context *ctx, const ember_lookup_desc *des
     /* Both modes scatter: each row is owned by one thread, which adds its contributions
      * in input order, so the result is bit-identical for any run and thread count
      * (DETERMINISTIC's promise) and no sort is needed. */
-    cpu_bwd bw;
-    EMBER_FORWARD_IF_ERROR(scatter_prepare(ctx, desc, indices, offsets, weights, grad_out, &bw));
-    scatter_run(ctx, &bw, (float *)grad_table->handle, 0, 0.0f);
-    return EMBER_STATUS_SUCCESS;
+    return scatter_run(ctx, desc, indices, offsets, weights, grad_out,
+                       (float *)grad_table->handle, 0, 0.0f);
 }
 
 ember_status cpu_backward_sparse(ember_context *ctx, const ember_lookup_desc *desc,
@@ -291,7 +339,7 @@ ember_status cpu_backward_sparse(ember_context *ctx, const ember_lookup_desc *de
     job.ids = (int64_t *)unique_ids->handle;
     job.grads = (float *)unique_grads->handle;
     groups_run(&job);
-    *num_unique = gr.unique_before[gr.threads];
+    *num_unique = gr.unique_before[gr.chunks];
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -312,9 +360,8 @@ ember_status cpu_backward_update(ember_context *ctx, const ember_lookup_desc *de
          * summing first. That differs from backward_sparse + sparse_step by rounding only
          * and is still bit-identical for any run and thread count, so DETERMINISTIC takes
          * this path too. */
-        EMBER_FORWARD_IF_ERROR(scatter_prepare(ctx, desc, indices, offsets, weights, grad_out, &bw));
-        scatter_run(ctx, &bw, (float *)table->handle, 1, opt->learning_rate);
-        return EMBER_STATUS_SUCCESS;
+        return scatter_run(ctx, desc, indices, offsets, weights, grad_out,
+                           (float *)table->handle, 1, opt->learning_rate);
     }
     cpu_groups gr;
     group_job job;

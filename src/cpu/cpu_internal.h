@@ -55,11 +55,11 @@ typedef struct cpu_groups {
     uint64_t *keys;     /* count entries */
     int64_t count;      /* non-padding positions */
     int pos_bits;
-    /* Chunk boundaries for `threads` workers, each at the start of a row's run, so a row
-     * is never split between threads; chunk t is keys[bound[t] .. bound[t+1]). */
-    int threads;
+    /* Chunk boundaries, each at the start of a row's run, so a row is never split between
+     * threads; chunk c is keys[bound[c] .. bound[c+1]). */
+    int chunks;
     int64_t bound[65];
-    int64_t unique_before[65]; /* distinct rows in chunks before t; [threads] = total */
+    int64_t unique_before[65]; /* distinct rows in chunks before c; [chunks] = total */
 } cpu_groups;
 
 static inline int64_t cpu_group_row(const cpu_groups *g, uint64_t key) {
@@ -93,10 +93,12 @@ void *cpu_bwd_prepare(ember_context *ctx, const ember_lookup_desc *desc,
                       cpu_bwd *bwd);
 
 /* Sorts the non-padding positions by row (stable) in `mem` (what cpu_bwd_prepare left)
- * and splits them into balanced chunks for `threads` workers. NOT_SUPPORTED (recorded on
- * ctx) when row and position numbers do not fit 64 bits together. */
+ * with `threads` threads and splits them into `chunks` (<= 64) chunks of about equal
+ * size. NOT_SUPPORTED (recorded on ctx) when row and position numbers do not fit 64 bits
+ * together. */
 ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
-                              const void *indices, int threads, void *mem, cpu_groups *out);
+                              const void *indices, int threads, int chunks, void *mem,
+                              cpu_groups *out);
 
 /* Which of `nth` threads owns a row in the ungrouped (scatter) paths: a hash, so that the
  * hot low ids of a Zipf distribution spread over all threads. */

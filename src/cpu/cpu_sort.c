@@ -72,12 +72,14 @@ void *cpu_bwd_prepare(ember_context *ctx, const ember_lookup_desc *desc,
 }
 
 ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
-                              const void *indices, int threads, void *mem, cpu_groups *out) {
+                              const void *indices, int threads, int chunks, void *mem,
+                              cpu_groups *out) {
     const int64_t n = desc->num_indices;
     memset(out, 0, sizeof *out);
     if (threads < 1) threads = 1;
-    if (threads > 64) threads = 64;
-    out->threads = threads;
+    if (chunks < 1) chunks = 1;
+    if (chunks > 64) chunks = 64;
+    out->chunks = chunks;
     if (n == 0) return EMBER_STATUS_SUCCESS;
     const int row_bits = bits_for((uint64_t)(desc->num_rows - 1));
     const int pos_bits = bits_for((uint64_t)(n - 1));
@@ -164,8 +166,8 @@ ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
             out->count = m;
             /* Chunk starts: near an even split, moved forward to the start of a row's run. */
             out->bound[0] = 0;
-            for (int c = 1; c < threads; c++) {
-                int64_t i = m / threads * c;
+            for (int c = 1; c < chunks; c++) {
+                int64_t i = m / chunks * c;
                 if (i < out->bound[c - 1]) i = out->bound[c - 1];
                 if (i > 0 && i < m) {
                     /* First key whose row is greater than keys[i-1]'s. */
@@ -182,10 +184,10 @@ ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
                 }
                 out->bound[c] = i;
             }
-            out->bound[threads] = m;
+            out->bound[chunks] = m;
         }
         /* Distinct rows per chunk, for the output positions of a sparse gradient. */
-        for (int c = t; c < threads; c += nth) {
+        for (int c = t; c < chunks; c += nth) {
             int64_t lo = out->bound[c], hi = out->bound[c + 1], u = 0;
             const uint64_t *k = out->keys;
             for (int64_t i = lo; i < hi; i++)
@@ -194,6 +196,6 @@ ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
         }
     }
     out->unique_before[0] = 0;
-    for (int c = 0; c < threads; c++) out->unique_before[c + 1] += out->unique_before[c];
+    for (int c = 0; c < chunks; c++) out->unique_before[c + 1] += out->unique_before[c];
     return EMBER_STATUS_SUCCESS;
 }
