@@ -46,7 +46,7 @@ static void fill(ember_batch *b, const ember_features *fx, ember_rng *r) {
     for (int64_t i = 0; i < b->n; i++) {
         double z = 0;
         for (int f = 0; f < fx->n_deep; f++) {
-            int64_t id = (int64_t)(ember_rng_next(r) % (uint64_t)fx->cat_buckets);
+            int64_t id = (int64_t)(ember_rng_next(r) % (uint64_t)fx->field_buckets[f]);
             b->deep_ids[f][i] = id;
             b->wide_ids[w++] = fx->wide_offset[f] + id;
             z += (id % 7 == 0) ? 0.3 : -0.05;

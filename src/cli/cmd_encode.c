@@ -18,7 +18,8 @@ static void usage(FILE *f) {
     fprintf(
         f,
         "usage: ember encode --data FILE [--test FILE] --out PREFIX [--format F] [--schema SPEC]\n"
-        "                    [--header] [--delim C] [--positive V] [--buckets N]\n"
+        "                    [--header] [--delim C] [--positive V] [--buckets N] [--field-buckets "
+        "S]\n"
         "                    [--cross-buckets N] [--cross SPEC] [--num-buckets N] [--numeric M]\n"
         "                    [--skip-bad]\n"
         "       ember encode --model CHECKPOINT --data FILE [--test FILE] --out PREFIX\n"
@@ -158,6 +159,7 @@ int ember_cmd_encode(int argc, char **argv) {
     const char *cmd = argv[0];
     const char *data = NULL, *test = NULL, *prefix = NULL, *model = NULL, *format = NULL;
     const char *schema = NULL, *positive = NULL, *crosses = NULL, *delim_s = NULL, *v;
+    const char *field_buckets = NULL;
     int64_t buckets = 1000, cross_buckets = 10000, num_bins = 10;
     int header = 0, skip_bad = 0, numeric_set = 0, rc;
     ember_numeric_mode mode = EMBER_NUMERIC_STD;
@@ -194,6 +196,9 @@ int ember_cmd_encode(int argc, char **argv) {
         } else if (FLAG("--delim")) {
             if (m < 0) return 2;
             delim_s = v;
+        } else if (FLAG("--field-buckets")) {
+            if (m < 0) return 2;
+            field_buckets = v;
         } else if (FLAG("--buckets")) {
             if (m < 0 || (rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 32, &buckets)))
                 return 2;
@@ -244,7 +249,8 @@ int ember_cmd_encode(int argc, char **argv) {
         ember_schema *s = NULL;
         if ((st = ember_schema_for(fmt, data, schema, delim, header, positive, &s, &err)) ||
             (st = ember_features_create(&fx, s, buckets, cross_buckets, (int)num_bins, mode,
-                                        crosses ? crosses : ember_default_crosses(fmt), &err))) {
+                                        crosses ? crosses : ember_default_crosses(fmt), &err)) ||
+            (st = ember_features_set_field_buckets(fx, field_buckets, &err))) {
             ember_schema_free(s);
             fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
             return 2;
@@ -298,7 +304,7 @@ int ember_cmd_encode(int argc, char **argv) {
             for (int f = 0; f < fx->n_deep; f++) {
                 fprintf(j, "%s{\"name\": ", f ? ", " : "");
                 json_name(j, fx->schema->cols[fx->deep_col[f]].name);
-                fprintf(j, ", \"buckets\": %lld, \"multi\": %s}", (long long)fx->cat_buckets,
+                fprintf(j, ", \"buckets\": %lld, \"multi\": %s}", (long long)fx->field_buckets[f],
                         fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI ? "true"
                                                                                   : "false");
             }

@@ -41,6 +41,7 @@ static void usage(FILE *f) {
            "  --skip-bad         skip malformed lines (and report how many) instead of failing\n"
            "features:\n"
            "  --buckets N        hash buckets per categorical field (default 1000)\n"
+           "  --field-buckets S  per-field overrides, e.g. 'native-country=100,C3=1000000'\n"
            "  --cross-buckets N  hash buckets per crossed feature (default 10000)\n"
            "  --cross SPEC       crossed columns, e.g. 'education*occupation,a*b*c', or none\n"
            "                     (default: adult's census crosses; none for other formats)\n"
@@ -280,6 +281,9 @@ int ember_cmd_train(int argc, char **argv) {
             o.positive = v;
         } else if (strcmp(a, "--skip-bad") == 0) {
             o.skip_bad = 1;
+        } else if (FLAG("--field-buckets")) {
+            CHECK();
+            o.field_buckets = v;
         } else if (FLAG("--buckets")) {
             CHECK();
             if ((rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 32, &iv))) return rc;

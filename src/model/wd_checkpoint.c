@@ -63,7 +63,7 @@ static int sb_printf(sbuf *b, const char *fmt, ...) {
     }
 }
 
-#define NMETA 24
+#define NMETA 32
 
 ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_model_err *err) {
     const ember_wd_config *cfg = ember_wd_get_config(m);
@@ -73,7 +73,7 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     float *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
     ember_st_tensor *ts = calloc((size_t)nt, sizeof *ts);
     char *schema = ember_schema_serialize(fx->schema);
-    sbuf mean = {0}, sd = {0}, bounds = {0}, hidden = {0};
+    sbuf mean = {0}, sd = {0}, bounds = {0}, hidden = {0}, fbuckets = {0};
     char vals[NMETA][64];
     char crosses[1024];
     ember_st_meta meta[NMETA];
@@ -101,6 +101,9 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
             bad |= sb_printf(&bounds, "%s%.17g", k ? "," : "",
                              fx->bounds[(size_t)f * (size_t)nb + (size_t)k]);
     }
+    bad |= sb_printf(&fbuckets, "%s", "");
+    for (int f = 0; f < fx->n_deep && !bad; f++)
+        bad |= sb_printf(&fbuckets, "%s%lld", f ? "," : "", (long long)fx->field_buckets[f]);
     for (int l = 0; l < cfg->nhidden && !bad; l++)
         bad |= sb_printf(&hidden, "%s%lld", l ? "," : "", (long long)cfg->hidden[l]);
     if (bad) {
@@ -113,6 +116,7 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     META("ember.model", "widedeep-1");
     META("ember.schema", schema);
     METAF("ember.cat_buckets", "%lld", (long long)fx->cat_buckets);
+    META("ember.field_buckets", fbuckets.p);
     METAF("ember.cross_buckets", "%lld", (long long)fx->cross_buckets);
     METAF("ember.num_bins", "%d", fx->num_bins);
     META("ember.numeric_mode", ember_numeric_mode_name(fx->numeric_mode));
@@ -146,6 +150,7 @@ done:
     free(sd.p);
     free(bounds.p);
     free(hidden.p);
+    free(fbuckets.p);
     return st;
 }
 
@@ -241,6 +246,24 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: feature config: %s", path, e2.msg);
     ember_features *fx = ck->fx;
+    /* per-field buckets (files from before they existed use cat_buckets everywhere) */
+    const char *fb = ember_st_meta_get(f, "ember.field_buckets");
+    if (fb != NULL && fx->n_deep > 0) {
+        double *fbv = malloc((size_t)fx->n_deep * sizeof(double));
+        int64_t *b = malloc((size_t)fx->n_deep * sizeof(int64_t));
+        int ok = fbv && b && parse_doubles(fb, fb + strlen(fb), fbv, fx->n_deep) == fx->n_deep;
+        for (int k = 0; ok && k < fx->n_deep; k++) {
+            ok = fbv[k] >= 2 && fbv[k] <= 1099511627776.0;
+            if (ok) b[k] = (int64_t)fbv[k];
+        }
+        if (ok) ok = ember_features_set_bucket_list(fx, b, &e2) == EMBER_STATUS_SUCCESS;
+        free(fbv);
+        free(b);
+        if (!ok)
+            return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                              "%s: metadata 'ember.field_buckets' does not list %d bucket counts",
+                              path, fx->n_deep);
+    }
     /* numeric statistics */
     const char *ms, *ss, *bs;
     EMBER_MODEL_TRY(need(f, path, "ember.num_mean", &ms, err));
@@ -380,7 +403,7 @@ ember_status ember_wd_spec_from_config(const ember_wd_config *cfg, ember_widedee
     }
     for (int w = 0; w < fx->n_wide; w++) st->wide_buckets[w] = fx->wide_buckets[w];
     for (int f = 0; f < fx->n_deep; f++) {
-        st->vocab[f] = fx->cat_buckets;
+        st->vocab[f] = fx->field_buckets[f];
         st->emb_dim[f] = cfg->emb_dim;
     }
     for (int l = 0; l < cfg->nhidden; l++) st->hidden[l] = cfg->hidden[l];

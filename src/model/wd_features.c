@@ -38,6 +38,7 @@ void ember_features_free(ember_features *fx) {
     if (fx == NULL) return;
     ember_schema_free(fx->schema);
     free(fx->deep_col);
+    free(fx->field_buckets);
     free(fx->num_col);
     free(fx->wide_buckets);
     free(fx->wide_offset);
@@ -120,6 +121,77 @@ void ember_features_crosses_string(const ember_features *fx, char *buf, size_t c
     }
 }
 
+/* The wide fields' sizes and offsets from the current bucket counts. */
+static void wide_layout(ember_features *fx) {
+    fx->n_wide = 0;
+    fx->d_wide = 0;
+    for (int f = 0; f < fx->n_deep; f++) fx->wide_buckets[fx->n_wide++] = fx->field_buckets[f];
+    if (fx->num_bins > 0)
+        for (int f = 0; f < fx->n_num; f++) fx->wide_buckets[fx->n_wide++] = fx->num_bins + 1;
+    for (int k = 0; k < fx->ncross; k++) fx->wide_buckets[fx->n_wide++] = fx->cross_buckets;
+    for (int w = 0; w < fx->n_wide; w++) {
+        fx->wide_offset[w] = fx->d_wide;
+        fx->d_wide += fx->wide_buckets[w];
+    }
+}
+
+ember_status ember_features_set_bucket_list(ember_features *fx, const int64_t *buckets,
+                                            ember_model_err *err) {
+    for (int f = 0; f < fx->n_deep; f++)
+        if (buckets[f] < 2 || buckets[f] > ((int64_t)1 << 40))
+            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                              "buckets of field '%s' must be in [2, 2^40] (got %lld)",
+                              fx->schema->cols[fx->deep_col[f]].name, (long long)buckets[f]);
+    for (int f = 0; f < fx->n_deep; f++) fx->field_buckets[f] = buckets[f];
+    wide_layout(fx);
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_features_set_field_buckets(ember_features *fx, const char *spec,
+                                              ember_model_err *err) {
+    if (spec == NULL || spec[0] == '\0') return EMBER_STATUS_SUCCESS;
+    int64_t *b = malloc((size_t)(fx->n_deep > 0 ? fx->n_deep : 1) * sizeof(int64_t));
+    if (b == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    memcpy(b, fx->field_buckets, (size_t)fx->n_deep * sizeof(int64_t));
+    const char *p = spec;
+    ember_status st = EMBER_STATUS_SUCCESS;
+    while (*p && st == EMBER_STATUS_SUCCESS) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = NULL;
+        for (const char *q = p; q < p + n; q++)
+            if (*q == '=') eq = q;
+        char name[EMBER_NAME_MAX], num[32];
+        size_t nl = eq ? (size_t)(eq - p) : 0, vl = eq ? (size_t)(p + n - eq - 1) : 0;
+        if (eq == NULL || nl == 0 || nl >= sizeof name || vl == 0 || vl >= sizeof num) {
+            st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                            "field buckets: '%.*s' is not NAME=N", (int)n, p);
+            break;
+        }
+        memcpy(name, p, nl);
+        name[nl] = '\0';
+        memcpy(num, eq + 1, vl);
+        num[vl] = '\0';
+        char *e;
+        long long v = strtoll(num, &e, 10);
+        int col = ember_schema_find(fx->schema, name), f = -1;
+        for (int k = 0; k < fx->n_deep; k++)
+            if (fx->deep_col[k] == col) f = k;
+        if (*e != '\0' || v < 2)
+            st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                            "field buckets: '%s' is not a count >= 2", num);
+        else if (f < 0)
+            st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                            "field buckets: no categorical column named '%s'", name);
+        else
+            b[f] = v;
+        p = end ? end + 1 : p + n;
+    }
+    if (st == EMBER_STATUS_SUCCESS) st = ember_features_set_bucket_list(fx, b, err);
+    free(b);
+    return st;
+}
+
 ember_status ember_features_create(ember_features **out, const ember_schema *schema,
                                    int64_t cat_buckets, int64_t cross_buckets, int num_bins,
                                    ember_numeric_mode mode, const char *crosses,
@@ -154,14 +226,10 @@ ember_status ember_features_create(ember_features **out, const ember_schema *sch
         if (k == EMBER_COL_CATEGORICAL || k == EMBER_COL_MULTI) fx->deep_col[fx->n_deep++] = c;
         if (k == EMBER_COL_NUMERIC) fx->num_col[fx->n_num++] = c;
     }
-    for (int f = 0; f < fx->n_deep; f++) fx->wide_buckets[fx->n_wide++] = cat_buckets;
-    if (num_bins > 0)
-        for (int f = 0; f < fx->n_num; f++) fx->wide_buckets[fx->n_wide++] = num_bins + 1;
-    for (int k = 0; k < fx->ncross; k++) fx->wide_buckets[fx->n_wide++] = cross_buckets;
-    for (int w = 0; w < fx->n_wide; w++) {
-        fx->wide_offset[w] = fx->d_wide;
-        fx->d_wide += fx->wide_buckets[w];
-    }
+    fx->field_buckets = calloc((size_t)(fx->n_deep > 0 ? fx->n_deep : 1), sizeof(int64_t));
+    if (!fx->field_buckets) goto oom;
+    for (int f = 0; f < fx->n_deep; f++) fx->field_buckets[f] = cat_buckets;
+    wide_layout(fx);
     size_t nn = (size_t)(fx->n_num > 0 ? fx->n_num : 1);
     size_t nb = (size_t)(num_bins > 1 ? num_bins - 1 : 1);
     fx->mean = calloc(nn, sizeof(double));
@@ -362,7 +430,7 @@ ember_status ember_features_encode(const ember_features *fx, const ember_row *ro
                              ? 0
                              : ember_hash_bucket(
                                    ember_hash_bytes(row->tok[c], (size_t)row->len[c], (uint64_t)c),
-                                   fx->cat_buckets);
+                                   fx->field_buckets[f]);
             b->deep_ids[f][i] = id;
             if (push_id(&b->wide_ids, &b->wide_cap, w++, fx->wide_offset[wf] + id)) goto oom;
         } else {
@@ -379,8 +447,9 @@ ember_status ember_features_encode(const ember_features *fx, const ember_row *ro
                     while (s < e && (*s == ' ' || *s == '\t')) s++;
                     while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
                     if (e > s) {
-                        int64_t id = ember_hash_bucket(
-                            ember_hash_bytes(s, (size_t)(e - s), (uint64_t)c), fx->cat_buckets);
+                        int64_t id =
+                            ember_hash_bucket(ember_hash_bytes(s, (size_t)(e - s), (uint64_t)c),
+                                              fx->field_buckets[f]);
                         if (push_id(&b->deep_ids[f], &b->deep_ids_cap[f], at + count, id) ||
                             push_id(&b->wide_ids, &b->wide_cap, w++, fx->wide_offset[wf] + id))
                             goto oom;

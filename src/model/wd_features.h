@@ -3,7 +3,7 @@
  * those land in.
  *
  * Fields, in this order:
- * - deep fields: one per categorical/multi column; ids in [0, cat_buckets), 0 = missing; a
+ * - deep fields: one per categorical/multi column; ids in [0, buckets), 0 = missing; a
  *   multi column gives a bag of ids (mean-pooled), a single-valued column exactly one id.
  * - numeric features: one float per numeric column: log1p(max(x, 0)) and/or standardised
  *   with the training data's mean and deviation (missing -> 0, the mean).
@@ -30,8 +30,9 @@ ember_status ember_numeric_mode_parse(const char *s, ember_numeric_mode *m);
 #define EMBER_MAX_CROSS_LEN 4
 
 typedef struct ember_features {
-    ember_schema *schema; /* owned */
-    int64_t cat_buckets;
+    ember_schema *schema;   /* owned */
+    int64_t cat_buckets;    /* the default buckets of a categorical field */
+    int64_t *field_buckets; /* [n_deep]: each categorical field's buckets */
     int64_t cross_buckets;
     int num_bins;
     ember_numeric_mode numeric_mode;
@@ -69,6 +70,13 @@ ember_status ember_features_create(ember_features **out, const ember_schema *sch
                                    ember_numeric_mode mode, const char *crosses,
                                    ember_model_err *err);
 void ember_features_free(ember_features *fx);
+/* Per-field bucket counts: "NAME=N,NAME=N" (other fields keep cat_buckets). Call before the
+ * statistics pass; recomputes the wide layout. */
+ember_status ember_features_set_field_buckets(ember_features *fx, const char *spec,
+                                              ember_model_err *err);
+/* The same from one count per categorical field, in field order. */
+ember_status ember_features_set_bucket_list(ember_features *fx, const int64_t *buckets,
+                                            ember_model_err *err);
 /* The crosses in the text form create takes. Writes into buf. */
 void ember_features_crosses_string(const ember_features *fx, char *buf, size_t cap);
 

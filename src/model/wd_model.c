@@ -295,10 +295,10 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
         const char *cname = fx->schema->cols[fx->deep_col[f]].name;
         char name[EMBER_ST_NAME_MAX];
         snprintf(name, sizeof name, "deep.emb.%.100s", cname);
-        if ((st = alloc(m, &m->emb[f], (size_t)(fx->cat_buckets * m->dim) * F, name, err)))
-            goto fail;
-        add_param(m, name, fx->cat_buckets, m->dim, 2, m->emb[f]);
-        int64_t es = ember_optimizer_state_size(cfg->emb_opt, fx->cat_buckets, m->dim);
+        const int64_t rows = fx->field_buckets[f];
+        if ((st = alloc(m, &m->emb[f], (size_t)(rows * m->dim) * F, name, err))) goto fail;
+        add_param(m, name, rows, m->dim, 2, m->emb[f]);
+        int64_t es = ember_optimizer_state_size(cfg->emb_opt, rows, m->dim);
         if (es > 0 &&
             (st = alloc_zero(m, &m->emb_state[f], (size_t)es * F, "embedding state", err)))
             goto fail;
@@ -390,7 +390,7 @@ static ember_status ensure_idx(ember_wd_model *m, ember_buffer **buf, size_t *ha
 static void field_desc(const ember_wd_model *m, const ember_batch *b, int f, ember_lookup_desc *d) {
     int multi = b->deep_multi[f];
     int64_t nidx = multi ? b->deep_offs[f][b->n] : b->n;
-    ember_lookup_desc_init(d, m->fx->cat_buckets, m->dim, nidx, b->n,
+    ember_lookup_desc_init(d, m->fx->field_buckets[f], m->dim, nidx, b->n,
                            multi ? EMBER_POOLING_MEAN : EMBER_POOLING_NONE);
     d->out_row_stride = m->n0;
     d->out_col_offset = (int64_t)f * m->dim;

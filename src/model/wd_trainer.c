@@ -222,6 +222,8 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
         st = ember_features_create(&t.fx_owned, t.schema, o->cat_buckets, o->cross_buckets,
                                    o->num_bins, o->numeric_mode, crosses, err);
         if (st != EMBER_STATUS_SUCCESS) goto done;
+        st = ember_features_set_field_buckets(t.fx_owned, o->field_buckets, err);
+        if (st != EMBER_STATUS_SUCCESS) goto done;
         t.fx = t.fx_owned;
     }
     cfg.fx = t.fx;

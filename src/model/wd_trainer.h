@@ -33,6 +33,7 @@ typedef struct ember_train_opts {
     const char *positive; /* csv/arff positive class */
     /* features (ignored with resume: the checkpoint's are used) */
     int64_t cat_buckets, cross_buckets;
+    const char *field_buckets; /* "NAME=N,..." per-field overrides of cat_buckets */
     int num_bins;
     ember_numeric_mode numeric_mode;
     const char *crosses;   /* NULL: the format's default (Adult: the census crosses) */

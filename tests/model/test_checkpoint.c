@@ -136,6 +136,10 @@ Test(checkpoint, model_round_trip_and_param_count) {
     ember_features *fx;
     cr_assert_eq(ember_features_create(&fx, s, 50, 70, 4, EMBER_NUMERIC_STD, "x*c", &err),
                  EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ember_features_set_field_buckets(fx, "c=30", &err), EMBER_STATUS_SUCCESS, "%s",
+                 err.msg);
+    cr_assert_neq(ember_features_set_field_buckets(fx, "x=30", &err), EMBER_STATUS_SUCCESS,
+                  "x is numeric");
     fx->mean[0] = 1.25;
     fx->std[0] = 3.5;
     fx->nbounds[0] = 2;
@@ -181,9 +185,10 @@ Test(checkpoint, model_round_trip_and_param_count) {
                  err.msg);
     cr_assert_eq(pc.allocated, floats);
     cr_assert_eq(pc.allocated, n);
-    /* d_wide = c (50) + x buckets (5) + t (50) + cross (70) */
-    cr_assert_eq(pc.d_wide, 175);
-    cr_assert_eq(pc.embeddings, 2 * 50 * 3);
+    /* d_wide = c (30, its own count) + x buckets (5) + t (50) + cross (70) */
+    cr_assert_eq(pc.d_wide, 155);
+    cr_assert_eq(pc.embeddings, (30 + 50) * 3);
+    cr_assert_eq(ck.fx->field_buckets[0], 30);
 
     /* a truncated checkpoint is rejected with a message naming the file */
     size_t len;
