@@ -607,6 +607,10 @@ def widedeep(a):
         ei = ember.get("infer_samples_per_s") or ember.get("inference_samples_per_s")
         out["ember_over_torch_train"] = et / tr if et else None
         out["ember_over_torch_infer"] = ei / inf if ei else None
+    out["loadavg"] = os.getloadavg()
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            f.write(json.dumps(out, separators=(",", ":")) + "\n")
     if a.json:
         print(json.dumps(out, separators=(",", ":")))
         return
