@@ -13,10 +13,20 @@ static ember_check_case cases[MAX_CASES];
 static size_t ncases;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static const char *const op_names[EMBER_CHECK_OP_COUNT_] = {
-    "lookup",     "backward_dense", "backward_sparse", "sparse_step", "backward_update",
-    "dense_step", "dense_forward",  "dense_backward",  "sigmoid",     "bce",
-    "seed",       "errors"};
+static const char *const op_names[EMBER_CHECK_OP_COUNT_] = {"lookup",
+                                                            "backward_dense",
+                                                            "backward_sparse",
+                                                            "sparse_step",
+                                                            "backward_update",
+                                                            "dense_step",
+                                                            "dense_forward",
+                                                            "dense_backward",
+                                                            "sigmoid",
+                                                            "bce",
+                                                            "seed",
+                                                            "errors",
+                                                            "lookup_batched",
+                                                            "backward_update_batched"};
 
 const char *ember_check_op_name(ember_check_op op) {
     return (int)op >= 0 && op < EMBER_CHECK_OP_COUNT_ ? op_names[op] : "?";
@@ -34,11 +44,11 @@ static const char *opt_name(ember_optimizer_kind k) {
     return n[k];
 }
 static const char *err_name(int e) {
-    static const char *const n[] = {"index_negative",    "index_too_big",   "offset_first",
-                                    "offset_decreasing", "offset_last",     "out_too_small",
-                                    "table_too_small",   "batch_mismatch",  "slice_too_wide",
-                                    "weights_with_mean", "padding_too_big", "rowwise_dense",
-                                    "dense_too_small",   "wrong_context"};
+    static const char *const n[] = {
+        "index_negative",  "index_too_big",     "offset_first",    "offset_decreasing",
+        "offset_last",     "out_too_small",     "table_too_small", "batch_mismatch",
+        "slice_too_wide",  "weights_with_mean", "padding_too_big", "rowwise_dense",
+        "dense_too_small", "wrong_context",     "batch_differs",   "stride_differs"};
     return n[e];
 }
 
@@ -88,6 +98,16 @@ static void make_name(ember_check_case *c) {
                                                                         : "onehot");
         if (c->seed_kind == EMBER_CHECK_SEED_ONEHOT)
             PUT("/%lldx%lldb%lld", (long long)c->rows, (long long)c->dim, (long long)c->batch);
+        break;
+    case EMBER_CHECK_LOOKUP_BATCHED:
+    case EMBER_CHECK_BACKWARD_UPDATE_BATCHED:
+        if (c->op == EMBER_CHECK_BACKWARD_UPDATE_BATCHED)
+            PUT("/%s%s/%s", opt_name(c->opt), c->weight_decay != 0 ? "+wd" : "",
+                c->mode == EMBER_REDUCTION_DETERMINISTIC ? "det" : "atomic");
+        PUT("/%dt/v%d/b%lldl%lld", c->num_tables, c->first_variant, (long long)c->batch,
+            (long long)c->bag);
+        if (c->stride_extra) PUT("/gap%lld", (long long)c->stride_extra);
+        if (c->accumulate) PUT("/acc");
         break;
     case EMBER_CHECK_ERRORS:
         PUT("/%s/%s/%s/%s", ember_check_op_name(c->target), err_name(c->error),
@@ -542,6 +562,79 @@ static void add_error_cases(void) {
               EMBER_INDEX_INT64);
     add_error(EMBER_CHECK_BACKWARD_UPDATE, EMBER_CHECK_ERR_WRONG_CONTEXT, EMBER_POOLING_SUM,
               EMBER_INDEX_INT64);
+    /* batched ops: the bad input in table 2 of 3 */
+    const ember_check_op batched_ops[] = {EMBER_CHECK_LOOKUP_BATCHED,
+                                          EMBER_CHECK_BACKWARD_UPDATE_BATCHED};
+    for (int t = 0; t < 2; t++) {
+        for (int e = EMBER_CHECK_ERR_INDEX_NEGATIVE; e <= EMBER_CHECK_ERR_OFFSET_LAST; e++)
+            add_error(batched_ops[t], e, EMBER_POOLING_SUM, EMBER_INDEX_INT64);
+        add_error(batched_ops[t], EMBER_CHECK_ERR_INDEX_TOO_BIG, EMBER_POOLING_NONE,
+                  EMBER_INDEX_INT32);
+        add_error(batched_ops[t], EMBER_CHECK_ERR_OFFSET_DECREASING, EMBER_POOLING_MEAN,
+                  EMBER_INDEX_INT32);
+        add_error(batched_ops[t], EMBER_CHECK_ERR_BATCHED_BATCH, EMBER_POOLING_SUM,
+                  EMBER_INDEX_INT64);
+        add_error(batched_ops[t], EMBER_CHECK_ERR_BATCHED_STRIDE, EMBER_POOLING_SUM,
+                  EMBER_INDEX_INT64);
+    }
+}
+
+/* Table-batched ops: 1, 3 and 7 tables of the variant list (every dim 1, 7, 16, 33, every
+ * pooling, int32/int64, weights, padding, empty bags), side by side in one output. */
+static ember_check_case batched(ember_check_op op, int nt, int first, int64_t batch) {
+    ember_check_case c = emb(op, 0, 0, batch, 3);
+    c.num_tables = nt, c.first_variant = first;
+    return c;
+}
+
+static void add_batched_cases(void) {
+    const ember_check_op L = EMBER_CHECK_LOOKUP_BATCHED, U = EMBER_CHECK_BACKWARD_UPDATE_BATCHED;
+    add(batched(L, 1, 0, 13));
+    add(batched(L, 3, 0, 13));
+    add(batched(L, 3, 3, 13));
+    {
+        ember_check_case c = batched(L, 7, 0, 13);
+        add(c);
+        c.stride_extra = 2; /* untouched columns after every table */
+        add(c);
+        c.accumulate = 1;
+        add(c);
+        c.batch = 0;
+        add(c);
+    }
+    {
+        ember_check_case c = batched(L, 7, 2, 64);
+        c.bag = 8;
+        add(c);
+    }
+    for (int o = 0; o < 3; o++) {
+        for (int m = 0; m < 2; m++) {
+            ember_check_case c = batched(U, 3, 0, 13);
+            c.opt = (ember_optimizer_kind)o, c.mode = (ember_reduction_mode)m;
+            add(c);
+            c.num_tables = 7, c.stride_extra = 1, c.weight_decay = 0.01f;
+            add(c);
+        }
+        ember_check_case c = batched(U, 7, 3, 0);
+        c.opt = (ember_optimizer_kind)o;
+        add(c);
+    }
+    /* SGD ATOMIC (the path a GPU runs in one launch) with hot rows across 7 tables */
+    {
+        ember_check_case c = batched(U, 7, 2, 64);
+        c.bag = 8;
+        add(c);
+        c.num_tables = 1;
+        add(c);
+    }
+    /* medium (a GPU kernel's blocks span tables), and large with --full */
+    for (int op = (int)L; op <= (int)U; op++) {
+        ember_check_case c = batched((ember_check_op)op, 7, 0, 256);
+        c.bag = 8;
+        add(c);
+        c.batch = 2048, c.bag = 20, c.full_only = 1;
+        add(c);
+    }
 }
 
 static void build(void) {
@@ -552,6 +645,7 @@ static void build(void) {
     add_dense_cases();
     add_head_cases();
     add_error_cases();
+    add_batched_cases();
 }
 
 size_t ember_check_case_count(void) {
@@ -595,9 +689,27 @@ void ember_check_case_describe(const ember_check_case *c, char *buf, size_t size
         snprintf(buf, size, "n=%lld", (long long)c->n);
         break;
     case EMBER_CHECK_ERRORS:
-        snprintf(buf, size, "%s given %s (table 13 x 5, batch 6 x 2 indices)",
-                 ember_check_op_name(c->target), err_name(c->error));
+        snprintf(buf, size, "%s given %s (table%s 13 x 5, batch 6 x 2 indices)",
+                 ember_check_op_name(c->target), err_name(c->error),
+                 c->target >= EMBER_CHECK_LOOKUP_BATCHED ? "s 0..2 each, the bad input in table 2,"
+                                                         : "");
         break;
+    case EMBER_CHECK_LOOKUP_BATCHED:
+    case EMBER_CHECK_BACKWARD_UPDATE_BATCHED: {
+        size_t at = (size_t)snprintf(buf, size, "%d tables, batch %lld, gap %lld:", c->num_tables,
+                                     (long long)c->batch, (long long)c->stride_extra);
+        for (int t = 0; t < c->num_tables && at < size; t++) {
+            ember_check_case tc;
+            chk_batched_table(c, t, &tc);
+            at += (size_t)snprintf(buf + at, size - at, "%s %lldx%lld %s %s%s%s%s col %lld",
+                                   t ? "," : "", (long long)tc.rows, (long long)tc.dim,
+                                   pool_name(tc.pooling),
+                                   tc.index_type == EMBER_INDEX_INT32 ? "int32" : "int64",
+                                   tc.weights ? " weights" : "", tc.padding ? " pad" : "",
+                                   tc.empty_bags ? " emptybags" : "", (long long)tc.col_offset);
+        }
+        break;
+    }
     case EMBER_CHECK_SEED:
         if (c->seed_kind == EMBER_CHECK_SEED_ONEHOT)
             snprintf(buf, size, "table %lld x %lld, %lld lookups", (long long)c->rows,

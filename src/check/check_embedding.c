@@ -123,8 +123,8 @@ static int is_backward(ember_check_op op) {
 
 /* Compares one float array: want from the reference run when there is one (else the
  * oracle), tolerance always from the oracle. */
-static void cmp(ember_check_result *r, const char *name, const float *got, const float *ref,
-                const chk_want *w, int64_t n, int64_t cols) {
+void chk_cmp_emb(ember_check_result *r, const char *name, const float *got, const float *ref,
+                 const chk_want *w, int64_t n, int64_t cols) {
     if (!got) return;
     if (!chk_guard_ok(r, name, got, n, sizeof(float))) return;
     if (ref) {
@@ -220,13 +220,13 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
          * CPU, so against the CPU any lookup, pooled or not, must be bit-exact. */
         if (ref)
             for (int64_t i = 0; i < B * S; i++) w1.tol[i] = 0.0;
-        cmp(r, "out", g.out, ref ? gr.out : NULL, &w1, B * S, S);
+        chk_cmp_emb(r, "out", g.out, ref ? gr.out : NULL, &w1, B * S, S);
         if (g.table && memcmp(g.table, e.table, (size_t)(R * D) * sizeof(float)) != 0)
             chk_result_failf(r, "the lookup changed its (read-only) table");
         break;
     case EMBER_CHECK_BACKWARD_DENSE:
         if (chk_oracle_backward_dense(&e, &w1)) break;
-        cmp(r, "grad_table", g.grad, ref ? gr.grad : NULL, &w1, R * D, D);
+        chk_cmp_emb(r, "grad_table", g.grad, ref ? gr.grad : NULL, &w1, R * D, D);
         break;
     case EMBER_CHECK_BACKWARD_SPARSE:
         if (chk_oracle_backward_sparse(&e, &oids, &onu, &w1)) break;
@@ -251,10 +251,10 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
             break;
         }
         free(gd);
-        cmp(r, "table", g.table, ref ? gr.table : NULL, &w1, R * D, D);
+        chk_cmp_emb(r, "table", g.table, ref ? gr.table : NULL, &w1, R * D, D);
         if (e.state_n)
-            cmp(r, "state", g.state, ref ? gr.state : NULL, &w2, e.state_n,
-                c->opt == EMBER_OPTIMIZER_ROWWISE_ADAGRAD ? 1 : D);
+            chk_cmp_emb(r, "state", g.state, ref ? gr.state : NULL, &w2, e.state_n,
+                        c->opt == EMBER_OPTIMIZER_ROWWISE_ADAGRAD ? 1 : D);
         break;
     }
     case EMBER_CHECK_BACKWARD_UPDATE: {
@@ -263,10 +263,10 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
         int orc = chk_oracle_sparse_step(&e, oids, onu, gw.v, gw.tol, &w1, &w2);
         chk_want_free(&gw);
         if (orc) break;
-        cmp(r, "table", g.table, ref ? gr.table : NULL, &w1, R * D, D);
+        chk_cmp_emb(r, "table", g.table, ref ? gr.table : NULL, &w1, R * D, D);
         if (e.state_n)
-            cmp(r, "state", g.state, ref ? gr.state : NULL, &w2, e.state_n,
-                c->opt == EMBER_OPTIMIZER_ROWWISE_ADAGRAD ? 1 : D);
+            chk_cmp_emb(r, "state", g.state, ref ? gr.state : NULL, &w2, e.state_n,
+                        c->opt == EMBER_OPTIMIZER_ROWWISE_ADAGRAD ? 1 : D);
         break;
     }
     default:

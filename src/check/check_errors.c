@@ -65,6 +65,8 @@ static ember_status expected_status(int err) {
         return EMBER_STATUS_BUFFER_TOO_SMALL;
     case EMBER_CHECK_ERR_BATCH_MISMATCH:
     case EMBER_CHECK_ERR_SLICE_TOO_WIDE:
+    case EMBER_CHECK_ERR_BATCHED_BATCH:
+    case EMBER_CHECK_ERR_BATCHED_STRIDE:
         return EMBER_STATUS_SHAPE_MISMATCH;
     case EMBER_CHECK_ERR_ROWWISE_DENSE:
         return EMBER_STATUS_NOT_SUPPORTED;
@@ -119,6 +121,12 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
     int64_t idx[E_BATCH * E_BAG], off[E_BATCH + 1];
     for (int64_t i = 0; i < ni; i++) idx[i] = chk_below(&rng, R);
     for (int64_t b = 0; b <= E_BATCH; b++) off[b] = b * E_BAG;
+    /* Batched ops: tables 0 and 1 get these valid indices, table 2 the bad ones. */
+    int batched =
+        target == EMBER_CHECK_LOOKUP_BATCHED || target == EMBER_CHECK_BACKWARD_UPDATE_BATCHED;
+    int64_t good_idx[E_BATCH * E_BAG], good_off[E_BATCH + 1];
+    memcpy(good_idx, idx, sizeof idx);
+    memcpy(good_off, off, sizeof off);
 
     ember_lookup_desc desc;
     ember_lookup_desc_init(&desc, R, D, ni, B, pool);
@@ -154,6 +162,8 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
     default:
         break;
     }
+    /* Batched: three tables side by side; the stride case gives table 2 one more column. */
+    if (batched) S = 3 * D + (err == EMBER_CHECK_ERR_BATCHED_STRIDE);
     int weights = err == EMBER_CHECK_ERR_WEIGHTS_WITH_MEAN;
 
     /* Everything the op may write starts as random bytes we keep a copy of. */
@@ -175,13 +185,14 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
         (short_out && (target == EMBER_CHECK_BACKWARD_UPDATE || target == EMBER_CHECK_SPARSE_STEP)
              ? 4
              : 0);
-    kept k[4] = {{0}};
+    kept k[8] = {{0}};
     int nk = 0;
     unsigned char *scratch = malloc((size_t)(R * D + B * S + ni * D + 64) * 8);
     void *ib = chk_index_bytes(idx, ni, it), *ob = chk_index_bytes(off, E_BATCH + 1, it);
     float wts[E_BATCH * E_BAG];
     chk_fill(&rng, wts, ni, -1.0f, 1.0f);
     ember_buffer *bi = NULL, *bo = NULL, *bw = NULL, *bgo = NULL, *bx = NULL, *bu = NULL;
+    ember_buffer *bgi = NULL, *bgoff = NULL; /* batched: the valid tables' indices */
     ember_status st = EMBER_STATUS_SUCCESS;
     int64_t nu_host = -7;
     /* WRONG_CONTEXT: the table lives on a second (CPU) context, a different one in any case. */
@@ -211,6 +222,18 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
     bi = up_exact(&d, ib, (size_t)ni * isz);
     if (pooled) bo = up_exact(&d, ob, (size_t)(E_BATCH + 1) * isz);
     if (weights) bw = up_exact(&d, wts, (size_t)ni * 4);
+    if (batched) {
+        void *gib = chk_index_bytes(good_idx, ni, it),
+             *gob = chk_index_bytes(good_off, E_BATCH + 1, it);
+        if (gib && gob) {
+            bgi = up_exact(&d, gib, (size_t)ni * isz);
+            if (pooled) bgoff = up_exact(&d, gob, (size_t)(E_BATCH + 1) * isz);
+        } else {
+            chk_fail_st(&d, EMBER_STATUS_OUT_OF_MEMORY, "host malloc");
+        }
+        free(gib);
+        free(gob);
+    }
     /* grad_out: finite values, not random bytes. */
     float *gof = (float *)(scratch + (size_t)(R * D + ni * D) * 8);
     chk_fill(&rng, gof, B * S, -1.0f, 1.0f);
@@ -285,6 +308,39 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
         st = ember_dense_forward(ctx, Bd, I, O, bx, bu, NULL, EMBER_ACTIVATION_RELU, y);
         break;
     }
+    case EMBER_CHECK_LOOKUP_BATCHED:
+    case EMBER_CHECK_BACKWARD_UPDATE_BATCHED: {
+        ember_lookup_desc descs[3];
+        const ember_buffer *bis[3] = {bgi, bgi, bi}, *bos[3] = {bgoff, bgoff, bo},
+                           *bws[3] = {NULL, NULL, bw};
+        static const char *const tn[3] = {"table 0", "table 1", "table 2"}, *const sn[3] = {
+                                                                                "state 0",
+                                                                                "state 1",
+                                                                                "state 2"};
+        ember_buffer *ts[3], *ss[3];
+        for (int t = 0; t < 3; t++) {
+            descs[t] = desc;
+            descs[t].out_row_stride = 3 * D;
+            descs[t].out_col_offset = t * D;
+            ts[t] = KEEP(tn[t], (size_t)(R * D) * 4);
+        }
+        if (err == EMBER_CHECK_ERR_BATCHED_BATCH) descs[2].batch = B - 1;
+        if (err == EMBER_CHECK_ERR_BATCHED_STRIDE) descs[2].out_row_stride = S;
+        if (target == EMBER_CHECK_LOOKUP_BATCHED) {
+            ember_buffer *o = KEEP("out", (size_t)(B * S) * 4);
+            if (d.st) goto done;
+            call = "ember_embedding_lookup_batched";
+            st = ember_embedding_lookup_batched(ctx, 3, descs, (const ember_buffer *const *)ts, bis,
+                                                bos, bws, o);
+        } else {
+            for (int t = 0; t < 3; t++) ss[t] = KEEP(sn[t], (size_t)(R * D) * 4);
+            if (d.st) goto done;
+            call = "ember_embedding_backward_update_batched";
+            st = ember_embedding_backward_update_batched(ctx, 3, descs, bis, bos, bws, bgo,
+                                                         EMBER_REDUCTION_ATOMIC, &opt, ts, ss);
+        }
+        break;
+    }
     default:
         chk_result_failf(r, "error case %s has an unknown target op", c->name);
         goto done;
@@ -306,6 +362,9 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
             chk_result_failf(r, "%s's message \"%s\" does not name position %s and value %s", call,
                              msg ? msg : "(null)", p, v);
     }
+    if (batched && (!msg || !strstr(msg, "table 2: ")))
+        chk_result_failf(r, "%s's message \"%s\" does not name the table (\"table 2: ...\")", call,
+                         msg ? msg : "(null)");
     if (nu_host != -7)
         chk_result_failf(r, "%s wrote num_unique = %lld although it failed", call,
                          (long long)nu_host);
@@ -350,6 +409,8 @@ done:
     ember_buffer_free(bgo);
     ember_buffer_free(bx);
     ember_buffer_free(bu);
+    ember_buffer_free(bgi);
+    ember_buffer_free(bgoff);
     ember_buffer_free(foreign);
     ember_context_destroy(other);
     free(scratch);

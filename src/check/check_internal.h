@@ -107,6 +107,14 @@ void chk_run_seed(const ember_check_case *c, ember_context *ctx, ember_context *
                   ember_check_result *r);
 void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context *ref,
                     uint64_t seed, ember_check_result *r);
+/* The table-batched lookup and fused backward + update (check_batched.c). */
+void chk_run_batched(const ember_check_case *c, ember_context *ctx, ember_context *ref,
+                     uint64_t seed, ember_check_result *r);
+/* Table t of a batched case as a single-table case (op LOOKUP or BACKWARD_UPDATE) whose
+ * output slice is its place in the shared output; the inputs of table t are that case's
+ * chk_emb_make with chk_batched_seed(seed, t). */
+void chk_batched_table(const ember_check_case *c, int t, ember_check_case *tc);
+uint64_t chk_batched_seed(uint64_t seed, int t);
 
 /* --- the oracle (check_oracle.c): naive, in double, with each element's tolerance ------- */
 
@@ -117,6 +125,12 @@ typedef struct chk_want {
 } chk_want;
 
 void chk_want_free(chk_want *w);
+/* Compares one embedding output array (with its guard band): want from the reference run
+ * `ref` when there is one (tolerance w->tol * EMBER_TOL_VS_CPU_FACTOR), else the oracle's
+ * w->v (check_embedding.c). */
+void chk_cmp_emb(ember_check_result *r, const char *name, const float *got, const float *ref,
+                 const chk_want *w, int64_t n, int64_t cols);
+
 /* lookup: the whole [batch x stride] output (initial values outside the slice). */
 int chk_oracle_lookup(const chk_emb *e, chk_want *out);
 /* backward_dense: the whole table-shaped gradient, starting from e->grad_init. */

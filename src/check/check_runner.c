@@ -66,6 +66,10 @@ void ember_check_run_on(const ember_check_case *c, ember_context *ctx, int devic
     case EMBER_CHECK_ERRORS:
         chk_run_errors(c, ctx, ref, seed, r);
         break;
+    case EMBER_CHECK_LOOKUP_BATCHED:
+    case EMBER_CHECK_BACKWARD_UPDATE_BATCHED:
+        chk_run_batched(c, ctx, ref, seed, r);
+        break;
     default:
         chk_result_failf(r, "unknown op %d", (int)c->op);
         break;

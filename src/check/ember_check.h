@@ -32,12 +32,14 @@ typedef enum ember_check_op {
     EMBER_CHECK_DENSE_BACKWARD,
     EMBER_CHECK_SIGMOID,
     EMBER_CHECK_BCE,
-    EMBER_CHECK_SEED,   /* the seed's walkthrough and lookup == one-hot x table */
-    EMBER_CHECK_ERRORS, /* invalid inputs: documented status, nothing written */
+    EMBER_CHECK_SEED,                    /* the seed's walkthrough and lookup == one-hot x table */
+    EMBER_CHECK_ERRORS,                  /* invalid inputs: documented status, nothing written */
+    EMBER_CHECK_LOOKUP_BATCHED,          /* ember_embedding_lookup_batched */
+    EMBER_CHECK_BACKWARD_UPDATE_BATCHED, /* ember_embedding_backward_update_batched */
     EMBER_CHECK_OP_COUNT_
 } ember_check_op;
 
-/* "lookup", "backward_dense", ..., "seed", "errors". */
+/* "lookup", "backward_dense", ..., "seed", "errors", "lookup_batched", ... */
 const char *ember_check_op_name(ember_check_op op);
 
 /* How indices are drawn. Every distribution uses row 0 and row rows-1 when it can. */
@@ -70,8 +72,13 @@ typedef enum ember_check_error_kind {
     EMBER_CHECK_ERR_PADDING_TOO_BIG,    /* padding_idx >= rows */
     EMBER_CHECK_ERR_ROWWISE_DENSE,      /* dense step with row-wise Adagrad */
     EMBER_CHECK_ERR_DENSE_TOO_SMALL,    /* dense forward with y one float short */
-    EMBER_CHECK_ERR_WRONG_CONTEXT       /* the table allocated on another context */
+    EMBER_CHECK_ERR_WRONG_CONTEXT,      /* the table allocated on another context */
+    EMBER_CHECK_ERR_BATCHED_BATCH,      /* batched ops: table 2's batch differs from table 0's */
+    EMBER_CHECK_ERR_BATCHED_STRIDE      /* batched ops: table 2's out_row_stride differs */
 } ember_check_error_kind;
+
+/* Batched ops: at most this many tables in one case. */
+#define EMBER_CHECK_MAX_TABLES 8
 
 typedef struct ember_check_case {
     char name[96]; /* unique; what --case takes */
@@ -105,6 +112,14 @@ typedef struct ember_check_case {
 
     /* elementwise ops and dense optimizer: n elements */
     int64_t n;
+
+    /* batched ops (batch, bag, mode, opt, weight_decay, accumulate above): table t is table
+     * variant (first_variant + t) of check_batched.c's list (its own rows, dim, pooling, index
+     * type, weights, padding, empty bags), tables side by side in one output, each followed
+     * by stride_extra untouched columns. Errors on a batched op: three tables, the bad input
+     * in table 2. */
+    int num_tables;
+    int first_variant;
 
     int seed_kind;         /* ember_check_seed_kind, op SEED */
     int error;             /* ember_check_error_kind, op ERRORS */

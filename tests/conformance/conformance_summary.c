@@ -26,6 +26,7 @@ static void say(const char *fmt, ...) {
 }
 
 #define MAX_REASONS 8
+#define MAX_GROUPS 32
 
 typedef struct tally {
     char backend[32];
@@ -33,7 +34,25 @@ typedef struct tally {
     char reasons[MAX_REASONS][512];
     int reason_count[MAX_REASONS];
     int nreasons;
+    /* Cases that ran, per op group (the case name up to its first '/'). */
+    char groups[MAX_GROUPS][32];
+    int group_ran[MAX_GROUPS];
+    int ngroups;
 } tally;
+
+static void add_group(tally *t, const char *name) {
+    char g[32];
+    snprintf(g, sizeof g, "%.*s", (int)strcspn(name, "/"), name);
+    for (int i = 0; i < t->ngroups; i++)
+        if (strcmp(t->groups[i], g) == 0) {
+            t->group_ran[i]++;
+            return;
+        }
+    if (t->ngroups < MAX_GROUPS) {
+        snprintf(t->groups[t->ngroups], sizeof t->groups[0], "%s", g);
+        t->group_ran[t->ngroups++] = 1;
+    }
+}
 
 static void add_reason(tally *t, const char *reason) {
     for (int i = 0; i < t->nreasons; i++)
@@ -75,6 +94,7 @@ int main(int argc, char **argv) {
             char *name = strtok(NULL, "\t"), *reason = strtok(NULL, "");
             if (!backend || !outcome || !name) continue;
             snprintf(t.backend, sizeof t.backend, "%s", backend);
+            if (strcmp(outcome, "skipped") != 0) add_group(&t, name);
             if (strcmp(outcome, "passed") == 0)
                 t.passed++;
             else if (strcmp(outcome, "failed") == 0)
@@ -92,6 +112,9 @@ int main(int argc, char **argv) {
         }
         say("  %-10s ran %d (passed %d, failed %d), skipped %d\n", t.backend, t.passed + t.failed,
             t.passed, t.failed, t.skipped);
+        for (int i = 0; i < t.ngroups; i++)
+            say("%s%s %d%s", i == 0 ? "             ran: " : "", t.groups[i], t.group_ran[i],
+                i + 1 == t.ngroups ? "\n" : ", ");
         for (int i = 0; i < t.nreasons; i++)
             say("             skipped %d: %s\n", t.reason_count[i], t.reasons[i]);
         if (require_opencl && strcmp(t.backend, "opencl") == 0 &&
