@@ -107,7 +107,7 @@ static void json_str(const char *s) {
 
 static void json_num(const char *key, double v, int comma) {
     printf("%s\"%s\":", comma ? "," : "", key);
-    if (isfinite(v)) printf("%.8g", v);
+    if (isfinite(v)) printf("%.10g", v);
     else printf("null");
 }
 
