@@ -3,9 +3,10 @@
 baseline for ember's CUDA backend (ember bench --backend cuda, ember_cuda_selftest).
 
 Prints, on the GPU it runs on: the device-to-device copy bandwidth (bytes read + written),
-the pooled forward over T tables (one EmbeddingBag call per table, as ember's bench makes one
-call per table), forward + backward (sparse gradients) + torch.optim.SGD, and strict-FP32
-SGEMM at a Wide&Deep layer shape. Medians over repetitions, timed with CUDA events.
+the pooled forward over T tables (one EmbeddingBag call per table, as ember's per-table
+calls), forward + backward (sparse gradients) + torch.optim.SGD, the same with the tables
+batched into one EmbeddingBag call (as ember's batched calls), and strict-FP32 SGEMM at a
+Wide&Deep layer shape. Medians over repetitions, timed with CUDA events.
 
 usage: python3 bench/compare_torch_cuda.py [--tables 32] [--rows 100000] [--dim 128]
        [--batch 512] [--pooling 20] [--reps 50]
@@ -91,6 +92,35 @@ def main():
     # The backward+step part alone: train minus forward.
     print(f"TORCH FBGEMM backward+SGD (train - forward): {(tt-tf)*1e3:.3f} ms per batch, "
           f"{bytes_bwd/max(tt-tf,1e-9)/1e9:.1f} GB/s")
+
+    # The tables batched the plain-PyTorch way (no FBGEMM): one EmbeddingBag over the T
+    # tables stacked (T*E rows), indices shifted by t*E, one call for all T tables; the
+    # baseline for ember's batched calls. Output [T*B x D] instead of [B x T*D]: same bytes.
+    del embs, opt
+    big = torch.nn.EmbeddingBag(T * E, D, mode="sum", sparse=True).to(dev)
+    bidx = torch.cat([idx[t_] + t_ * E for t_ in range(T)])
+    boff = torch.arange(0, T * B * L, L, device=dev)
+    bgout = torch.randn(T * B, D, device=dev)
+
+    def bfwd():
+        with torch.no_grad():
+            big(bidx, boff)
+
+    tbf = timed(bfwd, a.reps)
+    print(f"TORCH FBGEMM batched (one EmbeddingBag over stacked tables) forward: {tbf*1e3:.3f} ms "
+          f"per batch, {bytes_fwd/tbf/1e9:.1f} GB/s, {bytes_fwd/tbf/1e9/copy_gbs:.2f} x copy")
+    bopt = torch.optim.SGD(big.parameters(), lr=0.01)
+
+    def btrain():
+        big(bidx, boff).backward(bgout)
+        bopt.step()
+        bopt.zero_grad(set_to_none=True)
+
+    tbt = timed(btrain, a.reps)
+    print(f"TORCH FBGEMM batched forward+backward(sparse)+SGD: {tbt*1e3:.3f} ms per batch; "
+          f"backward+SGD (train - forward) {(tbt-tbf)*1e3:.3f} ms, "
+          f"{bytes_bwd/max(tbt-tbf,1e-9)/1e9:.1f} GB/s")
+    del big, bopt
 
     # Strict FP32 SGEMM at a Wide&Deep hidden layer (batch 2048, 400 -> 400), and a big one.
     for (m, k, nn) in ((2048, 400, 400), (4096, 1024, 1024)):

@@ -6,6 +6,7 @@
 // reduced in parallel and then summed in chunk order, so a hot row does not serialise and the
 // result is still bit-identical run to run. A run of at most RUN_CHUNK positions is summed
 // exactly as the CPU backend sums it (from its first contribution, in input order).
+#include "cuda/embedding_bag.cuh"
 #include "cuda/optim.cuh"
 
 #include <cub/device/device_radix_sort.cuh>
@@ -14,27 +15,13 @@
 
 #define RUN_CHUNK 64
 #define BWD_UNROLL 4
-#define BWD_BLOCK 64
 
 enum { OUT_DENSE = 0, OUT_SPARSE = 1, OUT_UPDATE = 2 };
 
 /* ----------------------------------------------------------------------------------------
- * ATOMIC: target[row] += alpha * contribution, one warp per bag.
- * alpha is 1 for a gradient and -lr for the fused SGD fast path (rounding may then differ
- * from gradient-then-step, which ATOMIC allows).
+ * ATOMIC: target[row] += alpha * contribution, one warp per bag (embedding_bag.cuh's
+ * scatter_bag, shared with the table-batched kernel).
  * ---------------------------------------------------------------------------------------- */
-template <int V> __device__ __forceinline__ void atomic_add_vec(float *p, const fvec<V> &v) {
-#if __CUDA_ARCH__ >= 900
-    if constexpr (V == 4) {
-        atomicAdd(reinterpret_cast<float4 *>(p), make_float4(v.v[0], v.v[1], v.v[2], v.v[3]));
-    } else
-#endif
-    {
-#pragma unroll
-        for (int k = 0; k < V; k++) atomicAdd(p + k, v.v[k]);
-    }
-}
-
 template <typename I, int V, bool WEIGHTED>
 static __global__ void __launch_bounds__(BWD_BLOCK)
 scatter_atomic_kernel(const void *__restrict__ idx, const void *__restrict__ off,
@@ -43,60 +30,9 @@ scatter_atomic_kernel(const void *__restrict__ idx, const void *__restrict__ off
                       float *target) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
-    for (int64_t b = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5; b < batch; b += warps) {
-        int64_t s, e;
-        if (off) {
-            s = idx_at<I>(off, b);
-            e = idx_at<I>(off, b + 1);
-        } else {
-            s = b;
-            e = b + 1;
-        }
-        if (s == e) continue;
-        float scale = 1.0f;
-        if (mean) {
-            int cnt = 0;
-            for (int64_t p = s + lane; p < e; p += 32) cnt += idx_at<I>(idx, p) != pad;
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) cnt += __shfl_xor_sync(0xffffffffu, cnt, o);
-            if (cnt == 0) continue;
-            scale = 1.0f / (float)cnt;
-        }
-        const float *g_row = grad + b * stride;
-        for (int64_t cb = 0; cb < dim; cb += 32 * V) {
-            const int64_t c = cb + lane * V;
-            const bool active = c < dim;
-            fvec<V> g = fvec_zero<V>();
-            if (active) {
-                g = fvec_load<V>(g_row + c);
-                if (mean) {
-#pragma unroll
-                    for (int k = 0; k < V; k++) g.v[k] = g.v[k] * scale;
-                }
-            }
-            for (int64_t base = s; base < e; base += 32) {
-                const int m = (int)(e - base < 32 ? e - base : 32);
-                int64_t my = -1;
-                float myw = 0.0f;
-                if (lane < m) {
-                    my = idx_at<I>(idx, base + lane);
-                    if (WEIGHTED) myw = __ldg(w + base + lane);
-                }
-                for (int j = 0; j < m; j++) {
-                    const int64_t row = __shfl_sync(0xffffffffu, my, j);
-                    const float ww = WEIGHTED ? __shfl_sync(0xffffffffu, myw, j) : 0.0f;
-                    if (!active || row == pad) continue;
-                    fvec<V> cv;
-#pragma unroll
-                    for (int k = 0; k < V; k++) {
-                        const float x = WEIGHTED ? g.v[k] * ww : g.v[k];
-                        cv.v[k] = alpha * x;
-                    }
-                    atomic_add_vec<V>(target + row * dim + c, cv);
-                }
-            }
-        }
-    }
+    for (int64_t b = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5; b < batch; b += warps)
+        scatter_bag<I, V, WEIGHTED>(idx, off, w, grad, b, dim, stride, pad, mean, alpha, target,
+                                    lane);
 }
 
 /* ----------------------------------------------------------------------------------------

@@ -27,15 +27,20 @@ static __global__ void check_kernel(const void *indices, int64_t n, int64_t rows
     }
 }
 
+/* The scan starts after the last hit: tables checked in the same order every step (a
+ * batched call's T tables, or T per-table calls) then hit at the first probe. */
 static int cache_find(ember_cuda_impl *m, const ember_lookup_desc *d, const void *idx,
                       const void *off) {
     if (!m->cache_enabled) return 0;
-    for (int i = 0; i < EMBER_CUDA_CHECK_CACHE; i++) {
+    for (unsigned k = 1; k <= EMBER_CUDA_CHECK_CACHE; k++) {
+        const unsigned i = (m->cache_last + k) % EMBER_CUDA_CHECK_CACHE;
         const struct ember_cuda_checked *c = &m->cache[i];
         if (c->used && c->indices == idx && c->offsets == off && c->num_rows == d->num_rows &&
             c->num_indices == d->num_indices && c->batch == d->batch &&
-            c->index_type == (int)d->index_type)
+            c->index_type == (int)d->index_type) {
+            m->cache_last = i;
             return 1;
+        }
     }
     return 0;
 }
@@ -43,6 +48,7 @@ static int cache_find(ember_cuda_impl *m, const ember_lookup_desc *d, const void
 static void cache_add(ember_cuda_impl *m, const ember_lookup_desc *d, const void *idx,
                       const void *off) {
     if (!m->cache_enabled) return;
+    m->cache_last = m->cache_next % EMBER_CUDA_CHECK_CACHE;
     struct ember_cuda_checked *c = &m->cache[m->cache_next++ % EMBER_CUDA_CHECK_CACHE];
     c->indices = idx;
     c->offsets = off;

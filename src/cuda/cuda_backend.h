@@ -58,6 +58,19 @@ ember_status ember_cuda_backward_update(ember_context *ctx, const ember_lookup_d
                                         const ember_optimizer *opt, ember_buffer *table,
                                         ember_buffer *state);
 
+/* batched.cu: all tables in one launch (per-table calls where a mode needs grouping) */
+ember_status ember_cuda_lookup_batched(ember_context *ctx, int64_t num_tables,
+                                       const ember_lookup_desc *descs,
+                                       const ember_buffer *const *tables,
+                                       const ember_buffer *const *indices,
+                                       const ember_buffer *const *offsets,
+                                       const ember_buffer *const *weights, ember_buffer *out);
+ember_status ember_cuda_backward_update_batched(
+    ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,
+    const ember_buffer *const *indices, const ember_buffer *const *offsets,
+    const ember_buffer *const *weights, const ember_buffer *grad_out, ember_reduction_mode mode,
+    const ember_optimizer *opt, ember_buffer *const *tables, ember_buffer *const *states);
+
 /* optim.cu */
 ember_status ember_cuda_sparse_step(ember_context *ctx, const ember_optimizer *opt,
                                     int64_t num_rows, int64_t dim, ember_buffer *table,

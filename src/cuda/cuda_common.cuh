@@ -35,6 +35,7 @@ struct ember_cuda_impl {
     size_t ones_len;
     int cache_enabled;
     unsigned cache_next;
+    unsigned cache_last; /* slot of the last hit or insertion: where the next search starts */
     struct ember_cuda_checked cache[EMBER_CUDA_CHECK_CACHE];
     int sm_count;
 };

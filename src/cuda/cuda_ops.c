@@ -22,6 +22,8 @@ __attribute__((visibility("default"))) const struct ember_backend_ops ember_cuda
     .backward_sparse = ember_cuda_backward_sparse,
     .sparse_step = ember_cuda_sparse_step,
     .backward_update = ember_cuda_backward_update,
+    .lookup_batched = ember_cuda_lookup_batched,
+    .backward_update_batched = ember_cuda_backward_update_batched,
     .dense_step = ember_cuda_dense_step,
     .dense_forward = ember_cuda_dense_forward,
     .dense_backward = ember_cuda_dense_backward,

@@ -3,6 +3,7 @@
  * line per check and a summary; exits 1 when a check fails, 0 when all pass or no GPU. */
 #define _POSIX_C_SOURCE 200809L
 #include "ember.h"
+#include "cuda/tools/cuda_direct.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -263,6 +264,289 @@ static void embedding_case(ember_context *cpu, ember_context *gpu, const lcase *
     free(idx), free(off), free(table), free(w), free(gout), free(out0);
 }
 
+/* ---- table-batched calls ------------------------------------------------------------------
+ * One batched case: nt tables (each an lcase: rows, dim, pooling, index type, weights,
+ * accumulate, column offset in col_off, max bag, padding, duplicates) sharing batch and a
+ * row stride, written side by side into one output. */
+#define MAXT 48
+typedef struct bcase {
+    const char *name;
+    int64_t batch, stride;
+    int nt;
+    lcase t[MAXT];
+} bcase;
+
+typedef struct bdata {
+    int64_t *idx[MAXT], *off[MAXT], n[MAXT];
+    float *table[MAXT], *w[MAXT], *gout, *out0;
+    ember_lookup_desc d[MAXT];
+    int64_t maxrun;
+} bdata;
+
+/* What one backend computed: the lookup output and the tables (and Adagrad state) after
+ * the fused updates 0: SGD ATOMIC, 1: SGD DETERMINISTIC, 2: Adagrad ATOMIC. */
+typedef struct bres {
+    float *out, *tab[3][MAXT], *st[MAXT];
+} bres;
+
+static void bdata_make(const bcase *c, bdata *D) {
+    memset(D, 0, sizeof *D);
+    int64_t *cnt = NULL;
+    for (int t = 0; t < c->nt; t++) {
+        lcase tc = c->t[t];
+        tc.batch = c->batch;
+        gen(&tc, &D->idx[t], &D->off[t], &D->n[t]);
+        D->table[t] = malloc((size_t)(tc.rows * tc.dim) * 4);
+        for (int64_t i = 0; i < tc.rows * tc.dim; i++) D->table[t][i] = rndf();
+        if (tc.weights) {
+            D->w[t] = malloc((size_t)D->n[t] * 4 + 4);
+            for (int64_t i = 0; i < D->n[t]; i++) D->w[t][i] = rndf();
+        }
+        ember_lookup_desc *d = &D->d[t];
+        ember_lookup_desc_init(d, tc.rows, tc.dim, D->n[t], c->batch, tc.pooling);
+        d->index_type = tc.is32 ? EMBER_INDEX_INT32 : EMBER_INDEX_INT64;
+        d->padding_idx = tc.pad;
+        d->out_row_stride = c->stride;
+        d->out_col_offset = tc.col_off;
+        d->accumulate = tc.accumulate;
+        cnt = calloc((size_t)tc.rows, 8);
+        for (int64_t p = 0; p < D->n[t]; p++)
+            if (D->idx[t][p] != tc.pad && ++cnt[D->idx[t][p]] > D->maxrun) D->maxrun = cnt[D->idx[t][p]];
+        free(cnt);
+    }
+    const size_t on = (size_t)(c->batch * c->stride);
+    D->gout = malloc(on * 4 + 4), D->out0 = malloc(on * 4 + 4);
+    for (size_t i = 0; i < on; i++) D->gout[i] = rndf(), D->out0[i] = 500.0f + (float)(i % 97);
+}
+
+static void bdata_free(const bcase *c, bdata *D) {
+    for (int t = 0; t < c->nt; t++) free(D->idx[t]), free(D->off[t]), free(D->table[t]), free(D->w[t]);
+    free(D->gout), free(D->out0);
+}
+
+static void bres_free(const bcase *c, bres *r) {
+    free(r->out);
+    for (int t = 0; t < c->nt; t++) {
+        for (int k = 0; k < 3; k++) free(r->tab[k][t]);
+        free(r->st[t]);
+    }
+}
+
+/* Runs the case on ctx through the batched calls (per_table = 0) or one call per table. */
+static void batched_run(ember_context *ctx, const bcase *c, const bdata *D, int per_table, bres *r) {
+    ember_buffer *T[MAXT], *I[MAXT], *O[MAXT], *W[MAXT], *S[MAXT];
+    const size_t ob = (size_t)(c->batch * c->stride) * 4;
+    for (int t = 0; t < c->nt; t++) {
+        const lcase *tc = &c->t[t];
+        T[t] = make(ctx, D->table[t], (size_t)(tc->rows * tc->dim) * 4);
+        I[t] = make_idx(ctx, D->idx[t], D->n[t], tc->is32);
+        O[t] = tc->pooling == EMBER_POOLING_NONE ? NULL : make_idx(ctx, D->off[t], c->batch + 1, tc->is32);
+        W[t] = D->w[t] ? make(ctx, D->w[t], (size_t)D->n[t] * 4) : NULL;
+        S[t] = make(ctx, NULL, (size_t)(tc->rows * tc->dim) * 4);
+    }
+    ember_buffer *OUT = make(ctx, D->out0, ob), *G = make(ctx, D->gout, ob);
+    const ember_buffer *const *Tc = (const ember_buffer *const *)T;
+    const ember_buffer *const *Ic = (const ember_buffer *const *)I;
+    const ember_buffer *const *Oc = (const ember_buffer *const *)O;
+    const ember_buffer *const *Wc = (const ember_buffer *const *)W;
+    if (per_table) {
+        for (int t = 0; t < c->nt; t++)
+            CK(ctx, ember_embedding_lookup(ctx, &D->d[t], T[t], I[t], O[t], W[t], OUT));
+    } else {
+        CK(ctx, ember_embedding_lookup_batched(ctx, c->nt, D->d, Tc, Ic, Oc, Wc, OUT));
+    }
+    r->out = malloc(ob + 4);
+    get(ctx, OUT, r->out, ob);
+    for (int k = 0; k < 3; k++) {
+        ember_optimizer opt;
+        ember_optimizer_init(&opt, k == 2 ? EMBER_OPTIMIZER_ADAGRAD : EMBER_OPTIMIZER_SGD, 0.05f);
+        const ember_reduction_mode mode = k == 1 ? EMBER_REDUCTION_DETERMINISTIC : EMBER_REDUCTION_ATOMIC;
+        for (int t = 0; t < c->nt; t++) {
+            const lcase *tc = &c->t[t];
+            const size_t tb = (size_t)(tc->rows * tc->dim) * 4;
+            ember_buffer_upload(ctx, T[t], 0, D->table[t], tb);
+            if (k == 2) {
+                float *s0 = malloc(tb + 4);
+                for (int64_t i = 0; i < tc->rows * tc->dim; i++) s0[i] = 0.1f * (float)(i % 3);
+                ember_buffer_upload(ctx, S[t], 0, s0, tb);
+                free(s0);
+            }
+        }
+        if (per_table) {
+            for (int t = 0; t < c->nt; t++)
+                CK(ctx, ember_embedding_backward_update(ctx, &D->d[t], I[t], O[t], W[t], G, mode, &opt,
+                                                        T[t], k == 2 ? S[t] : NULL));
+        } else {
+            CK(ctx, ember_embedding_backward_update_batched(ctx, c->nt, D->d, Ic, Oc, Wc, G, mode, &opt,
+                                                            T, k == 2 ? S : NULL));
+        }
+        for (int t = 0; t < c->nt; t++) {
+            const size_t tb = (size_t)(c->t[t].rows * c->t[t].dim) * 4;
+            r->tab[k][t] = malloc(tb + 4);
+            get(ctx, T[t], r->tab[k][t], tb);
+            if (k == 2) {
+                r->st[t] = malloc(tb + 4);
+                get(ctx, S[t], r->st[t], tb);
+            }
+        }
+    }
+    for (int t = 0; t < c->nt; t++)
+        ember_buffer_free(T[t]), ember_buffer_free(I[t]), ember_buffer_free(O[t]), ember_buffer_free(W[t]),
+            ember_buffer_free(S[t]);
+    ember_buffer_free(OUT), ember_buffer_free(G);
+}
+
+/* Batched on the GPU against batched on the CPU (the per-table reference: the CPU backend
+ * has no batched kernel) and against the GPU's own per-table calls. */
+static void batched_case(ember_context *cpu, ember_context *gpu, const bcase *c) {
+    bdata D;
+    bdata_make(c, &D);
+    bres a = {0}, b = {0}, p = {0};
+    batched_run(cpu, c, &D, 0, &a);
+    batched_run(gpu, c, &D, 0, &b);
+    batched_run(gpu, c, &D, 1, &p);
+    const double sum_tol = 1e-5 + 1.5e-7 * (double)D.maxrun;
+    const double det_tol = D.maxrun <= 64 ? -1.0 : sum_tol;
+    const size_t on = (size_t)(c->batch * c->stride);
+    char what[256];
+    snprintf(what, sizeof what, "[batched %s: %d tables, maxrun %lld] lookup vs cpu", c->name, c->nt,
+             (long long)D.maxrun);
+    if (a.out && b.out) compare(what, b.out, a.out, on, -1.0);
+    snprintf(what, sizeof what, "[batched %s] lookup vs cuda per-table", c->name);
+    if (p.out && b.out) compare(what, b.out, p.out, on, -1.0);
+    static const char *nm[3] = {"sgd atomic", "sgd det", "adagrad atomic"};
+    for (int k = 0; k < 3; k++) {
+        /* all tables as one array per backend, for one line per check */
+        size_t total = 0;
+        for (int t = 0; t < c->nt; t++) total += (size_t)(c->t[t].rows * c->t[t].dim);
+        float *ca = malloc(total * 4 + 4), *cb = malloc(total * 4 + 4), *cp = malloc(total * 4 + 4);
+        float *sa = malloc(total * 4 + 4), *sb = malloc(total * 4 + 4);
+        size_t at = 0;
+        int have = 1;
+        for (int t = 0; t < c->nt; t++) {
+            const size_t tn = (size_t)(c->t[t].rows * c->t[t].dim);
+            if (!a.tab[k][t] || !b.tab[k][t] || !p.tab[k][t]) { have = 0; break; }
+            memcpy(ca + at, a.tab[k][t], tn * 4), memcpy(cb + at, b.tab[k][t], tn * 4);
+            memcpy(cp + at, p.tab[k][t], tn * 4);
+            if (k == 2) memcpy(sa + at, a.st[t], tn * 4), memcpy(sb + at, b.st[t], tn * 4);
+            at += tn;
+        }
+        if (have) {
+            snprintf(what, sizeof what, "[batched %s] backward_update %s tables vs cpu", c->name, nm[k]);
+            compare(what, cb, ca, total, k == 1 ? det_tol : sum_tol);
+            snprintf(what, sizeof what, "[batched %s] backward_update %s tables vs cuda per-table", c->name, nm[k]);
+            compare(what, cb, cp, total, k == 1 ? -1.0 : sum_tol);
+            if (k == 2) {
+                snprintf(what, sizeof what, "[batched %s] backward_update %s state vs cpu", c->name, nm[k]);
+                compare(what, sb, sa, total, sum_tol);
+            }
+        }
+        free(ca), free(cb), free(cp), free(sa), free(sb);
+    }
+    bres_free(c, &a), bres_free(c, &b), bres_free(c, &p);
+    bdata_free(c, &D);
+}
+
+/* The batched cases: mixed kernel variants and awkward shapes, one table, more tables than
+ * one launch takes, overlapping output columns, an FBGEMM-like set of equal tables. */
+static void batched_cases(ember_context *cpu, ember_context *gpu) {
+    static bcase c;
+    const ember_pooling S = EMBER_POOLING_SUM, M = EMBER_POOLING_MEAN, N = EMBER_POOLING_NONE;
+    /* lcase fields: name rows dim batch pooling is32 w acc col_off extra max_bag pad dup */
+    const lcase mixed[] = {
+        {"hot rows", 100, 16, 0, S, 0, 0, 0, 0, 0, 12, -1, 1},
+        {"mean i32 pad d=7", 57, 7, 0, M, 1, 0, 0, 16, 0, 9, 5, 0},
+        {"weights d=128", 300, 128, 0, S, 0, 1, 0, 24, 0, 20, -1, 0},
+        {"gather i32 pad d=33", 90, 33, 0, N, 1, 0, 0, 152, 0, 1, 4, 0},
+        {"accumulate d=64", 64, 64, 0, S, 0, 0, 1, 188, 0, 30, -1, 0},
+        {"mean all equal d=4 pad 0", 20, 4, 0, M, 0, 0, 0, 252, 0, 6, 0, 2},
+        {"no indices d=1", 10, 1, 0, S, 1, 0, 0, 256, 0, 0, -1, 0},
+    };
+    memset(&c, 0, sizeof c);
+    c.name = "mixed variants", c.batch = 37, c.stride = 260, c.nt = 7;
+    memcpy(c.t, mixed, sizeof mixed);
+    batched_case(cpu, gpu, &c);
+
+    memset(&c, 0, sizeof c);
+    c.name = "one table", c.batch = 64, c.stride = 128, c.nt = 1;
+    c.t[0] = (lcase){"t", 1000, 128, 0, S, 0, 0, 0, 0, 0, 20, -1, 0};
+    batched_case(cpu, gpu, &c);
+
+    memset(&c, 0, sizeof c);
+    c.name = "40 tables, mixed", c.batch = 9, c.nt = 40;
+    for (int t = 0, col = 0; t < 40; t++) {
+        const ember_pooling p = t % 3 == 2 ? M : S;
+        c.t[t] = (lcase){"t", 30 + t, 1 + t % 8, 0, p, t % 2, p == S && t % 5 == 1, t % 4 == 3, col, 0, 5,
+                         t % 7 == 0 ? 3 : -1, 0};
+        col += 1 + t % 8;
+        c.stride = col + 3;
+    }
+    batched_case(cpu, gpu, &c);
+
+    memset(&c, 0, sizeof c);
+    c.name = "36 tables, one variant", c.batch = 16, c.stride = 144, c.nt = 36;
+    for (int t = 0; t < 36; t++) c.t[t] = (lcase){"t", 50, 4, 0, S, 0, 0, 0, 4 * t, 0, 8, -1, 0};
+    batched_case(cpu, gpu, &c);
+
+    /* t1 adds into half of t0's columns, t2 adds into t0's, t3 overwrites half of t1's: the
+     * per-table order decides the result. */
+    memset(&c, 0, sizeof c);
+    c.name = "overlapping columns", c.batch = 20, c.stride = 12, c.nt = 4;
+    c.t[0] = (lcase){"t0", 40, 8, 0, S, 0, 0, 0, 0, 0, 6, -1, 0};
+    c.t[1] = (lcase){"t1", 40, 8, 0, S, 1, 0, 1, 4, 0, 6, -1, 0};
+    c.t[2] = (lcase){"t2", 25, 8, 0, M, 0, 0, 1, 0, 0, 6, -1, 0};
+    c.t[3] = (lcase){"t3", 40, 4, 0, N, 0, 0, 0, 8, 0, 1, -1, 0};
+    batched_case(cpu, gpu, &c);
+
+    memset(&c, 0, sizeof c);
+    c.name = "8 FBGEMM-like tables", c.batch = 128, c.stride = 1024, c.nt = 8;
+    for (int t = 0; t < 8; t++) c.t[t] = (lcase){"t", 5000, 128, 0, S, 0, 0, 0, 128 * t, 0, 20, -1, 0};
+    batched_case(cpu, gpu, &c);
+}
+
+/* A bad index in one table of a batched call: the error names the table, nothing is written. */
+static void batched_errors_case(ember_context *ctx) {
+    float table[5 * 4], out[2 * 8], before[2 * 8];
+    for (int i = 0; i < 20; i++) table[i] = (float)i;
+    for (int i = 0; i < 16; i++) out[i] = before[i] = -3.0f;
+    int64_t good[4] = {0, 4, 1, 1}, bad[4] = {0, 4, 5, 1}, off[3] = {0, 2, 4};
+    ember_buffer *T = make(ctx, table, sizeof table), *I0 = make(ctx, good, sizeof good),
+                 *I1 = make(ctx, bad, sizeof bad), *O = make(ctx, off, sizeof off),
+                 *OUT = make(ctx, out, sizeof out);
+    ember_lookup_desc d[2];
+    for (int t = 0; t < 2; t++) {
+        ember_lookup_desc_init(&d[t], 5, 4, 4, 2, EMBER_POOLING_SUM);
+        d[t].out_row_stride = 8;
+        d[t].out_col_offset = 4 * t;
+    }
+    const ember_buffer *tabs[2] = {T, T}, *idx[2] = {I0, I1}, *offs[2] = {O, O};
+    ember_status st = ember_embedding_lookup_batched(ctx, 2, d, tabs, idx, offs, NULL, OUT);
+    char det[512];
+    snprintf(det, sizeof det, "%s: %s", ember_status_name(st), ember_context_last_error(ctx));
+    report("batched error: table 1 index 5 of 5 rows -> INDEX_OUT_OF_RANGE naming table 1",
+           st == EMBER_STATUS_INDEX_OUT_OF_RANGE && strstr(ember_context_last_error(ctx), "table 1"), det);
+    get(ctx, OUT, out, sizeof out);
+    report("batched error: output unchanged", memcmp(out, before, sizeof out) == 0, "");
+    ember_optimizer sgd;
+    ember_optimizer_init(&sgd, EMBER_OPTIMIZER_SGD, 0.1f);
+    ember_buffer *tw[2] = {T, T};
+    st = ember_embedding_backward_update_batched(ctx, 2, d, idx, offs, NULL, OUT, EMBER_REDUCTION_ATOMIC,
+                                                 &sgd, tw, NULL);
+    float after[20];
+    get(ctx, T, after, sizeof after);
+    snprintf(det, sizeof det, "%s: %s", ember_status_name(st), ember_context_last_error(ctx));
+    report("batched error: backward_update -> INDEX_OUT_OF_RANGE, table unchanged",
+           st == EMBER_STATUS_INDEX_OUT_OF_RANGE && memcmp(after, table, sizeof table) == 0, det);
+    ember_buffer_upload(ctx, I1, 0, good, sizeof good);
+    st = ember_embedding_lookup_batched(ctx, 2, d, tabs, idx, offs, NULL, OUT);
+    get(ctx, OUT, out, sizeof out);
+    /* bag 0 = rows 0 + 4: columns 0..3 = 16, 18, 20, 22 */
+    snprintf(det, sizeof det, "%s, out[4] = %g (expect 16)", ember_status_name(st), (double)out[4]);
+    report("batched error: fixed indices re-checked and used", st == EMBER_STATUS_SUCCESS && out[4] == 16.0f, det);
+    ember_buffer_free(T), ember_buffer_free(I0), ember_buffer_free(I1), ember_buffer_free(O);
+    ember_buffer_free(OUT);
+}
+
 static void errors_case(ember_context *ctx) {
     /* bad index, bad offsets: status, output unchanged, context still usable */
     float table[5 * 3], out[2 * 3], out_before[2 * 3];
@@ -392,34 +676,24 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* FBGEMM default shape: T tables of E x D, batch B, L indices per bag, one call per table. */
-static void bench(ember_context *ctx, const char *label, int modes) {
-    const int64_t T = 32, E = 100000, D = 128, B = 512, L = 20;
-    /* copy proxy: a plain gather of consecutive rows moves the same bytes as a memcpy */
-    if (modes == 4) {
-        const int64_t R = 1 << 20;
-        ember_buffer *src = make(ctx, NULL, (size_t)(R * D) * 4), *dst = make(ctx, NULL, (size_t)(R * D) * 4);
-        ember_buffer_zero(ctx, src, 0, (size_t)(R * D) * 4);
-        int64_t *seq = malloc((size_t)R * 8);
-        for (int64_t i = 0; i < R; i++) seq[i] = i;
-        ember_buffer *I = make(ctx, seq, (size_t)R * 8);
-        ember_lookup_desc d;
-        ember_lookup_desc_init(&d, R, D, R, R, EMBER_POOLING_NONE);
-        double t[10];
-        for (int k = 0; k < 12; k++) {
-            ember_context_synchronize(ctx);
-            double t0 = now();
-            ember_embedding_lookup(ctx, &d, src, I, NULL, NULL, dst);
-            ember_context_synchronize(ctx);
-            if (k >= 2) t[k - 2] = now() - t0;
-        }
-        qsort(t, 10, sizeof t[0], cmp_d);
-        printf("BENCH gather-copy %lld rows x %lld: %.3f ms, %.1f GB/s (read+write)\n", (long long)R,
-               (long long)D, t[5] * 1e3, 2.0 * (double)(R * D * 4) / t[5] / 1e9);
-        free(seq);
-        ember_buffer_free(src), ember_buffer_free(dst), ember_buffer_free(I);
-    }
-    ember_buffer *tabs[32], *idxs[32], *offs[32];
+/* The FBGEMM default shape: T tables of E x D, batch B, L indices per bag, SUM, uniform
+ * indices; one call per table and one batched call for all T. */
+enum {
+    M_FWD,       /* forward, one call per table */
+    M_BWD,       /* fused backward + SGD ATOMIC, one call per table */
+    M_BWD_DET,   /* ... DETERMINISTIC */
+    M_DET_FWD,   /* forward + fused backward + SGD DETERMINISTIC, per table */
+    M_BFWD,      /* forward, one batched call */
+    M_BBWD,      /* fused backward + SGD ATOMIC, one batched call */
+    M_BSTEP,     /* batched forward + batched fused backward + SGD ATOMIC (a training step) */
+    M_COUNT
+};
+
+static void bench(ember_context *ctx, const char *label, const int *modes, int nmodes,
+                  double copy_gbs) {
+    enum { T = 32 };
+    const int64_t E = 100000, D = 128, B = 512, L = 20;
+    ember_buffer *tabs[T], *idxs[T], *offs[T];
     ember_buffer *out = make(ctx, NULL, (size_t)(B * T * D) * 4), *gout = make(ctx, NULL, (size_t)(B * T * D) * 4);
     ember_buffer_zero(ctx, gout, 0, (size_t)(B * T * D) * 4);
     int64_t *idx = malloc((size_t)(B * L) * 8), off[513];
@@ -432,45 +706,132 @@ static void bench(ember_context *ctx, const char *label, int modes) {
         idxs[t] = make(ctx, idx, (size_t)(B * L) * 8);
         offs[t] = make(ctx, off, sizeof off);
     }
-    ember_lookup_desc d;
-    ember_lookup_desc_init(&d, E, D, B * L, B, EMBER_POOLING_SUM);
-    d.out_row_stride = T * D;
+    ember_lookup_desc d[T];
+    for (int t = 0; t < T; t++) {
+        ember_lookup_desc_init(&d[t], E, D, B * L, B, EMBER_POOLING_SUM);
+        d[t].out_row_stride = T * D;
+        d[t].out_col_offset = t * D;
+    }
+    const ember_buffer *const *ct = (const ember_buffer *const *)tabs;
+    const ember_buffer *const *ci = (const ember_buffer *const *)idxs;
+    const ember_buffer *const *co = (const ember_buffer *const *)offs;
+    /* Bytes as `ember bench` counts them: forward every row read + the output written;
+     * backward + SGD the gradient rows read + every used row read and written. */
     const double bytes_fwd = (double)T * (double)(B * L * D * 4 + B * D * 4);
+    const double bytes_bwd = (double)T * (double)(B * L * D * 4 * 2 + B * D * 4);
     ember_optimizer sgd;
     ember_optimizer_init(&sgd, EMBER_OPTIMIZER_SGD, 0.01f);
-    for (int mode = 0; mode < modes; mode++) {
+    static const char *nm[M_COUNT] = {
+        "forward (SUM), per-table calls", "fused backward+SGD atomic, per-table calls",
+        "fused backward+SGD deterministic, per-table calls",
+        "forward + fused bwd+SGD deterministic, per-table calls", "forward (SUM), BATCHED call",
+        "fused backward+SGD atomic, BATCHED call", "forward + fused bwd+SGD atomic, BATCHED calls"};
+    double xs[M_COUNT] = {0};
+    for (int mi = 0; mi < nmodes; mi++) {
+        const int mode = modes[mi];
         double t[20];
+        ember_status st = EMBER_STATUS_SUCCESS;
         for (int k = 0; k < 22; k++) {
             ember_context_synchronize(ctx);
             double t0 = now();
-            for (int tt = 0; tt < T; tt++) {
-                d.out_col_offset = tt * D;
-                if (mode == 0)
-                    ember_embedding_lookup(ctx, &d, tabs[tt], idxs[tt], offs[tt], NULL, out);
-                else
-                    ember_embedding_backward_update(ctx, &d, idxs[tt], offs[tt], NULL, gout,
-                                                    mode == 1 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC,
-                                                    &sgd, tabs[tt], NULL);
-                if (mode == 3) ember_embedding_lookup(ctx, &d, tabs[tt], idxs[tt], offs[tt], NULL, out);
+            if (mode >= M_BFWD) {
+                if (mode != M_BBWD && st == EMBER_STATUS_SUCCESS)
+                    st = ember_embedding_lookup_batched(ctx, T, d, ct, ci, co, NULL, out);
+                if (mode != M_BFWD && st == EMBER_STATUS_SUCCESS)
+                    st = ember_embedding_backward_update_batched(ctx, T, d, ci, co, NULL, gout,
+                                                                 EMBER_REDUCTION_ATOMIC, &sgd, tabs, NULL);
+            } else {
+                for (int tt = 0; tt < T && st == EMBER_STATUS_SUCCESS; tt++) {
+                    if (mode == M_FWD || mode == M_DET_FWD)
+                        st = ember_embedding_lookup(ctx, &d[tt], tabs[tt], idxs[tt], offs[tt], NULL, out);
+                    if (mode != M_FWD && st == EMBER_STATUS_SUCCESS)
+                        st = ember_embedding_backward_update(
+                            ctx, &d[tt], idxs[tt], offs[tt], NULL, gout,
+                            mode == M_BWD ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC, &sgd,
+                            tabs[tt], NULL);
+                }
             }
             ember_context_synchronize(ctx);
             if (k >= 2) t[k - 2] = now() - t0;
         }
+        if (st != EMBER_STATUS_SUCCESS) {
+            printf("FAIL bench %s: %s: %s\n", nm[mode], ember_status_name(st), ember_context_last_error(ctx));
+            failures++;
+            continue;
+        }
         qsort(t, 20, sizeof t[0], cmp_d);
-        /* backward + SGD: grad rows read (cached per bag) + each used row read and written */
-        const double bytes = mode == 0 ? bytes_fwd : (double)T * (double)(B * L * D * 4 * 2 + B * D * 4);
-        static const char *nm[4] = {"forward (SUM)", "fused backward+SGD atomic",
-                                    "fused backward+SGD deterministic", "fused bwd+SGD det + forward"};
-        printf("BENCH%s FBGEMM T=32 E=1e5 D=128 B=512 L=20 %s: %.3f ms per batch (%.1f us/table), %.1f GB/s\n",
-               label, nm[mode], t[10] * 1e3, t[10] * 1e6 / T, mode == 3 ? 0.0 : bytes / t[10] / 1e9);
+        const double bytes = mode == M_FWD || mode == M_BFWD ? bytes_fwd
+                             : mode == M_DET_FWD || mode == M_BSTEP ? bytes_fwd + bytes_bwd
+                                                                    : bytes_bwd;
+        const double gbs = bytes / t[10] / 1e9;
+        xs[mode] = copy_gbs > 0 ? gbs / copy_gbs : 0;
+        char ratio[64] = "";
+        if (copy_gbs > 0) snprintf(ratio, sizeof ratio, ", %.2f x copy", xs[mode]);
+        printf("BENCH%s FBGEMM T=32 E=1e5 D=128 B=512 L=20 %s: %.3f ms per batch (%.1f us/table), %.1f GB/s%s\n",
+               label, nm[mode], t[10] * 1e3, t[10] * 1e6 / T, gbs, ratio);
+    }
+    if (copy_gbs > 0 && !label[0]) {
+        for (int mi = 0; mi < nmodes; mi++) {
+            if (modes[mi] == M_BFWD)
+                printf("TARGET batched forward >= 0.75 x copy: %s (%.2f x)\n", xs[M_BFWD] >= 0.75 ? "MET" : "NOT MET",
+                       xs[M_BFWD]);
+            if (modes[mi] == M_BBWD)
+                printf("TARGET batched fused backward+SGD >= 0.50 x copy: %s (%.2f x)\n",
+                       xs[M_BBWD] >= 0.5 ? "MET" : "NOT MET", xs[M_BBWD]);
+        }
+    }
+    /* At full size too, the batched forward writes exactly what the per-table calls write. */
+    if (!label[0]) {
+        const size_t on = (size_t)(B * T * D);
+        float *o1 = malloc(on * 4), *o2 = malloc(on * 4);
+        ember_buffer_zero(ctx, out, 0, on * 4);
+        ember_status s1 = ember_embedding_lookup_batched(ctx, T, d, ct, ci, co, NULL, out);
+        get(ctx, out, o1, on * 4);
+        ember_buffer_zero(ctx, out, 0, on * 4);
+        ember_status s2 = EMBER_STATUS_SUCCESS;
+        for (int tt = 0; tt < T && s2 == EMBER_STATUS_SUCCESS; tt++)
+            s2 = ember_embedding_lookup(ctx, &d[tt], tabs[tt], idxs[tt], offs[tt], NULL, out);
+        get(ctx, out, o2, on * 4);
+        if (s1 == EMBER_STATUS_SUCCESS && s2 == EMBER_STATUS_SUCCESS)
+            compare("[FBGEMM shape] batched forward vs per-table forward", o1, o2, on, -1.0);
+        else
+            report("[FBGEMM shape] batched forward vs per-table forward", 0, ember_context_last_error(ctx));
+        free(o1), free(o2);
     }
     for (int t = 0; t < T; t++) ember_buffer_free(tabs[t]), ember_buffer_free(idxs[t]), ember_buffer_free(offs[t]);
     ember_buffer_free(out), ember_buffer_free(gout);
     free(idx), free(tab);
 }
 
+/* ember's own copy proxy: a plain gather of 1M consecutive rows of 128 floats (`ember
+ * bench`'s device basis). */
+static void bench_gather_copy(ember_context *ctx, double copy_gbs) {
+    const int64_t R = 1 << 20, D = 128;
+    ember_buffer *src = make(ctx, NULL, (size_t)(R * D) * 4), *dst = make(ctx, NULL, (size_t)(R * D) * 4);
+    ember_buffer_zero(ctx, src, 0, (size_t)(R * D) * 4);
+    int64_t *seq = malloc((size_t)R * 8);
+    for (int64_t i = 0; i < R; i++) seq[i] = i;
+    ember_buffer *I = make(ctx, seq, (size_t)R * 8);
+    ember_lookup_desc d;
+    ember_lookup_desc_init(&d, R, D, R, R, EMBER_POOLING_NONE);
+    double t[10];
+    for (int k = 0; k < 12; k++) {
+        ember_context_synchronize(ctx);
+        double t0 = now();
+        ember_embedding_lookup(ctx, &d, src, I, NULL, NULL, dst);
+        ember_context_synchronize(ctx);
+        if (k >= 2) t[k - 2] = now() - t0;
+    }
+    qsort(t, 10, sizeof t[0], cmp_d);
+    const double gbs = 2.0 * (double)(R * D * 4) / t[5] / 1e9;
+    printf("BENCH gather-copy (POOLING_NONE) %lld rows x %lld: %.3f ms, %.1f GB/s (read+write), %.2f x copy\n",
+           (long long)R, (long long)D, t[5] * 1e3, gbs, copy_gbs > 0 ? gbs / copy_gbs : 0.0);
+    free(seq);
+    ember_buffer_free(src), ember_buffer_free(dst), ember_buffer_free(I);
+}
+
 /* Dense layer forward (no bias, no activation: exactly one SGEMM) at the shapes
- * bench/compare_torch_cuda.py times with torch, so the two can be set side by side. */
+ * bench/compare_torch_cuda.py times with torch, beside cublasSgemm called directly. */
 static void bench_dense(ember_context *ctx) {
     const int64_t shapes[2][3] = {{2048, 400, 400}, {4096, 1024, 1024}};
     for (int s = 0; s < 2; s++) {
@@ -488,10 +849,11 @@ static void bench_dense(ember_context *ctx) {
             if (r >= 1) t[r - 1] = (now() - t0) / 20;
         }
         qsort(t, 7, sizeof t[0], cmp_d);
-        printf("BENCH dense_forward fp32 %lldx%lldx%lld: %.1f us per call, %.2f TFLOP/s\n",
-               (long long)m, (long long)k, (long long)n, t[3] * 1e6,
-               2.0 * (double)m * (double)k * (double)n / t[3] / 1e12);
         ember_buffer_free(X), ember_buffer_free(W), ember_buffer_free(Y);
+        const double direct = direct_sgemm_us((int)m, (int)k, (int)n);
+        printf("BENCH dense_forward fp32 %lldx%lldx%lld: %.1f us per call, %.2f TFLOP/s, %.2f x direct cublasSgemm\n",
+               (long long)m, (long long)k, (long long)n, t[3] * 1e6,
+               2.0 * (double)m * (double)k * (double)n / t[3] / 1e12, direct > 0 ? direct / (t[3] * 1e6) : 0.0);
     }
 }
 
@@ -534,19 +896,28 @@ int main(int argc, char **argv) {
         {"all bags empty-ish", 10, 8, 5, EMBER_POOLING_SUM, 0, 0, 0, 0, 0, 0, -1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) embedding_case(cpu, gpu, &cases[i]);
+    batched_cases(cpu, gpu);
     errors_case(gpu);
+    batched_errors_case(gpu);
     dense_case(cpu, gpu, 37, 53, 61);
     dense_case(cpu, gpu, 129, 65, 257);
     dense_case(cpu, gpu, 1, 1, 1);
     ember_context_set_math_mode(gpu, EMBER_MATH_ALLOW_TF32);
     ember_context_set_math_mode(gpu, EMBER_MATH_STRICT_FP32);
     if (argc < 2 || strcmp(argv[1], "--no-bench") != 0) {
-        bench(gpu, "", 4);
-        bench_dense(gpu);
+        /* The copy basis first (1 GiB each way), then the batched figures (the targets),
+         * then per-table, dense, and the cost of re-checking indices on every call. */
+        const double copy_gbs = kind == EMBER_BACKEND_CUDA ? direct_copy_gbs((size_t)1 << 30) : 0.0;
+        const int main_modes[] = {M_BFWD, M_BBWD, M_BSTEP, M_FWD, M_BWD, M_BWD_DET, M_DET_FWD};
+        bench(gpu, "", main_modes, (int)(sizeof main_modes / sizeof main_modes[0]), copy_gbs);
+        bench_gather_copy(gpu, copy_gbs);
+        if (kind == EMBER_BACKEND_CUDA) bench_dense(gpu);
         /* Again with every call running (and waiting for) the index check. */
         setenv("EMBER_CUDA_CHECK_CACHE", "0", 1);
         ember_context *g2 = NULL;
-        if (ember_context_create(&g2, kind, 0) == EMBER_STATUS_SUCCESS) bench(g2, " (check every call)", 2);
+        const int check_modes[] = {M_BFWD, M_BBWD, M_FWD, M_BWD};
+        if (ember_context_create(&g2, kind, 0) == EMBER_STATUS_SUCCESS)
+            bench(g2, " (check every call)", check_modes, 4, copy_gbs);
         ember_context_destroy(g2);
     }
     printf("SUMMARY %d checks, %d failed\n", checks, failures);
