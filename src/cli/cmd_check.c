@@ -258,7 +258,7 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
             if (ot->shown > MAX_FAILURES_SHOWN)
                 printf("    ... and %d more failures of %s\n", ot->shown - MAX_FAILURES_SHOWN,
                        ember_check_op_name((ember_check_op)op));
-            printf("  %-16s %s %3d/%-3d", ember_check_op_name((ember_check_op)op),
+            printf("  %-23s %s %3d/%-3d", ember_check_op_name((ember_check_op)op),
                    ot->failed ? "FAILED" : "passed", ot->passed, total);
             if (ot->failed) printf(" (%d failed)", ot->failed);
             const char *m = ot->metric ? ot->metric : "exact";
