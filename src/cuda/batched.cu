@@ -194,6 +194,12 @@ static int cmp_ptr(const void *a, const void *b) {
  * ignored): the batched launch would then read what it writes, in another order than the
  * per-table calls. */
 static int aliased(const void *const *written, size_t n, const void **read, size_t nr) {
+    if (n * nr <= 16384) { /* the usual few tables: a plain scan costs less than a sort */
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < nr; j++)
+                if (written[i] && written[i] == read[j]) return 1;
+        return 0;
+    }
     size_t k = 0;
     for (size_t i = 0; i < nr; i++)
         if (read[i]) read[k++] = read[i];
