@@ -44,8 +44,13 @@ build-test: deps
 run: build
 	@scripts/run-main.sh $(BUILD)
 
+# After ctest, the conformance suite's summary: per backend, what ran and what was skipped
+# and why (written by the conformance_summary test; removed first so it is never stale).
+SUMMARY := $(TEST_BUILD)/tests/conformance/conformance-summary.txt
 test: build-test
-	ctest --test-dir $(TEST_BUILD) --output-on-failure -j $(JOBS)
+	@rm -f $(SUMMARY)
+	@status=0; ctest --test-dir $(TEST_BUILD) --output-on-failure -j $(JOBS) || status=$$?; \
+	if [ -f $(SUMMARY) ]; then echo; cat $(SUMMARY); fi; exit $$status
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
