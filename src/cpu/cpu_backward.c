@@ -5,7 +5,10 @@
 #include <omp.h>
 #include <string.h>
 
-#define PREFETCH_AHEAD 16
+#ifndef PREFETCH_AHEAD_BW
+#define PREFETCH_AHEAD_BW 16
+#endif
+#define PREFETCH_AHEAD PREFETCH_AHEAD_BW
 
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
@@ -233,6 +236,7 @@ static inline __attribute__((always_inline)) void group_chunk(const group_job *j
             int64_t rr = cpu_group_row(gr, k);
             if (j->act != ACT_SPARSE) cpu_prefetch_lines(j->dst + rr * dim, row_bytes, 1, 0);
             if (state && !rowwise) cpu_prefetch_lines(state + rr * dim, row_bytes, 1, 0);
+            if (state && rowwise) __builtin_prefetch(state + rr, 1, 3);
             float s;
             int plain;
             cpu_prefetch_lines(cpu_bwd_grad_row(bw, cpu_group_pos(gr, k), &s, &plain), row_bytes,

@@ -9,13 +9,15 @@
  * when wd == 0 so that an infinite weight does not turn into NaN):
  *   SGD:      w = w - lr * g'
  *   Adagrad:  s = s + g' * g';  w = w - (lr * g') / (sqrtf(s) + eps)
- *   row-wise: s_row = s_row + (sum over the row of g' * g', in order) / dim;
+ *   row-wise: s_row = s_row + (sum over the row of g' * g') / dim, the sum taken as
+ *             eight partial sums part[d % 8] in column order, then
+ *             ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7));
  *             w = w - (lr * g') / (sqrtf(s_row) + eps)
  *   Adam (PyTorch's form): m = b1 * m + (1 - b1) * g';  v = b2 * v + (1 - b2) * (g' * g');
  *             w = w - step_size * (m / (sqrtf(v) / sqrt_bc2 + eps)), with
  *             step_size = lr / (1 - b1^step) and sqrt_bc2 = sqrt(1 - b2^step) from double. */
-void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, const float *g,
-                   float *state) {
+CPU_HOT void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, const float *g,
+                           float *state) {
     const float lr = opt->learning_rate, wd = opt->weight_decay, eps = opt->eps;
     switch (opt->kind) {
     case EMBER_OPTIMIZER_SGD:
@@ -36,11 +38,27 @@ void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, const floa
         }
         break;
     case EMBER_OPTIMIZER_ROWWISE_ADAGRAD: {
-        float sum = 0.0f;
-        for (int64_t d = 0; d < dim; d++) {
-            float gd = wd != 0.0f ? g[d] + wd * w[d] : g[d];
-            sum += gd * gd;
+        /* Eight interleaved partial sums (column d goes to part[d % 8]), added pairwise at
+         * the end: a fixed order that vectorises, where one running sum is a chain of
+         * dependent adds. */
+        float part[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        int64_t c = 0;
+        if (wd == 0.0f) {
+            for (; c + 8 <= dim; c += 8)
+                for (int k = 0; k < 8; k++) part[k] += g[c + k] * g[c + k];
+        } else {
+            for (; c + 8 <= dim; c += 8)
+                for (int k = 0; k < 8; k++) {
+                    float gd = g[c + k] + wd * w[c + k];
+                    part[k] += gd * gd;
+                }
         }
+        for (int k = 0; c < dim; c++, k++) {
+            float gd = wd != 0.0f ? g[c] + wd * w[c] : g[c];
+            part[k] += gd * gd;
+        }
+        const float sum = ((part[0] + part[1]) + (part[2] + part[3])) +
+                          ((part[4] + part[5]) + (part[6] + part[7]));
         float s = state[0] + sum / (float)dim;
         state[0] = s;
         const float denom = sqrtf(s) + eps;
@@ -75,7 +93,14 @@ ember_status cpu_sparse_step(ember_context *ctx, const ember_optimizer *opt, int
     for (int64_t u = 0; u < num_unique; u++) {
         int64_t r = ids[u];
         if (u + 8 < num_unique) {
-            __builtin_prefetch(w + ids[u + 8] * dim, 1, 3);
+            /* Rows are scattered over the table: fetch the whole row (and its state)
+             * ahead, or every row costs a full memory latency. */
+            int64_t ahead = ids[u + 8];
+            cpu_prefetch_lines(w + ahead * dim, (size_t)dim * sizeof(float), 1, 0);
+            if (s && !rowwise)
+                cpu_prefetch_lines(s + ahead * dim, (size_t)dim * sizeof(float), 1, 0);
+            else if (s)
+                __builtin_prefetch(s + ahead, 1, 3);
         }
         cpu_optim_row(opt, dim, w + r * dim, g + u * dim,
                       !s ? NULL : rowwise ? s + r : s + r * dim);
