@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <string.h>
 
+/* Rows prefetched ahead (overridable with -D for tuning experiments). */
 #ifndef PREFETCH_AHEAD_BW
 #define PREFETCH_AHEAD_BW 16
 #endif

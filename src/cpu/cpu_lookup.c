@@ -6,6 +6,7 @@
 
 /* Rows are fetched this many indices ahead: a random row costs a full memory latency
  * (~100 ns), while summing it takes a few ns, so many must be in flight at once. */
+/* Overridable with -D for tuning experiments. */
 #ifndef PREFETCH_AHEAD
 #define PREFETCH_AHEAD 16
 #endif
