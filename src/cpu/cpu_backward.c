@@ -177,13 +177,13 @@ static ember_status scatter_run(ember_context *ctx, const ember_lookup_desc *des
  * so the result does not depend on the thread count.
  * --------------------------------------------------------------------------------------- */
 
-typedef enum group_action { ACT_SPARSE, ACT_UPDATE } group_action;
+typedef enum group_action { ACT_DENSE, ACT_SPARSE, ACT_UPDATE } group_action;
 
 typedef struct group_job {
     const cpu_bwd *bw;
     const cpu_groups *gr;
     group_action act;
-    float *dst;                 /* UPDATE: table */
+    float *dst;                 /* DENSE: grad table; UPDATE: table */
     int64_t *ids;               /* SPARSE */
     float *grads;               /* SPARSE */
     const ember_optimizer *opt; /* UPDATE */
@@ -244,6 +244,12 @@ static inline __attribute__((always_inline)) void group_chunk(const group_job *j
                                0, 0);
         }
         switch (j->act) {
+        case ACT_DENSE: {
+            group_sum(j, i, e, acc, W);
+            float *d = j->dst + r * dim;
+            for (int64_t x = 0; x < W; x++) d[x] += acc[x];
+            break;
+        }
         case ACT_SPARSE:
             j->ids[u] = r;
             group_sum(j, i, e, j->grads + u * dim, W);
@@ -319,11 +325,23 @@ ember_status cpu_backward_dense(ember_context *ctx, const ember_lookup_desc *des
                                 const ember_buffer *weights, const ember_buffer *grad_out,
                                 ember_reduction_mode mode, ember_buffer *grad_table) {
     if (desc->num_indices == 0) return EMBER_STATUS_SUCCESS;
-    /* Both modes scatter: each row is owned by one thread, which adds its contributions
-     * in input order, so the result is bit-identical for any run and thread count
-     * (DETERMINISTIC's promise) and no sort is needed. */
-    return scatter_run(ctx, desc, indices, offsets, weights, grad_out,
-                       (float *)grad_table->handle, 0, 0.0f);
+    if (mode == EMBER_REDUCTION_ATOMIC) {
+        /* Scatter: each row is owned by one thread, which adds its contributions straight
+         * into the row in input order (no sort). */
+        return scatter_run(ctx, desc, indices, offsets, weights, grad_out,
+                           (float *)grad_table->handle, 0, 0.0f);
+    }
+    /* DETERMINISTIC sums each row's contributions first and adds the sum once, the order
+     * the CUDA and OpenCL backends use, so all backends agree bit for bit here. */
+    cpu_bwd bw;
+    cpu_groups gr;
+    group_job job;
+    EMBER_FORWARD_IF_ERROR(
+        grouped_prepare(ctx, desc, indices, offsets, weights, grad_out, &bw, &gr, &job));
+    job.act = ACT_DENSE;
+    job.dst = (float *)grad_table->handle;
+    groups_run(&job);
+    return EMBER_STATUS_SUCCESS;
 }
 
 ember_status cpu_backward_sparse(ember_context *ctx, const ember_lookup_desc *desc,
@@ -359,12 +377,13 @@ ember_status cpu_backward_update(ember_context *ctx, const ember_lookup_desc *de
                            "SGD, Adagrad and row-wise Adagrad");
     if (desc->num_indices == 0) return EMBER_STATUS_SUCCESS;
     cpu_bwd bw;
-    if (opt->kind == EMBER_OPTIMIZER_SGD && opt->weight_decay == 0.0f) {
+    if (mode == EMBER_REDUCTION_ATOMIC && opt->kind == EMBER_OPTIMIZER_SGD &&
+        opt->weight_decay == 0.0f) {
         /* SGD without weight decay is linear in the gradient: each row's owner thread
          * applies the contributions one by one in input order (w = w - lr * c) instead of
-         * summing first. That differs from backward_sparse + sparse_step by rounding only
-         * and is still bit-identical for any run and thread count, so DETERMINISTIC takes
-         * this path too. */
+         * summing first. That differs from backward_sparse + sparse_step by rounding only.
+         * DETERMINISTIC takes the grouped path below, which matches backward_sparse +
+         * sparse_step and the GPU backends bit for bit. */
         return scatter_run(ctx, desc, indices, offsets, weights, grad_out,
                            (float *)table->handle, 1, opt->learning_rate);
     }

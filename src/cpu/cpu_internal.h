@@ -10,12 +10,15 @@
  *   weights), g[bag] * (1.0f / (float)count) (MEAN) or g[bag] itself. Every path handles
  *   each row on one thread and in input order, so ATOMIC and DETERMINISTIC alike are
  *   bit-identical for any run and thread count:
- *   - backward_dense adds the contributions one by one: grad = ((grad + c1) + c2) ...
+ *   - backward_dense, ATOMIC, adds the contributions one by one: grad = ((grad + c1) + c2)
+ *     ...; DETERMINISTIC sums them first and adds once: grad + ((c1 + c2) + c3 ...), the
+ *     order of the CUDA and OpenCL backends, so all three agree bit for bit.
  *   - backward_sparse sums them starting from the first: (c1 + c2) + c3 ...
- *   - backward_update with SGD and no weight decay applies them one by one:
+ *   - backward_update, ATOMIC, with SGD and no weight decay applies them one by one:
  *     w = (w - lr*c1) - lr*c2 ... (rounding-level different from backward_sparse +
- *     sparse_step); with any other optimizer it sums as backward_sparse does and updates
- *     once, bit-identical to backward_sparse + sparse_step.
+ *     sparse_step); every other case sums as backward_sparse does and updates once,
+ *     bit-identical to backward_sparse + sparse_step (and to the GPU backends).
+ * - Row-wise Adagrad sums g*g over the row with one running sum in column order.
  * - ReLU keeps NaN (v < 0 ? 0 : v); its backward masks by y > 0.
  */
 #ifndef EMBER_CPU_INTERNAL_H

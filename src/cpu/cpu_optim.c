@@ -9,9 +9,8 @@
  * when wd == 0 so that an infinite weight does not turn into NaN):
  *   SGD:      w = w - lr * g'
  *   Adagrad:  s = s + g' * g';  w = w - (lr * g') / (sqrtf(s) + eps)
- *   row-wise: s_row = s_row + (sum over the row of g' * g') / dim, the sum taken as
- *             eight partial sums part[d % 8] in column order, then
- *             ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7));
+ *   row-wise: s_row = s_row + (sum over the row of g' * g', one running sum in column
+ *             order) / dim;
  *             w = w - (lr * g') / (sqrtf(s_row) + eps)
  *   Adam (PyTorch's form): m = b1 * m + (1 - b1) * g';  v = b2 * v + (1 - b2) * (g' * g');
  *             w = w - step_size * (m / (sqrtf(v) / sqrt_bc2 + eps)), with
@@ -38,27 +37,14 @@ CPU_HOT void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, co
         }
         break;
     case EMBER_OPTIMIZER_ROWWISE_ADAGRAD: {
-        /* Eight interleaved partial sums (column d goes to part[d % 8]), added pairwise at
-         * the end: a fixed order that vectorises, where one running sum is a chain of
-         * dependent adds. */
-        float part[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-        int64_t c = 0;
-        if (wd == 0.0f) {
-            for (; c + 8 <= dim; c += 8)
-                for (int k = 0; k < 8; k++) part[k] += g[c + k] * g[c + k];
-        } else {
-            for (; c + 8 <= dim; c += 8)
-                for (int k = 0; k < 8; k++) {
-                    float gd = g[c + k] + wd * w[c + k];
-                    part[k] += gd * gd;
-                }
+        /* One running sum in column order: the order the CUDA and OpenCL backends use, so
+         * row-wise Adagrad agrees bit for bit across backends (eight vectorised partial
+         * sums were faster here but rounded differently from the GPUs). */
+        float sum = 0.0f;
+        for (int64_t d = 0; d < dim; d++) {
+            float gd = wd != 0.0f ? g[d] + wd * w[d] : g[d];
+            sum += gd * gd;
         }
-        for (int k = 0; c < dim; c++, k++) {
-            float gd = wd != 0.0f ? g[c] + wd * w[c] : g[c];
-            part[k] += gd * gd;
-        }
-        const float sum = ((part[0] + part[1]) + (part[2] + part[3])) +
-                          ((part[4] + part[5]) + (part[6] + part[7]));
         float s = state[0] + sum / (float)dim;
         state[0] = s;
         const float denom = sqrtf(s) + eps;
