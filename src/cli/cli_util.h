@@ -26,6 +26,7 @@
 #include "ember.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* 1 when arg is "-h" or "--help". */
 int cli_is_help(const char *arg);
@@ -71,5 +72,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * from ember_context_last_error(ctx) (or ember_last_error() when ctx is NULL); returns 1,
  * the exit code of a job that failed. */
 int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status, const char *what);
+
+/* Writes s (NULL: "") to f as a JSON string literal: in quotes, with quote and backslash
+ * escaped and control characters as u00XX escapes. For the subcommands' --json output. */
+void cli_json_string(FILE *f, const char *s);
 
 #endif /* EMBER_CLI_UTIL_H */

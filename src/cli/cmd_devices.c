@@ -17,21 +17,6 @@ static void usage(FILE *f) {
                "  --json   print one JSON object instead of text\n");
 }
 
-/* Writes s as a JSON string literal. */
-static void json_string(const char *s) {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\') {
-            printf("\\%c", *p);
-        } else if (*p < 0x20) {
-            printf("\\u%04x", *p);
-        } else {
-            putchar(*p);
-        }
-    }
-    putchar('"');
-}
-
 static void print_memory(uint64_t bytes) {
     if (bytes == 0) {
         printf("memory unknown");
@@ -68,17 +53,17 @@ int ember_cmd_devices(int argc, char **argv) {
         const char *name = ember_backend_name(kind);
         if (json) {
             printf("%s{\"backend\":", first ? "" : ",");
-            json_string(name);
+            cli_json_string(stdout, name);
             printf(",\"compiled\":%s,\"status\":\"%s\",\"devices\":[", compiled ? "true" : "false",
                    ember_status_name(st));
             for (size_t d = 0; d < shown; d++) {
                 printf("%s{\"index\":%d,\"name\":", d ? "," : "", info[d].index);
-                json_string(info[d].name);
+                cli_json_string(stdout, info[d].name);
                 printf(",\"detail\":");
-                json_string(info[d].detail);
+                cli_json_string(stdout, info[d].detail);
                 printf(",\"memory_bytes\":%llu,\"usable\":%s,\"reason\":",
                        (unsigned long long)info[d].memory_bytes, info[d].usable ? "true" : "false");
-                json_string(info[d].reason);
+                cli_json_string(stdout, info[d].reason);
                 printf("}");
             }
             printf("]}");
