@@ -2,6 +2,7 @@
  * ratio to the copy bandwidth, to direct SGEMM and to the CPU backend) or as one JSON line. */
 #define _DEFAULT_SOURCE
 #include "bench.h"
+#include "cli_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -94,17 +95,6 @@ void bench_print_text(const bench_report *r) {
 
 /* ---- JSON ---- */
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20) printf("\\u%04x", ch);
-        else putchar(ch);
-    }
-    putchar('"');
-}
-
 static void json_num(const char *key, double v, int comma) {
     printf("%s\"%s\":", comma ? "," : "", key);
     if (isfinite(v)) printf("%.10g", v);
@@ -114,9 +104,9 @@ static void json_num(const char *key, double v, int comma) {
 static void json_run(const bench_report *r, const bench_run *run) {
     double basis = r->host_copy_gbps, gbasis = gather_basis(run);
     printf("{\"backend\":");
-    json_str(ember_backend_name(run->kind));
+    cli_json_string(stdout, ember_backend_name(run->kind));
     printf(",\"device\":");
-    json_str(run->device);
+    cli_json_string(stdout, run->device);
     json_num("create_ms", run->create_ms, 1);
     json_num("setup_ms", run->setup_ms, 1);
     printf(",\"num_indices\":%lld,\"unique_rows\":%lld", (long long)run->num_indices,
@@ -131,7 +121,7 @@ static void json_run(const bench_report *r, const bench_run *run) {
         first = 0;
         if (o->ran < 0) {
             printf("\"error\":");
-            json_str(o->error);
+            cli_json_string(stdout, o->error);
             printf("}");
             continue;
         }
@@ -161,9 +151,9 @@ void bench_print_json(const bench_report *r) {
     const bench_config *cfg = r->cfg;
     const bench_shape *sh = &cfg->shape;
     printf("{\"ember_bench\":1,\"backend\":");
-    json_str(ember_backend_name(r->main->kind));
+    cli_json_string(stdout, ember_backend_name(r->main->kind));
     printf(",\"openblas_core\":");
-    json_str(r->openblas_core);
+    cli_json_string(stdout, r->openblas_core);
     printf(",\"threads\":%d,\"reduction\":\"%s\"", cfg->threads,
            r->deterministic ? "deterministic" : "atomic");
     printf(",\"shape\":{\"tables\":%lld,\"rows\":%lld,\"dim\":%lld,\"batch\":%lld,\"pooling\":%lld,"

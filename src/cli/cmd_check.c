@@ -75,19 +75,6 @@ static double err_ratio(double err, double tol) {
     return tol > 0 ? err / tol : INFINITY;
 }
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void json_number(FILE *f, double v) {
     if (isfinite(v))
         fprintf(f, "%.9g", v);
@@ -136,16 +123,16 @@ static void json_failure(const ember_check_case *c, const ember_check_result *r,
     ember_check_case_describe(c, shapes, sizeof shapes);
     printf("%s{\"case\":", *first ? "" : ",");
     *first = 0;
-    json_string(stdout, c->name);
+    cli_json_string(stdout, c->name);
     printf(",\"op\":");
-    json_string(stdout, ember_check_op_name(c->op));
+    cli_json_string(stdout, ember_check_op_name(c->op));
     printf(",\"shapes\":");
-    json_string(stdout, shapes);
+    cli_json_string(stdout, shapes);
     printf(",\"seed\":%llu,\"reason\":", (unsigned long long)r->seed);
-    json_string(stdout, r->reason);
+    cli_json_string(stdout, r->reason);
     if (r->has_diff) {
         printf(",\"array\":");
-        json_string(stdout, r->diff_array);
+        cli_json_string(stdout, r->diff_array);
         printf(",\"index\":%lld,\"row\":%lld,\"col\":%lld,\"got\":", (long long)r->diff_index,
                (long long)r->diff_row, (long long)r->diff_col);
         json_number(stdout, r->diff_got);
@@ -153,7 +140,7 @@ static void json_failure(const ember_check_case *c, const ember_check_result *r,
         json_number(stdout, r->diff_want);
     }
     printf(",\"reproduce\":");
-    json_string(stdout, r->reproduce);
+    cli_json_string(stdout, r->reproduce);
     printf("}");
 }
 
@@ -170,7 +157,7 @@ static void report_skipped(const run_opts *o, totals *t, ember_backend_kind kind
     if (o->json) {
         printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"%s\",\"reason\":",
                t->json_first_backend ? "" : ",", name, device, as_failure ? "failed" : "skipped");
-        json_string(stdout, reason);
+        cli_json_string(stdout, reason);
         printf(",\"cases\":%d,\"passed\":0,\"failed\":%d,\"skipped\":%d}", n, as_failure ? n : 0,
                as_failure ? 0 : n);
         t->json_first_backend = 0;
@@ -191,7 +178,7 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
     if (o->json) {
         printf("%s{\"backend\":\"%s\",\"device\":%d,\"device_name\":",
                t->json_first_backend ? "" : ",", name, device);
-        json_string(stdout, ember_context_device_name(ctx));
+        cli_json_string(stdout, ember_context_device_name(ctx));
         printf(",\"status\":\"ran\",\"failures\":[");
         t->json_first_backend = 0;
     } else {
@@ -251,7 +238,7 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
             printf(",\"tolerance\":");
             json_number(stdout, ot->tolerance);
             printf(",\"worst_case\":");
-            json_string(stdout, ot->worst_case);
+            cli_json_string(stdout, ot->worst_case);
             printf(",\"seed\":%llu}", (unsigned long long)ot->worst_seed);
             first = 0;
         } else {
@@ -408,9 +395,9 @@ static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kin
             printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"crashed\",\"case\":",
                    t->json_first_backend ? "" : ",", ember_backend_name(kind),
                    device < 0 ? 0 : device);
-            json_string(stdout, cs->current_case);
+            cli_json_string(stdout, cs->current_case);
             printf(",\"reason\":");
-            json_string(stdout, why);
+            cli_json_string(stdout, why);
             printf("}");
             t->json_first_backend = 0;
         } else {

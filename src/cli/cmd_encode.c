@@ -142,19 +142,6 @@ done:
     return rc;
 }
 
-static void json_name(FILE *o, const char *s) {
-    fputc('"', o);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(o, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(o, "\\u%04x", (unsigned char)*s);
-        else
-            fputc(*s, o);
-    }
-    fputc('"', o);
-}
-
 int ember_cmd_encode(int argc, char **argv) {
     const char *cmd = argv[0];
     const char *data = NULL, *test = NULL, *prefix = NULL, *model = NULL, *format = NULL;
@@ -303,7 +290,7 @@ int ember_cmd_encode(int argc, char **argv) {
             fprintf(j, "  \"deep_fields\": [");
             for (int f = 0; f < fx->n_deep; f++) {
                 fprintf(j, "%s{\"name\": ", f ? ", " : "");
-                json_name(j, fx->schema->cols[fx->deep_col[f]].name);
+                cli_json_string(j, fx->schema->cols[fx->deep_col[f]].name);
                 fprintf(j, ", \"buckets\": %lld, \"multi\": %s}", (long long)fx->field_buckets[f],
                         fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI ? "true"
                                                                                   : "false");
@@ -311,7 +298,7 @@ int ember_cmd_encode(int argc, char **argv) {
             fprintf(j, "],\n  \"numeric\": [");
             for (int f = 0; f < fx->n_num; f++) {
                 fprintf(j, "%s", f ? ", " : "");
-                json_name(j, fx->schema->cols[fx->num_col[f]].name);
+                cli_json_string(j, fx->schema->cols[fx->num_col[f]].name);
             }
             fprintf(j, "],\n  \"wide_fields\": [");
             for (int w = 0; w < fx->n_wide; w++)
@@ -320,10 +307,10 @@ int ember_cmd_encode(int argc, char **argv) {
             fprintf(j, "],\n  \"d_wide\": %lld,\n  \"rows\": {\"data\": %lld, \"test\": %lld},\n",
                     (long long)fx->d_wide, (long long)n_data, (long long)n_test);
             fprintf(j, "  \"files\": {\"data\": ");
-            json_name(j, p_data);
+            cli_json_string(j, p_data);
             fprintf(j, ", \"test\": ");
             if (test)
-                json_name(j, p_test);
+                cli_json_string(j, p_test);
             else
                 fprintf(j, "null");
             fprintf(j, "}\n}\n");

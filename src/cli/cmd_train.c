@@ -204,16 +204,9 @@ static void json_num(FILE *o, const char *key, double v, int comma) {
 }
 
 static void json_str(FILE *o, const char *key, const char *s) {
-    fprintf(o, "\"%s\":\"", key);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(o, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(o, "\\u%04x", (unsigned char)*s);
-        else
-            fputc(*s, o);
-    }
-    fprintf(o, "\",");
+    fprintf(o, "\"%s\":", key);
+    cli_json_string(o, s);
+    fputc(',', o);
 }
 
 /* The format a file name suggests, or -1. */
