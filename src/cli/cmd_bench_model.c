@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -202,6 +203,11 @@ int ember_cmd_bench_model(int argc, char **argv) {
     for (int64_t i = 0; i < maxn * maxn; i++) B[i] = (float)((i % 7) - 3) * 0.01f;
     double gsamples[9];
     int gn = 9;
+    /* OpenBLAS with its own threads, as many as the model may use: the CPU backend leaves
+     * it at one thread (it splits GEMMs over its OpenMP team itself). */
+    int blas_saved = openblas_get_num_threads();
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    openblas_set_num_threads(threads > 0 ? (int)threads : ncpu > 0 ? (int)ncpu : 1);
     for (int rep = 0; rep < gn; rep++) {
         double t0 = ember_now();
         for (int l = 0; l < nhidden; l++) { /* the hidden layers: the GEMM part */
@@ -215,6 +221,7 @@ int ember_cmd_bench_model(int argc, char **argv) {
         }
         gsamples[rep] = ember_now() - t0;
     }
+    openblas_set_num_threads(blas_saved);
     double gemm_flops = 0;
     for (int l = 0; l < nhidden; l++)
         gemm_flops += 3 * 2.0 * (double)batch * (double)n[l] * (double)n[l + 1];

@@ -3,17 +3,21 @@
 #include "cpu/cpu_internal.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
-/* OpenBLAS runs its own thread pool: give it the context's thread count, and never call
- * it from inside an OpenMP region (the two pools would fight over the cores). */
-static void blas_threads(const ember_context *ctx) {
-    int t = cpu_threads(ctx);
-    if (openblas_get_num_threads() != t) openblas_set_num_threads(t);
+/* OpenBLAS (Debian's pthreads build) runs its own thread pool, and an OpenMP team that
+ * has just finished an embedding op keeps spinning for a while: on two cores the two pools
+ * then fight (a profile of a Wide&Deep step showed a third of the time in libgomp's spin
+ * and sched_yield). So OpenBLAS always runs single-threaded, and the GEMM is split by
+ * rows of C over the backend's own OpenMP team: one pool for everything. */
+static void blas_single_thread(void) {
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 /* C[M x N] = op(A) op(B) (+ C when accumulate), row-major. K == 0 gives zeros (or leaves C)
- * without asking OpenBLAS. */
+ * without asking OpenBLAS. Rows of C are split over the threads; row i of op(A) starts at
+ * A + i * lda (no transpose) or A + i (transposed). */
 static void gemm(const ember_context *ctx, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M,
                  int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                  float *C, int64_t ldc, int accumulate) {
@@ -23,9 +27,22 @@ static void gemm(const ember_context *ctx, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE t
             for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
         return;
     }
-    blas_threads(ctx);
-    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)M, (blasint)N, (blasint)K, 1.0f, A, (blasint)lda,
-                B, (blasint)ldb, accumulate ? 1.0f : 0.0f, C, (blasint)ldc);
+    blas_single_thread();
+    /* Work in units of 64x64x64 blocks; each thread gets at least 16 rows. */
+    int64_t work = (M / 64 + 1) * (N / 64 + 1) * (K / 64 + 1) * 2048 / 32;
+    int nt = cpu_threads_for(ctx, work);
+    if (nt > M / 16) nt = (int)(M / 16 > 1 ? M / 16 : 1);
+    const float beta = accumulate ? 1.0f : 0.0f;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int t = omp_get_thread_num(), n = omp_get_num_threads();
+        const int64_t lo = M * t / n, hi = M * (t + 1) / n;
+        if (hi > lo) {
+            const float *At = ta == CblasNoTrans ? A + lo * lda : A + lo;
+            cblas_sgemm(CblasRowMajor, ta, tb, (blasint)(hi - lo), (blasint)N, (blasint)K, 1.0f,
+                        At, (blasint)lda, B, (blasint)ldb, beta, C + lo * ldc, (blasint)ldc);
+        }
+    }
 }
 
 ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
