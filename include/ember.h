@@ -333,7 +333,9 @@ EMBER_API ember_status ember_sparse_optimizer_step(ember_context *ctx, const emb
 
 /* Backward fused with a sparse optimizer: each row used in the batch gets its summed
  * gradient and is updated once; no gradient table is materialised and no other row or
- * state entry changes. Equivalent to backward_sparse followed by sparse_optimizer_step. */
+ * state entry changes. Equivalent to backward_sparse followed by sparse_optimizer_step: bit
+ * for bit in DETERMINISTIC mode; in ATOMIC mode a linear update (SGD without weight decay)
+ * may be applied contribution by contribution and so round differently. */
 EMBER_API ember_status ember_embedding_backward_update(
     ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,
     const ember_buffer *offsets, const ember_buffer *per_sample_weights,
