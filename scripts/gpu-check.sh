@@ -10,7 +10,7 @@
 #   3. the PyTorch side-by-side (bench/compare_torch_cuda.py)
 #   4. compute-sanitizer memcheck over the self-test (no timings)
 #   5. the Criterion conformance suite on CUDA (built only now), 8 processes at a time
-#   6. `ember bench --backend cuda`
+#   6. `ember bench --backend cuda`, per-table and then with --batched
 # Each step gets at most what is left of EMBER_GPU_TOTAL_S (default 215 s) and is skipped
 # under 12 s. $OUT/gpu-results.txt gets the compact results as they come (FAIL lines,
 # figures, summaries); each step's full output goes to its own file beside it.
@@ -156,10 +156,14 @@ if step "build conformance suite" 60 build.log "^FAILED|error:" \
         "$BIN/conformance_summary" "$log"
 fi
 
-# --- 6. ember bench (helper G's kernel suite; one call per table) ----------------------------
+# --- 6. ember bench (the kernel suite: one call per table, then table-batched calls) ---------
 [[ -x $EMBER ]] &&
     step "ember bench --backend cuda" 40 bench.txt '' "${RUNENV[@]}" "$EMBER" bench --backend cuda --no-cpu &&
     tail -n 25 "$OUT/bench.txt" >>"$R"
+[[ -x $EMBER ]] &&
+    step "ember bench --backend cuda --batched" 30 bench.txt '' "${RUNENV[@]}" "$EMBER" bench \
+        --backend cuda --no-cpu --batched --op gather_copy,lookup_sum,update_sgd,step_sgd &&
+    tail -n 8 "$OUT/bench.txt" >>"$R"
 
 say ""
 say "=== summary (total $(elapsed)s of ${TOTAL_S}s)"

@@ -53,6 +53,7 @@ typedef struct bench_config {
     int reps;
     int threads; /* 0: all cores */
     ember_reduction_mode mode;
+    int batched; /* 1: pooled lookups and fused updates as one table-batched call */
     int ops[BENCH_OP_COUNT_]; /* 1: run it */
 } bench_config;
 

@@ -33,6 +33,9 @@ typedef struct suite {
     const bench_config *cfg;
     int64_t T, E, D, B, L, N;
     ember_buffer **table, **idx;  /* T each */
+    ember_buffer **state_of, **rstate_of; /* T each: the shared state buffers, for batched calls */
+    ember_lookup_desc *descs;     /* T: the pooled descs, for batched calls */
+    ember_buffer **offs_of;       /* T: the shared offsets, for batched calls */
     ember_buffer *offsets, *out, *grad_out;
     ember_buffer *perm, *gather_out, *none_out;
     ember_buffer *grad_table, *uids, *ugrads, *state, *rstate;
@@ -48,6 +51,40 @@ static void pooled_desc(const suite *s, int64_t t, ember_lookup_desc *d) {
     d->out_col_offset = t * s->D;
 }
 
+/* The pooled forward over all tables: one table-batched call, or one call per table. */
+static ember_status lookup_all(suite *s) {
+    if (s->cfg->batched) {
+        const ember_buffer **offs = (const ember_buffer **)s->offs_of;
+        return ember_embedding_lookup_batched(s->ctx, s->T, s->descs,
+                                              (const ember_buffer *const *)s->table,
+                                              (const ember_buffer *const *)s->idx, offs, NULL,
+                                              s->out);
+    }
+    ember_status st = EMBER_STATUS_SUCCESS;
+    for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++)
+        st = ember_embedding_lookup(s->ctx, &s->descs[t], s->table[t], s->idx[t], s->offsets,
+                                    NULL, s->out);
+    return st;
+}
+
+/* The fused backward + update over all tables (every table shares `state`: timing only). */
+static ember_status update_all(suite *s, const ember_optimizer *opt, ember_buffer *state) {
+    if (s->cfg->batched) {
+        ember_buffer **states = state == s->state ? s->state_of
+                                : state == s->rstate ? s->rstate_of
+                                                     : NULL;
+        return ember_embedding_backward_update_batched(
+            s->ctx, s->T, s->descs, (const ember_buffer *const *)s->idx,
+            (const ember_buffer *const *)s->offs_of, NULL, s->grad_out, s->cfg->mode, opt,
+            s->table, states);
+    }
+    ember_status st = EMBER_STATUS_SUCCESS;
+    for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++)
+        st = ember_embedding_backward_update(s->ctx, &s->descs[t], s->idx[t], s->offsets, NULL,
+                                             s->grad_out, s->cfg->mode, opt, s->table[t], state);
+    return st;
+}
+
 /* One call of `op` (over all tables). */
 static ember_status run_once(suite *s, enum bench_op op) {
     ember_context *ctx = s->ctx;
@@ -59,11 +96,7 @@ static ember_status run_once(suite *s, enum bench_op op) {
         ember_lookup_desc_init(&d, s->E, s->D, s->E, s->E, EMBER_POOLING_NONE);
         return ember_embedding_lookup(ctx, &d, s->table[0], s->perm, NULL, NULL, s->gather_out);
     case BENCH_OP_LOOKUP_SUM:
-        for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++) {
-            pooled_desc(s, t, &d);
-            st = ember_embedding_lookup(ctx, &d, s->table[t], s->idx[t], s->offsets, NULL, s->out);
-        }
-        return st;
+        return lookup_all(s);
     case BENCH_OP_LOOKUP_NONE:
         for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++) {
             ember_lookup_desc_init(&d, s->E, s->D, s->N, s->N, EMBER_POOLING_NONE);
@@ -94,26 +127,13 @@ static ember_status run_once(suite *s, enum bench_op op) {
         ember_buffer *state = op == BENCH_OP_UPDATE_SGD       ? NULL
                               : op == BENCH_OP_UPDATE_ADAGRAD ? s->state
                                                               : s->rstate;
-        for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++) {
-            pooled_desc(s, t, &d);
-            st = ember_embedding_backward_update(ctx, &d, s->idx[t], s->offsets, NULL,
-                                                 s->grad_out, mode, opt, s->table[t], state);
-        }
-        return st;
+        return update_all(s, opt, state);
     }
     case BENCH_OP_STEP_SGD:
         /* A training step of the embedding part: forward, then the fused backward + SGD
          * (the gradient of the loss w.r.t. the output is given, as in the PyTorch side). */
-        for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++) {
-            pooled_desc(s, t, &d);
-            st = ember_embedding_lookup(ctx, &d, s->table[t], s->idx[t], s->offsets, NULL, s->out);
-        }
-        for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++) {
-            pooled_desc(s, t, &d);
-            st = ember_embedding_backward_update(ctx, &d, s->idx[t], s->offsets, NULL,
-                                                 s->grad_out, mode, &s->sgd, s->table[t], NULL);
-        }
-        return st;
+        st = lookup_all(s);
+        return st == EMBER_STATUS_SUCCESS ? update_all(s, &s->sgd, NULL) : st;
     case BENCH_OP_DENSE_FWD:
         return ember_dense_forward(ctx, s->B, s->cfg->shape.dense_in, s->cfg->shape.dense_out,
                                    s->x, s->w, s->b, EMBER_ACTIVATION_RELU, s->y);
@@ -237,6 +257,10 @@ static void suite_free(suite *s) {
         for (int64_t t = 0; t < s->T; t++) ember_buffer_free(s->idx[t]);
     free(s->table);
     free(s->idx);
+    free(s->state_of);
+    free(s->rstate_of);
+    free(s->offs_of);
+    free(s->descs);
     ember_buffer *all[] = {s->offsets, s->out,   s->grad_out, s->perm,   s->gather_out,
                            s->none_out, s->grad_table, s->uids, s->ugrads, s->state,
                            s->rstate,  s->x,     s->w,        s->b,      s->y,
@@ -320,6 +344,21 @@ static ember_status suite_setup(suite *s, bench_run *run) {
     if (cfg->ops[BENCH_OP_UPDATE_ADAGRAD])
         TRY(alloc_floats(s, &s->state, s->E * s->D, 0.0f, 0.0f, 0));
     if (cfg->ops[BENCH_OP_UPDATE_ROWWISE]) TRY(alloc_floats(s, &s->rstate, s->E, 0.0f, 0.0f, 0));
+    /* Per-table arrays for the table-batched calls (and the descs for both paths). */
+    s->descs = calloc((size_t)s->T, sizeof *s->descs);
+    s->offs_of = calloc((size_t)s->T, sizeof *s->offs_of);
+    s->state_of = calloc((size_t)s->T, sizeof *s->state_of);
+    s->rstate_of = calloc((size_t)s->T, sizeof *s->rstate_of);
+    if (!s->descs || !s->offs_of || !s->state_of || !s->rstate_of) {
+        st = EMBER_STATUS_OUT_OF_MEMORY;
+        goto fail;
+    }
+    for (int64_t t = 0; t < s->T; t++) {
+        pooled_desc(s, t, &s->descs[t]);
+        s->offs_of[t] = s->offsets;
+        s->state_of[t] = s->state;
+        s->rstate_of[t] = s->rstate;
+    }
     if (any_of(cfg, BENCH_OP_DENSE_FWD, BENCH_OP_DENSE_BWD)) {
         int64_t in = sh->dense_in, o = sh->dense_out;
         float scale = 1.0f / sqrtf((float)in);

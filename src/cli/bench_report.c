@@ -32,9 +32,10 @@ void bench_print_text(const bench_report *r) {
     const bench_run *m = r->main, *c = r->cpu;
     double basis = r->host_copy_gbps, gbasis = gather_basis(m);
     printf("ember bench: backend %s, device \"%s\"; threads %d (0 = all cores); OpenBLAS core %s; "
-           "reduction %s\n",
+           "reduction %s; %s\n",
            ember_backend_name(m->kind), m->device, cfg->threads, r->openblas_core,
-           r->deterministic ? "deterministic" : "atomic");
+           r->deterministic ? "deterministic" : "atomic",
+           cfg->batched ? "table-batched calls" : "one call per table");
     printf("shape: T=%lld E=%lld D=%lld B=%lld L=%lld %s", (long long)sh->tables,
            (long long)sh->rows, (long long)sh->dim, (long long)sh->batch, (long long)sh->pooling,
            sh->dist == BENCH_DIST_ZIPF ? "zipf" : "uniform");
@@ -154,8 +155,8 @@ void bench_print_json(const bench_report *r) {
     cli_json_string(stdout, ember_backend_name(r->main->kind));
     printf(",\"openblas_core\":");
     cli_json_string(stdout, r->openblas_core);
-    printf(",\"threads\":%d,\"reduction\":\"%s\"", cfg->threads,
-           r->deterministic ? "deterministic" : "atomic");
+    printf(",\"threads\":%d,\"reduction\":\"%s\",\"batched\":%s", cfg->threads,
+           r->deterministic ? "deterministic" : "atomic", cfg->batched ? "true" : "false");
     printf(",\"shape\":{\"tables\":%lld,\"rows\":%lld,\"dim\":%lld,\"batch\":%lld,\"pooling\":%lld,"
            "\"dist\":\"%s\"",
            (long long)sh->tables, (long long)sh->rows, (long long)sh->dim, (long long)sh->batch,

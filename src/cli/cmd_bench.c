@@ -40,6 +40,8 @@ static void usage(FILE *f) {
             "  (gather_copy always runs: it is a device's copy basis)\n\n"
             "  --threads N      CPU threads and host-copy threads (0 = all cores, default)\n"
             "  --deterministic  backward ops in DETERMINISTIC mode (default ATOMIC)\n"
+            "  --batched        lookup_sum, update_* and step_sgd call the table-batched API\n"
+            "                   (one call over all T tables) instead of one call per table\n"
             "  --reps N         timed repetitions per op (default 20; fewer for slow ops)\n"
             "  --json           one JSON object on one line instead of the table\n");
 }
@@ -68,6 +70,7 @@ int ember_cmd_bench(int argc, char **argv) {
     int64_t dense_in = 400, dense_out = 400;
     double alpha = 1.05;
     int json = 0, deterministic = 0, no_cpu = 0, verbose = 0;
+    int cfg_batched = 0;
     enum bench_dist dist = BENCH_DIST_UNIFORM;
     const char *op_list = NULL;
     for (int i = 1; i < argc; i++) {
@@ -110,6 +113,8 @@ int ember_cmd_bench(int argc, char **argv) {
             json = 1;
         } else if (strcmp(argv[i], "--deterministic") == 0) {
             deterministic = 1;
+        } else if (strcmp(argv[i], "--batched") == 0) {
+            cfg_batched = 1;
         } else if (strcmp(argv[i], "--no-cpu") == 0) {
             no_cpu = 1;
         } else if (strcmp(argv[i], "--verbose") == 0) {
@@ -136,6 +141,7 @@ int ember_cmd_bench(int argc, char **argv) {
     cfg.reps = (int)reps;
     cfg.threads = (int)threads;
     cfg.mode = deterministic ? EMBER_REDUCTION_DETERMINISTIC : EMBER_REDUCTION_ATOMIC;
+    cfg.batched = cfg_batched;
     if (op_list == NULL) {
         for (int i = 0; i < BENCH_OP_COUNT_; i++) cfg.ops[i] = 1;
     } else {
