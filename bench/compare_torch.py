@@ -455,10 +455,23 @@ def interleaved(a):
     ty = torch.relu(F.linear(tx, tw, tb))
     tdy = torch.from_numpy(dy0)
 
+    # PyTorch calls the same libopenblas, which ember's CPU backend keeps at one thread (it
+    # splits GEMMs over its own OpenMP team): give torch back its threads before each call.
+    try:
+        openblas = ctypes.CDLL("libopenblas.so.0")
+    except OSError:
+        openblas = None
+
+    def torch_blas_threads():
+        if openblas is not None:
+            openblas.openblas_set_num_threads(a.threads)
+
     def t_dfwd():
+        torch_blas_threads()
         torch.relu(F.linear(tx, tw, tb))
 
     def t_dbwd():
+        torch_blas_threads()
         dy = tdy * (ty > 0)
         torch.mm(dy, tw)
         torch.mm(dy.t(), tx)
