@@ -964,17 +964,26 @@ static ember_status parse_line(ember_reader *r, char *line, ember_row *row, embe
     return EMBER_STATUS_SUCCESS;
 }
 
+/* One line of the file into r->line: *got is its length, or -1 at the end of the file; a
+ * read error is IO_ERROR naming the file and the line. */
+static ember_status file_getline(ember_reader *r, ssize_t *got, ember_model_err *err) {
+    errno = 0;
+    *got = getline(&r->line, &r->cap, r->f);
+    if (*got < 0 && ferror(r->f))
+        return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s:%lld: read error: %s", r->path,
+                          (long long)r->lineno + 1, strerror(errno));
+    return EMBER_STATUS_SUCCESS;
+}
+
 /* The next raw line into r->line (its length in *len, its number in r->cur_line): straight
  * from the file, or a random one of the shuffle buffer, refilled from the file. */
 static ember_status raw_next(ember_reader *r, ssize_t *len, int *eof, ember_model_err *err) {
     *eof = 0;
     if (r->shuf_cap <= 1) {
-        errno = 0;
-        ssize_t got = getline(&r->line, &r->cap, r->f);
+        ssize_t got;
+        ember_status st = file_getline(r, &got, err);
+        if (st != EMBER_STATUS_SUCCESS) return st;
         if (got < 0) {
-            if (ferror(r->f))
-                return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s:%lld: read error: %s", r->path,
-                                  (long long)r->lineno + 1, strerror(errno));
             *eof = 1;
             return EMBER_STATUS_SUCCESS;
         }
@@ -984,12 +993,10 @@ static ember_status raw_next(ember_reader *r, ssize_t *len, int *eof, ember_mode
         return EMBER_STATUS_SUCCESS;
     }
     while (!r->src_eof && r->shuf_n < r->shuf_cap) {
-        errno = 0;
-        ssize_t got = getline(&r->line, &r->cap, r->f);
+        ssize_t got;
+        ember_status st = file_getline(r, &got, err);
+        if (st != EMBER_STATUS_SUCCESS) return st;
         if (got < 0) {
-            if (ferror(r->f))
-                return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s:%lld: read error: %s", r->path,
-                                  (long long)r->lineno + 1, strerror(errno));
             r->src_eof = 1;
             break;
         }
