@@ -108,6 +108,17 @@ def stream_copy(threads, mib=128, reps=11):
     return out
 
 
+def emit_json(a, out):
+    """Writes `out` to --json-out when asked; prints it and returns True with --json."""
+    line = json.dumps(out, separators=(",", ":"))
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            f.write(line + "\n")
+    if a.json:
+        print(line)
+    return a.json
+
+
 def torch_kernels(a, reps):
     """PyTorch's figures for the kernel shapes: dict op -> {median_ms, bytes?, rows?}."""
     T, E, D, B, L = a.tables, a.rows, a.dim, a.batch, a.pooling
@@ -267,11 +278,7 @@ def kernels(a):
                             "torch_ms": r[1][op]["median_ms"]} for op in ops}
                       for r in rounds],
     }
-    if a.json_out:
-        with open(a.json_out, "w") as f:
-            f.write(json.dumps(out, separators=(",", ":")) + "\n")
-    if a.json:
-        print(json.dumps(out, separators=(",", ":")))
+    if emit_json(a, out):
         return
     sh = out["shape"]
     print("compare_torch: T=%d E=%d D=%d B=%d L=%d %s; dense %dx%d->%d; %d threads; %d round(s)"
@@ -508,11 +515,7 @@ def interleaved(a):
            "shape": {"rows": E, "dim": D, "batch": B, "pooling": L, "dist": a.dist,
                      "dense_in": din, "dense_out": dout}, "ops": res,
            "openblas_core": openblas_core(), "loadavg": os.getloadavg()}
-    if a.json_out:
-        with open(a.json_out, "w") as f:
-            f.write(json.dumps(out, separators=(",", ":")) + "\n")
-    if a.json:
-        print(json.dumps(out, separators=(",", ":")))
+    if emit_json(a, out):
         return
     print("compare_torch --interleave: ember (%s, ctypes) and torch %s alternate call by call; "
           "E=%d D=%d B=%d L=%d %s, dense %dx%d->%d, %d threads, OpenBLAS core %s"
@@ -621,11 +624,7 @@ def widedeep(a):
         out["ember_over_torch_train"] = et / tr if et else None
         out["ember_over_torch_infer"] = ei / inf if ei else None
     out["loadavg"] = os.getloadavg()
-    if a.json_out:
-        with open(a.json_out, "w") as f:
-            f.write(json.dumps(out, separators=(",", ":")) + "\n")
-    if a.json:
-        print(json.dumps(out, separators=(",", ":")))
+    if emit_json(a, out):
         return
     print("compare_torch --model widedeep: 26 fields x 100000 x 16, 13 numeric, MLP 400-400-400, "
           "batch 2048, Adagrad; %d threads" % a.threads)
