@@ -42,20 +42,21 @@ static int emb_opt_flag(const char *cmd, const cli_flag *f, const char *v) {
     return parse_opt(cmd, f, v, 2);
 }
 
-/* --lr and --l2: one value for the wide, deep and embedding parts. */
+/* --lr and --l2: one value in [0, max] for the wide, deep and embedding parts. */
+static int set_all_three(const char *cmd, const cli_flag *f, const char *v, double max, float *wide,
+                         float *deep, float *emb) {
+    const cli_flag one = {f->name, CLI_FLOAT32, wide, .fmin = 0, .fmax = max};
+    int rc = cli_flag_value(cmd, &one, v);
+    if (rc == 0) *deep = *emb = *wide;
+    return rc;
+}
 static int all_lr_flag(const char *cmd, const cli_flag *f, const char *v) {
     ember_wd_config *m = f->dst;
-    const cli_flag one = {f->name, CLI_FLOAT32, &m->wide_lr, .fmin = 0, .fmax = 1e30};
-    int rc = cli_flag_value(cmd, &one, v);
-    if (rc == 0) m->deep_lr = m->emb_lr = m->wide_lr;
-    return rc;
+    return set_all_three(cmd, f, v, 1e30, &m->wide_lr, &m->deep_lr, &m->emb_lr);
 }
 static int all_l2_flag(const char *cmd, const cli_flag *f, const char *v) {
     ember_wd_config *m = f->dst;
-    const cli_flag one = {f->name, CLI_FLOAT32, &m->wide_l2, .fmin = 0, .fmax = 1e6};
-    int rc = cli_flag_value(cmd, &one, v);
-    if (rc == 0) m->deep_l2 = m->emb_l2 = m->wide_l2;
-    return rc;
+    return set_all_three(cmd, f, v, 1e6, &m->wide_l2, &m->deep_l2, &m->emb_l2);
 }
 
 /* --hidden N,N,.. or none (0): the hidden layer sizes. */
