@@ -4,7 +4,7 @@
 #ifndef EMBER_CUDA_COMMON_CUH
 #define EMBER_CUDA_COMMON_CUH
 
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_internal.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>

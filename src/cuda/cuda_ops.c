@@ -1,5 +1,5 @@
 /* cuda_ops.c: the CUDA backend's ops table, the one symbol the plugin exports. */
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_internal.h"
 
 /* set_threads is NULL: a GPU has no thread count to set (the dispatch layer records it). */
 __attribute__((visibility("default"))) const struct ember_backend_ops ember_cuda_backend_ops = {

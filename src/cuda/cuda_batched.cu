@@ -12,7 +12,7 @@
 // order), so overlapping column ranges, with or without accumulate, give the per-table
 // result. Anything else (DETERMINISTIC mode, other optimizers, weight decay, an output that
 // is also an input) falls back to the per-table calls.
-#include "cuda/embedding_bag.cuh"
+#include "cuda/cuda_embedding_bag.cuh"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,8 +6,8 @@
 // reduced in parallel and then summed in chunk order, so a hot row does not serialise and the
 // result is still bit-identical run to run. A run of at most RUN_CHUNK positions is summed
 // exactly as the CPU backend sums it (from its first contribution, in input order).
-#include "cuda/embedding_bag.cuh"
-#include "cuda/optim.cuh"
+#include "cuda/cuda_embedding_bag.cuh"
+#include "cuda/cuda_optim.cuh"
 
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_run_length_encode.cuh>

@@ -1,6 +1,6 @@
 // optim.cu: optimizer steps: sparse (a coalesced gradient applied to the rows it names, one
 // warp per row) and dense (elementwise over a parameter vector).
-#include "cuda/optim.cuh"
+#include "cuda/cuda_optim.cuh"
 
 #define STEP_BLOCK 64
 

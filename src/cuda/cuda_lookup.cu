@@ -1,7 +1,7 @@
 // lookup.cu: embedding lookup (gather and SUM/MEAN bags): one warp per bag, lanes over the
 // columns (float4 where the layout allows), each bag's rows summed in index order from +0.0f
 // exactly as the CPU backend does, so the result is bit-identical to it.
-#include "cuda/embedding_bag.cuh"
+#include "cuda/cuda_embedding_bag.cuh"
 
 /* One warp per bag (embedding_bag.cuh's lookup_bag). */
 template <typename I, int V, bool WEIGHTED>
