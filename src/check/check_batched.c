@@ -254,8 +254,9 @@ void chk_run_batched(const ember_check_case *c, ember_context *ctx, ember_contex
         goto done;
     }
     int det = !lookup && c->mode == EMBER_REDUCTION_DETERMINISTIC;
-    int cpu_like = ember_context_kind(ctx) == EMBER_BACKEND_CPU ||
-                   ember_context_kind(ctx) == EMBER_BACKEND_PERTURBED;
+    /* The CPU backend and the test-only ones built on it (outside the public enum). */
+    int cpu_like = ember_context_kind(ctx) != EMBER_BACKEND_CUDA &&
+                   ember_context_kind(ctx) != EMBER_BACKEND_OPENCL;
     if (det && cpu_like) ember_context_set_threads(ctx, 1);
     int rc = bt_exec(ctx, c, &in, 0, &g, err, sizeof err);
     if (det && cpu_like) ember_context_set_threads(ctx, 0);

@@ -89,9 +89,7 @@ int cli_parse_float(const char *cmd, const char *flag, const char *text, double 
 int cli_parse_backend(const char *cmd, const char *flag, const char *text,
                       ember_backend_kind *out) {
     if (ember_backend_parse(text, out) != EMBER_STATUS_SUCCESS) {
-        return cli_usage_error(
-            cmd, "%s: unknown backend '%s' (expected cpu, cuda, opencl%s)", flag, text,
-            ember_backend_compiled(EMBER_BACKEND_PERTURBED) ? " or perturbed" : "");
+        return cli_usage_error(cmd, "%s: %s", flag, ember_last_error()); /* names the choices */
     }
     return 0;
 }

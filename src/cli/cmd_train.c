@@ -177,23 +177,24 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
 
 static int parse_opt(const char *cmd, const char *flag, const char *v, ember_optimizer_kind *k,
                      int part) {
-    /* part: 0 wide, 1 deep, 2 embeddings */
+    /* part: 0 wide (sgd, adagrad), 1 deep (and adam), 2 embeddings (and rowwise_adagrad) */
     if (strcasecmp(v, "ftrl") == 0)
         return cli_usage_error(cmd, "%s ftrl: FTRL is not in ember's API; use adagrad", flag);
-    if (strcasecmp(v, "sgd") == 0)
-        *k = EMBER_OPTIMIZER_SGD;
-    else if (strcasecmp(v, "adagrad") == 0)
-        *k = EMBER_OPTIMIZER_ADAGRAD;
-    else if (part == 1 && strcasecmp(v, "adam") == 0)
-        *k = EMBER_OPTIMIZER_ADAM;
-    else if (part == 2 && (strcasecmp(v, "rowwise") == 0 || strcasecmp(v, "rowwise_adagrad") == 0))
-        *k = EMBER_OPTIMIZER_ROWWISE_ADAGRAD;
-    else
-        return cli_usage_error(cmd, "%s: unknown optimizer '%s' (%s)", flag, v,
-                               part == 0   ? "adagrad, sgd"
-                               : part == 1 ? "adam, adagrad, sgd"
-                                           : "adagrad, rowwise, sgd");
-    return 0;
+    if (part == 2 && strcasecmp(v, "rowwise") == 0) v = "rowwise_adagrad";
+    for (int i = EMBER_OPTIMIZER_SGD; i <= EMBER_OPTIMIZER_ADAM; i++) {
+        ember_optimizer_kind kind = (ember_optimizer_kind)i;
+        int allowed = kind == EMBER_OPTIMIZER_SGD || kind == EMBER_OPTIMIZER_ADAGRAD ||
+                      (part == 1 && kind == EMBER_OPTIMIZER_ADAM) ||
+                      (part == 2 && kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD);
+        if (allowed && strcasecmp(v, ember_optimizer_name(kind)) == 0) {
+            *k = kind;
+            return 0;
+        }
+    }
+    return cli_usage_error(cmd, "%s: unknown optimizer '%s' (%s)", flag, v,
+                           part == 0   ? "adagrad, sgd"
+                           : part == 1 ? "adam, adagrad, sgd"
+                                       : "adagrad, rowwise, sgd");
 }
 
 static void json_num(FILE *o, const char *key, double v, int comma) {
