@@ -79,9 +79,9 @@ static ember_status expected_status(int err) {
     }
 }
 
-static void fill_bytes(chk_rng *rng, void *p, size_t bytes) {
+static void fill_bytes(ember_rng *rng, void *p, size_t bytes) {
     unsigned char *q = p;
-    for (size_t i = 0; i < bytes; i++) q[i] = (unsigned char)(chk_next(rng) >> 56);
+    for (size_t i = 0; i < bytes; i++) q[i] = (unsigned char)(ember_rng_next(rng) >> 56);
 }
 
 /* A tiny valid op after the error must still succeed: a CUDA device assert, for one, would
@@ -108,7 +108,7 @@ static void still_usable(ember_context *ctx, ember_check_result *r) {
 void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context *ref,
                     uint64_t seed, ember_check_result *r) {
     (void)ref;
-    chk_rng rng = {seed};
+    ember_rng rng = {seed};
     chk_dev d = {.ctx = ctx};
     int err = c->error;
     ember_check_op target = c->target;

@@ -6,6 +6,7 @@
 #include "commands.h"
 
 #include "wd_trainer.h"
+#include "util/json_writer.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -237,16 +238,29 @@ int ember_cmd_bench_model(int argc, char **argv) {
     ember_wd_spec_storage_free(&ss);
     const char *core = getenv("OPENBLAS_CORETYPE");
     if (json) {
-        printf("{\"model\":\"widedeep\",\"backend\":\"%s\",\"device\":\"%s\",\"batch\":%lld,"
-               "\"fields\":%d,\"buckets\":%lld,\"dim\":%lld,\"numeric\":%d,\"params\":%lld,"
-               "\"train_samples_per_s\":%.1f,\"inference_samples_per_s\":%.1f,"
-               "\"sgemm_gflops\":%.2f,\"gemm_bound_samples_per_s\":%.1f,"
-               "\"train_vs_gemm_bound\":%.3f,\"train_step_ms\":%.3f,\"openblas_coretype\":\"%s\","
-               "\"first_loss\":%.5f,\"last_loss\":%.5f}\n",
-               ember_backend_name(kind), ember_context_device_name(ctx), (long long)batch,
-               fx->n_deep, (long long)buckets, (long long)dim, fx->n_num, (long long)pc.allocated,
-               train_sps, inf_sps, gflops, allowed, train_sps / allowed, 1e3 * t_train,
-               core ? core : "auto", (double)first_loss, (double)loss);
+        ember_json j;
+        ember_json_init(&j, stdout);
+        ember_json_begin_object(&j);
+        ember_json_key_string(&j, "model", "widedeep");
+        ember_json_key_string(&j, "backend", ember_backend_name(kind));
+        ember_json_key_string(&j, "device", ember_context_device_name(ctx));
+        ember_json_key_int(&j, "batch", (long long)batch);
+        ember_json_key_int(&j, "fields", fx->n_deep);
+        ember_json_key_int(&j, "buckets", (long long)buckets);
+        ember_json_key_int(&j, "dim", (long long)dim);
+        ember_json_key_int(&j, "numeric", fx->n_num);
+        ember_json_key_int(&j, "params", (long long)pc.allocated);
+        ember_json_key_number(&j, "train_samples_per_s", train_sps);
+        ember_json_key_number(&j, "inference_samples_per_s", inf_sps);
+        ember_json_key_number(&j, "sgemm_gflops", gflops);
+        ember_json_key_number(&j, "gemm_bound_samples_per_s", allowed);
+        ember_json_key_number(&j, "train_vs_gemm_bound", train_sps / allowed);
+        ember_json_key_number(&j, "train_step_ms", 1e3 * t_train);
+        ember_json_key_string(&j, "openblas_coretype", core ? core : "auto");
+        ember_json_key_number(&j, "first_loss", (double)first_loss);
+        ember_json_key_number(&j, "last_loss", (double)loss);
+        ember_json_end_object(&j);
+        putchar('\n');
     } else {
         printf("ember bench --model widedeep on %s (%s)\n", ember_context_device_name(ctx),
                ember_backend_name(kind));

@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include "wd_trainer.h"
+#include "util/atomic_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -96,7 +97,7 @@ int ember_cmd_predict(int argc, char **argv) {
     ember_batch *b = NULL;
     float *probs = NULL;
     FILE *out = stdout;
-    char *tmp = NULL;
+    ember_atomic_file af = {0};
     ember_eval ev = {0};
     rc = 0;
     if ((st = ember_reader_open(&r, data, ck.fx->schema, &err)) != EMBER_STATUS_SUCCESS) {
@@ -119,23 +120,14 @@ int ember_cmd_predict(int argc, char **argv) {
         goto fail;
     }
     if (outp != NULL) {
-        tmp = malloc(strlen(outp) + 16);
-        if (tmp == NULL) {
-            snprintf(err.msg, sizeof err.msg, "out of memory");
+        int e = ember_atomic_open(&af, outp);
+        if (e != 0) {
+            snprintf(err.msg, sizeof err.msg, "cannot create a file beside %s: %s", outp,
+                     strerror(e));
             rc = 1;
             goto fail;
         }
-        sprintf(tmp, "%s.tmp.XXXXXX", outp);
-        int fd = mkstemp(tmp);
-        if (fd < 0 || (out = fdopen(fd, "w")) == NULL) {
-            snprintf(err.msg, sizeof err.msg, "cannot create %s", tmp);
-            if (fd >= 0) close(fd);
-            out = stdout;
-            free(tmp);
-            tmp = NULL;
-            rc = 1;
-            goto fail;
-        }
+        out = af.f;
     }
     int labelled = 1;
     for (;;) {
@@ -168,16 +160,14 @@ int ember_cmd_predict(int argc, char **argv) {
         rc = 1;
         goto fail;
     }
-    if (tmp != NULL) {
-        if (fsync(fileno(out)) != 0 || fclose(out) != 0 || rename(tmp, outp) != 0) {
-            out = stdout;
-            snprintf(err.msg, sizeof err.msg, "cannot write %s", outp);
+    if (af.f != NULL) {
+        out = stdout;
+        int e = ember_atomic_commit(&af);
+        if (e != 0) {
+            snprintf(err.msg, sizeof err.msg, "cannot write %s: %s", outp, strerror(e));
             rc = 1;
             goto fail;
         }
-        out = stdout;
-        free(tmp);
-        tmp = NULL;
     }
     if (ember_reader_skipped(r) > 0)
         fprintf(stderr, "ember %s: skipped %lld malformed lines (first: %s)\n", cmd,
@@ -193,11 +183,7 @@ int ember_cmd_predict(int argc, char **argv) {
     }
 fail:
     if (rc != 0) fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-    if (tmp != NULL) {
-        if (out != stdout) fclose(out);
-        unlink(tmp);
-        free(tmp);
-    }
+    ember_atomic_discard(&af); /* an unfinished --out */
     ember_eval_free(&ev);
     free(probs);
     ember_batch_free(b);

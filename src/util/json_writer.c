@@ -92,6 +92,11 @@ void ember_json_int(ember_json *j, long long v) {
     fprintf(j->f, "%lld", v);
 }
 
+void ember_json_uint(ember_json *j, unsigned long long v) {
+    separate(j);
+    fprintf(j->f, "%llu", v);
+}
+
 void ember_json_bool(ember_json *j, int v) {
     separate(j);
     fputs(v ? "true" : "false", j->f);
@@ -113,6 +118,10 @@ void ember_json_key_number(ember_json *j, const char *key, double v) {
 void ember_json_key_int(ember_json *j, const char *key, long long v) {
     ember_json_key(j, key);
     ember_json_int(j, v);
+}
+void ember_json_key_uint(ember_json *j, const char *key, unsigned long long v) {
+    ember_json_key(j, key);
+    ember_json_uint(j, v);
 }
 void ember_json_key_bool(ember_json *j, const char *key, int v) {
     ember_json_key(j, key);

@@ -42,6 +42,7 @@ void ember_json_key(ember_json *j, const char *key);
 void ember_json_string(ember_json *j, const char *s); /* NULL writes "" */
 void ember_json_number(ember_json *j, double v);
 void ember_json_int(ember_json *j, long long v);
+void ember_json_uint(ember_json *j, unsigned long long v); /* seeds: all 64 bits */
 void ember_json_bool(ember_json *j, int v);
 void ember_json_null(ember_json *j);
 
@@ -49,6 +50,7 @@ void ember_json_null(ember_json *j);
 void ember_json_key_string(ember_json *j, const char *key, const char *s);
 void ember_json_key_number(ember_json *j, const char *key, double v);
 void ember_json_key_int(ember_json *j, const char *key, long long v);
+void ember_json_key_uint(ember_json *j, const char *key, unsigned long long v);
 void ember_json_key_bool(ember_json *j, const char *key, int v);
 
 /* Writes s as a quoted JSON string straight to f (for callers that build no document). */
