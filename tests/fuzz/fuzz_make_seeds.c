@@ -2,7 +2,7 @@
  * state from fuzz_common.c's fixed model (the one fuzz_optim_state loads into), so the
  * seeds always match what the harnesses expect:
  *   fuzz_make_seeds DIR   -> DIR/checkpoint/model.safetensors, DIR/optim_state/model.optim,
- *                            DIR/schema_spec/serialized (the schema's checkpoint text form) */
+ *                            DIR/schema_spec/json (the schema's checkpoint form) */
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_common.h"
 
@@ -27,8 +27,8 @@ int main(int argc, char **argv) {
     mkdir(path, 0777);
     snprintf(path, sizeof path, "%s/optim_state/model", argv[1]); /* -> model.optim */
     if (!st) st = ember_checkpoint_save_optimizer(fm.m, path, &err);
-    snprintf(path, sizeof path, "%s/schema_spec/serialized", argv[1]);
-    char *text = st ? NULL : ember_schema_serialize(fm.schema);
+    snprintf(path, sizeof path, "%s/schema_spec/json", argv[1]);
+    char *text = st ? NULL : ember_schema_to_json(fm.schema);
     FILE *f = text ? fopen(path, "w") : NULL;
     if (f) fputs(text, f), fclose(f);
     free(text);
