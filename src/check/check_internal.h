@@ -164,4 +164,11 @@ int chk_oracle_dense_step(const ember_optimizer *opt, int64_t n, const float *w,
                           const float *s, const float *s2, chk_want *w_out, chk_want *s_out,
                           chk_want *s2_out);
 
+/* 1 when the context's thread count decides how it runs: the CPU backend and the test-only
+ * backends built on it (which are outside the public enum); device backends ignore it. */
+static inline int chk_threads_matter(const ember_context *ctx) {
+    ember_backend_kind k = ember_context_kind(ctx);
+    return k != EMBER_BACKEND_CUDA && k != EMBER_BACKEND_OPENCL;
+}
+
 #endif
