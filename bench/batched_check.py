@@ -58,6 +58,7 @@ def main():
     p.add_argument("--pooling", type=int, default=20)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--step", action="store_true", help="add the fused backward + SGD")
+    p.add_argument("--threads", type=int, default=0, help="CPU backend threads (0: all cores)")
     a = p.parse_args()
 
     L = ctypes.CDLL(os.path.abspath(a.lib))
@@ -67,6 +68,7 @@ def main():
     L.ember_context_last_error.restype = ctypes.c_char_p
     L.ember_last_error.restype = ctypes.c_char_p
     L.ember_context_synchronize.argtypes = [VP]
+    L.ember_context_set_threads.argtypes = [VP, ctypes.c_int]
     L.ember_context_destroy.argtypes = [VP]
     L.ember_buffer_alloc.argtypes = [VP, ctypes.c_size_t, P(VP)]
     L.ember_buffer_upload.argtypes = [VP, VP, ctypes.c_size_t, VP, ctypes.c_size_t]
@@ -88,6 +90,8 @@ def main():
     def ok(st, what):
         if st:
             raise SystemExit("%s: %s" % (what, L.ember_context_last_error(ctx).decode()))
+
+    ok(L.ember_context_set_threads(ctx, a.threads), "set_threads")
 
     def alloc(nbytes, host=None):
         b = VP()
@@ -156,9 +160,9 @@ def main():
                 times[name].append((time.perf_counter() - t0) * 1e3)
     med = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
-    print("%s T=%d E=%d D=%d B=%d L=%d %s, %d steps, load %.1f"
-          % (a.backend, T, E, D, B, Lb, "lookup+update" if a.step else "lookup", a.steps,
-             os.getloadavg()[0]))
+    print("%s T=%d E=%d D=%d B=%d L=%d %s, threads %d, %d steps, load %.1f"
+          % (a.backend, T, E, D, B, Lb, "lookup+update" if a.step else "lookup", a.threads,
+             a.steps, os.getloadavg()[0]))
     for name, _ in variants:
         print("  %-10s median %9.3f ms   min %9.3f ms" % (name, med[name], best[name]))
     ratios = [x / y for x, y in zip(times["per-table"], times["batched"])]
