@@ -53,6 +53,13 @@ expect_output() {
     fi
 }
 
+# small_csv FILE: 300 rows of label,num,city,k with a learnable label.
+small_csv() {
+    for i in $(seq 1 300); do
+        echo "$((i % 3 == 0)),0.$((i % 10)),c$((i % 4)),k$((i % 2))"
+    done >"$1"
+}
+
 built_commands() {
     "$EMBER" --help | awk '/^commands:/ {on = 1; next} on && NF {print $1}'
 }
@@ -185,6 +192,58 @@ params_checkpoint)
     # a truncated checkpoint
     head -c 200 "$TMP/m.safetensors" >"$TMP/cut.safetensors"
     expect_usage_error params --model "$TMP/cut.safetensors"
+    ;;
+train_quiet)
+    # --quiet drops the banner and the per-epoch lines, not the result
+    small_csv "$TMP/small.csv"
+    expect_code 0 train --data "$TMP/small.csv" --schema label,num,city:cat,k:cat --epochs 2 --quiet
+    cat "$TMP/out"
+    expect_output '^final \(validation, [0-9]+ rows, best epoch [0-9] of 2\): auc [0-9.]+ '
+    ! grep -Eq '^(epoch|ember train:|model:)' "$TMP/out" || fail "--quiet printed more than the result"
+    ;;
+train_resume)
+    # --resume continues the checkpoint's model: its seed (1 epoch + 1 resumed = 2 epochs, bit
+    # for bit, with the holdout split of the same seed), and flags that ask for another model
+    # are refused
+    small_csv "$TMP/small.csv"
+    common=(--data "$TMP/small.csv" --format csv --schema label,num,city:cat,k:cat --threads 1
+        --patience 0)
+    expect_code 0 train "${common[@]}" --seed 7 --epochs 2 --save "$TMP/two.st"
+    expect_code 0 train "${common[@]}" --seed 7 --epochs 1 --save "$TMP/one.st"
+    expect_code 0 train "${common[@]}" --epochs 1 --resume "$TMP/one.st" --save "$TMP/resumed.st"
+    expect_output 'seed 7'
+    cmp -s "$TMP/two.st" "$TMP/resumed.st" || fail "1 epoch + 1 resumed epoch differs from 2 epochs"
+    expect_code 0 train "${common[@]}" --epochs 1 --resume "$TMP/one.st" --seed 7 --hidden 64,32
+    for flag in "--seed 8" "--emb-dim 16" "--hidden 8" "--buckets 10" "--cross-buckets 7" \
+        "--num-buckets 3" "--numeric log" "--format adult" "--schema label,num,city:cat,k:num" \
+        "--cross city*k" "--field-buckets city=5" "--positive 1"; do
+        # shellcheck disable=SC2086
+        expect_usage_error train "${common[@]}" --epochs 1 --resume "$TMP/one.st" $flag
+    done
+    ;;
+train_format)
+    # an explicit --schema means csv whatever the file is called; *.csv is csv
+    small_csv "$TMP/adult-like.data"
+    expect_code 0 train --data "$TMP/adult-like.data" --schema label,num,city:cat,k:cat --epochs 1
+    expect_output '\(csv\)'
+    small_csv "$TMP/plain.csv"
+    expect_code 0 train --data "$TMP/plain.csv" --schema label,num,city:cat,k:cat --epochs 1
+    expect_output '\(csv\)'
+    expect_usage_error train --data "$TMP/plain.csv" --epochs 1
+    grep -q -- '--schema' "$TMP/err" || fail "a csv file without --schema: the message does not say so"
+    ;;
+train_progress)
+    # stderr not a terminal (here a file): a plain progress line every --progress seconds
+    awk 'BEGIN { for (i = 1; i <= 200000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
+        >"$TMP/big.csv"
+    expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 1 \
+        --threads 1 --progress 0.01
+    cat "$TMP/err"
+    grep -Eq '^ember train: epoch 1/1: [0-9]+ rows of [0-9]+ \([0-9]+%\), .* rows/s, loss [0-9.]+' \
+        "$TMP/err" || fail "no plain progress line on stderr"
+    expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 1 \
+        --threads 1 --progress 0
+    [[ ! -s $TMP/err ]] || fail "--progress 0 still printed progress"
     ;;
 devices)
     expect_code 0 devices
