@@ -259,8 +259,9 @@ static void same_as_singles(ember_check_result *r, const ember_check_case *c, em
     bt_got s = {0};
     char err[1024];
     int lookup = c->op == EMBER_CHECK_LOOKUP_BATCHED;
-    int cpu_like = ember_context_kind(ctx) == EMBER_BACKEND_CPU ||
-                   ember_context_kind(ctx) == EMBER_BACKEND_PERTURBED;
+    /* The CPU backend and the test-only one built on it (not in the public enum). */
+    int cpu_like = ember_context_kind(ctx) != EMBER_BACKEND_CUDA &&
+                   ember_context_kind(ctx) != EMBER_BACKEND_OPENCL;
     if (!lookup && cpu_like) ember_context_set_threads(ctx, 1);
     int rc = bt_exec(ctx, c, in, 1, &s, err, sizeof err);
     if (!lookup && cpu_like) ember_context_set_threads(ctx, 0);
