@@ -2,6 +2,7 @@
  * with a progress bar on a terminal and a JSON summary with --json (train_report.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_data_flags.h"
+#include "cli_output.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "train_report.h"
@@ -9,6 +10,8 @@
 
 #include "wd_trainer.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -164,7 +167,8 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
          .def = "1 for small models, all cores for large ones"},
         {"--save", CLI_STRING, &o->save, .meta = "FILE",
          .help = "safetensors checkpoint, written atomically after each epoch that\n"
-                 "improves validation AUC (every epoch without validation data)"},
+                 "improves validation AUC (every epoch without validation data); a\n"
+                 "regular file, its optimizer state beside it as FILE.optim"},
         {"--resume", CLI_STRING, &o->resume, .meta = "FILE",
          .help = "continue from a checkpoint (its features and sizes, and the\n"
                  "optimizer state in FILE.optim when present: 1 epoch + a\n"
@@ -180,6 +184,21 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
     };
     memcpy(out, flags, sizeof flags);
     return CLI_COUNT(flags);
+}
+
+/* --save: a regular file (its optimizer state goes beside it, FILE.optim), and neither it
+ * nor FILE.optim one of the data files. (--resume FILE --save FILE is fine: the checkpoint is
+ * read before it is replaced.) Returns 0, or 2 after one line. */
+static int check_save(const char *cmd, const ember_train_opts *o) {
+    const char *inputs[] = {o->data, o->test, o->valid};
+    if (cli_output_check(cmd, "--save", o->save, inputs, 3, 1) != 0) return 2;
+    size_t n = strlen(o->save) + sizeof ".optim";
+    char *optim = malloc(n);
+    if (optim == NULL) return cli_usage_error(cmd, "out of memory");
+    snprintf(optim, n, "%s.optim", o->save);
+    int rc = cli_output_check(cmd, "--save", optim, inputs, 3, 1);
+    free(optim);
+    return rc;
 }
 
 /* Parses the flags into *o and *u; CLI_CONTINUE or the exit code. */
@@ -205,6 +224,7 @@ static int parse_args(int argc, char **argv, ember_train_opts *o, train_ui *u) {
     if (o->data == NULL) return cli_usage_error(argv[0], "--data FILE is required");
     rc = cli_data_resolve(argv[0], o, &tv.data, 1, o->resume == NULL);
     if (rc == 0 && o->resume != NULL) rc = train_resume_adopt(argv[0], o, &tv.data, &tv.given);
+    if (rc == 0 && o->save != NULL) rc = check_save(argv[0], o);
     return rc != 0 ? rc : CLI_CONTINUE;
 }
 
