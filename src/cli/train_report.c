@@ -53,12 +53,31 @@ static void plain_line(train_ui *u, const ember_train_progress *p, const char *r
     fflush(stderr);
 }
 
+/* Epoch 0, the first pass over a new model's data (statistics and row count). */
+static void first_pass_line(train_ui *u, const ember_train_progress *p, const char *rate) {
+    if (u->tty) {
+        fprintf(stderr, "\r  reading %s: %lld rows  %s rows/s   ", u->data, (long long)p->rows,
+                rate);
+        fflush(stderr);
+        u->bar_shown = 1;
+        return;
+    }
+    double now = ember_now();
+    if (u->progress_every <= 0 || now - u->last_line < u->progress_every) return;
+    u->last_line = now;
+    fprintf(stderr, "ember train: first pass over %s: %lld rows, %s rows/s, %.0f s\n", u->data,
+            (long long)p->rows, rate, p->elapsed_s);
+    fflush(stderr);
+}
+
 static void on_progress(void *user, const ember_train_progress *p) {
     train_ui *u = user;
     if (u->quiet) return;
     char rate[32];
     fmt_count(rate, sizeof rate, p->rows_per_s);
-    if (u->tty)
+    if (p->epoch == 0)
+        first_pass_line(u, p, rate);
+    else if (u->tty)
         draw_bar(u, p, rate);
     else
         plain_line(u, p, rate);
@@ -120,6 +139,7 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
 
 void train_ui_attach(train_ui *u, ember_train_opts *o) {
     u->out = stdout;
+    u->data = o->data;
     u->tty = isatty(fileno(stderr));
     u->last_line = ember_now();
     o->on_progress = on_progress;
@@ -196,6 +216,9 @@ void train_report_result(const train_ui *u, const char *cmd, const ember_train_o
         printf("resumed from %s (%s)\n", o->resume,
                res->optimizer_resumed ? "weights and optimizer state"
                                       : "weights; fresh optimizer state");
-    if (o->save) printf("model saved to %s (optimizer state: %s.optim)\n", o->save, o->save);
+    if (o->save != NULL && res->saves > 0)
+        printf("model saved to %s (optimizer state: %s.optim)\n", o->save, o->save);
+    else if (o->save != NULL)
+        printf("nothing saved to %s: no epoch improved the validation AUC\n", o->save);
     if (u->json) print_json(o, res);
 }
