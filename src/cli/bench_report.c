@@ -48,6 +48,10 @@ void bench_print_text(const bench_report *r) {
     if (getloadavg(load, 3) == 3) printf("load average (1 min) at the end: %.2f\n", load[0]);
     printf("host copy (STREAM-style memcpy, %d threads, read+write bytes): %.1f GB/s\n",
            r->host_copy_threads, r->host_copy_gbps);
+    if (m->device_copy_gbps > 0)
+        printf("device copy (cudaMemcpy device to device, 1 GiB, read+write bytes): %.1f GB/s; "
+               "this backend's gather_copy is %.2f x that\n",
+               m->device_copy_gbps, gbasis / m->device_copy_gbps);
     printf("context create %.1f ms, input setup %.0f ms", m->create_ms, m->setup_ms);
     if (c) printf("; cpu context create %.1f ms", c->create_ms);
     printf("\nx_copy = GB/s / host copy (%.1f GB/s); x_gather = GB/s / this backend's gather_copy "
@@ -80,6 +84,8 @@ void bench_print_text(const bench_report *r) {
             print_num(cm / o->median_ms, 7, 2);
         }
         printf(" ");
+        if (m->device_copy_gbps > 0 && isfinite(g))
+            printf(" %.2f x device copy;", g / m->device_copy_gbps);
         if (o->flops > 0) printf(" %.1f GFLOP/s", o->flops / (o->median_ms * 1e6));
         if (o->gemm_ms > 0)
             printf("; direct SGEMM %.3f ms, ember/SGEMM time %.3f", o->gemm_ms,
@@ -107,6 +113,8 @@ static void json_run(ember_json *j, const bench_report *r, const bench_run *run)
     ember_json_key_int(j, "num_indices", (long long)run->num_indices);
     ember_json_key_int(j, "unique_rows", (long long)run->unique_rows);
     ember_json_key_number(j, "gather_copy_gbps", gbasis);
+    if (run->device_copy_gbps > 0)
+        ember_json_key_number(j, "device_copy_gbps", run->device_copy_gbps);
     ember_json_key(j, "ops");
     ember_json_begin_object(j);
     for (int i = 0; i < BENCH_OP_COUNT_; i++) {
@@ -121,6 +129,8 @@ static void json_run(ember_json *j, const bench_report *r, const bench_run *run)
         }
         double g = gbps(o);
         ember_json_key_number(j, "median_ms", o->median_ms);
+        if (run->device_copy_gbps > 0)
+            ember_json_key_number(j, "x_device_copy", g / run->device_copy_gbps);
         ember_json_key_number(j, "min_ms", o->min_ms);
         ember_json_key_number(j, "first_ms", o->first_ms);
         ember_json_key_int(j, "reps", o->reps);

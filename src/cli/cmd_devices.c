@@ -44,8 +44,6 @@ int ember_cmd_devices(int argc, char **argv) {
     for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
         ember_backend_kind kind = (ember_backend_kind)k;
         int compiled = ember_backend_compiled(kind);
-        /* The perturbed backend exists only in test builds; don't advertise its absence. */
-        if (kind == EMBER_BACKEND_PERTURBED && !compiled) continue;
         size_t count = 0;
         memset(info, 0, sizeof info);
         ember_status st = ember_backend_devices(kind, info, MAX_DEVICES, &count);
