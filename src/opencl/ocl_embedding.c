@@ -180,6 +180,8 @@ ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const em
                         const ember_buffer *indices, const ember_buffer *offsets,
                         const ember_buffer *weights, ember_buffer *out) {
     if (d->batch == 0) return EMBER_STATUS_SUCCESS;
+    /* Without pooling the padding row is read like any other (PyTorch's F.embedding). */
+    const int64_t pad = d->pooling == EMBER_POOLING_NONE ? -1 : d->padding_idx;
     if (ocl_of(ctx)->is_cpu) {
         ocl_call c = ocl_begin(ctx, OCL_K_LOOKUP_ROWS);
         ocl_arg_mem(&c, (cl_mem)table->handle);
@@ -188,7 +190,7 @@ ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const em
         ocl_arg_mem(&c, ocl_mem(ctx, offsets));
         ocl_arg_int(&c, is32_of(d));
         ocl_arg_int(&c, (int)d->pooling);
-        ocl_arg_long(&c, d->padding_idx);
+        ocl_arg_long(&c, pad);
         ocl_arg_mem(&c, ocl_mem(ctx, weights));
         ocl_arg_int(&c, weights != NULL);
         ocl_arg_mem(&c, (cl_mem)out->handle);
@@ -208,7 +210,7 @@ ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const em
     ocl_arg_mem(&c, ocl_mem(ctx, offsets));
     ocl_arg_int(&c, is32_of(d));
     ocl_arg_int(&c, (int)d->pooling);
-    ocl_arg_long(&c, d->padding_idx);
+    ocl_arg_long(&c, pad);
     ocl_arg_mem(&c, ocl_mem(ctx, weights));
     ocl_arg_int(&c, weights != NULL);
     ocl_arg_mem(&c, (cl_mem)out->handle);
