@@ -46,6 +46,13 @@ int cpu_threads_for(const ember_context *ctx, int64_t work);
  * on the context; NULL after recording OUT_OF_MEMORY on ctx. Contents are undefined. */
 void *cpu_scratch(ember_context *ctx, size_t bytes);
 
+/* Before `threads` threads each run one OpenBLAS GEMM (cpu_blas.c): makes sure OpenBLAS
+ * has a mapped work buffer for each, so it never maps one inside the GEMM (where a failure
+ * spins forever). *granted (>= 1) is how many may run; pass it to cpu_blas_end after the
+ * GEMMs. OUT_OF_MEMORY (recorded on ctx) when not even one buffer can be mapped. */
+ember_status cpu_blas_begin(ember_context *ctx, int threads, int *granted);
+void cpu_blas_end(int granted);
+
 /* 64-byte aligned allocation used for buffers and scratch. */
 void *cpu_aligned_alloc(size_t bytes);
 void cpu_aligned_free(void *p);
