@@ -66,3 +66,33 @@ Test(memory_limit, dense_op_returns_out_of_memory_then_recovers, .timeout = 60) 
     ember_buffer_free(bx), ember_buffer_free(bw), ember_buffer_free(by);
     ember_context_destroy(ctx);
 }
+
+/* OpenCL on a CPU device (PoCL): a buffer the host cannot back is OUT_OF_MEMORY at
+ * allocation; before the fix it was SUCCESS and its first use aborted inside PoCL. */
+Test(memory_limit, opencl_buffer_is_backed_at_allocation, .timeout = 120) {
+#ifdef UNDER_ASAN
+    cr_skip_test("address-space limits and AddressSanitizer do not mix");
+#endif
+    ember_context *ctx = api_context(EMBER_BACKEND_OPENCL);
+    if (!ctx) cr_skip_test("no OpenCL device");
+    const size_t gib = (size_t)1 << 30;
+    struct rlimit old;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+    struct rlimit tight = {mapped_bytes() + gib / 2, old.rlim_max};
+    cr_assert_eq(setrlimit(RLIMIT_AS, &tight), 0);
+    ember_buffer *big = NULL;
+    ember_status st = ember_buffer_alloc(ctx, gib, &big);
+    if (st == EMBER_STATUS_SUCCESS) /* must then be usable: this aborted before the fix */
+        st = ember_buffer_zero(ctx, big, 0, gib);
+    ember_buffer_free(big);
+    cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
+    cr_expect_eq(st, EMBER_STATUS_OUT_OF_MEMORY, "1 GiB under a 512 MiB margin: %s (%s)",
+                 ember_status_name(st), ember_context_last_error(ctx));
+    /* The context still works. */
+    float v = 3.0f, back = 0.0f;
+    ember_buffer *small = api_buffer(ctx, &v, sizeof v);
+    cr_expect_eq(ember_buffer_download(ctx, small, 0, &back, sizeof back), EMBER_STATUS_SUCCESS);
+    cr_expect_eq(back, 3.0f);
+    ember_buffer_free(small);
+    ember_context_destroy(ctx);
+}
