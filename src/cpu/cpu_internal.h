@@ -36,7 +36,10 @@ typedef struct cpu_impl {
     size_t scratch_bytes;
 } cpu_impl;
 
-/* Threads to use for this context (ctx->threads, 0 meaning all cores), >= 1. */
+/* Of `cores` allowed, how many no other process is running on now (>= 1): cores minus the
+ * other runnable tasks, re-read every few ms (cpu_load.c). */
+int cpu_idle_cores(int cores);
+/* Threads to use for this context (ctx->threads, 0 meaning all idle cores), >= 1. */
 int cpu_threads(const ember_context *ctx);
 /* Threads worth using for `work` units of roughly one cache line each: 1 for small inputs,
  * where waking an OpenMP team costs more than it saves. */
