@@ -23,8 +23,8 @@
  *   (INVALID_ARGUMENT naming both). What an op updates in place is one argument: the table
  *   and state of the optimizer steps and fused updates, dy of ember_dense_backward. A
  *   state argument the optimizer ignores (SGD) may be anything. In the table-batched
- *   update the same table or state may be named by two entries; each entry then updates
- *   it in turn, in an unspecified order.
+ *   update a table or state named by two entries is not refused, but what it then holds
+ *   is unspecified (a GPU backend updates all entries at once, so the two may race).
  * - Sizes: every size is checked for overflow; a shape whose byte count does not fit in
  *   size_t (or an int64 count) is INVALID_ARGUMENT, never wrapped.
  * - PyTorch: the embedding ops and the head follow F.embedding, F.embedding_bag and

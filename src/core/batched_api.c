@@ -54,7 +54,8 @@ static ember_status check_tables(ember_context *ctx, int64_t num_tables,
 
 /* The aliasing rule of the batched update: no table or state (each updated in place) is
  * grad_out or any table's indices, offsets or weights, and no table is any table's state.
- * The same table (or state) named by two entries is allowed and updated by both. */
+ * A table (or state) named by two entries is not refused; ember.h leaves the result
+ * unspecified. */
 static ember_status check_update_alias(ember_context *ctx, int64_t num_tables,
                                        const ember_optimizer *opt, ember_buffer *const *tables,
                                        ember_buffer *const *states,
