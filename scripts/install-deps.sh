@@ -16,6 +16,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config  # C11 compiler, CMake >= 3.25, Ninja
     libopenblas-dev                               # CBLAS for the CPU dense layers
+    libopenblas-serial-dev                        # ...its serial build, which ember links
     libcriterion-dev                              # the test framework
     ocl-icd-opencl-dev opencl-headers libclblast-dev  # the OpenCL backend and its GEMMs
     pocl-opencl-icd clinfo                        # an OpenCL device on the CPU (tests, CI)
