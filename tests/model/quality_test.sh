@@ -8,15 +8,17 @@
 set -u
 gen=$1
 ember=$2
-# The fractions of the Bayes AUC the test demands (docs/quality.md: the defaults reach about
-# 0.955 and 0.98 of it on this data; the defaults before issue 10 item 17 reached 0.90).
-min_default=0.94
-min_crossed=0.965
+# The fractions of the Bayes AUC demanded here, on 100,000 rows (docs/quality.md): the
+# defaults reach 0.917 and 0.940 (0.945 and 0.969 on 400,000 rows); those before issue 10
+# (1,000 buckets per field, no validation split beside --test, wide learning rate 0.01)
+# reached 0.886 and 0.901.
+min_default=0.905
+min_crossed=0.925
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ember-quality.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 
-"$gen" --out "$tmp/click" --rows 200000 --test-rows 20000 --seed 7 >"$tmp/truth.json" || exit 1
+"$gen" --out "$tmp/click" --rows 100000 --test-rows 20000 --seed 1 >"$tmp/truth.json" || exit 1
 field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
 schema=$(field "$tmp/truth.json" schema)
 crosses=$(field "$tmp/truth.json" crosses)
