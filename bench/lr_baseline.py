@@ -8,7 +8,8 @@ SPEC is ember's CSV schema (label, num, cat, multi[:SEP], ignore; NAME:KIND). Fe
 every categorical value one-hot (exact values, no hashing, so the baseline has no
 collisions), multi-valued columns multi-hot, numeric columns standardised with the training
 file's mean and deviation (a missing value becomes the mean), optionally also one-hot in N
-quantile buckets, and each --cross as the one-hot of its columns' value tuple.
+quantile buckets, and each --cross as the one-hot of its columns' value tuple (a numeric
+column's value being its bucket: --num-bins is needed then).
 
 Fits scikit-learn's LogisticRegression (L2, lbfgs, run to convergence). With one --C value it
 fits that; with several it picks C by validation AUC on a seeded 20% of the training file
@@ -82,9 +83,15 @@ class Encoder:
                 nums[name] = None if is_missing(v) else float(v)
                 if name in self.bounds and nums[name] is not None:
                     keys.append((name + "#bin", int(np.searchsorted(self.bounds[name], nums[name]))))
-        for cross in self.crosses:
-            keys.append(("*".join(cross), tuple(row[self.col_of[c]] for c in cross)))
+        for cross in self.crosses:  # a numeric column enters a cross by its bucket, as in ember
+            keys.append(("*".join(cross), tuple(self.cross_value(row, c) for c in cross)))
         return keys, nums
+
+    def cross_value(self, row, name):
+        v = row[self.col_of[name]]
+        if name in self.bounds and not is_missing(v):
+            return int(np.searchsorted(self.bounds[name], float(v)))
+        return v
 
     def fit(self, rows):
         self.col_of = {name: j for j, (name, _, _) in enumerate(self.cols)}
