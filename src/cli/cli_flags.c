@@ -114,9 +114,7 @@ static int set_value(const char *cmd, const cli_flag *f, const char *label, cons
         break;
     case CLI_BACKEND:
         if (ember_backend_parse(text, (ember_backend_kind *)f->dst) != EMBER_STATUS_SUCCESS)
-            rc = cli_usage_error(
-                cmd, "%s: unknown backend '%s' (expected cpu, cuda, opencl%s)", label, text,
-                ember_backend_compiled(EMBER_BACKEND_PERTURBED) ? " or perturbed" : "");
+            rc = cli_usage_error(cmd, "%s: %s", label, ember_last_error()); /* names choices */
         break;
     case CLI_CHOICE: {
         int k = choice_index(f->choices, text);

@@ -7,6 +7,8 @@
 #include "commands.h"
 
 #include "wd_trainer.h"
+#include "util/atomic_file.h"
+#include "util/json_writer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -120,13 +122,12 @@ static int write_csv(const char *cmd, const ember_features *fx, const char *in, 
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return 1;
     }
-    char *tmp = malloc(strlen(outp) + 16);
-    sprintf(tmp, "%s.tmp.XXXXXX", outp);
-    int fd = mkstemp(tmp);
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int rc = 0;
-    if (out == NULL) {
-        snprintf(err->msg, sizeof err->msg, "cannot create %s: %s", tmp, strerror(errno));
+    ember_atomic_file af;
+    int rc = 0, e = ember_atomic_open(&af, outp);
+    FILE *out = af.f;
+    if (e != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot create a file beside %s: %s", outp,
+                 strerror(e));
         rc = 1;
         goto done;
     }
@@ -153,21 +154,12 @@ static int write_csv(const char *cmd, const ember_features *fx, const char *in, 
     if (ember_reader_skipped(r) > 0)
         fprintf(stderr, "ember %s: %s: skipped %lld malformed lines (first: %s)\n", cmd, in,
                 (long long)ember_reader_skipped(r), ember_reader_first_skip(r));
-    if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s", outp);
-        rc = 1;
-        goto done;
-    }
-    fclose(out);
-    out = NULL;
-    if (rename(tmp, outp) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot rename %s to %s", tmp, outp);
+    if ((e = ember_atomic_commit(&af)) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", outp, strerror(e));
         rc = 1;
     }
 done:
-    if (out != NULL) fclose(out);
-    if (rc != 0 && fd >= 0) unlink(tmp);
-    free(tmp);
+    ember_atomic_discard(&af); /* after a failure; nothing left to do after a commit */
     ember_batch_free(b);
     ember_reader_close(r);
     return rc;
@@ -209,44 +201,63 @@ fail:
 /* PREFIX.json: the fields, bucket counts, wide offsets, d_wide, row counts and file names. */
 static int write_json(const ember_features *fx, const char *path, const char *p_data,
                       const char *p_test, int64_t n_data, int64_t n_test, ember_model_err *err) {
-    FILE *j = fopen(path, "w");
-    if (j == NULL) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
+    ember_atomic_file af;
+    int e = ember_atomic_open(&af, path);
+    if (e != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", path, strerror(e));
         return 1;
     }
-    fprintf(j,
-            "{\n  \"format\": \"%s\",\n  \"cat_buckets\": %lld,\n  \"cross_buckets\": %lld,\n"
-            "  \"num_bins\": %d,\n  \"numeric_mode\": \"%s\",\n",
-            ember_format_name(fx->schema->format), (long long)fx->cat_buckets,
-            (long long)fx->cross_buckets, fx->num_bins, ember_numeric_mode_name(fx->numeric_mode));
-    fprintf(j, "  \"deep_fields\": [");
+    ember_json j;
+    ember_json_init(&j, af.f);
+    ember_json_begin_object(&j);
+    ember_json_key_string(&j, "format", ember_format_name(fx->schema->format));
+    ember_json_key_int(&j, "cat_buckets", (long long)fx->cat_buckets);
+    ember_json_key_int(&j, "cross_buckets", (long long)fx->cross_buckets);
+    ember_json_key_int(&j, "num_bins", fx->num_bins);
+    ember_json_key_string(&j, "numeric_mode", ember_numeric_mode_name(fx->numeric_mode));
+    ember_json_key(&j, "deep_fields");
+    ember_json_begin_array(&j);
     for (int f = 0; f < fx->n_deep; f++) {
-        fprintf(j, "%s{\"name\": ", f ? ", " : "");
-        cli_json_string(j, fx->schema->cols[fx->deep_col[f]].name);
-        fprintf(j, ", \"buckets\": %lld, \"multi\": %s}", (long long)fx->field_buckets[f],
-                fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI ? "true" : "false");
+        const ember_column *c = &fx->schema->cols[fx->deep_col[f]];
+        ember_json_begin_object(&j);
+        ember_json_key_string(&j, "name", c->name);
+        ember_json_key_int(&j, "buckets", (long long)fx->field_buckets[f]);
+        ember_json_key_bool(&j, "multi", c->kind == EMBER_COL_MULTI);
+        ember_json_end_object(&j);
     }
-    fprintf(j, "],\n  \"numeric\": [");
-    for (int f = 0; f < fx->n_num; f++) {
-        fprintf(j, "%s", f ? ", " : "");
-        cli_json_string(j, fx->schema->cols[fx->num_col[f]].name);
+    ember_json_end_array(&j);
+    ember_json_key(&j, "numeric");
+    ember_json_begin_array(&j);
+    for (int f = 0; f < fx->n_num; f++) ember_json_string(&j, fx->schema->cols[fx->num_col[f]].name);
+    ember_json_end_array(&j);
+    ember_json_key(&j, "wide_fields");
+    ember_json_begin_array(&j);
+    for (int w = 0; w < fx->n_wide; w++) {
+        ember_json_begin_object(&j);
+        ember_json_key_int(&j, "buckets", (long long)fx->wide_buckets[w]);
+        ember_json_key_int(&j, "offset", (long long)fx->wide_offset[w]);
+        ember_json_end_object(&j);
     }
-    fprintf(j, "],\n  \"wide_fields\": [");
-    for (int w = 0; w < fx->n_wide; w++)
-        fprintf(j, "%s{\"buckets\": %lld, \"offset\": %lld}", w ? ", " : "",
-                (long long)fx->wide_buckets[w], (long long)fx->wide_offset[w]);
-    fprintf(j, "],\n  \"d_wide\": %lld,\n  \"rows\": {\"data\": %lld, \"test\": %lld},\n",
-            (long long)fx->d_wide, (long long)n_data, (long long)n_test);
-    fprintf(j, "  \"files\": {\"data\": ");
-    cli_json_string(j, p_data);
-    fprintf(j, ", \"test\": ");
+    ember_json_end_array(&j);
+    ember_json_key_int(&j, "d_wide", (long long)fx->d_wide);
+    ember_json_key(&j, "rows");
+    ember_json_begin_object(&j);
+    ember_json_key_int(&j, "data", (long long)n_data);
+    ember_json_key_int(&j, "test", (long long)n_test);
+    ember_json_end_object(&j);
+    ember_json_key(&j, "files");
+    ember_json_begin_object(&j);
+    ember_json_key_string(&j, "data", p_data);
+    ember_json_key(&j, "test");
     if (p_test != NULL)
-        cli_json_string(j, p_test);
+        ember_json_string(&j, p_test);
     else
-        fprintf(j, "null");
-    fprintf(j, "}\n}\n");
-    if (fclose(j) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
+        ember_json_null(&j);
+    ember_json_end_object(&j);
+    ember_json_end_object(&j);
+    fputc('\n', af.f);
+    if ((e = ember_atomic_commit(&af)) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", path, strerror(e));
         return 1;
     }
     return 0;

@@ -6,6 +6,7 @@
 #include "commands.h"
 
 #include "wd_trainer.h"
+#include "util/atomic_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -80,48 +81,6 @@ static int score_rows(const ember_checkpoint *ck, ember_wd_model *m, ember_reade
     }
 }
 
-/* --out FILE: a temporary file beside it (*tmp, the caller frees it), renamed over it by
- * commit_output once everything is written. NULL with err set when it cannot be created. */
-static FILE *open_output(const char *path, char **tmp, ember_model_err *err) {
-    *tmp = malloc(strlen(path) + 16);
-    if (*tmp == NULL) {
-        snprintf(err->msg, sizeof err->msg, "out of memory");
-        return NULL;
-    }
-    sprintf(*tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(*tmp);
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (out == NULL) {
-        snprintf(err->msg, sizeof err->msg, "cannot create %s", *tmp);
-        if (fd >= 0) {
-            close(fd);
-            unlink(*tmp);
-        }
-        free(*tmp);
-        *tmp = NULL;
-    }
-    return out;
-}
-
-/* Flushes out and, for a temporary file, syncs, closes and renames it to path (tmp is then
- * freed and set to NULL). Returns 0, or 1 with err set. */
-static int commit_output(FILE *out, char **tmp, const char *path, ember_model_err *err) {
-    if (fflush(out) != 0 || ferror(out)) {
-        snprintf(err->msg, sizeof err->msg, "write error");
-        return 1;
-    }
-    if (*tmp == NULL) return 0;
-    int ok = fsync(fileno(out)) == 0;
-    ok = fclose(out) == 0 && ok;
-    if (!ok || rename(*tmp, path) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
-        unlink(*tmp);
-    }
-    free(*tmp);
-    *tmp = NULL;
-    return ok ? 0 : 1;
-}
-
 static void report(const char *cmd, ember_reader *r, int metrics, const ember_eval *ev,
                    int labelled) {
     if (ember_reader_skipped(r) > 0)
@@ -169,7 +128,7 @@ int ember_cmd_predict(int argc, char **argv) {
     ember_batch *b = NULL;
     float *probs = NULL;
     FILE *out = stdout;
-    char *tmp = NULL;
+    ember_atomic_file af = {0}; /* --out FILE */
     ember_eval ev = {0};
     ember_status st;
     int labelled = 1;
@@ -192,24 +151,32 @@ int ember_cmd_predict(int argc, char **argv) {
         rc = 1;
         goto done;
     }
-    if (a.out != NULL && (out = open_output(a.out, &tmp, &err)) == NULL) {
-        out = stdout;
-        rc = 1;
-        goto done;
+    if (a.out != NULL) {
+        int e = ember_atomic_open(&af, a.out);
+        if (e != 0) {
+            snprintf(err.msg, sizeof err.msg, "cannot create a file beside %s: %s", a.out,
+                     strerror(e));
+            rc = 1;
+            goto done;
+        }
+        out = af.f;
     }
     rc = score_rows(&ck, m, r, b, probs, out, a.metrics, &ev, &labelled, &err);
-    if (rc == 0) {
-        rc = commit_output(out, &tmp, a.out, &err);
-        if (tmp == NULL) out = stdout; /* closed by commit_output */
+    if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
+        snprintf(err.msg, sizeof err.msg, "write error");
+        rc = 1;
+    }
+    if (rc == 0 && af.f != NULL) {
+        int e = ember_atomic_commit(&af);
+        if (e != 0) {
+            snprintf(err.msg, sizeof err.msg, "cannot write %s: %s", a.out, strerror(e));
+            rc = 1;
+        }
     }
     if (rc == 0) report(cmd, r, a.metrics, &ev, labelled);
 done:
     if (rc != 0) fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-    if (tmp != NULL) {
-        fclose(out);
-        unlink(tmp);
-        free(tmp);
-    }
+    ember_atomic_discard(&af); /* an unfinished --out */
     ember_eval_free(&ev);
     free(probs);
     ember_batch_free(b);

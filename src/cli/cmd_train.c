@@ -11,25 +11,25 @@
 #include <string.h>
 #include <strings.h>
 
-/* part: 0 wide, 1 deep, 2 embeddings */
+/* part: 0 wide (sgd, adagrad), 1 deep (and adam), 2 embeddings (and rowwise_adagrad) */
 static int parse_opt(const char *cmd, const cli_flag *flag, const char *v, int part) {
-    ember_optimizer_kind *k = flag->dst;
     if (strcasecmp(v, "ftrl") == 0)
         return cli_usage_error(cmd, "%s ftrl: FTRL is not in ember's API; use adagrad", flag->name);
-    if (strcasecmp(v, "sgd") == 0)
-        *k = EMBER_OPTIMIZER_SGD;
-    else if (strcasecmp(v, "adagrad") == 0)
-        *k = EMBER_OPTIMIZER_ADAGRAD;
-    else if (part == 1 && strcasecmp(v, "adam") == 0)
-        *k = EMBER_OPTIMIZER_ADAM;
-    else if (part == 2 && (strcasecmp(v, "rowwise") == 0 || strcasecmp(v, "rowwise_adagrad") == 0))
-        *k = EMBER_OPTIMIZER_ROWWISE_ADAGRAD;
-    else
-        return cli_usage_error(cmd, "%s: unknown optimizer '%s' (%s)", flag->name, v,
-                               part == 0   ? "adagrad, sgd"
-                               : part == 1 ? "adam, adagrad, sgd"
-                                           : "adagrad, rowwise, sgd");
-    return 0;
+    const char *name = part == 2 && strcasecmp(v, "rowwise") == 0 ? "rowwise_adagrad" : v;
+    for (int i = EMBER_OPTIMIZER_SGD; i <= EMBER_OPTIMIZER_ADAM; i++) {
+        ember_optimizer_kind kind = (ember_optimizer_kind)i;
+        int allowed = kind == EMBER_OPTIMIZER_SGD || kind == EMBER_OPTIMIZER_ADAGRAD ||
+                      (part == 1 && kind == EMBER_OPTIMIZER_ADAM) ||
+                      (part == 2 && kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD);
+        if (allowed && strcasecmp(name, ember_optimizer_name(kind)) == 0) {
+            *(ember_optimizer_kind *)flag->dst = kind;
+            return 0;
+        }
+    }
+    return cli_usage_error(cmd, "%s: unknown optimizer '%s' (%s)", flag->name, v,
+                           part == 0   ? "adagrad, sgd"
+                           : part == 1 ? "adam, adagrad, sgd"
+                                       : "adagrad, rowwise, sgd");
 }
 
 static int wide_opt_flag(const char *cmd, const cli_flag *f, const char *v) {

@@ -36,8 +36,7 @@ static void usage(void) {
 }
 
 static void version(void) {
-    printf("ember %d.%d.%d (backends compiled in:", EMBER_VERSION_MAJOR, EMBER_VERSION_MINOR,
-           EMBER_VERSION_PATCH);
+    printf("ember %s (backends compiled in:", ember_version());
     for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
         if (ember_backend_compiled((ember_backend_kind)k)) {
             printf(" %s", ember_backend_name((ember_backend_kind)k));

@@ -4,6 +4,7 @@
 #include "train_report.h"
 
 #include "cli_util.h"
+#include "util/json_writer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -95,19 +96,6 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
     fflush(o);
 }
 
-static void json_num(FILE *o, const char *key, double v, int comma) {
-    if (isfinite(v))
-        fprintf(o, "\"%s\":%.6g%s", key, v, comma ? "," : "");
-    else
-        fprintf(o, "\"%s\":null%s", key, comma ? "," : "");
-}
-
-static void json_str(FILE *o, const char *key, const char *s) {
-    fprintf(o, "\"%s\":", key);
-    cli_json_string(o, s);
-    fputc(',', o);
-}
-
 void train_ui_attach(train_ui *u, ember_train_opts *o) {
     u->out = stdout;
     u->tty = isatty(fileno(stderr));
@@ -130,9 +118,14 @@ void train_report_banner(const train_ui *u, const ember_train_opts *o) {
 int train_report_failure(const train_ui *u, const char *cmd, ember_status st, const char *msg) {
     fprintf(stderr, "ember %s: %s\n", cmd, msg);
     if (u->json) {
-        printf("{\"error\":\"%s\",", ember_status_name(st));
-        json_str(stdout, "message", msg);
-        printf("\"ok\":false}\n");
+        ember_json j;
+        ember_json_init(&j, stdout);
+        ember_json_begin_object(&j);
+        ember_json_key_string(&j, "error", ember_status_name(st));
+        ember_json_key_string(&j, "message", msg);
+        ember_json_key_bool(&j, "ok", 0);
+        ember_json_end_object(&j);
+        putchar('\n');
     }
     return (st == EMBER_STATUS_BAD_DATA || st == EMBER_STATUS_INVALID_ARGUMENT ||
             st == EMBER_STATUS_IO_ERROR || st == EMBER_STATUS_CORRUPT_FILE ||
@@ -142,21 +135,25 @@ int train_report_failure(const train_ui *u, const char *cmd, ember_status st, co
 }
 
 static void print_json(const ember_train_opts *o, const ember_train_result *res) {
-    printf("{");
-    json_num(stdout, "auc", res->final.auc, 1);
-    json_num(stdout, "logloss", res->final.logloss, 1);
-    json_num(stdout, "accuracy", res->final.accuracy, 1);
-    json_num(stdout, "samples_per_s", res->samples_per_s, 1);
-    printf("\"params\":%lld,\"params_formula_total\":%lld,", (long long)res->params,
-           (long long)res->count.formula_total);
-    json_num(stdout, "train_loss", res->train_loss, 1);
-    json_str(stdout, "evaluated_on", res->final_on);
-    json_str(stdout, "backend", ember_backend_name(o->backend));
-    printf("\"rows\":%lld,\"epochs\":%d,\"best_epoch\":%d,\"skipped\":%lld,",
-           (long long)res->final.n, res->epochs_run, res->best_epoch,
-           (long long)(res->skipped_train + res->skipped_test));
-    json_num(stdout, "seconds", res->seconds, 0);
-    printf("}\n");
+    ember_json j;
+    ember_json_init(&j, stdout);
+    ember_json_begin_object(&j);
+    ember_json_key_number(&j, "auc", res->final.auc);
+    ember_json_key_number(&j, "logloss", res->final.logloss);
+    ember_json_key_number(&j, "accuracy", res->final.accuracy);
+    ember_json_key_number(&j, "samples_per_s", res->samples_per_s);
+    ember_json_key_int(&j, "params", (long long)res->params);
+    ember_json_key_int(&j, "params_formula_total", (long long)res->count.formula_total);
+    ember_json_key_number(&j, "train_loss", res->train_loss);
+    ember_json_key_string(&j, "evaluated_on", res->final_on);
+    ember_json_key_string(&j, "backend", ember_backend_name(o->backend));
+    ember_json_key_int(&j, "rows", (long long)res->final.n);
+    ember_json_key_int(&j, "epochs", res->epochs_run);
+    ember_json_key_int(&j, "best_epoch", res->best_epoch);
+    ember_json_key_int(&j, "skipped", (long long)(res->skipped_train + res->skipped_test));
+    ember_json_key_number(&j, "seconds", res->seconds);
+    ember_json_end_object(&j);
+    putchar('\n');
 }
 
 void train_report_result(const train_ui *u, const char *cmd, const ember_train_opts *o,

@@ -8,23 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *opt_name(ember_optimizer_kind k) {
-    switch (k) {
-    case EMBER_OPTIMIZER_SGD:
-        return "sgd";
-    case EMBER_OPTIMIZER_ADAGRAD:
-        return "adagrad";
-    case EMBER_OPTIMIZER_ROWWISE_ADAGRAD:
-        return "rowwise_adagrad";
-    case EMBER_OPTIMIZER_ADAM:
-        return "adam";
-    }
-    return "?";
-}
-
 static int opt_parse(const char *s, ember_optimizer_kind *k) {
     for (int i = 0; i <= EMBER_OPTIMIZER_ADAM; i++)
-        if (strcmp(s, opt_name((ember_optimizer_kind)i)) == 0) {
+        if (strcmp(s, ember_optimizer_name((ember_optimizer_kind)i)) == 0) {
             *k = (ember_optimizer_kind)i;
             return 0;
         }
@@ -72,7 +58,7 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     int64_t total = ember_wd_num_params(m);
     float *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
     ember_st_tensor *ts = calloc((size_t)nt, sizeof *ts);
-    char *schema = ember_schema_serialize(fx->schema);
+    char *schema = ember_schema_to_json(fx->schema);
     sbuf mean = {0}, sd = {0}, bounds = {0}, hidden = {0}, fbuckets = {0};
     char vals[NMETA][64];
     char crosses[1024];
@@ -126,9 +112,9 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     META("ember.num_bounds", bounds.p);
     METAF("ember.emb_dim", "%lld", (long long)cfg->emb_dim);
     META("ember.hidden", hidden.p);
-    META("ember.wide_opt", opt_name(cfg->wide_opt));
-    META("ember.deep_opt", opt_name(cfg->deep_opt));
-    META("ember.emb_opt", opt_name(cfg->emb_opt));
+    META("ember.wide_opt", ember_optimizer_name(cfg->wide_opt));
+    META("ember.deep_opt", ember_optimizer_name(cfg->deep_opt));
+    META("ember.emb_opt", ember_optimizer_name(cfg->emb_opt));
     METAF("ember.wide_lr", "%.9g", (double)cfg->wide_lr);
     METAF("ember.deep_lr", "%.9g", (double)cfg->deep_lr);
     METAF("ember.emb_lr", "%.9g", (double)cfg->emb_lr);
@@ -174,7 +160,7 @@ static ember_status need(const ember_st_file *f, const char *path, const char *k
 static ember_status need_int(const ember_st_file *f, const char *path, const char *key,
                              long long lo, long long hi, long long *out, ember_model_err *err) {
     const char *v;
-    EMBER_MODEL_TRY(need(f, path, key, &v, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, key, &v, err));
     char *e;
     errno = 0;
     long long x = strtoll(v, &e, 10);
@@ -189,7 +175,7 @@ static ember_status need_int(const ember_st_file *f, const char *path, const cha
 static ember_status need_float(const ember_st_file *f, const char *path, const char *key,
                                float *out, ember_model_err *err) {
     const char *v;
-    EMBER_MODEL_TRY(need(f, path, key, &v, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, key, &v, err));
     char *e;
     double x = strtod(v, &e);
     if (e == v || *e != '\0')
@@ -221,23 +207,23 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     const ember_st_file *f = &ck->st;
     const char *v, *schema_s, *mode_s, *cross_s;
     long long cat_b, cross_b, bins, dim;
-    EMBER_MODEL_TRY(need(f, path, "ember.model", &v, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.model", &v, err));
     if (strcmp(v, "widedeep-1") != 0)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown model kind '%.40s'", path,
                           v);
-    EMBER_MODEL_TRY(need(f, path, "ember.schema", &schema_s, err));
-    EMBER_MODEL_TRY(need_int(f, path, "ember.cat_buckets", 2, (1ll << 40), &cat_b, err));
-    EMBER_MODEL_TRY(need_int(f, path, "ember.cross_buckets", 2, (1ll << 40), &cross_b, err));
-    EMBER_MODEL_TRY(need_int(f, path, "ember.num_bins", 0, 10000, &bins, err));
-    EMBER_MODEL_TRY(need_int(f, path, "ember.emb_dim", 1, 1 << 20, &dim, err));
-    EMBER_MODEL_TRY(need(f, path, "ember.numeric_mode", &mode_s, err));
-    EMBER_MODEL_TRY(need(f, path, "ember.crosses", &cross_s, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.schema", &schema_s, err));
+    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.cat_buckets", 2, (1ll << 40), &cat_b, err));
+    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.cross_buckets", 2, (1ll << 40), &cross_b, err));
+    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.num_bins", 0, 10000, &bins, err));
+    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.emb_dim", 1, 1 << 20, &dim, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.numeric_mode", &mode_s, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.crosses", &cross_s, err));
     ember_numeric_mode mode;
     if (ember_numeric_mode_parse(mode_s, &mode) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad numeric_mode", path);
     ember_schema *schema = NULL;
     ember_model_err e2;
-    if (ember_schema_deserialize(schema_s, &schema, &e2) != EMBER_STATUS_SUCCESS)
+    if (ember_schema_from_checkpoint(schema_s, &schema, &e2) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: metadata 'ember.schema': %s", path,
                           e2.msg);
     ember_status st =
@@ -266,9 +252,9 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     }
     /* numeric statistics */
     const char *ms, *ss, *bs;
-    EMBER_MODEL_TRY(need(f, path, "ember.num_mean", &ms, err));
-    EMBER_MODEL_TRY(need(f, path, "ember.num_std", &ss, err));
-    EMBER_MODEL_TRY(need(f, path, "ember.num_bounds", &bs, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.num_mean", &ms, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.num_std", &ss, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.num_bounds", &bs, err));
     if (parse_doubles(ms, ms + strlen(ms), fx->mean, fx->n_num) != fx->n_num ||
         parse_doubles(ss, ss + strlen(ss), fx->std, fx->n_num) != fx->n_num)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
@@ -296,7 +282,7 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     cfg->fx = fx;
     cfg->emb_dim = dim;
     const char *hs;
-    EMBER_MODEL_TRY(need(f, path, "ember.hidden", &hs, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.hidden", &hs, err));
     double hd[EMBER_MAX_HIDDEN];
     int nh = parse_doubles(hs, hs + strlen(hs), hd, EMBER_MAX_HIDDEN);
     if (nh < 0) return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad hidden sizes", path);
@@ -308,21 +294,21 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     }
     const char *ow, *od, *oe, *red;
     long long seed;
-    EMBER_MODEL_TRY(need(f, path, "ember.wide_opt", &ow, err));
-    EMBER_MODEL_TRY(need(f, path, "ember.deep_opt", &od, err));
-    EMBER_MODEL_TRY(need(f, path, "ember.emb_opt", &oe, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.wide_opt", &ow, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.deep_opt", &od, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.emb_opt", &oe, err));
     if (opt_parse(ow, &cfg->wide_opt) || opt_parse(od, &cfg->deep_opt) ||
         opt_parse(oe, &cfg->emb_opt))
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown optimizer name", path);
-    EMBER_MODEL_TRY(need_float(f, path, "ember.wide_lr", &cfg->wide_lr, err));
-    EMBER_MODEL_TRY(need_float(f, path, "ember.deep_lr", &cfg->deep_lr, err));
-    EMBER_MODEL_TRY(need_float(f, path, "ember.emb_lr", &cfg->emb_lr, err));
-    EMBER_MODEL_TRY(need_float(f, path, "ember.wide_l2", &cfg->wide_l2, err));
-    EMBER_MODEL_TRY(need_float(f, path, "ember.deep_l2", &cfg->deep_l2, err));
-    EMBER_MODEL_TRY(need_float(f, path, "ember.emb_l2", &cfg->emb_l2, err));
-    EMBER_MODEL_TRY(need_int(f, path, "ember.seed", 0, 0x7fffffffffffffffll, &seed, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.wide_lr", &cfg->wide_lr, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.deep_lr", &cfg->deep_lr, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_lr", &cfg->emb_lr, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.wide_l2", &cfg->wide_l2, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.deep_l2", &cfg->deep_l2, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_l2", &cfg->emb_l2, err));
+    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.seed", 0, 0x7fffffffffffffffll, &seed, err));
     cfg->seed = (uint64_t)seed;
-    EMBER_MODEL_TRY(need(f, path, "ember.reduction", &red, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.reduction", &red, err));
     cfg->reduction =
         strcmp(red, "atomic") == 0 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
     return EMBER_STATUS_SUCCESS;
@@ -330,7 +316,7 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
 
 ember_status ember_checkpoint_read(const char *path, ember_checkpoint *ck, ember_model_err *err) {
     memset(ck, 0, sizeof *ck);
-    EMBER_MODEL_TRY(ember_st_read(path, &ck->st, err));
+    EMBER_FORWARD_IF_ERROR(ember_st_read(path, &ck->st, err));
     ember_status st = read_config(path, ck, err);
     if (st == EMBER_STATUS_SUCCESS) {
         ember_param_count pc;
@@ -429,7 +415,7 @@ void ember_wd_spec_storage_free(ember_wd_spec_storage *st) {
 ember_status ember_checkpoint_params(const char *path, ember_param_count *count,
                                      int64_t *floats_in_file, ember_model_err *err) {
     ember_checkpoint ck;
-    EMBER_MODEL_TRY(ember_checkpoint_read(path, &ck, err));
+    EMBER_FORWARD_IF_ERROR(ember_checkpoint_read(path, &ck, err));
     ember_widedeep_spec spec;
     ember_wd_spec_storage ss;
     ember_status st = ember_wd_spec_from_config(&ck.cfg, &spec, &ss);
@@ -517,7 +503,13 @@ ember_status ember_checkpoint_load_optimizer(ember_wd_model *m, const char *path
         ember_st_tensor info;
         ember_wd_state_info(m, i, &info);
         const ember_st_tensor *t = ember_st_find(&f, info.name);
-        if (t == NULL || t->count != info.count) {
+        int same = t != NULL && t->ndim == info.ndim;
+        for (int d = 0; same && d < info.ndim; d++) same = t->shape[d] == info.shape[d];
+        if (t == NULL) { /* a file from before the names and shapes of the model's tensors */
+            t = ember_st_find(&f, ember_wd_state_legacy_name(m, i));
+            same = t != NULL && t->ndim == 1 && t->count == info.count;
+        }
+        if (!same) {
             st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
                             "%s: optimizer state '%s' is missing or has the wrong size", op,
                             info.name);

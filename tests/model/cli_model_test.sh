@@ -47,6 +47,21 @@ check "params --model: floats in the checkpoint equal the count" grep -q "equals
 "$ember" encode --model "$tmp/m.st" --data "$adult/adult.test" --out "$tmp/enc" >/dev/null 2>&1
 check "encode writes CSV + JSON" test -s "$tmp/enc.data.csv" -a -s "$tmp/enc.json"
 check "encode writes one row per example" test "$(($(wc -l <"$tmp/enc.data.csv") - 1))" -eq 16281
+check "encode's JSON parses and counts the rows" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["rows"]["data"] == 16281 and d["files"]["test"] is None, d' "$tmp/enc.json"
+
+# outputs are created like any other tool's: mode 0666 & ~umask (not mkstemp's 0600)
+(umask 022 && "$ember" predict --model "$tmp/m.st" --data "$adult/adult.test" --threads 1 \
+    --out "$tmp/p.out" && "$ember" encode --model "$tmp/m.st" --data "$adult/adult.test" \
+    --out "$tmp/enc2") >/dev/null 2>&1
+check "predict --out writes the same probabilities as stdout" cmp -s "$tmp/p.out" "$tmp/p.txt"
+check "predict --out file has mode 644 under umask 022" test "$(stat -c %a "$tmp/p.out")" = 644
+check "encode files have mode 644 under umask 022" \
+    test "$(stat -c %a "$tmp/enc2.data.csv")$(stat -c %a "$tmp/enc2.json")" = 644644
+check "no temporary files left beside the outputs" \
+    test -z "$(find "$tmp" -name '*.tmp.*' -print -quit)"
 
 # resume
 "$ember" train --data "$adult/adult.data" --resume "$tmp/m.st" --epochs 1 --threads 1 --holdout 0 \

@@ -14,7 +14,7 @@
  * numeric features (one linear, one heavy-tailed whose log matters, one noise), and two
  * planted pairwise interactions that no sum of per-field weights can express. */
 #include "wd_metrics.h"
-#include "wd_util.h"
+#include "util/rng.h"
 
 #include <math.h>
 #include <stdio.h>
