@@ -149,11 +149,7 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
     ember_schema *s = NULL;
     ember_features *fx = NULL;
     ember_reader *r = NULL;
-    if (ember_schema_for(o, &s, err) ||
-        ember_features_create(&fx, s, o->cat_buckets, o->cross_buckets, o->num_bins,
-                              o->numeric_mode,
-                              o->crosses ? o->crosses : ember_default_crosses(o->format), err) ||
-        ember_features_set_field_buckets(fx, o->field_buckets, err) ||
+    if (ember_schema_for(o, &s, err) || ember_train_features(o, s, &fx, err) ||
         ember_reader_open(&r, o->data, fx->schema, err))
         goto fail;
     ember_schema_free(s);

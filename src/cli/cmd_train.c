@@ -98,7 +98,7 @@ static size_t data_section(ember_train_opts *o, train_values *tv, cli_flag *out)
          .help = "validation data for early stopping", .def = "--holdout rows"},
         {"--holdout", CLI_FLOAT, &o->holdout, .fmin = 0, .fmax = 0.95, .meta = "F",
          .help = "fraction of --data held out for validation",
-         .def = "0.2 when there is no --test or --valid, else 0"},
+         .def = "0.1 with --test, 0 with --valid, else 0.2"},
     };
     memcpy(out, flags, sizeof flags);
     return CLI_COUNT(flags) + cli_data_flags(o, &tv->data, out + CLI_COUNT(flags));

@@ -12,15 +12,15 @@ void ember_train_opts_defaults(ember_train_opts *o) {
     memset(o, 0, sizeof *o);
     o->format = EMBER_FORMAT_ADULT;
     o->delim = ',';
-    o->cat_buckets = 1000;
+    o->cat_buckets = 0; /* sized from the data */
     o->cross_buckets = 10000;
     o->num_bins = 10;
     o->numeric_mode = EMBER_NUMERIC_STD;
     ember_wd_config_defaults(&o->model);
-    o->epochs = 8;
+    o->epochs = 12; /* early stopping usually ends training before */
     o->batch = 64;
     o->holdout = -1.0;
-    o->patience = 3;
+    o->patience = 2;
     o->backend = EMBER_BACKEND_CPU;
     o->device = -1;
     o->threads = -1;
@@ -38,6 +38,23 @@ int ember_auto_threads(const ember_wd_config *cfg, int64_t batch) {
         width = (double)cfg->hidden[l];
     }
     return (double)batch * work < 64.0 * 1024 * 1024 ? 1 : 0;
+}
+
+ember_status ember_train_features(const ember_train_opts *o, const ember_schema *schema,
+                                  ember_features **out, ember_model_err *err) {
+    const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
+    const int64_t buckets = o->cat_buckets > 0 ? o->cat_buckets : EMBER_AUTO_BUCKETS_MAX;
+    EMBER_FORWARD_IF_ERROR(ember_features_create(out, schema, buckets, o->cross_buckets,
+                                                 o->num_bins, o->numeric_mode, crosses, err));
+    ember_status st = o->cat_buckets > 0 ? EMBER_STATUS_SUCCESS
+                                         : ember_features_size_buckets_from_data(*out, err);
+    if (st == EMBER_STATUS_SUCCESS)
+        st = ember_features_set_field_buckets(*out, o->field_buckets, err);
+    if (st != EMBER_STATUS_SUCCESS) {
+        ember_features_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 const char *ember_default_crosses(ember_data_format fmt) {
@@ -215,11 +232,7 @@ static ember_status features_from_checkpoint(trainer *t, ember_model_err *err) {
 static ember_status features_from_options(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
     EMBER_FORWARD_IF_ERROR(ember_schema_for(o, &t->schema, err));
-    const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
-    EMBER_FORWARD_IF_ERROR(ember_features_create(&t->fx_owned, t->schema, o->cat_buckets,
-                                                 o->cross_buckets, o->num_bins, o->numeric_mode,
-                                                 crosses, err));
-    EMBER_FORWARD_IF_ERROR(ember_features_set_field_buckets(t->fx_owned, o->field_buckets, err));
+    EMBER_FORWARD_IF_ERROR(ember_train_features(o, t->schema, &t->fx_owned, err));
     t->fx = t->fx_owned;
     return EMBER_STATUS_SUCCESS;
 }
@@ -236,7 +249,9 @@ static ember_status open_reader(trainer *t, const char *path, ember_reader **r,
 static ember_status open_data(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
     double holdout = o->holdout;
-    if (holdout < 0) holdout = (o->test == NULL && o->valid == NULL) ? 0.2 : 0.0;
+    /* Early stopping needs validation rows even when a test file is given (the test file
+     * must not choose the epoch). */
+    if (holdout < 0) holdout = o->valid != NULL ? 0.0 : o->test != NULL ? 0.1 : 0.2;
     if (holdout >= 1.0)
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "holdout must be below 1");
     holdout_sel sel = {t->cfg.seed, (uint64_t)(holdout * 4294967296.0), 0};

@@ -76,7 +76,7 @@ help)
     # the help comes from the flag table: each flag with its default, shown before any
     # flag given beside --help changed it
     expect_code 0 train --epochs 3 --help
-    expect_output '^  --epochs N +.*\(default 8\)$'
+    expect_output '^  --epochs N +.*\(default 12\)$'
     expect_output '^  --batch N +.*\(default 64\)$'
     expect_code 0 bench --reps=5 -h
     expect_output '^  --reps N +.*\(default 20\)$'
