@@ -55,6 +55,10 @@ static int has_model_flag(int argc, char **argv) {
 
 int ember_cmd_bench(int argc, char **argv) {
     const char *cmd = argv[0];
+    /* `--dist` alone is the distributed benchmark; `--dist uniform|zipf` the index law. */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--dist") == 0 && (i + 1 == argc || strncmp(argv[i + 1], "--", 2) == 0))
+            return ember_cmd_bench_dist(argc, argv);
     if (has_model_flag(argc, argv)) {
         if (ember_cmd_bench_model == NULL) {
             fprintf(stderr, "ember %s: --model: the model benchmark is not built into this "
