@@ -128,10 +128,15 @@ ember_status dist_routed_alloc(ember_dist_tables *tabs);
  * on every rank. */
 ember_status dist_route_indices(ember_dist_tables *tabs, const dist_local_batch *lb);
 
-/* The batched-op descs, tables and states of this rank's shards over the routed global
- * batch (owner side); returns how many. Arrays hold num_tables entries. */
-int64_t dist_owner_descs(const ember_dist_tables *tabs, ember_lookup_desc *descs,
-                         ember_buffer **tables, ember_buffer **states, ember_buffer **idx,
-                         ember_buffer **off);
+/* The arguments of a batched op over this rank's shards and the routed global batch
+ * (owner side): `count` descs, tables, states, indices and offsets. */
+typedef struct dist_owner_args {
+    int64_t count;
+    ember_lookup_desc *descs;
+    ember_buffer **tables, **states, **idx, **off;
+} dist_owner_args;
+
+ember_status dist_owner_args_make(ember_dist_tables *tabs, dist_owner_args *a);
+void dist_owner_args_free(dist_owner_args *a);
 
 #endif

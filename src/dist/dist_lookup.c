@@ -9,30 +9,26 @@
 
 /* The owner's lookup over all its shards: [batch_global x owned_width] on the host. */
 static ember_status owner_lookup(ember_dist_tables *tabs, float *host) {
-    int64_t T = tabs->num_tables, W = tabs->owned_width[tabs->comm->rank];
-    int64_t rows = tabs->routed.batch_global;
+    int64_t W = tabs->owned_width[tabs->comm->rank], rows = tabs->routed.batch_global;
     if (W == 0 || rows == 0) return EMBER_STATUS_SUCCESS;
-    ember_lookup_desc *descs = malloc((size_t)T * sizeof *descs);
-    ember_buffer **bufs = malloc((size_t)T * 4 * sizeof *bufs), *out = NULL;
-    if (!descs || !bufs) {
-        free(descs), free(bufs);
-        return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
-    }
-    int64_t k = dist_owner_descs(tabs, descs, bufs, bufs + T, bufs + 2 * T, bufs + 3 * T);
+    dist_owner_args a;
+    ember_buffer *out = NULL;
     size_t bytes = (size_t)(rows * W) * sizeof(float);
     double t0 = dist_now();
-    ember_status st = ember_buffer_alloc(tabs->ctx, bytes, &out);
+    ember_status st = dist_owner_args_make(tabs, &a);
+    if (st != EMBER_STATUS_SUCCESS) return st;
+    st = ember_buffer_alloc(tabs->ctx, bytes, &out);
     if (st == EMBER_STATUS_SUCCESS)
-        st = ember_embedding_lookup_batched(tabs->ctx, k, descs, (const ember_buffer *const *)bufs,
-                                            (const ember_buffer *const *)(bufs + 2 * T),
-                                            (const ember_buffer *const *)(bufs + 3 * T), NULL, out);
+        st = ember_embedding_lookup_batched(tabs->ctx, a.count, a.descs,
+                                            (const ember_buffer *const *)a.tables,
+                                            (const ember_buffer *const *)a.idx,
+                                            (const ember_buffer *const *)a.off, NULL, out);
     if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_download(tabs->ctx, out, 0, host, bytes);
     tabs->stats.lookup_seconds += dist_now() - t0;
     if (st != EMBER_STATUS_SUCCESS)
         dist_error(tabs->comm, st, "owner lookup: %s", ember_context_last_error(tabs->ctx));
     ember_buffer_free(out);
-    free(descs);
-    free(bufs);
+    dist_owner_args_free(&a);
     return st;
 }
 

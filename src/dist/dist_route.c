@@ -267,26 +267,40 @@ ember_status dist_route_indices(ember_dist_tables *tabs, const dist_local_batch 
     return st;
 }
 
-int64_t dist_owner_descs(const ember_dist_tables *tabs, ember_lookup_desc *descs,
-                         ember_buffer **tables, ember_buffer **states, ember_buffer **idx,
-                         ember_buffer **off) {
+void dist_owner_args_free(dist_owner_args *a) {
+    free(a->descs);
+    free(a->tables);
+    memset(a, 0, sizeof *a);
+}
+
+ember_status dist_owner_args_make(ember_dist_tables *tabs, dist_owner_args *a) {
     int me = tabs->comm->rank;
+    int64_t T = tabs->num_tables;
     const dist_routed *rt = &tabs->routed;
-    int64_t k = 0;
-    for (int64_t t = 0; t < tabs->num_tables; t++) {
+    memset(a, 0, sizeof *a);
+    a->descs = malloc((size_t)T * sizeof *a->descs);
+    a->tables = malloc((size_t)T * 4 * sizeof *a->tables);
+    if (!a->descs || !a->tables) {
+        dist_owner_args_free(a);
+        return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
+    }
+    a->states = a->tables + T, a->idx = a->tables + 2 * T, a->off = a->tables + 3 * T;
+    for (int64_t t = 0; t < T; t++) {
         const dist_table *tb = &tabs->t[t];
         if (!dist_participates(tb, me)) continue;
         const dist_shard *s = &tb->shards[me];
         int row_wise = tb->plan.kind == EMBER_SHARD_ROW_WISE;
+        int64_t k = a->count++;
         /* Row-wise owners return partial sums: the requester divides MEAN bags by their
          * count, and the padding index never reaches them. */
         ember_pooling pooling = row_wise ? EMBER_POOLING_SUM : tb->spec.pooling;
-        ember_lookup_desc_init(&descs[k], s->rows, s->cols, rt->num_idx[t], rt->batch_global, pooling);
-        descs[k].padding_idx = row_wise ? -1 : tb->spec.padding_idx;
-        descs[k].out_row_stride = tabs->owned_width[me];
-        descs[k].out_col_offset = tb->owned_col[me];
-        tables[k] = tb->table, states[k] = tb->state, idx[k] = rt->idx[t], off[k] = rt->off[t];
-        k++;
+        ember_lookup_desc_init(&a->descs[k], s->rows, s->cols, rt->num_idx[t], rt->batch_global,
+                               pooling);
+        a->descs[k].padding_idx = row_wise ? -1 : tb->spec.padding_idx;
+        a->descs[k].out_row_stride = tabs->owned_width[me];
+        a->descs[k].out_col_offset = tb->owned_col[me];
+        a->tables[k] = tb->table, a->states[k] = tb->state;
+        a->idx[k] = rt->idx[t], a->off[k] = rt->off[t];
     }
-    return k;
+    return EMBER_STATUS_SUCCESS;
 }
