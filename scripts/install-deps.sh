@@ -20,6 +20,7 @@ packages=(
     libcriterion-dev                              # the test framework
     ocl-icd-opencl-dev opencl-headers libclblast-dev  # the OpenCL backend and its GEMMs
     pocl-opencl-icd clinfo                        # an OpenCL device on the CPU (tests, CI)
+    libopenmpi-dev openmpi-bin                    # libember_dist (tables sharded over MPI)
 )
 check_only=0
 data=0

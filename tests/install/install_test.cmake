@@ -1,5 +1,6 @@
 # install_test.cmake (cmake -P): the steps of the install test, each failing loudly.
-# Inputs: EMBER_BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR C_COMPILER SANITIZE.
+# Inputs: EMBER_BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR C_COMPILER SANITIZE, and
+# DIST_CONSUMER_DIR (empty when libember_dist is not built).
 cmake_minimum_required(VERSION 3.25)
 
 function(run what)
@@ -60,3 +61,25 @@ run("build the consumer (pkg-config)"
   ${pc_flags} -Wl,-rpath,${libdir})
 run("run the consumer (pkg-config)" ${WORK_DIR}/pc-consumer)
 message(STATUS "${last_output}")
+
+# 3. libember_dist (built when MPI was found): find_package(ember COMPONENTS dist) and
+#    ember_dist.pc; the program runs as one MPI rank (a singleton, no mpirun).
+if(DIST_CONSUMER_DIR)
+  # Under ASan, Open MPI's own leaks need named frames to be suppressed (tests/dist).
+  set(ENV{OMPI_MCA_mca_base_component_disable_dlclose} 1)
+  set(ENV{ASAN_OPTIONS} "$ENV{ASAN_OPTIONS}:fast_unwind_on_malloc=0")
+  run("configure the dist consumer with find_package(ember COMPONENTS dist)"
+    ${CMAKE_COMMAND} -S ${DIST_CONSUMER_DIR} -B ${WORK_DIR}/cmake-dist-consumer -G ${GENERATOR}
+    -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_PREFIX_PATH=${prefix} "-DCMAKE_C_FLAGS=${cflags}"
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+  run("build the dist consumer (CMake)" ${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-dist-consumer)
+  run("run the dist consumer (CMake)" ${WORK_DIR}/cmake-dist-consumer/consumer)
+  message(STATUS "${last_output}")
+  run("pkg-config --cflags --libs ember_dist" ${PKG_CONFIG} --cflags --libs ember_dist)
+  string(STRIP "${last_output}" pc_flags)
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  run("build the dist consumer (pkg-config)" ${C_COMPILER} -std=c11 ${cflags_list}
+    ${DIST_CONSUMER_DIR}/main.c -o ${WORK_DIR}/pc-dist-consumer ${pc_flags} -Wl,-rpath,${libdir})
+  run("run the dist consumer (pkg-config)" ${WORK_DIR}/pc-dist-consumer)
+  message(STATUS "${last_output}")
+endif()
