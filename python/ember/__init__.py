@@ -29,3 +29,15 @@ from .ops import (
 )
 
 __version__ = "0.1.0"
+__all__ = [
+    "Buffer", "Backend", "Context", "Device", "MathMode", "devices",
+    "BackendNotCompiled", "BadData", "BadOffsets", "BufferTooSmall", "BuildFailed",
+    "CorruptFile", "DeviceError", "EmberError", "IndexOutOfRange", "Internal",
+    "InvalidArgument", "IOError_", "NoDevice", "NotSupported", "NumericError", "OutOfMemory",
+    "ShapeMismatch", "WrongContext", "Model", "load_model", "Activation", "IndexType",
+    "LookupDesc", "Optimizer", "OptimizerKind", "ParamCount", "Pooling", "Reduction",
+    "bce_with_logits", "dense_backward", "dense_forward", "dense_optimizer_step",
+    "embedding_backward_dense", "embedding_backward_sparse", "embedding_backward_update",
+    "embedding_backward_update_batched", "embedding_lookup", "embedding_lookup_batched",
+    "optimizer_state_size", "sigmoid", "sparse_optimizer_step", "widedeep_count_params",
+]

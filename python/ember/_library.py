@@ -182,6 +182,8 @@ _proto("ember_buffer_size", c_size_t, buf_p)
 _proto("ember_buffer_upload", status, ctx_p, buf_p, c_size_t, c_void_p, c_size_t)
 _proto("ember_buffer_download", status, ctx_p, buf_p, c_size_t, c_void_p, c_size_t)
 _proto("ember_buffer_zero", status, ctx_p, buf_p, c_size_t, c_size_t)
+if hasattr(lib, "ember_buffer_wrap"):
+    _proto("ember_buffer_wrap", status, ctx_p, c_void_p, c_size_t, POINTER(buf_p))
 _proto("ember_lookup_desc_init", None, desc_p, c_int64, c_int64, c_int64, c_int64, c_int)
 _proto("ember_embedding_lookup", status, ctx_p, desc_p, buf_p, buf_p, buf_p, buf_p, buf_p)
 _proto(

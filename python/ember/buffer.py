@@ -70,6 +70,42 @@ class Buffer:
         """A new buffer holding a copy of a torch tensor (CPU or CUDA)."""
         return cls.from_numpy(ctx, tensor.detach().cpu().numpy())
 
+    @classmethod
+    def wrap(cls, ctx: Context, native: int, nbytes: int, owner: Any = None,
+             dtype: Any = np.uint8, shape: Optional[Shape] = None) -> "Buffer":
+        """A buffer over memory the caller owns, without copying (ember_buffer_wrap): a host
+        pointer for the CPU backend, a device pointer for CUDA, a cl_mem for OpenCL. ember
+        never frees it; the Buffer keeps `owner` (the object owning the memory) alive."""
+        if not L.has("ember_buffer_wrap"):
+            raise NotImplementedError("ember: this libember has no ember_buffer_wrap")
+        self = cls.__new__(cls)
+        self._handle = None
+        self.ctx, self.owner = ctx, owner
+        self.dtype = np.dtype(dtype)
+        self.shape = _shape(shape) if shape is not None else (int(nbytes) // self.dtype.itemsize,)
+        handle = L.buf_p()
+        ctx.check(L.lib.ember_buffer_wrap(ctx.handle, native, int(nbytes), ctypes.byref(handle)))
+        self._adopt(handle.value)
+        return self
+
+    @classmethod
+    def wrap_numpy(cls, ctx: Context, array: np.ndarray) -> "Buffer":
+        """A buffer over a C-contiguous numpy array's memory (CPU backend): ops write into
+        the array itself."""
+        if not array.flags.c_contiguous:
+            raise ValueError("ember: only a C-contiguous array can be wrapped")
+        return cls.wrap(ctx, array.ctypes.data, array.nbytes, array, array.dtype, array.shape)
+
+    @classmethod
+    def wrap_torch(cls, ctx: Context, tensor: Any) -> "Buffer":
+        """A buffer over a contiguous torch tensor's memory: a CPU tensor on the CPU backend,
+        a CUDA tensor on the CUDA backend."""
+        if not tensor.is_contiguous():
+            raise ValueError("ember: only a contiguous tensor can be wrapped")
+        dtype = np.dtype(str(tensor.dtype).replace("torch.", ""))
+        return cls.wrap(ctx, tensor.data_ptr(), tensor.numel() * tensor.element_size(), tensor,
+                        dtype, tuple(tensor.shape))
+
     # --- properties ----------------------------------------------------------------------
 
     @property

@@ -22,10 +22,10 @@ import math
 import threading
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 from torch import nn
 
+from ._staging import Staging
 from .buffer import Buffer
 from .context import Backend, Context
 from .ops import (
@@ -36,13 +36,18 @@ from .ops import (
 
 __all__ = ["TableBatchedEmbeddingBags", "EmbeddingBag", "context_for"]
 
-_contexts: Dict[Tuple[Backend, int], Context] = {}
+_contexts: Dict[Tuple[Backend, int], Tuple[Context, Staging]] = {}
 _contexts_lock = threading.Lock()
 
 
 def context_for(device: Union[str, torch.device], backend: Optional[str] = None) -> Context:
     """The shared ember Context for tensors on a torch device: the CPU backend for "cpu"
     (or the backend named, e.g. "opencl"), the CUDA backend on the same index for "cuda:N"."""
+    return _shared(device, backend)[0]
+
+
+def _shared(device: Union[str, torch.device],
+            backend: Optional[str]) -> Tuple[Context, Staging]:
     device = torch.device(device)
     if device.type == "cuda":
         kind, index = Backend.CUDA, device.index if device.index is not None else 0
@@ -53,23 +58,15 @@ def context_for(device: Union[str, torch.device], backend: Optional[str] = None)
     else:
         raise ValueError(f"ember.torch: no ember backend for {device.type} tensors")
     with _contexts_lock:
-        ctx = _contexts.get((kind, index))
-        if ctx is None:
-            ctx = _contexts[(kind, index)] = Context(kind, index)
-        return ctx
-
-
-# --- tensors in and out of ember buffers -------------------------------------------------
-
-_NP = {torch.float32: np.float32, torch.int64: np.int64, torch.int32: np.int32}
-
-
-def _to_buffer(ctx: Context, t: torch.Tensor) -> Buffer:
-    """An ember buffer holding a tensor's values (a copy)."""
-    return Buffer.from_numpy(ctx, t.detach().contiguous().cpu().numpy())
+        shared = _contexts.get((kind, index))
+        if shared is None:
+            ctx = Context(kind, index)
+            shared = _contexts[(kind, index)] = (ctx, Staging(ctx))
+        return shared
 
 
 def _from_buffer(buf: Buffer, device: torch.device) -> torch.Tensor:
+    """A tensor on `device` holding a copy of an ember buffer (tables, optimizer state)."""
     return torch.from_numpy(buf.to_numpy()).to(device)
 
 
@@ -152,7 +149,7 @@ class TableBatchedEmbeddingBags(nn.Module):
         self.pooling = _pooling(pooling)
         self.reduction = _reduction(reduction)
         self.device = torch.device(device)
-        self.ctx = context_for(self.device, backend)
+        self.ctx, self._staging = _shared(self.device, backend)
         self.dims = [d for _, d in self.table_shapes]
         self.total_dim = sum(self.dims)
         self._anchor = torch.zeros(0, requires_grad=True)
@@ -168,7 +165,7 @@ class TableBatchedEmbeddingBags(nn.Module):
             else:
                 bound = 1.0 / math.sqrt(rows)
                 w = torch.empty(rows, dim).uniform_(-bound, bound, generator=gen)
-            self.tables.append(_to_buffer(self.ctx, w))
+            self.tables.append(Buffer.from_torch(self.ctx, w))
             n = optimizer_state_size(self.optimizer.kind, rows, dim)
             self.states.append(Buffer.zeros(self.ctx, n) if n > 0 else None)
 
@@ -235,33 +232,53 @@ class TableBatchedEmbeddingBags(nn.Module):
         offsets = offsets.to(indices.dtype if itype == IndexType.INT32 else torch.int64)
         descs = self._descs(offsets, batch, itype)
         bounds = offsets[:: batch].tolist() if batch > 0 else [0] * (T + 1)
+        # table t's bags are offsets[t*B .. (t+1)*B], rebased to start at 0
+        if batch > 0:
+            starts = offsets[:-1:batch].unsqueeze(1)
+            rebased = torch.cat([offsets[:-1].view(T, batch), offsets[batch::batch].unsqueeze(1)],
+                                1) - starts
+        else:
+            rebased = offsets.new_zeros(T, 1)
+        stage = self._staging.input
         idx, offs, psw = [], [], []
         for t in range(T):
             lo, hi = int(bounds[t]), int(bounds[t + 1])
-            idx.append(_to_buffer(self.ctx, indices[lo:hi] if hi > lo else indices[:1]))
-            offs.append(_to_buffer(self.ctx, offsets[t * batch:(t + 1) * batch + 1] - lo))
+            idx.append(stage(indices[lo:hi]))
+            offs.append(stage(rebased[t]))
             if per_sample_weights is not None:
-                psw.append(_to_buffer(self.ctx, per_sample_weights[lo:hi]
-                                      if hi > lo else per_sample_weights[:1]))
+                psw.append(stage(per_sample_weights[lo:hi]))
         return descs, idx, offs, psw if per_sample_weights is not None else None
 
     def _forward(self, indices, offsets, per_sample_weights):
         descs, idx, offs, psw = self._split(indices, offsets, per_sample_weights)
-        batch = descs[0].batch
-        out = Buffer.empty(self.ctx, (batch, self.total_dim))
-        embedding_lookup_batched(self.ctx, descs, self.tables, idx, offs, psw, out)
-        return _from_buffer(out, indices.device), (descs, idx, offs, psw)
+        out, finish = self._staging.output((descs[0].batch, self.total_dim), indices.device)
+        try:
+            embedding_lookup_batched(self.ctx, descs, self.tables, idx, offs, psw, out)
+        finally:
+            result = finish()
+        return result, (descs, idx, offs, psw)
+
+    def _release(self, saved) -> None:
+        descs, idx, offs, psw = saved
+        self._staging.release(idx + offs + (psw or []))
 
     def _backward_update(self, saved, grad_out: torch.Tensor) -> None:
         descs, idx, offs, psw = saved
-        grad = _to_buffer(self.ctx, grad_out.to(torch.float32))
-        embedding_backward_update_batched(self.ctx, descs, idx, offs, psw, grad, self.reduction,
-                                          self.optimizer, self.tables, self.states)
+        grad = self._staging.input(grad_out.to(torch.float32))
+        try:
+            embedding_backward_update_batched(self.ctx, descs, idx, offs, psw, grad,
+                                              self.reduction, self.optimizer, self.tables,
+                                              self.states)
+        finally:
+            self._staging.release([grad])
+            self._release(saved)
 
     def forward(self, indices: torch.Tensor, offsets: torch.Tensor,
                 per_sample_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         if not self.training or not torch.is_grad_enabled():
-            return self._forward(indices, offsets, per_sample_weights)[0]
+            out, saved = self._forward(indices, offsets, per_sample_weights)
+            self._release(saved)
+            return out
         return _FusedLookup.apply(self, indices, offsets, per_sample_weights, self._anchor)
 
     def extra_repr(self) -> str:
@@ -277,34 +294,40 @@ class _Bag(torch.autograd.Function):
     @staticmethod
     def forward(fn_ctx, module: "EmbeddingBag", weight: torch.Tensor, indices: torch.Tensor,
                 offsets: Optional[torch.Tensor], per_sample_weights: Optional[torch.Tensor]):
-        ctx = module.ctx
+        ctx, stage = module.ctx, module._staging
         desc = module._desc(indices, offsets)
-        bufs = (_to_buffer(ctx, indices),
-                None if offsets is None else _to_buffer(ctx, offsets),
-                None if per_sample_weights is None else _to_buffer(ctx, per_sample_weights))
-        out = Buffer.empty(ctx, (desc.batch, desc.dim))
-        embedding_lookup(ctx, desc, _to_buffer(ctx, weight), bufs[0], bufs[1], bufs[2], out)
+        bufs = (stage.input(indices), None if offsets is None else stage.input(offsets),
+                None if per_sample_weights is None else stage.input(per_sample_weights))
+        table = stage.input(weight)
+        out, finish = stage.output((desc.batch, desc.dim), weight.device)
+        try:
+            embedding_lookup(ctx, desc, table, bufs[0], bufs[1], bufs[2], out)
+        finally:
+            result = finish()
+            stage.release([table])
         fn_ctx.module, fn_ctx.desc, fn_ctx.bufs = module, desc, bufs
         fn_ctx.weight_shape, fn_ctx.weight_device = weight.shape, weight.device
-        return _from_buffer(out, weight.device)
+        return result
 
     @staticmethod
     def backward(fn_ctx, grad_out: torch.Tensor):
-        module, desc, (idx, offs, psw) = fn_ctx.module, fn_ctx.desc, fn_ctx.bufs
-        ctx, n = module.ctx, max(desc.num_indices, 1)
-        ids = Buffer.empty(ctx, n, np.int64)
-        grads = Buffer.empty(ctx, (n, desc.dim))
-        num = embedding_backward_sparse(ctx, desc, idx, offs, psw,
-                                        _to_buffer(ctx, grad_out.to(torch.float32)),
-                                        module.reduction, ids, grads)
+        module, desc, bufs = fn_ctx.module, fn_ctx.desc, fn_ctx.bufs
+        ctx, stage, n = module.ctx, module._staging, max(desc.num_indices, 1)
         dev = fn_ctx.weight_device
-        rows = _from_buffer(ids, dev)[:num]
-        vals = _from_buffer(grads, dev)[:num]
-        grad = torch.sparse_coo_tensor(rows.unsqueeze(0), vals, fn_ctx.weight_shape,
+        ids, ids_done = stage.output((n,), dev, torch.int64)
+        grads, grads_done = stage.output((n, desc.dim), dev)
+        grad_buf = stage.input(grad_out.to(torch.float32))
+        try:
+            num = embedding_backward_sparse(ctx, desc, bufs[0], bufs[1], bufs[2], grad_buf,
+                                            module.reduction, ids, grads)
+        finally:
+            rows, vals = ids_done(), grads_done()
+            stage.release([grad_buf, *bufs])
+            fn_ctx.bufs = None
+        grad = torch.sparse_coo_tensor(rows[:num].unsqueeze(0), vals[:num], fn_ctx.weight_shape,
                                        device=dev)._coalesced_(True)
         if not module.sparse:
             grad = grad.to_dense()
-        fn_ctx.bufs = None
         return None, grad, None, None, None
 
 
@@ -330,7 +353,7 @@ class EmbeddingBag(nn.Module):
         self.include_last_offset = include_last_offset
         self.reduction = _reduction(reduction)
         device = torch.device(device)
-        self.ctx = context_for(device, backend)
+        self.ctx, self._staging = _shared(device, backend)
         if _weight is None:
             w = torch.randn(num_embeddings, embedding_dim, device=device)
             if padding_idx is not None:
