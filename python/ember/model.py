@@ -59,8 +59,8 @@ def read_safetensors(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
 # --- schema -----------------------------------------------------------------------------
 
 IGNORE, LABEL, NUMERIC, CATEGORICAL, MULTI = range(5)  # ember_col_kind
-_KIND_NAMES = {"ignore": IGNORE, "label": LABEL, "numeric": NUMERIC, "num": NUMERIC,
-               "categorical": CATEGORICAL, "cat": CATEGORICAL, "multi": MULTI}
+_KIND_NAMES = {"ignore": IGNORE, "label": LABEL, "num": NUMERIC, "cat": CATEGORICAL,
+               "multi": MULTI}  # the JSON schema's kind names
 
 
 @dataclass
@@ -112,21 +112,18 @@ class Schema:
 
     @classmethod
     def _from_json(cls, obj: Dict[str, Any]) -> "Schema":
-        def kind(k: Any) -> int:
-            return int(k) if isinstance(k, int) else _KIND_NAMES[str(k).lower()]
-
-        def char(c: Any, default: str) -> str:
-            if c is None or c == "":
-                return default
-            return chr(c) if isinstance(c, int) else str(c)
-
-        cols = [Column(str(c["name"]), kind(c["kind"]), char(c.get("sep"), ""))
-                for c in obj.get("columns", obj.get("cols"))]
-        s = cls(str(obj["format"]), cols, char(obj.get("delim"), ","),
-                bool(obj.get("header", False)), str(obj.get("positive", "")),
-                bool(obj.get("positive_prefix", obj.get("prefix", False))),
-                [str(v) for v in obj.get("label_values", obj.get("labels", []))])
-        s.label_col
+        """docs/formats.md: {"format", "delimiter", "header", "positive", "positive_prefix",
+        "label_values", "columns": [{"name", "kind", "separator" (multi only)}]}."""
+        keys = {"format", "delimiter", "header", "positive", "positive_prefix", "label_values",
+                "columns"}
+        if set(obj) != keys:
+            raise ValueError(f"keys {sorted(obj)} are not {sorted(keys)}")
+        cols = [Column(str(c["name"]), _KIND_NAMES[c["kind"]], str(c.get("separator", "")))
+                for c in obj["columns"]]
+        s = cls(str(obj["format"]), cols, str(obj["delimiter"]), bool(obj["header"]),
+                str(obj["positive"]), bool(obj["positive_prefix"]),
+                [str(v) for v in obj["label_values"]])
+        s.label_col  # exactly one label column, or StopIteration
         return s
 
 

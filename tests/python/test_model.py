@@ -87,15 +87,17 @@ def test_schema_in_both_encodings():
     text = ("format=csv;delim=9;header=1;prefix=0;positive=yes%3B;labels=no|yes%3B;"
             "cols=y:1:0|n%3Dx:2:0|c:3:0|t:4:124")
     a = Schema.parse(text)
-    b = Schema.parse('{"format": "csv", "delim": "\\t", "header": true, "positive": "yes;",'
+    b = Schema.parse('{"format": "csv", "delimiter": "\\t", "header": true, "positive": "yes;",'
                      ' "positive_prefix": false, "label_values": ["no", "yes;"], "columns":'
-                     ' [{"name": "y", "kind": "label"}, {"name": "n=x", "kind": "numeric"},'
-                     ' {"name": "c", "kind": "categorical"},'
-                     ' {"name": "t", "kind": "multi", "sep": "|"}]}')
+                     ' [{"name": "y", "kind": "label"}, {"name": "n=x", "kind": "num"},'
+                     ' {"name": "c", "kind": "cat"},'
+                     ' {"name": "t", "kind": "multi", "separator": "|"}]}')
     assert a == b
     assert a.columns[3].sep == "|" and a.label_col == 0 and a.delim == "\t"
     with pytest.raises(ember.CorruptFile):
         Schema.parse("format=csv;cols=a:2:0")  # no label column
+    with pytest.raises(ember.CorruptFile):
+        Schema.parse('{"format": "csv", "columns": []}')  # keys missing
 
 
 def test_corrupt_files_raise(tmp_path, adult_model):
