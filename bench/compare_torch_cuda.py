@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """compare_torch_cuda.py: PyTorch's CUDA EmbeddingBag on the FBGEMM default shape, the
-baseline for ember's CUDA backend (ember bench --backend cuda, ember_cuda_selftest).
+baseline for ember's CUDA backend (ember bench --backend cuda, with --batched for the table-batched calls).
 
 Prints, on the GPU it runs on: the device-to-device copy bandwidth (bytes read + written),
 the pooled forward over T tables (one EmbeddingBag call per table, as ember's per-table

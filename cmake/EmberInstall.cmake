@@ -9,7 +9,8 @@ install(TARGETS ember EXPORT emberTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES ${PROJECT_SOURCE_DIR}/include/ember.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/include/ember.h ${PROJECT_BINARY_DIR}/include/ember_version.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 # The CMake package. libember's own dependencies (OpenBLAS, OpenMP, OpenCL) are private to
 # the shared library, so a consumer needs nothing but the library itself.

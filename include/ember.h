@@ -46,9 +46,13 @@ extern "C" {
 #define EMBER_API __attribute__((visibility("default")))
 #endif
 
-#define EMBER_VERSION_MAJOR 0
-#define EMBER_VERSION_MINOR 1
-#define EMBER_VERSION_PATCH 0
+/* EMBER_VERSION_MAJOR, _MINOR, _PATCH and EMBER_VERSION_STRING of the headers, generated
+ * from the project version in CMakeLists.txt. */
+#include "ember_version.h"
+
+/* The version of the library actually loaded ("0.1.0"), which may differ from the headers'
+ * EMBER_VERSION_STRING when a program runs against another build. */
+EMBER_API const char *ember_version(void);
 
 /* ======================================================================================
  * Status codes
@@ -95,13 +99,11 @@ typedef enum ember_backend_kind {
     EMBER_BACKEND_CPU = 0,
     EMBER_BACKEND_CUDA = 1,
     EMBER_BACKEND_OPENCL = 2,
-    /* Test-only: the CPU backend with one op's result deliberately perturbed, present only
-     * in builds configured with -DEMBER_TEST_BACKEND=ON. Proves that checks can fail. */
-    EMBER_BACKEND_PERTURBED = 3,
     EMBER_BACKEND_KIND_COUNT_
 } ember_backend_kind;
 
-/* "cpu", "cuda", "opencl", "perturbed"; NULL for an unknown kind. */
+/* "cpu", "cuda", "opencl"; NULL for an unknown kind. (Test builds also know "perturbed", a
+ * deliberately wrong backend outside this enum that proves `ember check` can fail.) */
 EMBER_API const char *ember_backend_name(ember_backend_kind kind);
 /* Parses a name as above (case-insensitive) into *kind. */
 EMBER_API ember_status ember_backend_parse(const char *name, ember_backend_kind *kind);
@@ -138,9 +140,13 @@ EMBER_API ember_status ember_context_create(ember_context **out, ember_backend_k
 /* Creates a context on the best usable backend: CUDA when a device is usable, else OpenCL
  * when EMBER_OPENCL_DEVICE names a device, else the CPU. */
 EMBER_API ember_status ember_context_create_best(ember_context **out);
-/* Waits for outstanding work, then releases every resource of the context. Buffers must be
- * freed before. Accepts NULL. */
-EMBER_API void ember_context_destroy(ember_context *ctx);
+/* Waits for outstanding work, then releases every resource of the context. Accepts NULL.
+ * Buffers should be freed before: a buffer still alive is released here too, and its
+ * handle stays valid for ember_buffer_free (which then only frees the handle) and
+ * ember_buffer_size; any other use of it returns WRONG_CONTEXT. Returns SUCCESS, or
+ * INVALID_ARGUMENT when buffers were still alive (ember_last_error() says how many): the
+ * context is destroyed either way. */
+EMBER_API ember_status ember_context_destroy(ember_context *ctx);
 
 EMBER_API ember_backend_kind ember_context_kind(const ember_context *ctx);
 /* The device's name, as in ember_device_info.name. */
@@ -199,6 +205,9 @@ typedef enum ember_pooling {
     EMBER_POOLING_SUM = 1,  /* bags given by CSR offsets */
     EMBER_POOLING_MEAN = 2
 } ember_pooling;
+
+/* "none", "sum", "mean"; NULL for an unknown pooling. */
+EMBER_API const char *ember_pooling_name(ember_pooling pooling);
 
 /* How gradients of repeated indices are added. */
 typedef enum ember_reduction_mode {
@@ -312,6 +321,10 @@ typedef struct ember_optimizer {
     float weight_decay; /* L2: g += weight_decay * w before the update (touched rows only) */
     int64_t step;       /* Adam: the 1-based number of this step, for bias correction */
 } ember_optimizer;
+
+/* "sgd", "adagrad", "rowwise_adagrad", "adam" (the names checkpoints store); NULL for an
+ * unknown kind. */
+EMBER_API const char *ember_optimizer_name(ember_optimizer_kind kind);
 
 /* Fills an optimizer with PyTorch's defaults for the kind and the given learning rate. */
 EMBER_API void ember_optimizer_init(ember_optimizer *opt, ember_optimizer_kind kind,

@@ -2,15 +2,16 @@
 # gpu-check.sh: the whole GPU verification in one run on a machine with an NVIDIA GPU (the
 # device tool's machines: nvcc, cmake, ninja, python3 with torch, compute-sanitizer; no
 # network), inside a fixed time budget, most valuable first:
-#   1. configure + build (sm_90, only the targets needed) and the CUDA self-test: every op,
-#      per-table and table-batched, against the CPU backend, then the FBGEMM-shape figures
-#      (device copy, batched and per-table forward / fused backward+SGD, dense vs direct
-#      cublasSgemm)
-#   2. `ember check --backend cuda --full`
+#   1. configure + build (sm_90, only the targets needed)
+#   2. `ember check --backend cuda --full`: every conformance case (every op, per-table and
+#      table-batched, against the CPU backend; DETERMINISTIC bit for bit; error paths;
+#      recovery after an out-of-memory; TF32)
 #   3. the PyTorch side-by-side (bench/compare_torch_cuda.py)
-#   4. compute-sanitizer memcheck over the self-test (no timings)
+#   4. compute-sanitizer memcheck over `ember check --backend cuda` (no timings)
 #   5. the Criterion conformance suite on CUDA (built only now), 8 processes at a time
-#   6. `ember bench --backend cuda`, per-table and then with --batched
+#   6. `ember bench --backend cuda` at FBGEMM's shape (with the direct device copy and
+#      cublasSgemm baselines), per-table, then with --batched, then --batched with the index
+#      check run on every call (EMBER_CUDA_CHECK_CACHE=0)
 # Each step gets at most what is left of EMBER_GPU_TOTAL_S (default 215 s) and is skipped
 # under 12 s. $OUT/gpu-results.txt gets the compact results as they come (FAIL lines,
 # figures, summaries); each step's full output goes to its own file beside it.
@@ -83,7 +84,7 @@ if [[ -f .carry/ember-deps.tar.xz ]]; then
     rm -rf /tmp/ember-deps && mkdir -p /tmp/ember-deps && tar -C /tmp/ember-deps -xJf .carry/ember-deps.tar.xz
 fi
 LINKFLAGS=
-# The CUDA runtime and cuBLAS, for the plugin and the self-test.
+# The CUDA runtime and cuBLAS, for the plugin and the direct baselines of `ember bench`.
 CUDA_LIB=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")/lib64
 if [[ -d $DEPS ]]; then
     export PKG_CONFIG_PATH=$DEPS/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
@@ -104,7 +105,7 @@ else
     say "no carried deps (.carry/ember-deps.tar.xz): building with what the machine has"
 fi
 
-# --- 1. configure + build + self-test -------------------------------------------------------
+# --- 1. configure + build ----------------------------------------------------------------
 cfg=(-S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON -DEMBER_OPENCL=OFF
      -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DEMBER_WERROR=OFF
      "-DCMAKE_EXE_LINKER_FLAGS=$LINKFLAGS" "-DCMAKE_SHARED_LINKER_FLAGS=$LINKFLAGS"
@@ -113,16 +114,12 @@ if ! step "configure" 60 build.log "CUDA compiler identification|ember backends"
     step "configure without tests" 60 build.log "" cmake "${cfg[@]}" -DEMBER_BUILD_TESTS=OFF || {
         say "configure failed: stopping"; exit 1; }
 fi
-step "build (plugin, self-test, CLI)" 150 build.log "^FAILED|error:" \
-    ninja -C "$BUILD" -j"$JOBS" -k 0 ember_cuda ember_cuda_selftest ember_cli ||
+step "build (plugin, direct baselines, CLI)" 150 build.log "^FAILED|error:" \
+    ninja -C "$BUILD" -j"$JOBS" -k 0 ember_cuda ember_cuda_direct ember_cli ||
     say "(some targets failed to build; going on with what was built)"
 BIN=$BUILD/bin
 EMBER=$BIN/ember
 export EMBER_CUDA_PLUGIN=$PWD/$BUILD/lib/libember_cuda.so
-
-[[ -x $BIN/ember_cuda_selftest ]] &&
-    step "cuda self-test vs cpu (+FBGEMM bench)" 90 selftest.txt '^(FAIL|SKIP|BENCH|TARGET|SUMMARY|device|NOTE)' \
-        "${RUNENV[@]}" "$BIN/ember_cuda_selftest"
 
 # --- 2. the conformance cases through the CLI -------------------------------------------------
 [[ -x $EMBER ]] &&
@@ -134,12 +131,13 @@ step "pytorch CUDA side-by-side" 45 torch.txt '^(TORCH|SKIP|torch|Traceback|[A-Z
     env PYTHONUNBUFFERED=1 python3 bench/compare_torch_cuda.py --reps 30
 
 # --- 4. memcheck ---------------------------------------------------------------------------
-if command -v compute-sanitizer >/dev/null && [[ -x $BIN/ember_cuda_selftest ]]; then
-    step "compute-sanitizer memcheck: self-test" 60 memcheck.txt '(ERROR SUMMARY|^SUMMARY|^FAIL|Invalid|out of bounds)' \
+# --report-api-errors no: the out_of_memory cases' deliberate 1 PiB cudaMalloc is one.
+if command -v compute-sanitizer >/dev/null && [[ -x $EMBER ]]; then
+    step "compute-sanitizer memcheck: ember check" 60 memcheck.txt '(ERROR SUMMARY|summary:|FAIL|Invalid|out of bounds)' \
         "${RUNENV[@]}" compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 3 \
-        --print-limit 20 "$BIN/ember_cuda_selftest" --no-bench
+        --print-limit 20 "$EMBER" check --backend cuda
 else
-    say "compute-sanitizer or the self-test missing: memcheck skipped"
+    say "compute-sanitizer or ember missing: memcheck skipped"
 fi
 
 # --- 5. the Criterion suite on CUDA ----------------------------------------------------------
@@ -164,6 +162,12 @@ fi
     step "ember bench --backend cuda --batched" 30 bench.txt '' "${RUNENV[@]}" "$EMBER" bench \
         --backend cuda --no-cpu --batched --op gather_copy,lookup_sum,update_sgd,step_sgd &&
     tail -n 8 "$OUT/bench.txt" >>"$R"
+# Fresh index buffers every step: the bounds check's round trip on every call.
+[[ -x $EMBER ]] &&
+    step "ember bench --backend cuda --batched, check every call" 30 bench.txt '' "${RUNENV[@]}" \
+        EMBER_CUDA_CHECK_CACHE=0 "$EMBER" bench --backend cuda --no-cpu --batched \
+        --op gather_copy,lookup_sum,update_sgd &&
+    tail -n 6 "$OUT/bench.txt" >>"$R"
 
 say ""
 say "=== summary (total $(elapsed)s of ${TOTAL_S}s)"

@@ -110,7 +110,7 @@ static void bt_got_free(bt_got *g) {
 }
 
 /* Runs the case's batched op on ctx, or with `singles` the single-table op table by table
- * into the same buffers (what the batched op must equal). */
+ * on the same buffers (what the batched op must equal). */
 static int bt_exec(ember_context *ctx, const ember_check_case *c, const bt_inputs *in, int singles,
                    bt_got *g, char *err, size_t errsz) {
     chk_dev d = {.ctx = ctx};
@@ -149,6 +149,13 @@ static int bt_exec(ember_context *ctx, const ember_check_case *c, const bt_input
         for (int t = 0; t < nt; t++) {
             st = ember_embedding_lookup(ctx, &in->descs[t], tab[t], idx[t], off[t], wts[t], out);
             if (chk_fail_st(&d, st, "ember_embedding_lookup (table by table)")) goto done;
+        }
+    } else if (singles) {
+        for (int t = 0; t < nt; t++) {
+            st = ember_embedding_backward_update(
+                ctx, &in->descs[t], idx[t], off[t], wts[t], out, c->mode, opt, tab[t],
+                opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state[t]);
+            if (chk_fail_st(&d, st, "ember_embedding_backward_update (table by table)")) goto done;
         }
     } else {
         st = ember_embedding_backward_update_batched(
@@ -217,9 +224,11 @@ done:
 }
 
 /* Every table and state against the single-table fused oracle (backward_sparse, then the
- * optimizer step): unused rows exactly as before. */
-static void check_update(ember_check_result *r, const ember_check_case *c, const bt_inputs *in,
-                         const bt_got *g, const bt_got *gr) {
+ * optimizer step): unused rows exactly as before; DETERMINISTIC against the CPU bit for bit
+ * (check_tolerance.h). */
+static void check_update(ember_check_result *r, const ember_check_case *c, ember_context *ctx,
+                         ember_context *ref, const bt_inputs *in, const bt_got *g,
+                         const bt_got *gr) {
     for (int t = 0; t < in->nt && r->outcome != EMBER_CHECK_FAILED; t++) {
         const chk_emb *e = &in->e[t];
         int64_t R = e->desc.num_rows, D = e->desc.dim, *ids = NULL, nu = 0;
@@ -231,6 +240,8 @@ static void check_update(ember_check_result *r, const ember_check_case *c, const
             chk_oracle_sparse_step(e, ids, nu, gw.v, gw.tol, &w1, &w2)) {
             chk_result_failf(r, "out of host memory in the oracle");
         } else {
+            if (c->mode == EMBER_REDUCTION_DETERMINISTIC && chk_det_bit_exact(ctx, ref, e))
+                chk_want_exact(&w1), chk_want_exact(&w2);
             chk_cmp_emb(r, tn, g->table[t], gr ? gr->table[t] : NULL, &w1, R * D, D);
             if (e->state_n)
                 chk_cmp_emb(r, sn, g->state[t], gr ? gr->state[t] : NULL, &w2, e->state_n,
@@ -241,6 +252,34 @@ static void check_update(ember_check_result *r, const ember_check_case *c, const
         chk_want_free(&w1);
         chk_want_free(&w2);
     }
+}
+
+static void same_as_singles(ember_check_result *r, const ember_check_case *c, ember_context *ctx,
+                            const bt_inputs *in, const bt_got *g) {
+    bt_got s = {0};
+    char err[1024];
+    int lookup = c->op == EMBER_CHECK_LOOKUP_BATCHED;
+    int cpu_like = ember_context_kind(ctx) == EMBER_BACKEND_CPU ||
+                   ember_context_kind(ctx) == EMBER_BACKEND_PERTURBED;
+    if (!lookup && cpu_like) ember_context_set_threads(ctx, 1);
+    int rc = bt_exec(ctx, c, in, 1, &s, err, sizeof err);
+    if (!lookup && cpu_like) ember_context_set_threads(ctx, 0);
+    if (rc) {
+        chk_result_failf(r, "the single-table calls: %s", err);
+    } else if (lookup) {
+        chk_compare_bits(r, "out", g->out, s.out, in->B * in->S, in->S,
+                         "batched lookup vs ember_embedding_lookup table by table");
+    } else {
+        const char *what = "batched update vs ember_embedding_backward_update table by table";
+        for (int t = 0; t < in->nt; t++) {
+            const chk_emb *e = &in->e[t];
+            chk_compare_bits(r, "table", g->table[t], s.table[t], e->desc.num_rows * e->desc.dim,
+                             e->desc.dim, what);
+            if (g->state[t])
+                chk_compare_bits(r, "state", g->state[t], s.state[t], e->state_n, 1, what);
+        }
+    }
+    bt_got_free(&s);
 }
 
 void chk_run_batched(const ember_check_case *c, ember_context *ctx, ember_context *ref,
@@ -254,8 +293,9 @@ void chk_run_batched(const ember_check_case *c, ember_context *ctx, ember_contex
         goto done;
     }
     int det = !lookup && c->mode == EMBER_REDUCTION_DETERMINISTIC;
-    int cpu_like = ember_context_kind(ctx) == EMBER_BACKEND_CPU ||
-                   ember_context_kind(ctx) == EMBER_BACKEND_PERTURBED;
+    /* The CPU backend and the test-only ones built on it (outside the public enum). */
+    int cpu_like = ember_context_kind(ctx) != EMBER_BACKEND_CUDA &&
+                   ember_context_kind(ctx) != EMBER_BACKEND_OPENCL;
     if (det && cpu_like) ember_context_set_threads(ctx, 1);
     int rc = bt_exec(ctx, c, &in, 0, &g, err, sizeof err);
     if (det && cpu_like) ember_context_set_threads(ctx, 0);
@@ -269,18 +309,13 @@ void chk_run_batched(const ember_check_case *c, ember_context *ctx, ember_contex
         chk_result_failf(r, "the CPU reference failed: %s", err);
         goto done;
     }
-    if (lookup) {
+    if (lookup)
         check_lookup(r, &in, &g, ref ? &gr : NULL);
-        if (!ref && r->outcome != EMBER_CHECK_FAILED) {
-            if (bt_exec(ctx, c, &in, 1, &g2, err, sizeof err))
-                chk_result_failf(r, "table-by-table lookups: %s", err);
-            else
-                chk_compare_bits(r, "out", g.out, g2.out, in.B * in.S, in.S,
-                                 "batched lookup vs ember_embedding_lookup table by table");
-        }
-    } else {
-        check_update(r, c, &in, &g, ref ? &gr : NULL);
-    }
+    else
+        check_update(r, c, ctx, ref, &in, &g, ref ? &gr : NULL);
+    /* On every backend the batched call equals its own single-table calls bit for bit: the
+     * lookup always, the fused update in DETERMINISTIC mode (ATOMIC may add in any order). */
+    if ((lookup || det) && r->outcome != EMBER_CHECK_FAILED) same_as_singles(r, c, ctx, &in, &g);
     /* DETERMINISTIC: the same bits again (on the CPU with 2 threads instead of 1). */
     if (det && r->outcome != EMBER_CHECK_FAILED) {
         if (cpu_like) ember_context_set_threads(ctx, 2);

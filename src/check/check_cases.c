@@ -5,12 +5,13 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define MAX_CASES 512
-
-static ember_check_case cases[MAX_CASES];
-static size_t ncases;
+/* The list grows as cases are added: no count to outgrow. */
+static ember_check_case *cases;
+static size_t ncases, capacity;
+static int incomplete; /* 1: growing it failed; every case run then fails (check_runner.c) */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static const char *const op_names[EMBER_CHECK_OP_COUNT_] = {"lookup",
@@ -26,7 +27,8 @@ static const char *const op_names[EMBER_CHECK_OP_COUNT_] = {"lookup",
                                                             "seed",
                                                             "errors",
                                                             "lookup_batched",
-                                                            "backward_update_batched"};
+                                                            "backward_update_batched",
+                                                            "out_of_memory"};
 
 const char *ember_check_op_name(ember_check_op op) {
     return (int)op >= 0 && op < EMBER_CHECK_OP_COUNT_ ? op_names[op] : "?";
@@ -84,6 +86,13 @@ static void make_name(ember_check_case *c) {
         PUT("/%lldx%lldx%lld%s%s%s", (long long)c->batch, (long long)c->in, (long long)c->out,
             c->act == EMBER_ACTIVATION_RELU ? "/relu" : "", c->bias ? "/bias" : "",
             c->no_dx ? "/nodx" : "");
+        if (c->tf32) PUT("/tf32");
+        break;
+    case EMBER_CHECK_OUT_OF_MEMORY:
+        if (c->alloc_bytes == SIZE_MAX)
+            PUT("/size_max");
+        else
+            PUT("/%llu_bytes", (unsigned long long)c->alloc_bytes);
         break;
     case EMBER_CHECK_SIGMOID:
     case EMBER_CHECK_BCE:
@@ -138,7 +147,22 @@ static void make_name(ember_check_case *c) {
 }
 
 static void add(ember_check_case c) {
-    if (ncases >= MAX_CASES) return;
+    if (ncases == capacity) {
+        size_t grown = capacity ? 2 * capacity : 256;
+        ember_check_case *p = realloc(cases, grown * sizeof *p);
+        if (!p) {
+            /* A silently shorter list would pass as a complete one: say so, and make every
+             * case that does run fail with the reason (chk_case_list_incomplete). */
+            if (!incomplete)
+                fprintf(stderr,
+                        "ember check: out of memory building the case list after %zu "
+                        "cases\n",
+                        ncases);
+            incomplete = 1;
+            return;
+        }
+        cases = p, capacity = grown;
+    }
     make_name(&c);
     c.seed = fnv1a(c.name);
     cases[ncases++] = c;
@@ -237,6 +261,12 @@ static void add_lookup_cases(void) {
         add(with_pool(c, EMBER_POOLING_NONE));
         add(with_pool(c, EMBER_POOLING_MEAN));
     }
+    /* wide rows (a GPU kernel's other column paths): d=256 MEAN, int32, padding, a slice */
+    {
+        ember_check_case c = with_pool(emb(L, 2000, 256, 40, 20), EMBER_POOLING_MEAN);
+        c.index_type = EMBER_INDEX_INT32, c.padding = 1, c.stride_extra = 8, c.col_offset = 4;
+        add(c);
+    }
     /* medium: big enough for the CPU backend to use both threads */
     {
         ember_check_case c = emb(L, 5000, 64, 256, 8);
@@ -319,6 +349,15 @@ static void add_backward_cases(void) {
                 x.dist = EMBER_CHECK_DIST_ZIPF;
                 add(x);
             }
+            /* one hot row of 128 floats, weighted, far more than 64 times (CUDA splits such
+             * runs in DETERMINISTIC mode) */
+            {
+                ember_check_case x = emb((ember_check_op)op, 9, 128, 200, 10);
+                x.mode = c.mode;
+                x.dist = EMBER_CHECK_DIST_ALL_EQUAL;
+                x.weights = 1;
+                add(x);
+            }
             /* medium: the CPU uses both threads, so DETERMINISTIC's 1-vs-2-thread identity means
              * something */
             {
@@ -382,6 +421,14 @@ static void add_optimizer_cases(void) {
                 x.opt = c.opt;
                 x.mode = c.mode;
                 x.dist = EMBER_CHECK_DIST_ALL_EQUAL;
+                add(x);
+            }
+            {
+                ember_check_case x = with_pool(emb(EMBER_CHECK_BACKWARD_UPDATE, 2000, 256, 40, 20),
+                                               EMBER_POOLING_MEAN);
+                x.opt = c.opt;
+                x.mode = c.mode;
+                x.index_type = EMBER_INDEX_INT32, x.padding = 1;
                 add(x);
             }
         }
@@ -461,9 +508,30 @@ static void add_dense_cases(void) {
             add(c);
             c.no_dx = 0;
         }
+        /* TF32 allowed: within the TF32 bound where the backend uses it (CUDA), bit for bit
+         * the strict result where it does not */
+        ember_check_case t = c;
+        t.tf32 = 1;
+        add(t);
+        t.batch = 64, t.in = 37, t.out = 61, t.act = EMBER_ACTIVATION_NONE, t.bias = 0;
+        add(t);
         c.batch = 512, c.in = 400, c.out = 400, c.full_only = 1;
         add(c);
+        c.tf32 = 1;
+        add(c);
     }
+}
+
+/* Recovery after a device out-of-memory: far more than any device has, and a size whose
+ * rounding up to an alignment or guard would overflow. */
+static void add_out_of_memory_cases(void) {
+    ember_check_case c;
+    memset(&c, 0, sizeof c);
+    c.op = EMBER_CHECK_OUT_OF_MEMORY;
+    c.alloc_bytes = (uint64_t)1 << 50; /* 1 PiB */
+    add(c);
+    c.alloc_bytes = SIZE_MAX;
+    add(c);
 }
 
 static void add_head_cases(void) {
@@ -627,6 +695,15 @@ static void add_batched_cases(void) {
         c.num_tables = 1;
         add(c);
     }
+    /* 40 tables: more than one CUDA launch takes (32) */
+    {
+        ember_check_case c = batched(L, 40, 0, 9);
+        add(c);
+        c.op = U;
+        add(c);
+        c.mode = EMBER_REDUCTION_DETERMINISTIC;
+        add(c);
+    }
     /* medium (a GPU kernel's blocks span tables), and large with --full */
     for (int op = (int)L; op <= (int)U; op++) {
         ember_check_case c = batched((ember_check_op)op, 7, 0, 256);
@@ -646,6 +723,12 @@ static void build(void) {
     add_head_cases();
     add_error_cases();
     add_batched_cases();
+    add_out_of_memory_cases();
+}
+
+int chk_case_list_incomplete(void) {
+    pthread_once(&once, build);
+    return incomplete;
 }
 
 size_t ember_check_case_count(void) {
@@ -669,9 +752,14 @@ void ember_check_case_describe(const ember_check_case *c, char *buf, size_t size
     switch (c->op) {
     case EMBER_CHECK_DENSE_FORWARD:
     case EMBER_CHECK_DENSE_BACKWARD:
-        snprintf(buf, size, "x [%lld x %lld], W [%lld x %lld]%s%s", (long long)c->batch,
+        snprintf(buf, size, "x [%lld x %lld], W [%lld x %lld]%s%s%s", (long long)c->batch,
                  (long long)c->in, (long long)c->out, (long long)c->in, c->bias ? ", bias" : "",
-                 c->act == EMBER_ACTIVATION_RELU ? ", ReLU" : "");
+                 c->act == EMBER_ACTIVATION_RELU ? ", ReLU" : "",
+                 c->tf32 ? ", EMBER_MATH_ALLOW_TF32" : "");
+        break;
+    case EMBER_CHECK_OUT_OF_MEMORY:
+        snprintf(buf, size, "ember_buffer_alloc of %llu bytes, then a small lookup",
+                 (unsigned long long)c->alloc_bytes);
         break;
     case EMBER_CHECK_SPARSE_STEP:
         snprintf(buf, size,

@@ -116,17 +116,70 @@ done:
     return d.st ? -1 : 0;
 }
 
-/* GEMM output: guard, then nmse against the reference run or the oracle. */
+/* GEMM output: guard, then nmse (at most bound) against the reference run or the oracle. */
 static void cmp_gemm(ember_check_result *r, const char *name, const float *got, const float *ref,
-                     const double *oracle, int64_t n, int64_t cols) {
+                     const double *oracle, int64_t n, int64_t cols, double bound) {
     if (!got || !chk_guard_ok(r, name, got, n, 4)) return;
     double *want = ref ? chk_to_double(ref, n) : (double *)oracle;
     if (!want) {
         chk_result_failf(r, "out of host memory");
         return;
     }
-    chk_compare_nmse(r, name, got, want, EMBER_TOL_NMSE_GEMM, n, cols);
+    chk_compare_nmse(r, name, got, want, bound, n, cols);
     if (ref) free(want);
+}
+
+/* Runs the case with EMBER_MATH_ALLOW_TF32 set (c->tf32) and strict FP32 restored after,
+ * so a context shared by later cases is left as it was. */
+static int dense_exec_mode(ember_context *ctx, const ember_check_case *c, const dense_in *in,
+                           dense_got *g, char *err, size_t errsz) {
+    if (!c->tf32) return dense_exec(ctx, c, in, g, err, errsz);
+    ember_status st = ember_context_set_math_mode(ctx, EMBER_MATH_ALLOW_TF32);
+    if (st != EMBER_STATUS_SUCCESS) {
+        snprintf(err, errsz, "ember_context_set_math_mode(ALLOW_TF32) returned %s: %s",
+                 ember_status_name(st), ember_context_last_error(ctx));
+        return -1;
+    }
+    int rc = dense_exec(ctx, c, in, g, err, errsz);
+    st = ember_context_set_math_mode(ctx, EMBER_MATH_STRICT_FP32);
+    if (st != EMBER_STATUS_SUCCESS && rc == 0) {
+        snprintf(err, errsz, "ember_context_set_math_mode(STRICT_FP32) returned %s: %s",
+                 ember_status_name(st), ember_context_last_error(ctx));
+        return -1;
+    }
+    return rc;
+}
+
+/* TF32 cases, after the TF32 run passed its bound: the same case again in strict FP32 (the
+ * mode just restored). A backend that uses TF32 must be back within the strict bound; one
+ * that computes strict FP32 in both modes must give the TF32 run's bits exactly. */
+static void check_tf32_switch(ember_check_result *r, const ember_check_case *c, ember_context *ctx,
+                              ember_context *ref, const dense_in *in, const dense_got *g,
+                              const dense_got *gr, int uses_tf32) {
+    dense_got s = {0};
+    char err[1024];
+    if (dense_exec(ctx, c, in, &s, err, sizeof err)) {
+        chk_result_failf(r, "strict FP32 run after the TF32 one: %s", err);
+        return;
+    }
+    const char *why = "EMBER_MATH_ALLOW_TF32 vs strict FP32 on a backend without TF32";
+    int64_t B = in->B, I = in->I, O = in->O;
+    const float *got[4] = {s.y, s.dx, s.dw, s.db}, *tf[4] = {g->y, g->dx, g->dw, g->db},
+                *rv[4] = {gr->y, gr->dx, gr->dw, gr->db};
+    static const char *const names[4] = {"y", "dx", "dw", "db"};
+    const int64_t n[4] = {B * O, B * I, O * I, O}, cols[4] = {O, I, I, O};
+    for (int k = 0; k < 4 && r->outcome != EMBER_CHECK_FAILED; k++) {
+        if (!got[k] || !tf[k]) continue;
+        if (!uses_tf32) {
+            chk_compare_bits(r, names[k], got[k], tf[k], n[k], cols[k], why);
+        } else if (ref && rv[k]) {
+            double *want = chk_to_double(rv[k], n[k]);
+            if (want)
+                chk_compare_nmse(r, names[k], got[k], want, EMBER_TOL_NMSE_GEMM, n[k], cols[k]);
+            free(want);
+        }
+    }
+    dense_got_free(&s);
 }
 
 void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context *ref, uint64_t seed,
@@ -139,7 +192,10 @@ void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context 
         chk_result_failf(r, "out of host memory making the inputs");
         goto done;
     }
-    if (dense_exec(ctx, c, &in, &g, err, sizeof err)) {
+    /* Only CUDA uses TF32 when allowed (include/ember.h); the others stay strict FP32. */
+    int uses_tf32 = c->tf32 && ember_context_kind(ctx) == EMBER_BACKEND_CUDA;
+    double bound = uses_tf32 ? EMBER_TOL_NMSE_TF32 : EMBER_TOL_NMSE_GEMM;
+    if (dense_exec_mode(ctx, c, &in, &g, err, sizeof err)) {
         chk_result_failf(r, "%s", err);
         goto done;
     }
@@ -152,8 +208,8 @@ void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context 
         o1 = malloc(cnt(B * O) * sizeof *o1);
         if (!o1) goto oom;
         oracle_forward(&in, c->act, c->bias, o1);
-        cmp_gemm(r, "y", g.y, ref ? gr.y : NULL, o1, B * O, O);
-        goto done;
+        cmp_gemm(r, "y", g.y, ref ? gr.y : NULL, o1, B * O, O, bound);
+        goto tf32;
     }
     /* Backward: dy' = dy * (y > 0) exactly, then dx = dy' w, dw = dy'^T x, db = sum dy'. */
     o1 = malloc(cnt(B * O) * sizeof *o1);
@@ -178,9 +234,12 @@ void chk_run_dense(const ember_check_case *c, ember_context *ctx, ember_context 
         else
             chk_compare_bits(r, "dy", g.dy, in.dy, B * O, O, "without ReLU dy must be unchanged");
     }
-    if (!c->no_dx) cmp_gemm(r, "dx", g.dx, ref ? gr.dx : NULL, o2, B * I, I);
-    cmp_gemm(r, "dw", g.dw, ref ? gr.dw : NULL, o3, O * I, I);
-    if (c->bias) cmp_gemm(r, "db", g.db, ref ? gr.db : NULL, o4, O, O);
+    if (!c->no_dx) cmp_gemm(r, "dx", g.dx, ref ? gr.dx : NULL, o2, B * I, I, bound);
+    cmp_gemm(r, "dw", g.dw, ref ? gr.dw : NULL, o3, O * I, I, bound);
+    if (c->bias) cmp_gemm(r, "db", g.db, ref ? gr.db : NULL, o4, O, O, bound);
+tf32:
+    if (c->tf32 && r->outcome != EMBER_CHECK_FAILED)
+        check_tf32_switch(r, c, ctx, ref, &in, &g, &gr, uses_tf32);
     goto done;
 oom:
     chk_result_failf(r, "out of host memory in the oracle");

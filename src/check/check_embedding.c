@@ -198,8 +198,9 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
         goto done;
     }
     int det = c->mode == EMBER_REDUCTION_DETERMINISTIC && is_backward(c->op);
-    int cpu_like = ember_context_kind(ctx) == EMBER_BACKEND_CPU ||
-                   ember_context_kind(ctx) == EMBER_BACKEND_PERTURBED;
+    /* The CPU backend and the test-only ones built on it (outside the public enum). */
+    int cpu_like = ember_context_kind(ctx) != EMBER_BACKEND_CUDA &&
+                   ember_context_kind(ctx) != EMBER_BACKEND_OPENCL;
     if (det && cpu_like) ember_context_set_threads(ctx, 1);
     int rc = emb_exec(ctx, c, &e, &g, err, sizeof err);
     if (det && cpu_like) ember_context_set_threads(ctx, 0);
@@ -213,6 +214,8 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
     }
     int64_t R = e.desc.num_rows, D = e.desc.dim, B = e.desc.batch, S = e.desc.out_row_stride;
     int64_t ni = e.desc.num_indices;
+    /* DETERMINISTIC against the CPU: bit for bit (check_tolerance.h). */
+    int exact = det && chk_det_bit_exact(ctx, ref, &e);
     switch (c->op) {
     case EMBER_CHECK_LOOKUP:
         if (chk_oracle_lookup(&e, &w1)) break;
@@ -226,10 +229,12 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
         break;
     case EMBER_CHECK_BACKWARD_DENSE:
         if (chk_oracle_backward_dense(&e, &w1)) break;
+        if (exact) chk_want_exact(&w1);
         chk_cmp_emb(r, "grad_table", g.grad, ref ? gr.grad : NULL, &w1, R * D, D);
         break;
     case EMBER_CHECK_BACKWARD_SPARSE:
         if (chk_oracle_backward_sparse(&e, &oids, &onu, &w1)) break;
+        if (exact) chk_want_exact(&w1);
         cmp_ids(r, &g, oids, onu, ni);
         if (r->outcome == EMBER_CHECK_FAILED) break;
         if (!chk_guard_ok(r, "unique_grads", g.ugrads, ni * D, sizeof(float))) break;
@@ -263,6 +268,7 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
         int orc = chk_oracle_sparse_step(&e, oids, onu, gw.v, gw.tol, &w1, &w2);
         chk_want_free(&gw);
         if (orc) break;
+        if (exact) chk_want_exact(&w1), chk_want_exact(&w2);
         chk_cmp_emb(r, "table", g.table, ref ? gr.table : NULL, &w1, R * D, D);
         if (e.state_n)
             chk_cmp_emb(r, "state", g.state, ref ? gr.state : NULL, &w2, e.state_n,

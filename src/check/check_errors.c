@@ -1,7 +1,9 @@
 /* check_errors.c: the error-path cases: an invalid input must return its documented status,
  * the message must name the position and value, and every output, the table and the
  * optimizer state must hold exactly the bytes they held before; the context must stay
- * usable afterwards. */
+ * usable afterwards. A bad index or offset must also be caught again after the same buffer
+ * was fixed, used and broken once more in place (a backend that caches which index buffers
+ * it has validated must forget a buffer whose bytes changed). */
 #include "check_internal.h"
 
 #include <inttypes.h>
@@ -9,7 +11,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { E_ROWS = 13, E_DIM = 5, E_BATCH = 6, E_BAG = 2 };
+enum { E_ROWS = 13, E_DIM = 5, E_BATCH = 6, E_BAG = 2, E_NI = E_BATCH * E_BAG, E_KEPT = 8 };
+
+/* One buffer whose bytes must survive the failing call. */
+typedef struct kept {
+    const char *name;
+    ember_buffer *buf;
+    unsigned char *before;
+    size_t bytes;
+} kept;
+
+/* Everything one error case sets up, calls and checks. */
+typedef struct err_case {
+    const ember_check_case *c;
+    ember_context *ctx;
+    chk_dev d;
+    chk_rng rng;
+    int err;
+    ember_check_op target;
+    int64_t R, D, ni, B, S;
+    int pooled, batched, weights;
+    ember_index_type it;
+    size_t isz;
+    ember_lookup_desc desc;
+    int64_t pos, val; /* what the message must name; pos -1: nothing */
+    ember_optimizer opt;
+    /* Host inputs: the bad ones, and the valid ones they were made from. */
+    int64_t idx[E_NI], off[E_BATCH + 1], good_idx[E_NI], good_off[E_BATCH + 1];
+    int64_t uids[E_ROWS], good_uids[E_ROWS]; /* sparse step: the bad index goes here */
+    float wts[E_NI];
+    void *ib, *ob, *gib, *gob; /* idx, off, good_idx, good_off in the index type */
+    unsigned char *scratch;    /* random bytes every kept buffer starts as */
+    size_t scratch_bytes;
+    kept k[E_KEPT];
+    int nk;
+    /* Device buffers: indices, offsets, weights, grad_out, and the target's own. */
+    ember_buffer *bi, *bo, *bw, *bgo, *bgi, *bgoff, *bx, *bu;
+    ember_buffer *table[3], *state[3], *out, *ugrads;
+    /* WRONG_CONTEXT: the table lives on a second (CPU) context. */
+    ember_context *other;
+    ember_buffer *foreign;
+    const char *call;
+    int64_t nu_host;
+} err_case;
 
 /* A buffer of exactly `bytes` (no guard: the too-small cases need exact sizes), filled from
  * data. */
@@ -24,30 +68,22 @@ static ember_buffer *up_exact(chk_dev *d, const void *data, size_t bytes) {
     return b;
 }
 
-/* One buffer whose bytes must survive the failing call. */
-typedef struct kept {
-    const char *name;
-    ember_buffer *buf;
-    unsigned char *before;
-    size_t bytes;
-} kept;
-
 /* Uploads `size` bytes of scratch (at a different place for each kept buffer) and keeps
  * a copy to compare with after the failing call. */
-static ember_buffer *keep(chk_dev *d, kept *k, int *nk, const char *name, size_t size,
-                          const unsigned char *scratch) {
-    kept *e = &k[*nk];
-    e->name = name;
-    e->bytes = size;
-    e->before = malloc(size);
-    if (!e->before) {
-        chk_fail_st(d, EMBER_STATUS_OUT_OF_MEMORY, "host malloc");
+static ember_buffer *keep(err_case *e, const char *name, size_t size) {
+    if (e->d.st || e->nk == E_KEPT) return NULL;
+    kept *k = &e->k[e->nk];
+    k->name = name;
+    k->bytes = size;
+    k->before = malloc(size);
+    if (!k->before) {
+        chk_fail_st(&e->d, EMBER_STATUS_OUT_OF_MEMORY, "host malloc");
         return NULL;
     }
-    memcpy(e->before, scratch + 64 * *nk, size);
-    e->buf = up_exact(d, e->before, size);
-    (*nk)++;
-    return e->buf;
+    memcpy(k->before, e->scratch + 64 * e->nk, size);
+    k->buf = up_exact(&e->d, k->before, size);
+    e->nk++;
+    return k->buf;
 }
 
 static ember_status expected_status(int err) {
@@ -84,9 +120,336 @@ static void fill_bytes(chk_rng *rng, void *p, size_t bytes) {
     for (size_t i = 0; i < bytes; i++) q[i] = (unsigned char)(chk_next(rng) >> 56);
 }
 
+/* The host inputs and the desc, with the case's one bad value or shape. */
+static void err_inputs(err_case *e) {
+    e->R = E_ROWS, e->D = E_DIM;
+    e->pooled = e->c->pooling != EMBER_POOLING_NONE;
+    e->ni = E_NI, e->B = e->pooled ? E_BATCH : E_NI;
+    e->it = e->c->index_type;
+    e->isz = e->it == EMBER_INDEX_INT32 ? 4 : 8;
+    for (int64_t i = 0; i < e->ni; i++) e->idx[i] = chk_below(&e->rng, e->R);
+    for (int64_t b = 0; b <= E_BATCH; b++) e->off[b] = b * E_BAG;
+    for (int64_t i = 0; i < e->R; i++) e->uids[i] = i;
+    /* Batched ops: tables 0 and 1 get these valid indices, table 2 the bad ones. */
+    e->batched =
+        e->target == EMBER_CHECK_LOOKUP_BATCHED || e->target == EMBER_CHECK_BACKWARD_UPDATE_BATCHED;
+    memcpy(e->good_idx, e->idx, sizeof e->idx);
+    memcpy(e->good_off, e->off, sizeof e->off);
+    memcpy(e->good_uids, e->uids, sizeof e->uids);
+    ember_lookup_desc_init(&e->desc, e->R, e->D, e->ni, e->B, e->c->pooling);
+    e->desc.index_type = e->it;
+    e->S = e->D;
+    e->pos = -1, e->val = 0;
+    switch (e->err) {
+    case EMBER_CHECK_ERR_INDEX_NEGATIVE:
+        e->pos = 7, e->val = -3, e->idx[e->pos] = e->val;
+        break;
+    case EMBER_CHECK_ERR_INDEX_TOO_BIG:
+        e->pos = 9, e->val = e->R, e->idx[e->pos] = e->val;
+        break;
+    case EMBER_CHECK_ERR_OFFSET_FIRST:
+        e->pos = 0, e->val = 1, e->off[0] = e->val;
+        break;
+    case EMBER_CHECK_ERR_OFFSET_DECREASING:
+        e->pos = 4, e->val = 5, e->off[e->pos] = e->val; /* offsets[3] == 6 */
+        break;
+    case EMBER_CHECK_ERR_OFFSET_LAST:
+        e->pos = E_BATCH, e->val = e->ni + 1, e->off[e->pos] = e->val;
+        break;
+    case EMBER_CHECK_ERR_BATCH_MISMATCH:
+        e->desc.batch = e->B = e->ni - 1;
+        break;
+    case EMBER_CHECK_ERR_SLICE_TOO_WIDE:
+        e->desc.out_row_stride = e->S = e->D + 1;
+        e->desc.out_col_offset = 2;
+        break;
+    case EMBER_CHECK_ERR_PADDING_TOO_BIG:
+        e->desc.padding_idx = e->R;
+        break;
+    default:
+        break;
+    }
+    /* The sparse step takes its bad index in the unique ids (distinct, ascending otherwise). */
+    if (e->pos >= 0) e->uids[e->pos] = e->val;
+    /* Batched: three tables side by side; the stride case gives table 2 one more column. */
+    if (e->batched) e->S = 3 * e->D + (e->err == EMBER_CHECK_ERR_BATCHED_STRIDE);
+    e->weights = e->err == EMBER_CHECK_ERR_WEIGHTS_WITH_MEAN;
+    ember_optimizer_init(&e->opt,
+                         e->target == EMBER_CHECK_DENSE_STEP ? EMBER_OPTIMIZER_ROWWISE_ADAGRAD
+                                                             : EMBER_OPTIMIZER_ADAGRAD,
+                         0.1f);
+    chk_fill(&e->rng, e->wts, e->ni, -1.0f, 1.0f);
+}
+
+/* The buffers every target shares: indices, offsets, weights, a finite grad_out, the valid
+ * tables' indices of a batched call, and the foreign table of WRONG_CONTEXT. */
+static int err_upload(err_case *e, ember_check_result *r) {
+    if (e->err == EMBER_CHECK_ERR_WRONG_CONTEXT) {
+        chk_dev od = {.ctx = NULL};
+        if (chk_fail_st(&od, ember_context_create(&e->other, EMBER_BACKEND_CPU, 0),
+                        "ember_context_create (a second CPU context)")) {
+            chk_result_failf(r, "%s: %s", od.err, ember_last_error());
+            return -1;
+        }
+        od.ctx = e->other;
+        float zeros[E_ROWS * E_DIM] = {0};
+        e->foreign = up_exact(&od, zeros, sizeof zeros);
+        if (!e->foreign) {
+            chk_result_failf(r, "%s", od.err);
+            return -1;
+        }
+    }
+    e->scratch_bytes = (size_t)(e->R * e->D + e->B * e->S + e->ni * e->D + 64) * 8;
+    e->scratch = malloc(e->scratch_bytes);
+    e->ib = chk_index_bytes(e->idx, e->ni, e->it);
+    e->ob = chk_index_bytes(e->off, E_BATCH + 1, e->it);
+    e->gib = chk_index_bytes(e->good_idx, e->ni, e->it);
+    e->gob = chk_index_bytes(e->good_off, E_BATCH + 1, e->it);
+    if (!e->scratch || !e->ib || !e->ob || !e->gib || !e->gob) {
+        chk_result_failf(r, "out of host memory");
+        return -1;
+    }
+    fill_bytes(&e->rng, e->scratch, e->scratch_bytes);
+    chk_dev *d = &e->d;
+    e->bi = up_exact(d, e->ib, (size_t)e->ni * e->isz);
+    if (e->pooled) e->bo = up_exact(d, e->ob, (size_t)(E_BATCH + 1) * e->isz);
+    if (e->weights) e->bw = up_exact(d, e->wts, (size_t)e->ni * 4);
+    if (e->batched) {
+        e->bgi = up_exact(d, e->gib, (size_t)e->ni * e->isz);
+        if (e->pooled) e->bgoff = up_exact(d, e->gob, (size_t)(E_BATCH + 1) * e->isz);
+    }
+    /* grad_out: finite values, not random bytes. */
+    float *gof = (float *)(e->scratch + (size_t)(e->R * e->D + e->ni * e->D) * 8);
+    chk_fill(&e->rng, gof, e->B * e->S, -1.0f, 1.0f);
+    e->bgo = up_exact(d, gof, (size_t)(e->B * e->S) * 4);
+    return 0;
+}
+
+/* The target's own buffers, everything the op may write starting as random bytes that are
+ * kept to compare with afterwards. */
+static void err_prepare(err_case *e) {
+    static const char *const tn[3] = {"table 0", "table 1", "table 2"};
+    static const char *const sn[3] = {"state 0", "state 1", "state 2"};
+    int short_out = e->err == EMBER_CHECK_ERR_OUT_TOO_SMALL;
+    size_t rd = (size_t)(e->R * e->D) * 4;
+    size_t table_bytes = rd - (e->err == EMBER_CHECK_ERR_TABLE_TOO_SMALL ? 4 : 0);
+    size_t out_bytes = (size_t)(e->B * e->S) * 4 - (short_out ? 4 : 0);
+    size_t state_bytes = rd - (short_out ? 4 : 0);
+    switch (e->target) {
+    case EMBER_CHECK_LOOKUP:
+        e->table[0] = keep(e, "table", table_bytes);
+        e->out = keep(e, "out", out_bytes);
+        break;
+    case EMBER_CHECK_BACKWARD_DENSE:
+        e->out = keep(e, "grad_table", rd - (short_out ? 4 : 0));
+        break;
+    case EMBER_CHECK_BACKWARD_SPARSE:
+        e->out = keep(e, "unique_ids", (size_t)e->ni * 8);
+        e->ugrads = keep(e, "unique_grads", (size_t)(e->ni * e->D) * 4 - (short_out ? 4 : 0));
+        break;
+    case EMBER_CHECK_BACKWARD_UPDATE:
+    case EMBER_CHECK_SPARSE_STEP:
+        e->table[0] = keep(e, "table", table_bytes);
+        e->state[0] = keep(e, "state", state_bytes);
+        if (e->target == EMBER_CHECK_SPARSE_STEP) {
+            e->bu = up_exact(&e->d, e->uids, (size_t)e->R * 8);
+            e->bx = up_exact(&e->d, e->scratch + 1400, rd);
+        }
+        break;
+    case EMBER_CHECK_DENSE_STEP:
+        e->table[0] = keep(e, "param", rd);
+        e->state[0] = keep(e, "state", rd);
+        e->bx = up_exact(&e->d, e->scratch + 512, rd);
+        break;
+    case EMBER_CHECK_DENSE_FORWARD: /* x [7 x 5], W [3 x 5], y one float short */
+        e->bx = up_exact(&e->d, e->scratch + 1400, (size_t)(7 * 5) * 4);
+        e->bu = up_exact(&e->d, e->scratch + 1400, (size_t)(3 * 5) * 4);
+        e->out = keep(e, "y", (size_t)(7 * 3) * 4 - 4);
+        break;
+    case EMBER_CHECK_LOOKUP_BATCHED:
+    case EMBER_CHECK_BACKWARD_UPDATE_BATCHED:
+        for (int t = 0; t < 3; t++) e->table[t] = keep(e, tn[t], rd);
+        if (e->target == EMBER_CHECK_LOOKUP_BATCHED)
+            e->out = keep(e, "out", (size_t)(e->B * e->S) * 4);
+        else
+            for (int t = 0; t < 3; t++) e->state[t] = keep(e, sn[t], rd);
+        break;
+    default:
+        break;
+    }
+    if (e->foreign) e->table[0] = e->foreign;
+}
+
+/* Table 2 of a batched call carries the bad input (or shape). */
+static ember_status err_invoke_batched(err_case *e) {
+    ember_lookup_desc descs[3];
+    const ember_buffer *bis[3] = {e->bgi, e->bgi, e->bi}, *bos[3] = {e->bgoff, e->bgoff, e->bo},
+                       *bws[3] = {NULL, NULL, e->bw};
+    for (int t = 0; t < 3; t++) {
+        descs[t] = e->desc;
+        descs[t].out_row_stride = 3 * e->D;
+        descs[t].out_col_offset = t * e->D;
+    }
+    if (e->err == EMBER_CHECK_ERR_BATCHED_BATCH) descs[2].batch = e->B - 1;
+    if (e->err == EMBER_CHECK_ERR_BATCHED_STRIDE) descs[2].out_row_stride = e->S;
+    if (e->target == EMBER_CHECK_LOOKUP_BATCHED) {
+        e->call = "ember_embedding_lookup_batched";
+        return ember_embedding_lookup_batched(
+            e->ctx, 3, descs, (const ember_buffer *const *)e->table, bis, bos, bws, e->out);
+    }
+    e->call = "ember_embedding_backward_update_batched";
+    return ember_embedding_backward_update_batched(e->ctx, 3, descs, bis, bos, bws, e->bgo,
+                                                   EMBER_REDUCTION_ATOMIC, &e->opt, e->table,
+                                                   e->state);
+}
+
+/* Calls the target op on the prepared buffers. */
+static ember_status err_invoke(err_case *e) {
+    ember_context *ctx = e->ctx;
+    const ember_lookup_desc *desc = &e->desc;
+    switch (e->target) {
+    case EMBER_CHECK_LOOKUP:
+        e->call = "ember_embedding_lookup";
+        return ember_embedding_lookup(ctx, desc, e->table[0], e->bi, e->bo, e->bw, e->out);
+    case EMBER_CHECK_BACKWARD_DENSE:
+        e->call = "ember_embedding_backward_dense";
+        return ember_embedding_backward_dense(ctx, desc, e->bi, e->bo, e->bw, e->bgo,
+                                              EMBER_REDUCTION_ATOMIC, e->out);
+    case EMBER_CHECK_BACKWARD_SPARSE:
+        e->call = "ember_embedding_backward_sparse";
+        return ember_embedding_backward_sparse(ctx, desc, e->bi, e->bo, e->bw, e->bgo,
+                                               EMBER_REDUCTION_DETERMINISTIC, e->out, e->ugrads,
+                                               &e->nu_host);
+    case EMBER_CHECK_BACKWARD_UPDATE:
+        e->call = "ember_embedding_backward_update";
+        return ember_embedding_backward_update(ctx, desc, e->bi, e->bo, e->bw, e->bgo,
+                                               EMBER_REDUCTION_ATOMIC, &e->opt, e->table[0],
+                                               e->state[0]);
+    case EMBER_CHECK_SPARSE_STEP:
+        e->call = "ember_sparse_optimizer_step";
+        return ember_sparse_optimizer_step(ctx, &e->opt, e->R, e->D, e->table[0], e->state[0],
+                                           e->bu, e->bx, e->R);
+    case EMBER_CHECK_DENSE_STEP:
+        e->call = "ember_dense_optimizer_step";
+        return ember_dense_optimizer_step(ctx, &e->opt, e->R * e->D, e->table[0], e->bx,
+                                          e->state[0], NULL);
+    case EMBER_CHECK_DENSE_FORWARD:
+        e->call = "ember_dense_forward";
+        return ember_dense_forward(ctx, 7, 5, 3, e->bx, e->bu, NULL, EMBER_ACTIVATION_RELU, e->out);
+    case EMBER_CHECK_LOOKUP_BATCHED:
+    case EMBER_CHECK_BACKWARD_UPDATE_BATCHED:
+        return err_invoke_batched(e);
+    default:
+        e->call = "?";
+        return EMBER_STATUS_INTERNAL;
+    }
+}
+
+/* The status, the message (position, value, table) and num_unique left alone. */
+static int err_check_status(err_case *e, ember_status st, ember_check_result *r) {
+    ember_status want = expected_status(e->err);
+    const char *msg = ember_context_last_error(e->ctx);
+    if (st != want) {
+        chk_result_failf(r, "%s returned %s, want %s (message: \"%s\")", e->call,
+                         ember_status_name(st), ember_status_name(want), msg ? msg : "");
+        return -1;
+    }
+    if (e->pos >= 0) {
+        char p[32], v[32];
+        snprintf(p, sizeof p, "[%" PRId64 "]", e->pos);
+        snprintf(v, sizeof v, "%" PRId64, e->val);
+        if (!msg || !strstr(msg, p) || !strstr(msg, v))
+            chk_result_failf(r, "%s's message \"%s\" does not name position %s and value %s",
+                             e->call, msg ? msg : "(null)", p, v);
+    }
+    if (e->batched && (!msg || !strstr(msg, "table 2: ")))
+        chk_result_failf(r, "%s's message \"%s\" does not name the table (\"table 2: ...\")",
+                         e->call, msg ? msg : "(null)");
+    if (e->nu_host != -7)
+        chk_result_failf(r, "%s wrote num_unique = %lld although it failed", e->call,
+                         (long long)e->nu_host);
+    return 0;
+}
+
+/* Every kept buffer holds exactly the bytes it held before the failing call. */
+static void err_check_kept(err_case *e, ember_check_result *r) {
+    for (int i = 0; i < e->nk; i++) {
+        const kept *k = &e->k[i];
+        unsigned char *after = malloc(k->bytes);
+        if (!after) break;
+        ember_status ds = ember_buffer_download(e->ctx, k->buf, 0, after, k->bytes);
+        if (ds != EMBER_STATUS_SUCCESS) {
+            chk_result_failf(r, "downloading %s after the error returned %s", k->name,
+                             ember_status_name(ds));
+            free(after);
+            continue;
+        }
+        for (size_t b = 0; b < k->bytes; b++) {
+            if (after[b] == k->before[b]) continue;
+            r->has_diff = 1;
+            snprintf(r->diff_array, sizeof r->diff_array, "%s", k->name);
+            r->diff_index = (int64_t)(b / 4);
+            r->diff_row = r->diff_index / e->D;
+            r->diff_col = r->diff_index % e->D;
+            r->diff_got = after[b];
+            r->diff_want = k->before[b];
+            chk_result_failf(r,
+                             "%s failed as it should but changed %s: byte %zu was 0x%02x, now "
+                             "0x%02x",
+                             e->call, k->name, b, k->before[b], after[b]);
+            break;
+        }
+        free(after);
+    }
+}
+
+/* Writes the good (fix = 1) or the bad index / offset bytes into the buffer that carries
+ * the bad value, in place. */
+static void err_rewrite(err_case *e, int fix) {
+    chk_dev *d = &e->d;
+    if (e->target == EMBER_CHECK_SPARSE_STEP) {
+        chk_fail_st(
+            d, ember_buffer_upload(e->ctx, e->bu, 0, fix ? e->good_uids : e->uids, sizeof e->uids),
+            "ember_buffer_upload (unique ids)");
+        return;
+    }
+    chk_fail_st(d,
+                ember_buffer_upload(e->ctx, e->bi, 0, fix ? e->gib : e->ib, (size_t)e->ni * e->isz),
+                "ember_buffer_upload (indices)");
+    if (e->bo)
+        chk_fail_st(d,
+                    ember_buffer_upload(e->ctx, e->bo, 0, fix ? e->gob : e->ob,
+                                        (size_t)(E_BATCH + 1) * e->isz),
+                    "ember_buffer_upload (offsets)");
+}
+
+/* A bad index or offset fixed in place must be checked again and accepted; broken again
+ * after that successful call, it must be caught again. */
+static void err_recheck(err_case *e, ember_check_result *r) {
+    if (e->pos < 0 || r->outcome == EMBER_CHECK_FAILED) return;
+    err_rewrite(e, 1);
+    if (e->d.st) return;
+    ember_status st = err_invoke(e);
+    if (st != EMBER_STATUS_SUCCESS) {
+        chk_result_failf(r, "%s with the bad value fixed in place returned %s, want SUCCESS: %s",
+                         e->call, ember_status_name(st), ember_context_last_error(e->ctx));
+        return;
+    }
+    err_rewrite(e, 0);
+    if (e->d.st) return;
+    e->nu_host = -7;
+    st = err_invoke(e);
+    ember_status want = expected_status(e->err);
+    if (st != want)
+        chk_result_failf(r,
+                         "%s after a successful call and the bad value written back in place "
+                         "returned %s, want %s (a stale validation?)",
+                         e->call, ember_status_name(st), ember_status_name(want));
+}
+
 /* A tiny valid op after the error must still succeed: a CUDA device assert, for one, would
  * have poisoned the context. (Its values are the lookup cases' business.) */
-static void still_usable(ember_context *ctx, ember_check_result *r) {
+void chk_still_usable(ember_context *ctx, ember_check_result *r, const char *after) {
     chk_dev d = {.ctx = ctx};
     float table[6] = {1, 2, 3, 4, 5, 6}, *got = NULL;
     int64_t idx[1] = {1};
@@ -98,322 +461,52 @@ static void still_usable(ember_context *ctx, ember_check_result *r) {
         chk_fail_st(&d, ember_embedding_lookup(ctx, &desc, bt, bi, NULL, NULL, bo),
                     "ember_embedding_lookup");
     if (!d.st) got = chk_down(&d, bo, 3, 4);
-    if (d.st) chk_result_failf(r, "the context is unusable after the error: %s", d.err);
+    if (d.st) chk_result_failf(r, "the context is unusable after %s: %s", after, d.err);
     ember_buffer_free(bt);
     ember_buffer_free(bi);
     ember_buffer_free(bo);
     free(got);
 }
 
+static void err_free(err_case *e) {
+    for (int i = 0; i < e->nk; i++) {
+        ember_buffer_free(e->k[i].buf);
+        free(e->k[i].before);
+    }
+    ember_buffer *own[] = {e->bi, e->bo, e->bw, e->bgo, e->bgi, e->bgoff, e->bx, e->bu, e->foreign};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) ember_buffer_free(own[i]);
+    ember_context_destroy(e->other);
+    free(e->scratch);
+    free(e->ib);
+    free(e->ob);
+    free(e->gib);
+    free(e->gob);
+}
+
 void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context *ref,
                     uint64_t seed, ember_check_result *r) {
     (void)ref;
-    chk_rng rng = {seed};
-    chk_dev d = {.ctx = ctx};
-    int err = c->error;
-    ember_check_op target = c->target;
-    int64_t R = E_ROWS, D = E_DIM;
-    ember_pooling pool = c->pooling;
-    int pooled = pool != EMBER_POOLING_NONE;
-    int64_t ni = E_BATCH * E_BAG, B = pooled ? E_BATCH : ni;
-    ember_index_type it = c->index_type;
-    size_t isz = it == EMBER_INDEX_INT32 ? 4 : 8;
-    int64_t idx[E_BATCH * E_BAG], off[E_BATCH + 1];
-    for (int64_t i = 0; i < ni; i++) idx[i] = chk_below(&rng, R);
-    for (int64_t b = 0; b <= E_BATCH; b++) off[b] = b * E_BAG;
-    /* Batched ops: tables 0 and 1 get these valid indices, table 2 the bad ones. */
-    int batched =
-        target == EMBER_CHECK_LOOKUP_BATCHED || target == EMBER_CHECK_BACKWARD_UPDATE_BATCHED;
-    int64_t good_idx[E_BATCH * E_BAG], good_off[E_BATCH + 1];
-    memcpy(good_idx, idx, sizeof idx);
-    memcpy(good_off, off, sizeof off);
-
-    ember_lookup_desc desc;
-    ember_lookup_desc_init(&desc, R, D, ni, B, pool);
-    desc.index_type = it;
-    int64_t S = D;
-    int64_t pos = -1, val = 0; /* what the message must name */
-    switch (err) {
-    case EMBER_CHECK_ERR_INDEX_NEGATIVE:
-        pos = 7, val = -3, idx[pos] = val;
-        break;
-    case EMBER_CHECK_ERR_INDEX_TOO_BIG:
-        pos = 9, val = R, idx[pos] = val;
-        break;
-    case EMBER_CHECK_ERR_OFFSET_FIRST:
-        pos = 0, val = 1, off[0] = val;
-        break;
-    case EMBER_CHECK_ERR_OFFSET_DECREASING:
-        pos = 4, val = 5, off[pos] = val; /* offsets[3] == 6 */
-        break;
-    case EMBER_CHECK_ERR_OFFSET_LAST:
-        pos = E_BATCH, val = ni + 1, off[pos] = val;
-        break;
-    case EMBER_CHECK_ERR_BATCH_MISMATCH:
-        desc.batch = B = ni - 1;
-        break;
-    case EMBER_CHECK_ERR_SLICE_TOO_WIDE:
-        desc.out_row_stride = S = D + 1;
-        desc.out_col_offset = 2;
-        break;
-    case EMBER_CHECK_ERR_PADDING_TOO_BIG:
-        desc.padding_idx = R;
-        break;
-    default:
-        break;
-    }
-    /* Batched: three tables side by side; the stride case gives table 2 one more column. */
-    if (batched) S = 3 * D + (err == EMBER_CHECK_ERR_BATCHED_STRIDE);
-    int weights = err == EMBER_CHECK_ERR_WEIGHTS_WITH_MEAN;
-
-    /* Everything the op may write starts as random bytes we keep a copy of. */
-    ember_optimizer opt;
-    ember_optimizer_init(&opt,
-                         target == EMBER_CHECK_DENSE_STEP ? EMBER_OPTIMIZER_ROWWISE_ADAGRAD
-                                                          : EMBER_OPTIMIZER_ADAGRAD,
-                         0.1f);
-    int short_out = err == EMBER_CHECK_ERR_OUT_TOO_SMALL,
-        short_table = err == EMBER_CHECK_ERR_TABLE_TOO_SMALL;
-    size_t table_bytes = (size_t)(R * D) * 4 - (short_table ? 4 : 0);
-    size_t out_bytes = (size_t)(B * S) * 4 - (short_out && target == EMBER_CHECK_LOOKUP ? 4 : 0);
-    size_t grad_bytes =
-        (size_t)(R * D) * 4 - (short_out && target == EMBER_CHECK_BACKWARD_DENSE ? 4 : 0);
-    size_t ug_bytes =
-        (size_t)(ni * D) * 4 - (short_out && target == EMBER_CHECK_BACKWARD_SPARSE ? 4 : 0);
-    size_t state_bytes =
-        (size_t)(R * D) * 4 -
-        (short_out && (target == EMBER_CHECK_BACKWARD_UPDATE || target == EMBER_CHECK_SPARSE_STEP)
-             ? 4
-             : 0);
-    kept k[8] = {{0}};
-    int nk = 0;
-    unsigned char *scratch = malloc((size_t)(R * D + B * S + ni * D + 64) * 8);
-    void *ib = chk_index_bytes(idx, ni, it), *ob = chk_index_bytes(off, E_BATCH + 1, it);
-    float wts[E_BATCH * E_BAG];
-    chk_fill(&rng, wts, ni, -1.0f, 1.0f);
-    ember_buffer *bi = NULL, *bo = NULL, *bw = NULL, *bgo = NULL, *bx = NULL, *bu = NULL;
-    ember_buffer *bgi = NULL, *bgoff = NULL; /* batched: the valid tables' indices */
-    ember_status st = EMBER_STATUS_SUCCESS;
-    int64_t nu_host = -7;
-    /* WRONG_CONTEXT: the table lives on a second (CPU) context, a different one in any case. */
-    ember_context *other = NULL;
-    ember_buffer *foreign = NULL;
-    if (err == EMBER_CHECK_ERR_WRONG_CONTEXT) {
-        chk_dev od = {.ctx = NULL};
-        if (chk_fail_st(&od, ember_context_create(&other, EMBER_BACKEND_CPU, 0),
-                        "ember_context_create (a second CPU context)")) {
-            chk_result_failf(r, "%s: %s", od.err, ember_last_error());
-            goto done;
-        }
-        od.ctx = other;
-        float zeros[E_ROWS * E_DIM] = {0};
-        foreign = up_exact(&od, zeros, sizeof zeros);
-        if (!foreign) {
-            chk_result_failf(r, "%s", od.err);
-            goto done;
-        }
-    }
-    const char *call = "";
-    if (!scratch || !ib || !ob) {
+    err_case *e = calloc(1, sizeof *e);
+    if (!e) {
         chk_result_failf(r, "out of host memory");
-        goto done;
+        return;
     }
-    fill_bytes(&rng, scratch, (size_t)(R * D + B * S + ni * D + 64) * 8);
-    bi = up_exact(&d, ib, (size_t)ni * isz);
-    if (pooled) bo = up_exact(&d, ob, (size_t)(E_BATCH + 1) * isz);
-    if (weights) bw = up_exact(&d, wts, (size_t)ni * 4);
-    if (batched) {
-        void *gib = chk_index_bytes(good_idx, ni, it),
-             *gob = chk_index_bytes(good_off, E_BATCH + 1, it);
-        if (gib && gob) {
-            bgi = up_exact(&d, gib, (size_t)ni * isz);
-            if (pooled) bgoff = up_exact(&d, gob, (size_t)(E_BATCH + 1) * isz);
-        } else {
-            chk_fail_st(&d, EMBER_STATUS_OUT_OF_MEMORY, "host malloc");
-        }
-        free(gib);
-        free(gob);
-    }
-    /* grad_out: finite values, not random bytes. */
-    float *gof = (float *)(scratch + (size_t)(R * D + ni * D) * 8);
-    chk_fill(&rng, gof, B * S, -1.0f, 1.0f);
-    bgo = up_exact(&d, gof, (size_t)(B * S) * 4);
-
-#define KEEP(nm, size) keep(&d, k, &nk, (nm), (size), scratch)
-
-    switch (target) {
-    case EMBER_CHECK_LOOKUP: {
-        ember_buffer *t = KEEP("table", table_bytes), *o = KEEP("out", out_bytes);
-        if (foreign) t = foreign;
-        if (d.st) goto done;
-        call = "ember_embedding_lookup";
-        st = ember_embedding_lookup(ctx, &desc, t, bi, bo, bw, o);
-        break;
-    }
-    case EMBER_CHECK_BACKWARD_DENSE: {
-        ember_buffer *g = KEEP("grad_table", grad_bytes);
-        if (d.st) goto done;
-        call = "ember_embedding_backward_dense";
-        st = ember_embedding_backward_dense(ctx, &desc, bi, bo, bw, bgo, EMBER_REDUCTION_ATOMIC, g);
-        break;
-    }
-    case EMBER_CHECK_BACKWARD_SPARSE: {
-        ember_buffer *ids = KEEP("unique_ids", (size_t)ni * 8),
-                     *ug = KEEP("unique_grads", ug_bytes);
-        if (d.st) goto done;
-        call = "ember_embedding_backward_sparse";
-        st = ember_embedding_backward_sparse(ctx, &desc, bi, bo, bw, bgo,
-                                             EMBER_REDUCTION_DETERMINISTIC, ids, ug, &nu_host);
-        break;
-    }
-    case EMBER_CHECK_BACKWARD_UPDATE: {
-        ember_buffer *t = KEEP("table", table_bytes), *s = KEEP("state", state_bytes);
-        if (foreign) t = foreign;
-        if (d.st) goto done;
-        call = "ember_embedding_backward_update";
-        st = ember_embedding_backward_update(ctx, &desc, bi, bo, bw, bgo, EMBER_REDUCTION_ATOMIC,
-                                             &opt, t, s);
-        break;
-    }
-    case EMBER_CHECK_SPARSE_STEP: {
-        /* The bad index goes into the unique ids (distinct, ascending otherwise). */
-        int64_t uids[E_ROWS];
-        for (int64_t i = 0; i < R; i++) uids[i] = i;
-        if (pos >= 0) uids[pos] = val;
-        ember_buffer *t = KEEP("table", table_bytes), *s = KEEP("state", state_bytes);
-        bu = up_exact(&d, uids, (size_t)R * 8);
-        bx = up_exact(&d, scratch + 1400, (size_t)(R * D) * 4);
-        if (d.st) goto done;
-        int64_t nu = R;
-        call = "ember_sparse_optimizer_step";
-        st = ember_sparse_optimizer_step(ctx, &opt, R, D, t, s, bu, bx, nu);
-        break;
-    }
-    case EMBER_CHECK_DENSE_STEP: {
-        int64_t n = R * D;
-        ember_buffer *p = KEEP("param", (size_t)n * 4), *s = KEEP("state", (size_t)n * 4);
-        bx = up_exact(&d, scratch + 512, (size_t)n * 4);
-        if (d.st) goto done;
-        call = "ember_dense_optimizer_step";
-        st = ember_dense_optimizer_step(ctx, &opt, n, p, bx, s, NULL);
-        break;
-    }
-    case EMBER_CHECK_DENSE_FORWARD: {
-        int64_t Bd = 7, I = 5, O = 3;
-        bx = up_exact(&d, scratch + 1400, (size_t)(Bd * I) * 4);
-        bu = up_exact(&d, scratch + 1400, (size_t)(O * I) * 4);
-        ember_buffer *y = KEEP("y", (size_t)(Bd * O) * 4 - 4);
-        if (d.st) goto done;
-        call = "ember_dense_forward";
-        st = ember_dense_forward(ctx, Bd, I, O, bx, bu, NULL, EMBER_ACTIVATION_RELU, y);
-        break;
-    }
-    case EMBER_CHECK_LOOKUP_BATCHED:
-    case EMBER_CHECK_BACKWARD_UPDATE_BATCHED: {
-        ember_lookup_desc descs[3];
-        const ember_buffer *bis[3] = {bgi, bgi, bi}, *bos[3] = {bgoff, bgoff, bo},
-                           *bws[3] = {NULL, NULL, bw};
-        static const char *const tn[3] = {"table 0", "table 1", "table 2"}, *const sn[3] = {
-                                                                                "state 0",
-                                                                                "state 1",
-                                                                                "state 2"};
-        ember_buffer *ts[3], *ss[3];
-        for (int t = 0; t < 3; t++) {
-            descs[t] = desc;
-            descs[t].out_row_stride = 3 * D;
-            descs[t].out_col_offset = t * D;
-            ts[t] = KEEP(tn[t], (size_t)(R * D) * 4);
-        }
-        if (err == EMBER_CHECK_ERR_BATCHED_BATCH) descs[2].batch = B - 1;
-        if (err == EMBER_CHECK_ERR_BATCHED_STRIDE) descs[2].out_row_stride = S;
-        if (target == EMBER_CHECK_LOOKUP_BATCHED) {
-            ember_buffer *o = KEEP("out", (size_t)(B * S) * 4);
-            if (d.st) goto done;
-            call = "ember_embedding_lookup_batched";
-            st = ember_embedding_lookup_batched(ctx, 3, descs, (const ember_buffer *const *)ts, bis,
-                                                bos, bws, o);
-        } else {
-            for (int t = 0; t < 3; t++) ss[t] = KEEP(sn[t], (size_t)(R * D) * 4);
-            if (d.st) goto done;
-            call = "ember_embedding_backward_update_batched";
-            st = ember_embedding_backward_update_batched(ctx, 3, descs, bis, bos, bws, bgo,
-                                                         EMBER_REDUCTION_ATOMIC, &opt, ts, ss);
-        }
-        break;
-    }
-    default:
-        chk_result_failf(r, "error case %s has an unknown target op", c->name);
-        goto done;
-    }
-#undef KEEP
-
-    ember_status want = expected_status(err);
-    const char *msg = ember_context_last_error(ctx);
-    if (st != want) {
-        chk_result_failf(r, "%s returned %s, want %s (message: \"%s\")", call,
-                         ember_status_name(st), ember_status_name(want), msg ? msg : "");
-        goto done;
-    }
-    if (pos >= 0) {
-        char p[32], v[32];
-        snprintf(p, sizeof p, "[%" PRId64 "]", pos);
-        snprintf(v, sizeof v, "%" PRId64, val);
-        if (!msg || !strstr(msg, p) || !strstr(msg, v))
-            chk_result_failf(r, "%s's message \"%s\" does not name position %s and value %s", call,
-                             msg ? msg : "(null)", p, v);
-    }
-    if (batched && (!msg || !strstr(msg, "table 2: ")))
-        chk_result_failf(r, "%s's message \"%s\" does not name the table (\"table 2: ...\")", call,
-                         msg ? msg : "(null)");
-    if (nu_host != -7)
-        chk_result_failf(r, "%s wrote num_unique = %lld although it failed", call,
-                         (long long)nu_host);
-    for (int i = 0; i < nk; i++) {
-        unsigned char *after = malloc(k[i].bytes);
-        if (!after) break;
-        ember_status ds = ember_buffer_download(ctx, k[i].buf, 0, after, k[i].bytes);
-        if (ds != EMBER_STATUS_SUCCESS) {
-            chk_result_failf(r, "downloading %s after the error returned %s", k[i].name,
-                             ember_status_name(ds));
-        } else {
-            for (size_t b = 0; b < k[i].bytes; b++) {
-                if (after[b] != k[i].before[b]) {
-                    r->has_diff = 1;
-                    snprintf(r->diff_array, sizeof r->diff_array, "%s", k[i].name);
-                    r->diff_index = (int64_t)(b / 4);
-                    r->diff_row = r->diff_index / D;
-                    r->diff_col = r->diff_index % D;
-                    r->diff_got = after[b];
-                    r->diff_want = k[i].before[b];
-                    chk_result_failf(r,
-                                     "%s failed as it should but changed %s: byte %zu was 0x%02x, "
-                                     "now 0x%02x",
-                                     call, k[i].name, b, k[i].before[b], after[b]);
-                    break;
-                }
+    e->c = c, e->ctx = ctx, e->d.ctx = ctx, e->rng.s = seed;
+    e->err = c->error, e->target = c->target, e->nu_host = -7;
+    err_inputs(e);
+    if (err_upload(e, r) == 0) {
+        err_prepare(e);
+        if (!e->d.st) {
+            ember_status st = err_invoke(e);
+            if (err_check_status(e, st, r) == 0) {
+                err_check_kept(e, r);
+                r->metric = "exact";
+                chk_still_usable(ctx, r, "the error");
+                err_recheck(e, r);
             }
         }
-        free(after);
     }
-    r->metric = "exact";
-    still_usable(ctx, r);
-done:
-    if (d.st) chk_result_failf(r, "%s", d.err);
-    for (int i = 0; i < nk; i++) {
-        ember_buffer_free(k[i].buf);
-        free(k[i].before);
-    }
-    ember_buffer_free(bi);
-    ember_buffer_free(bo);
-    ember_buffer_free(bw);
-    ember_buffer_free(bgo);
-    ember_buffer_free(bx);
-    ember_buffer_free(bu);
-    ember_buffer_free(bgi);
-    ember_buffer_free(bgoff);
-    ember_buffer_free(foreign);
-    ember_context_destroy(other);
-    free(scratch);
-    free(ib);
-    free(ob);
+    if (e->d.st) chk_result_failf(r, "%s", e->d.err);
+    err_free(e);
+    free(e);
 }

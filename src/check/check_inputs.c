@@ -90,6 +90,25 @@ static void draw_indices(const ember_check_case *c, chk_rng *r, int64_t *idx, in
     }
 }
 
+int64_t chk_max_run(const chk_emb *e) {
+    int64_t rows = e->desc.num_rows, best = 0;
+    int64_t *count = calloc((size_t)(rows > 0 ? rows : 1), sizeof *count);
+    if (!count) return INT64_MAX; /* unknown: the caller falls back to the sum bound */
+    for (int64_t p = 0; p < e->desc.num_indices; p++) {
+        int64_t i = e->idx[p];
+        if (i == e->desc.padding_idx || i < 0 || i >= rows) continue;
+        if (++count[i] > best) best = count[i];
+    }
+    free(count);
+    return best;
+}
+
+int chk_det_bit_exact(const ember_context *ctx, const ember_context *ref, const chk_emb *e) {
+    if (!ref) return 0;
+    return ember_context_kind(ctx) != EMBER_BACKEND_CUDA ||
+           chk_max_run(e) <= EMBER_TOL_CUDA_DET_RUN;
+}
+
 void chk_emb_free(chk_emb *e) {
     free(e->idx);
     free(e->off);

@@ -43,6 +43,12 @@ typedef struct chk_emb {
 int chk_emb_make(const ember_check_case *c, uint64_t seed, chk_emb *e);
 void chk_emb_free(chk_emb *e);
 void chk_optimizer_for(const ember_check_case *c, ember_optimizer *opt);
+/* The most times one row (padding left out) occurs among the case's indices. */
+int64_t chk_max_run(const chk_emb *e);
+/* 1 when a DETERMINISTIC backward on ctx must equal the CPU reference ref bit for bit
+ * (check_tolerance.h: always, except CUDA with a row occurring more than
+ * EMBER_TOL_CUDA_DET_RUN times); 0 without a reference. */
+int chk_det_bit_exact(const ember_context *ctx, const ember_context *ref, const chk_emb *e);
 /* Fills n floats uniformly in [lo, hi). */
 void chk_fill(chk_rng *r, float *p, int64_t n, float lo, float hi);
 
@@ -92,6 +98,10 @@ int64_t chk_compare_bits(ember_check_result *r, const char *name, const float *g
 /* Float array to double (new array). */
 double *chk_to_double(const float *p, int64_t n);
 
+/* 1 when building the case list ran out of memory (check_cases.c): the list is shorter
+ * than it should be, so every case run fails with that reason. */
+int chk_case_list_incomplete(void);
+
 /* --- runners per op family (one file each) ----------------------------------------------- */
 
 /* ref NULL: compare with the oracle. Each fills r (outcome stays PASSED unless failed). */
@@ -110,6 +120,12 @@ void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context
 /* The table-batched lookup and fused backward + update (check_batched.c). */
 void chk_run_batched(const ember_check_case *c, ember_context *ctx, ember_context *ref,
                      uint64_t seed, ember_check_result *r);
+/* An absurd ember_buffer_alloc, then a small op (check_recovery.c). */
+void chk_run_out_of_memory(const ember_check_case *c, ember_context *ctx, ember_context *ref,
+                           uint64_t seed, ember_check_result *r);
+/* Fails r unless a tiny lookup still succeeds on ctx, `after` naming what went before
+ * (check_errors.c). */
+void chk_still_usable(ember_context *ctx, ember_check_result *r, const char *after);
 /* Table t of a batched case as a single-table case (op LOOKUP or BACKWARD_UPDATE) whose
  * output slice is its place in the shared output; the inputs of table t are that case's
  * chk_emb_make with chk_batched_seed(seed, t). */
@@ -125,6 +141,8 @@ typedef struct chk_want {
 } chk_want;
 
 void chk_want_free(chk_want *w);
+/* Sets every tolerance of w to 0: the comparison becomes bit-exact (NaN where NaN). */
+void chk_want_exact(chk_want *w);
 /* Compares one embedding output array (with its guard band): want from the reference run
  * `ref` when there is one (tolerance w->tol * EMBER_TOL_VS_CPU_FACTOR), else the oracle's
  * w->v (check_embedding.c). */

@@ -13,6 +13,10 @@ void chk_want_free(chk_want *w) {
     memset(w, 0, sizeof *w);
 }
 
+void chk_want_exact(chk_want *w) {
+    for (int64_t i = 0; w->tol && i < w->n; i++) w->tol[i] = 0.0;
+}
+
 static int want_alloc(chk_want *w, int64_t n) {
     w->n = n;
     w->v = calloc((size_t)(n > 0 ? n : 1), sizeof *w->v);

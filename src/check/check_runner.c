@@ -40,6 +40,10 @@ void ember_check_run_on(const ember_check_case *c, ember_context *ctx, int devic
         chk_result_failf(r, "no case or no context given");
         return;
     }
+    if (chk_case_list_incomplete()) {
+        chk_result_failf(r, "the case list is incomplete: out of memory while building it");
+        return;
+    }
     double t0 = now_s();
     switch (c->op) {
     case EMBER_CHECK_LOOKUP:
@@ -69,6 +73,9 @@ void ember_check_run_on(const ember_check_case *c, ember_context *ctx, int devic
     case EMBER_CHECK_LOOKUP_BATCHED:
     case EMBER_CHECK_BACKWARD_UPDATE_BATCHED:
         chk_run_batched(c, ctx, ref, seed, r);
+        break;
+    case EMBER_CHECK_OUT_OF_MEMORY:
+        chk_run_out_of_memory(c, ctx, ref, seed, r);
         break;
     default:
         chk_result_failf(r, "unknown op %d", (int)c->op);

@@ -29,6 +29,17 @@
  *                                       plus Adam's bias-correction rounding
  *  GEMM (dense forward, backward)       nmse = sum (got-want)^2 / sum want^2 <= NMSE_GEMM
  *                                       (ReLU's mask and dy's overwrite: exact)
+ *  GEMM with EMBER_MATH_ALLOW_TF32      a backend that uses TF32 (CUDA): nmse <= NMSE_TF32,
+ *                                       16 * (2^-10)^2: TF32 keeps 10 mantissa bits, each
+ *                                       product carries two such roundings (random-sign
+ *                                       sums give about (2/3) * (2^-10)^2); strict FP32
+ *                                       again once the mode is reset. Any other backend:
+ *                                       bit-identical to its strict FP32 result
+ *  DETERMINISTIC backward vs CPU        0: bit-exact (every backend sums a row's
+ *    (dense, sparse, fused, batched)    contributions in input order and adds the sum once,
+ *                                       docs/design.md), except CUDA when a row occurs more
+ *                                       than EMBER_TOL_CUDA_DET_RUN times in one call (its
+ *                                       long runs are split); then the sum bound above
  *  sigmoid, BCE gradient                K_ELEM * u * sum|terms| + DENORM_FLOOR (OpenCL may
  *                                       flush denormals to zero)
  *  BCE loss (a mean of n terms)         K_ELEM * (n + 2) * u * mean(|terms|)
@@ -44,6 +55,8 @@
 #define EMBER_TOL_K_OPT 16.0
 #define EMBER_TOL_K_ELEM 8.0
 #define EMBER_TOL_NMSE_GEMM 1e-9
+#define EMBER_TOL_NMSE_TF32 (16.0 / 1048576.0)
+#define EMBER_TOL_CUDA_DET_RUN 64
 #define EMBER_TOL_DENORM_FLOOR (2.0 * (double)FLT_MIN)
 #define EMBER_TOL_VS_CPU_FACTOR 2.0
 

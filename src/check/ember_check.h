@@ -36,10 +36,11 @@ typedef enum ember_check_op {
     EMBER_CHECK_ERRORS,                  /* invalid inputs: documented status, nothing written */
     EMBER_CHECK_LOOKUP_BATCHED,          /* ember_embedding_lookup_batched */
     EMBER_CHECK_BACKWARD_UPDATE_BATCHED, /* ember_embedding_backward_update_batched */
+    EMBER_CHECK_OUT_OF_MEMORY,           /* an absurd allocation: OUT_OF_MEMORY, context usable */
     EMBER_CHECK_OP_COUNT_
 } ember_check_op;
 
-/* "lookup", "backward_dense", ..., "seed", "errors", "lookup_batched", ... */
+/* "lookup", "backward_dense", ..., "seed", "errors", "lookup_batched", ..., "out_of_memory" */
 const char *ember_check_op_name(ember_check_op op);
 
 /* How indices are drawn. Every distribution uses row 0 and row rows-1 when it can. */
@@ -77,8 +78,9 @@ typedef enum ember_check_error_kind {
     EMBER_CHECK_ERR_BATCHED_STRIDE      /* batched ops: table 2's out_row_stride differs */
 } ember_check_error_kind;
 
-/* Batched ops: at most this many tables in one case. */
-#define EMBER_CHECK_MAX_TABLES 8
+/* Batched ops: at most this many tables in one case (more than the 32 one CUDA launch
+ * takes). */
+#define EMBER_CHECK_MAX_TABLES 40
 
 typedef struct ember_check_case {
     char name[96]; /* unique; what --case takes */
@@ -108,6 +110,7 @@ typedef struct ember_check_case {
     ember_activation act;
     int bias;
     int no_dx;        /* dense backward: dx = NULL */
+    int tf32;         /* dense ops under EMBER_MATH_ALLOW_TF32 (then strict again) */
     int head_outputs; /* BCE: 0 loss and grad, 1 loss only (grad NULL), 2 grad only */
 
     /* elementwise ops and dense optimizer: n elements */
@@ -120,6 +123,8 @@ typedef struct ember_check_case {
      * in table 2. */
     int num_tables;
     int first_variant;
+
+    uint64_t alloc_bytes; /* op OUT_OF_MEMORY: the size asked of ember_buffer_alloc */
 
     int seed_kind;         /* ember_check_seed_kind, op SEED */
     int error;             /* ember_check_error_kind, op ERRORS */

@@ -1,6 +1,8 @@
 /* perturbed_backend.c: the test-only "perturbed" backend: the CPU backend with one op's
  * result deliberately wrong (1e-3 added to one element), to prove the conformance checks
- * can fail and name the element. Compiled into libember only with -DEMBER_TEST_BACKEND=ON.
+ * can fail and name the element. Compiled into libember only with -DEMBER_TEST_BACKEND=ON,
+ * and outside the public ember_backend_kind enum (core/backend.h's EMBER_BACKEND_PERTURBED):
+ * only the registry of a test build knows it.
  *
  * EMBER_PERTURB_OP chooses the op (default lookup): lookup, backward_dense,
  * backward_sparse, sparse_step, backward_update, dense_step, dense_forward, dense_backward,
@@ -235,8 +237,7 @@ static ember_status p_bce(ember_context *ctx, int64_t n, const ember_buffer *log
 }
 
 const struct ember_backend_ops ember_perturbed_backend_ops = {
-    .kind = EMBER_BACKEND_PERTURBED,
-    .name = "perturbed",
+    EMBER_BACKEND_OPS_HEADER(EMBER_BACKEND_PERTURBED, "perturbed"),
     .devices = p_devices,
     .init = p_init,
     .destroy = p_destroy,
@@ -254,6 +255,8 @@ const struct ember_backend_ops ember_perturbed_backend_ops = {
     .backward_sparse = p_backward_sparse,
     .sparse_step = p_sparse_step,
     .backward_update = p_backward_update,
+    .lookup_batched = NULL,          /* per-table calls reach p_lookup */
+    .backward_update_batched = NULL, /* per-table calls reach p_backward_update */
     .dense_step = p_dense_step,
     .dense_forward = p_dense_forward,
     .dense_backward = p_dense_backward,

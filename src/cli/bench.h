@@ -32,7 +32,7 @@ enum bench_op {
     BENCH_OP_DENSE_FWD,       /* dense layer forward (bias, ReLU) */
     BENCH_OP_DENSE_BWD,       /* dense layer backward (dx, dw, db) */
     BENCH_OP_SIGMOID,
-    BENCH_OP_BCE,             /* BCE with logits: loss and gradient */
+    BENCH_OP_BCE, /* BCE with logits: loss and gradient */
     BENCH_OP_COUNT_
 };
 
@@ -53,31 +53,33 @@ typedef struct bench_config {
     int reps;
     int threads; /* 0: all cores */
     ember_reduction_mode mode;
-    int batched; /* 1: pooled lookups and fused updates as one table-batched call */
+    int batched;              /* 1: pooled lookups and fused updates as one table-batched call */
     int ops[BENCH_OP_COUNT_]; /* 1: run it */
 } bench_config;
 
 /* One op's figures. */
 typedef struct bench_result {
-    int ran;               /* 0: not asked for; -1: failed or not supported */
-    char error[256];       /* when ran == -1 */
-    double first_ms;       /* the very first call (kernel builds, first touches) */
-    double median_ms;      /* per call, over reps after warm-up */
+    int ran;          /* 0: not asked for; -1: failed or not supported */
+    char error[256];  /* when ran == -1 */
+    double first_ms;  /* the very first call (kernel builds, first touches) */
+    double median_ms; /* per call, over reps after warm-up */
     double min_ms;
-    int reps, inner;       /* reps timed, calls per rep */
-    double bytes;          /* per call, as defined above; 0 for dense ops */
-    double rows;           /* index rows per call (0 for non-embedding ops) */
-    double flops;          /* dense ops: per call */
-    double gemm_ms;        /* dense ops on the CPU: the same GEMMs through cblas_sgemm */
+    int reps, inner; /* reps timed, calls per rep */
+    double bytes;    /* per call, as defined above; 0 for dense ops */
+    double rows;     /* index rows per call (0 for non-embedding ops) */
+    double flops;    /* dense ops: per call */
+    double gemm_ms;  /* dense ops: the same GEMMs called directly (CPU: cblas_sgemm,
+                        CUDA: cublasSgemm) */
 } bench_result;
 
 typedef struct bench_run {
     ember_backend_kind kind;
     char device[256];
-    double create_ms;      /* ember_context_create (OpenCL: includes building programs) */
-    double setup_ms;       /* allocating and uploading the tables and indices */
-    int64_t unique_rows;   /* U summed over tables */
-    int64_t num_indices;   /* N summed over tables */
+    double create_ms;        /* ember_context_create (OpenCL: includes building programs) */
+    double setup_ms;         /* allocating and uploading the tables and indices */
+    double device_copy_gbps; /* CUDA: cudaMemcpy device to device, 1 GiB (0: not measured) */
+    int64_t unique_rows;     /* U summed over tables */
+    int64_t num_indices;     /* N summed over tables */
     bench_result op[BENCH_OP_COUNT_];
 } bench_run;
 
@@ -107,22 +109,28 @@ int bench_host_copy(size_t bytes, int threads, int reps, double *gbps, int *thre
 const char *bench_openblas_core(void);
 /* Median ms of the SGEMMs ember's dense forward (fwd = 1) or backward (fwd = 0) performs
  * for the shape, called directly through cblas_sgemm with `threads` OpenBLAS threads. */
-double bench_direct_gemm_ms(int fwd, int64_t batch, int64_t in, int64_t out, int threads,
-                            int reps);
+double bench_direct_gemm_ms(int fwd, int64_t batch, int64_t in, int64_t out, int threads, int reps);
+
+/* ---- bench_cuda_direct.c: the direct CUDA baselines (libember_cuda_direct.so) ---- */
+/* Device-to-device cudaMemcpy of `bytes`, median GB/s (read + write); -1 without the module
+ * or on failure. */
+double bench_cuda_direct_copy_gbps(size_t bytes, int reps);
+/* As bench_direct_gemm_ms, through cublasSgemm on the device; -1 when unavailable. */
+double bench_cuda_direct_gemm_ms(int fwd, int64_t batch, int64_t in, int64_t out, int reps);
 
 /* ---- bench_ops.c: the suite on one context ---- */
 /* Runs every op the config asks for on a fresh context of `kind` and fills *run. Returns 0,
  * or 1 when the context could not be created or the inputs not allocated (message printed
  * to stderr, prefixed with cmd). An op that fails is recorded in its result and the rest
  * still run. */
-int bench_run_suite(const char *cmd, ember_backend_kind kind, int device,
-                    const bench_config *cfg, int verbose, bench_run *run);
+int bench_run_suite(const char *cmd, ember_backend_kind kind, int device, const bench_config *cfg,
+                    int verbose, bench_run *run);
 
 /* ---- bench_report.c: text and JSON ---- */
 typedef struct bench_report {
     const bench_config *cfg;
-    const bench_run *main;      /* the backend asked for */
-    const bench_run *cpu;       /* the CPU side by side (NULL when main is the CPU) */
+    const bench_run *main; /* the backend asked for */
+    const bench_run *cpu;  /* the CPU side by side (NULL when main is the CPU) */
     double host_copy_gbps;
     int host_copy_threads;
     const char *openblas_core;

@@ -8,10 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const op_names[BENCH_OP_COUNT_] = {
-    "gather_copy",    "lookup_sum",     "lookup_none", "backward_dense", "backward_sparse",
-    "update_sgd",     "update_adagrad", "update_rowwise_adagrad",        "step_sgd",
-    "dense_fwd",      "dense_bwd",      "sigmoid",     "bce"};
+static const char *const op_names[BENCH_OP_COUNT_] = {"gather_copy",
+                                                      "lookup_sum",
+                                                      "lookup_none",
+                                                      "backward_dense",
+                                                      "backward_sparse",
+                                                      "update_sgd",
+                                                      "update_adagrad",
+                                                      "update_rowwise_adagrad",
+                                                      "step_sgd",
+                                                      "dense_fwd",
+                                                      "dense_bwd",
+                                                      "sigmoid",
+                                                      "bce"};
 
 const char *bench_op_name(enum bench_op op) {
     return (unsigned)op < BENCH_OP_COUNT_ ? op_names[op] : "?";
@@ -32,10 +41,10 @@ typedef struct suite {
     ember_context *ctx;
     const bench_config *cfg;
     int64_t T, E, D, B, L, N;
-    ember_buffer **table, **idx;  /* T each */
+    ember_buffer **table, **idx;          /* T each */
     ember_buffer **state_of, **rstate_of; /* T each: the shared state buffers, for batched calls */
-    ember_lookup_desc *descs;     /* T: the pooled descs, for batched calls */
-    ember_buffer **offs_of;       /* T: the shared offsets, for batched calls */
+    ember_lookup_desc *descs;             /* T: the pooled descs, for batched calls */
+    ember_buffer **offs_of;               /* T: the shared offsets, for batched calls */
     ember_buffer *offsets, *out, *grad_out;
     ember_buffer *perm, *gather_out, *none_out;
     ember_buffer *grad_table, *uids, *ugrads, *state, *rstate;
@@ -55,28 +64,27 @@ static void pooled_desc(const suite *s, int64_t t, ember_lookup_desc *d) {
 static ember_status lookup_all(suite *s) {
     if (s->cfg->batched) {
         const ember_buffer **offs = (const ember_buffer **)s->offs_of;
-        return ember_embedding_lookup_batched(s->ctx, s->T, s->descs,
-                                              (const ember_buffer *const *)s->table,
-                                              (const ember_buffer *const *)s->idx, offs, NULL,
-                                              s->out);
+        return ember_embedding_lookup_batched(
+            s->ctx, s->T, s->descs, (const ember_buffer *const *)s->table,
+            (const ember_buffer *const *)s->idx, offs, NULL, s->out);
     }
     ember_status st = EMBER_STATUS_SUCCESS;
     for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++)
-        st = ember_embedding_lookup(s->ctx, &s->descs[t], s->table[t], s->idx[t], s->offsets,
-                                    NULL, s->out);
+        st = ember_embedding_lookup(s->ctx, &s->descs[t], s->table[t], s->idx[t], s->offsets, NULL,
+                                    s->out);
     return st;
 }
 
 /* The fused backward + update over all tables (every table shares `state`: timing only). */
 static ember_status update_all(suite *s, const ember_optimizer *opt, ember_buffer *state) {
     if (s->cfg->batched) {
-        ember_buffer **states = state == s->state ? s->state_of
+        ember_buffer **states = state == s->state    ? s->state_of
                                 : state == s->rstate ? s->rstate_of
                                                      : NULL;
         return ember_embedding_backward_update_batched(
             s->ctx, s->T, s->descs, (const ember_buffer *const *)s->idx,
-            (const ember_buffer *const *)s->offs_of, NULL, s->grad_out, s->cfg->mode, opt,
-            s->table, states);
+            (const ember_buffer *const *)s->offs_of, NULL, s->grad_out, s->cfg->mode, opt, s->table,
+            states);
     }
     ember_status st = EMBER_STATUS_SUCCESS;
     for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++)
@@ -114,8 +122,8 @@ static ember_status run_once(suite *s, enum bench_op op) {
         for (int64_t t = 0; t < s->T && st == EMBER_STATUS_SUCCESS; t++) {
             int64_t nu = 0;
             pooled_desc(s, t, &d);
-            st = ember_embedding_backward_sparse(ctx, &d, s->idx[t], s->offsets, NULL,
-                                                 s->grad_out, mode, s->uids, s->ugrads, &nu);
+            st = ember_embedding_backward_sparse(ctx, &d, s->idx[t], s->offsets, NULL, s->grad_out,
+                                                 mode, s->uids, s->ugrads, &nu);
         }
         return st;
     case BENCH_OP_UPDATE_SGD:
@@ -135,8 +143,8 @@ static ember_status run_once(suite *s, enum bench_op op) {
         st = lookup_all(s);
         return st == EMBER_STATUS_SUCCESS ? update_all(s, &s->sgd, NULL) : st;
     case BENCH_OP_DENSE_FWD:
-        return ember_dense_forward(ctx, s->B, s->cfg->shape.dense_in, s->cfg->shape.dense_out,
-                                   s->x, s->w, s->b, EMBER_ACTIVATION_RELU, s->y);
+        return ember_dense_forward(ctx, s->B, s->cfg->shape.dense_in, s->cfg->shape.dense_out, s->x,
+                                   s->w, s->b, EMBER_ACTIVATION_RELU, s->y);
     case BENCH_OP_DENSE_BWD:
         return ember_dense_backward(ctx, s->B, s->cfg->shape.dense_in, s->cfg->shape.dense_out,
                                     s->x, s->w, s->y, s->dy, EMBER_ACTIVATION_RELU, s->dx, s->dw,
@@ -261,18 +269,18 @@ static void suite_free(suite *s) {
     free(s->rstate_of);
     free(s->offs_of);
     free(s->descs);
-    ember_buffer *all[] = {s->offsets, s->out,   s->grad_out, s->perm,   s->gather_out,
-                           s->none_out, s->grad_table, s->uids, s->ugrads, s->state,
-                           s->rstate,  s->x,     s->w,        s->b,      s->y,
-                           s->dy,      s->dx,    s->dw,       s->db,     s->logits,
-                           s->labels,  s->probs, s->lgrad};
+    ember_buffer *all[] = {s->offsets,  s->out,        s->grad_out, s->perm,   s->gather_out,
+                           s->none_out, s->grad_table, s->uids,     s->ugrads, s->state,
+                           s->rstate,   s->x,          s->w,        s->b,      s->y,
+                           s->dy,       s->dx,         s->dw,       s->db,     s->logits,
+                           s->labels,   s->probs,      s->lgrad};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ember_buffer_free(all[i]);
     ember_context_destroy(s->ctx);
 }
 
-#define TRY(expr)                                                                           \
-    do {                                                                                    \
-        if ((st = (expr)) != EMBER_STATUS_SUCCESS) goto fail;                               \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        if ((st = (expr)) != EMBER_STATUS_SUCCESS) goto fail;                                      \
     } while (0)
 
 static int any_of(const bench_config *cfg, int first, int last) {
@@ -288,8 +296,8 @@ static ember_status suite_setup(suite *s, bench_run *run) {
     ember_status st = EMBER_STATUS_SUCCESS;
     int64_t *h = NULL;
     int emb = any_of(cfg, BENCH_OP_LOOKUP_SUM, BENCH_OP_STEP_SGD);
-    int pooled = cfg->ops[BENCH_OP_LOOKUP_SUM] || any_of(cfg, BENCH_OP_BACKWARD_DENSE,
-                                                         BENCH_OP_STEP_SGD);
+    int pooled =
+        cfg->ops[BENCH_OP_LOOKUP_SUM] || any_of(cfg, BENCH_OP_BACKWARD_DENSE, BENCH_OP_STEP_SGD);
     s->table = calloc((size_t)s->T, sizeof *s->table);
     s->idx = calloc((size_t)s->T, sizeof *s->idx);
     size_t hn = (size_t)(s->N > s->B + 1 ? s->N : s->B + 1);
@@ -302,7 +310,8 @@ static ember_status suite_setup(suite *s, bench_run *run) {
     if (emb || cfg->ops[BENCH_OP_GATHER_COPY]) {
         int64_t ntab = emb ? s->T : 1;
         for (int64_t t = 0; t < ntab; t++)
-            TRY(alloc_floats(s, &s->table[t], s->E * s->D, -0.1f, 0.1f, sh->seed + 100 + (uint64_t)t));
+            TRY(alloc_floats(s, &s->table[t], s->E * s->D, -0.1f, 0.1f,
+                             sh->seed + 100 + (uint64_t)t));
     }
     if (emb) {
         for (int64_t t = 0; t < s->T; t++) {
@@ -334,7 +343,8 @@ static ember_status suite_setup(suite *s, bench_run *run) {
         TRY(alloc_i64(s, &s->perm, h, s->E));
         TRY(alloc_floats(s, &s->gather_out, s->E * s->D, 0.0f, 0.0f, 0));
     }
-    if (cfg->ops[BENCH_OP_LOOKUP_NONE]) TRY(alloc_floats(s, &s->none_out, s->N * s->D, 0.0f, 0.0f, 0));
+    if (cfg->ops[BENCH_OP_LOOKUP_NONE])
+        TRY(alloc_floats(s, &s->none_out, s->N * s->D, 0.0f, 0.0f, 0));
     if (cfg->ops[BENCH_OP_BACKWARD_DENSE])
         TRY(alloc_floats(s, &s->grad_table, s->E * s->D, 0.0f, 0.0f, 0));
     if (cfg->ops[BENCH_OP_BACKWARD_SPARSE]) {
@@ -371,7 +381,8 @@ static ember_status suite_setup(suite *s, bench_run *run) {
         TRY(alloc_floats(s, &s->dw, o * in, 0.0f, 0.0f, 0));
         TRY(alloc_floats(s, &s->db, o, 0.0f, 0.0f, 0));
         /* The backward needs the forward's output (ReLU mask). */
-        TRY(ember_dense_forward(s->ctx, s->B, in, o, s->x, s->w, s->b, EMBER_ACTIVATION_RELU, s->y));
+        TRY(ember_dense_forward(s->ctx, s->B, in, o, s->x, s->w, s->b, EMBER_ACTIVATION_RELU,
+                                s->y));
     }
     if (any_of(cfg, BENCH_OP_SIGMOID, BENCH_OP_BCE)) {
         TRY(alloc_floats(s, &s->logits, s->n_head, -8.0f, 8.0f, sh->seed + 8));
@@ -385,8 +396,8 @@ fail:
     return st;
 }
 
-int bench_run_suite(const char *cmd, ember_backend_kind kind, int device,
-                    const bench_config *cfg, int verbose, bench_run *run) {
+int bench_run_suite(const char *cmd, ember_backend_kind kind, int device, const bench_config *cfg,
+                    int verbose, bench_run *run) {
     const bench_shape *sh = &cfg->shape;
     suite s;
     memset(&s, 0, sizeof s);
@@ -413,6 +424,11 @@ int bench_run_suite(const char *cmd, ember_backend_kind kind, int device,
         return 1;
     }
     snprintf(run->device, sizeof run->device, "%s", ember_context_device_name(s.ctx));
+    /* A GPU's copy basis measured without ember, before the inputs take device memory. */
+    if (kind == EMBER_BACKEND_CUDA) {
+        double g = bench_cuda_direct_copy_gbps((size_t)1 << 30, 10);
+        run->device_copy_gbps = g > 0 ? g : 0.0;
+    }
     if (cfg->threads > 0) ember_context_set_threads(s.ctx, cfg->threads);
 
     t0 = bench_now_s();
@@ -479,6 +495,9 @@ int bench_run_suite(const char *cmd, ember_backend_kind kind, int device,
             if (kind == EMBER_BACKEND_CPU && r->ran == 1) {
                 r->gemm_ms = bench_direct_gemm_ms(fwd, s.B, sh->dense_in, sh->dense_out,
                                                   cfg->threads, cfg->reps);
+            } else if (kind == EMBER_BACKEND_CUDA && r->ran == 1) {
+                r->gemm_ms =
+                    bench_cuda_direct_gemm_ms(fwd, s.B, sh->dense_in, sh->dense_out, cfg->reps);
             }
             break;
         }

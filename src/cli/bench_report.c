@@ -22,8 +22,10 @@ static double gather_basis(const bench_run *run) {
 }
 
 static void print_num(double v, int width, int prec) {
-    if (isfinite(v)) printf(" %*.*f", width, prec, v);
-    else printf(" %*s", width, "-");
+    if (isfinite(v))
+        printf(" %*.*f", width, prec, v);
+    else
+        printf(" %*s", width, "-");
 }
 
 void bench_print_text(const bench_report *r) {
@@ -40,17 +42,23 @@ void bench_print_text(const bench_report *r) {
            (long long)sh->rows, (long long)sh->dim, (long long)sh->batch, (long long)sh->pooling,
            sh->dist == BENCH_DIST_ZIPF ? "zipf" : "uniform");
     if (sh->dist == BENCH_DIST_ZIPF) printf(" alpha=%.3g", sh->alpha);
-    printf("; N=%lld indices, U=%lld distinct rows (all tables); dense %lldx%lld->%lld; seed %llu\n",
-           (long long)m->num_indices, (long long)m->unique_rows, (long long)sh->batch,
-           (long long)sh->dense_in, (long long)sh->dense_out, (unsigned long long)sh->seed);
+    printf(
+        "; N=%lld indices, U=%lld distinct rows (all tables); dense %lldx%lld->%lld; seed %llu\n",
+        (long long)m->num_indices, (long long)m->unique_rows, (long long)sh->batch,
+        (long long)sh->dense_in, (long long)sh->dense_out, (unsigned long long)sh->seed);
     double load[3] = {NAN, NAN, NAN};
     if (getloadavg(load, 3) == 3) printf("load average (1 min) at the end: %.2f\n", load[0]);
     printf("host copy (STREAM-style memcpy, %d threads, read+write bytes): %.1f GB/s\n",
            r->host_copy_threads, r->host_copy_gbps);
+    if (m->device_copy_gbps > 0)
+        printf("device copy (cudaMemcpy device to device, 1 GiB, read+write bytes): %.1f GB/s; "
+               "this backend's gather_copy is %.2f x that\n",
+               m->device_copy_gbps, gbasis / m->device_copy_gbps);
     printf("context create %.1f ms, input setup %.0f ms", m->create_ms, m->setup_ms);
     if (c) printf("; cpu context create %.1f ms", c->create_ms);
     printf("\nx_copy = GB/s / host copy (%.1f GB/s); x_gather = GB/s / this backend's gather_copy "
-           "(%.1f GB/s)\n\n", basis, gbasis);
+           "(%.1f GB/s)\n\n",
+           basis, gbasis);
 
     printf("%-23s %9s %9s %9s %7s %8s %8s %9s", "op", "median_ms", "min_ms", "GB/s", "x_copy",
            "x_gather", "Mrows/s", "first_ms");
@@ -79,6 +87,8 @@ void bench_print_text(const bench_report *r) {
             print_num(cm / o->median_ms, 7, 2);
         }
         printf(" ");
+        if (m->device_copy_gbps > 0 && isfinite(g))
+            printf(" %.2f x device copy;", g / m->device_copy_gbps);
         if (o->flops > 0) printf(" %.1f GFLOP/s", o->flops / (o->median_ms * 1e6));
         if (o->gemm_ms > 0)
             printf("; direct SGEMM %.3f ms, ember/SGEMM time %.3f", o->gemm_ms,
@@ -98,8 +108,10 @@ void bench_print_text(const bench_report *r) {
 
 static void json_num(const char *key, double v, int comma) {
     printf("%s\"%s\":", comma ? "," : "", key);
-    if (isfinite(v)) printf("%.10g", v);
-    else printf("null");
+    if (isfinite(v))
+        printf("%.10g", v);
+    else
+        printf("null");
 }
 
 static void json_run(const bench_report *r, const bench_run *run) {
@@ -113,6 +125,7 @@ static void json_run(const bench_report *r, const bench_run *run) {
     printf(",\"num_indices\":%lld,\"unique_rows\":%lld", (long long)run->num_indices,
            (long long)run->unique_rows);
     json_num("gather_copy_gbps", gbasis, 1);
+    if (run->device_copy_gbps > 0) json_num("device_copy_gbps", run->device_copy_gbps, 1);
     printf(",\"ops\":{");
     int first = 1;
     for (int i = 0; i < BENCH_OP_COUNT_; i++) {
@@ -128,6 +141,7 @@ static void json_run(const bench_report *r, const bench_run *run) {
         }
         double g = gbps(o);
         json_num("median_ms", o->median_ms, 0);
+        if (run->device_copy_gbps > 0) json_num("x_device_copy", g / run->device_copy_gbps, 1);
         json_num("min_ms", o->min_ms, 1);
         json_num("first_ms", o->first_ms, 1);
         printf(",\"reps\":%d,\"calls_per_rep\":%d", o->reps, o->inner);

@@ -2,6 +2,7 @@
  * Wide&Deep model on a Criteo-shaped synthetic stream, beside the rate its GEMM FLOPs allow at
  * the OpenBLAS SGEMM GFLOP/s measured in the same run. */
 #define _POSIX_C_SOURCE 200809L
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -14,19 +15,22 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember bench --model widedeep [--batch N] [--buckets N] [--dim N]\n"
-            "                   [--hidden N,N,..] [--steps N] [--backend K] [--threads N]\n"
-            "                   [--atomic] [--json]\n"
-            "\n"
-            "Trains the Wide&Deep model on a synthetic Criteo-shaped stream (26 categorical\n"
-            "fields hashed into --buckets rows each (100000), dimension --dim (16), 13 numeric\n"
-            "features, MLP --hidden (400,400,400), batch --batch (2048), Adagrad everywhere) and\n"
-            "prints training and inference samples/s (medians over --steps timed steps, 20), and\n"
-            "the samples/s the model's GEMM FLOPs would allow at the OpenBLAS SGEMM GFLOP/s\n"
-            "measured in the same run on the same shapes (the ratio is the GEMM efficiency).\n");
-}
+typedef struct bench_model_args {
+    int64_t batch, buckets, dim, steps, threads, device;
+    int64_t hidden[EMBER_MAX_HIDDEN], nhidden;
+    ember_backend_kind kind;
+    int json, atomic;
+} bench_model_args;
+
+/* What one run measured. */
+typedef struct bench_model_result {
+    double t_train, t_inf;  /* median seconds per step */
+    float first_loss, loss; /* the loss of the first and the last training step */
+    double gflops;          /* OpenBLAS SGEMM on the MLP's shapes */
+    double train_flops;     /* per sample */
+    int64_t n0;             /* the MLP's input width */
+    ember_param_count pc;
+} bench_model_result;
 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -63,127 +67,107 @@ static void fill(ember_batch *b, const ember_features *fx, ember_rng *r) {
     }
 }
 
-int ember_cmd_bench_model(int argc, char **argv) {
-    const char *cmd = argv[0], *v;
-    int64_t batch = 2048, buckets = 100000, dim = 16, steps = 20, threads = 0, device = -1;
-    int64_t hidden[EMBER_MAX_HIDDEN] = {400, 400, 400}, nhidden = 3;
-    ember_backend_kind kind = EMBER_BACKEND_CPU;
-    int json = 0, atomic = 0, rc;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if ((m = cli_flag(argc, argv, &i, "--model", &v)) != 0) {
-            if (m < 0) return 2;
-            if (strcmp(v, "widedeep") != 0)
-                return cli_usage_error(cmd, "--model: only 'widedeep' is known");
-        } else if ((m = cli_flag(argc, argv, &i, "--batch", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 20, &batch))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--buckets", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 28, &buckets)))
-                return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--dim", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--dim", v, 1, 1024, &dim))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--steps", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--steps", v, 1, 100000, &steps))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--threads", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--threads", v, 0, 4096, &threads))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--device", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--device", v, -1, 1024, &device))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--backend", &v)) != 0) {
-            if (m < 0 || cli_parse_backend(cmd, "--backend", v, &kind)) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--hidden", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int_list(cmd, "--hidden", v, 1, 1 << 16, hidden,
-                                                  EMBER_MAX_HIDDEN, &nhidden)))
-                return 2;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--atomic") == 0) {
-            atomic = 1;
-        } else {
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-    }
-    ember_model_err err = {""};
-    ember_schema *s = NULL;
-    ember_features *fx = NULL;
-    ember_context *ctx = NULL;
-    ember_wd_model *m = NULL;
-    ember_batch *b = NULL;
-    float *probs = NULL, *A = NULL, *B = NULL, *C = NULL;
-    ember_status st;
-    rc = 1;
-    if ((st = ember_schema_preset(EMBER_FORMAT_CRITEO, &s, &err)) ||
-        (st = ember_features_create(&fx, s, buckets, 2, 0, EMBER_NUMERIC_RAW, "", &err)))
-        goto fail;
-    fx->stats_ready = 1;
-    ember_wd_config cfg;
-    ember_wd_config_defaults(&cfg);
-    cfg.fx = fx;
-    cfg.emb_dim = dim;
-    cfg.nhidden = (int)nhidden;
-    for (int l = 0; l < nhidden; l++) cfg.hidden[l] = hidden[l];
-    cfg.wide_opt = cfg.deep_opt = cfg.emb_opt = EMBER_OPTIMIZER_ADAGRAD;
-    cfg.wide_lr = cfg.emb_lr = cfg.deep_lr = 0.01f;
-    cfg.deep_l2 = 0.0f;
-    cfg.reduction = atomic ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
-    if ((st = ember_open_context(kind, (int)device, (int)threads, &ctx, &err)) ||
-        (st = ember_wd_create(ctx, &cfg, batch, &m, &err)))
-        goto fail;
-    if (ember_batch_create(&b, fx, batch) != EMBER_STATUS_SUCCESS ||
-        (probs = malloc((size_t)batch * sizeof(float))) == NULL) {
-        snprintf(err.msg, sizeof err.msg, "out of memory");
-        goto fail;
-    }
-    const int ns = (int)steps;
+static int model_flag(const char *cmd, const cli_flag *flag, const char *value) {
+    if (strcmp(value, "widedeep") != 0)
+        return cli_usage_error(cmd, "%s: only 'widedeep' is known", flag->name);
+    return 0;
+}
+
+/* Parses the flags into *a; CLI_CONTINUE or the exit code. */
+static int parse_args(int argc, char **argv, bench_model_args *a) {
+    *a = (bench_model_args){.batch = 2048,
+                            .buckets = 100000,
+                            .dim = 16,
+                            .steps = 20,
+                            .threads = 0,
+                            .device = -1,
+                            .hidden = {400, 400, 400},
+                            .nhidden = 3,
+                            .kind = EMBER_BACKEND_CPU};
+    const cli_flag flags[] = {
+        {"--model", CLI_CUSTOM, NULL, .parse = model_flag, .meta = "widedeep", .required = 1,
+         .help = "the model to benchmark (the only one: widedeep)"},
+        {"--batch", CLI_INT, &a->batch, .min = 1, .max = 1 << 20, .meta = "N",
+         .help = "rows per step"},
+        {"--buckets", CLI_INT, &a->buckets, .min = 2, .max = (int64_t)1 << 28, .meta = "N",
+         .help = "hash buckets (embedding rows) of each of the 26 categorical fields"},
+        {"--dim", CLI_INT, &a->dim, .min = 1, .max = 1024, .meta = "N",
+         .help = "embedding dimension"},
+        {"--hidden", CLI_INT_LIST, a->hidden, .min = 1, .max = 1 << 16,
+         .capacity = EMBER_MAX_HIDDEN, .count = &a->nhidden, .meta = "N,N,..",
+         .help = "hidden layer sizes"},
+        {"--steps", CLI_INT, &a->steps, .min = 1, .max = 100000, .meta = "N",
+         .help = "timed steps (the figures are their medians)"},
+        {"--backend", CLI_BACKEND, &a->kind, .meta = "K", .help = "cpu, cuda or opencl"},
+        {"--device", CLI_INT, &a->device, .min = -1, .max = 1024, .meta = "N",
+         .help = "device index", .def = "the backend's default"},
+        {"--threads", CLI_INT, &a->threads, .min = 0, .max = 4096, .meta = "N",
+         .help = "CPU threads, 0 = all cores"},
+        {"--atomic", CLI_SWITCH, &a->atomic,
+         .help = "ATOMIC gradient reduction (default DETERMINISTIC)"},
+        {"--json", CLI_SWITCH, &a->json, .help = "one JSON object instead of text"},
+    };
+    const cli_command spec = {
+        argv[0], flags, CLI_COUNT(flags),
+        .about = "Trains the Wide&Deep model on a synthetic Criteo-shaped stream (26 categorical\n"
+                 "fields, 13 numeric features, Adagrad everywhere) and prints training and\n"
+                 "inference samples/s (medians over --steps timed steps), and the samples/s the\n"
+                 "model's GEMM FLOPs would allow at the OpenBLAS SGEMM GFLOP/s measured in the\n"
+                 "same run on the same shapes (the ratio is the GEMM efficiency).\n"};
+    return cli_flags_parse(&spec, argc, argv);
+}
+
+/* Times ns training steps (after 3 warm-up steps) and ns inference calls (after 2) on a pool
+ * of batches refilled outside the timing: the stream's cost is not the model's. */
+static ember_status time_model(ember_context *ctx, ember_wd_model *m, const ember_features *fx,
+                               int64_t batch, int ns, float *probs, bench_model_result *res,
+                               ember_model_err *err) {
     enum { NB = 4 };
-    ember_batch *pool[NB] = {b};
+    ember_batch *pool[NB] = {NULL};
+    double *tt = malloc((size_t)ns * sizeof(double)), *ti = malloc((size_t)ns * sizeof(double));
+    ember_status st = tt != NULL && ti != NULL ? EMBER_STATUS_SUCCESS : EMBER_STATUS_OUT_OF_MEMORY;
     ember_rng rng;
     ember_rng_seed(&rng, 7);
-    fill(b, fx, &rng);
-    for (int k = 1; k < NB; k++) {
-        if (ember_batch_create(&pool[k], fx, batch) != EMBER_STATUS_SUCCESS) {
-            snprintf(err.msg, sizeof err.msg, "out of memory");
-            for (int j = 1; j < k; j++) ember_batch_free(pool[j]);
-            goto fail;
-        }
-        fill(pool[k], fx, &rng);
+    for (int k = 0; k < NB && st == EMBER_STATUS_SUCCESS; k++) {
+        st = ember_batch_create(&pool[k], fx, batch);
+        if (st == EMBER_STATUS_SUCCESS) fill(pool[k], fx, &rng);
     }
-    double *tt = malloc((size_t)ns * sizeof(double)), *ti = malloc((size_t)ns * sizeof(double));
-    float loss = 0, first_loss = 0;
-    /* training: 3 warm-up steps, then ns timed steps (batches generated outside the timing:
-     * the stream's cost is not the model's) */
-    for (int k = 0; k < 3 + ns; k++) {
+    if (st != EMBER_STATUS_SUCCESS) snprintf(err->msg, sizeof err->msg, "out of memory");
+    float loss = 0;
+    for (int k = 0; k < 3 + ns && st == EMBER_STATUS_SUCCESS; k++) {
         double t0 = ember_now();
-        st = ember_wd_train_step(m, pool[k % NB], &loss, &err);
+        st = ember_wd_train_step(m, pool[k % NB], &loss, err);
         if (st == EMBER_STATUS_SUCCESS) st = ember_context_synchronize(ctx);
         if (st != EMBER_STATUS_SUCCESS) break;
         if (k >= 3) tt[k - 3] = ember_now() - t0;
-        if (k == 0) first_loss = loss;
+        if (k == 0) res->first_loss = loss;
         fill(pool[k % NB], fx, &rng); /* a fresh batch next time, outside the timing */
     }
+    res->loss = loss;
     for (int k = 0; k < 2 + ns && st == EMBER_STATUS_SUCCESS; k++) {
         double t0 = ember_now();
-        st = ember_wd_predict(m, pool[k % NB], probs, &err);
+        st = ember_wd_predict(m, pool[k % NB], probs, err);
         if (k >= 2) ti[k - 2] = ember_now() - t0;
     }
-    for (int k = 1; k < NB; k++) ember_batch_free(pool[k]);
-    if (st != EMBER_STATUS_SUCCESS) {
-        free(tt);
-        free(ti);
-        goto fail;
+    if (st == EMBER_STATUS_SUCCESS) {
+        res->t_train = median(tt, ns);
+        res->t_inf = median(ti, ns);
     }
-    double t_train = median(tt, ns), t_inf = median(ti, ns);
+    for (int k = 0; k < NB; k++) ember_batch_free(pool[k]);
     free(tt);
     free(ti);
+    return st;
+}
 
-    /* The GEMMs of one training step, by OpenBLAS directly on the same shapes: forward
-     * Y = X W^T, backward dX = dY W and dW = dY^T X per layer (the output layer is a GEMV,
-     * counted but negligible). */
+/* The GEMMs of one training step, by OpenBLAS directly on the same shapes: forward
+ * Y = X W^T, backward dX = dY W and dW = dY^T X per layer (the output layer is a GEMV,
+ * counted in train_flops but negligible). Returns 0, or 1 when out of memory. */
+static int time_gemms(const bench_model_args *a, const ember_features *fx,
+                      bench_model_result *res) {
+    const int64_t batch = a->batch, nhidden = a->nhidden;
     int64_t n[EMBER_MAX_HIDDEN + 2];
-    n[0] = (int64_t)fx->n_deep * dim + fx->n_num;
-    for (int l = 0; l < nhidden; l++) n[l + 1] = hidden[l];
+    n[0] = res->n0 = (int64_t)fx->n_deep * a->dim + fx->n_num;
+    for (int l = 0; l < nhidden; l++) n[l + 1] = a->hidden[l];
     n[nhidden + 1] = 1;
     double fwd_flops = 0;
     int64_t maxn = 1;
@@ -191,90 +175,139 @@ int ember_cmd_bench_model(int argc, char **argv) {
         fwd_flops += 2.0 * (double)n[l] * (double)n[l + 1];
         if (n[l] > maxn) maxn = n[l];
     }
-    double train_flops = 3.0 * fwd_flops; /* per sample */
-    A = malloc((size_t)(batch * maxn) * sizeof(float));
-    B = malloc((size_t)(maxn * maxn) * sizeof(float));
-    C = malloc((size_t)(batch * maxn) * sizeof(float));
-    if (!A || !B || !C) {
-        snprintf(err.msg, sizeof err.msg, "out of memory");
-        goto fail;
-    }
-    for (int64_t i = 0; i < batch * maxn; i++) A[i] = C[i] = (float)((i % 13) - 6) * 0.01f;
-    for (int64_t i = 0; i < maxn * maxn; i++) B[i] = (float)((i % 7) - 3) * 0.01f;
-    double gsamples[9];
-    int gn = 9;
-    /* OpenBLAS with its own threads, as many as the model may use: the CPU backend leaves
-     * it at one thread (it splits GEMMs over its OpenMP team itself). */
-    int blas_saved = openblas_get_num_threads();
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    openblas_set_num_threads(threads > 0 ? (int)threads : ncpu > 0 ? (int)ncpu : 1);
-    for (int rep = 0; rep < gn; rep++) {
-        double t0 = ember_now();
-        for (int l = 0; l < nhidden; l++) { /* the hidden layers: the GEMM part */
-            const int M = (int)batch, N = (int)n[l + 1], K = (int)n[l];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C,
-                        N);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, C, N, B, K, 0.0f,
-                        A, K);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, C, N, A, K, 0.0f, B,
-                        K);
+    res->train_flops = 3.0 * fwd_flops; /* per sample */
+    float *A = malloc((size_t)(batch * maxn) * sizeof(float));
+    float *B = malloc((size_t)(maxn * maxn) * sizeof(float));
+    float *C = malloc((size_t)(batch * maxn) * sizeof(float));
+    int rc = A && B && C ? 0 : 1;
+    if (rc == 0) {
+        for (int64_t i = 0; i < batch * maxn; i++) A[i] = C[i] = (float)((i % 13) - 6) * 0.01f;
+        for (int64_t i = 0; i < maxn * maxn; i++) B[i] = (float)((i % 7) - 3) * 0.01f;
+        double gsamples[9];
+        const int gn = 9;
+        /* OpenBLAS with its own threads, as many as the model may use: the CPU backend leaves
+         * it at one thread (it splits GEMMs over its OpenMP team itself). */
+        int blas_saved = openblas_get_num_threads();
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        openblas_set_num_threads(a->threads > 0 ? (int)a->threads : ncpu > 0 ? (int)ncpu : 1);
+        for (int rep = 0; rep < gn; rep++) {
+            double t0 = ember_now();
+            for (int l = 0; l < nhidden; l++) { /* the hidden layers: the GEMM part */
+                const int M = (int)batch, N = (int)n[l + 1], K = (int)n[l];
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K,
+                            0.0f, C, N);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, C, N, B, K,
+                            0.0f, A, K);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, C, N, A, K,
+                            0.0f, B, K);
+            }
+            gsamples[rep] = ember_now() - t0;
         }
-        gsamples[rep] = ember_now() - t0;
+        openblas_set_num_threads(blas_saved);
+        double gemm_flops = 0;
+        for (int l = 0; l < nhidden; l++)
+            gemm_flops += 3 * 2.0 * (double)batch * (double)n[l] * (double)n[l + 1];
+        res->gflops = gemm_flops / median(gsamples, gn) / 1e9;
     }
-    openblas_set_num_threads(blas_saved);
-    double gemm_flops = 0;
-    for (int l = 0; l < nhidden; l++)
-        gemm_flops += 3 * 2.0 * (double)batch * (double)n[l] * (double)n[l + 1];
-    double t_gemm = median(gsamples, gn);
-    double gflops = gemm_flops / t_gemm / 1e9;
-    double train_sps = (double)batch / t_train, inf_sps = (double)batch / t_inf;
-    double allowed = gflops * 1e9 / train_flops;
-    ember_param_count pc;
-    ember_widedeep_spec spec;
-    ember_wd_spec_storage ss;
-    ember_wd_spec_from_config(&cfg, &spec, &ss);
-    ember_widedeep_count_params(&spec, &pc);
-    ember_wd_spec_storage_free(&ss);
+    free(A);
+    free(B);
+    free(C);
+    return rc;
+}
+
+static void print_result(const bench_model_args *a, const ember_features *fx, const char *device,
+                         const bench_model_result *r) {
+    double train_sps = (double)a->batch / r->t_train, inf_sps = (double)a->batch / r->t_inf;
+    double allowed = r->gflops * 1e9 / r->train_flops;
     const char *core = getenv("OPENBLAS_CORETYPE");
-    if (json) {
+    if (a->json) {
         printf("{\"model\":\"widedeep\",\"backend\":\"%s\",\"device\":\"%s\",\"batch\":%lld,"
                "\"fields\":%d,\"buckets\":%lld,\"dim\":%lld,\"numeric\":%d,\"params\":%lld,"
                "\"train_samples_per_s\":%.1f,\"inference_samples_per_s\":%.1f,"
                "\"sgemm_gflops\":%.2f,\"gemm_bound_samples_per_s\":%.1f,"
                "\"train_vs_gemm_bound\":%.3f,\"train_step_ms\":%.3f,\"openblas_coretype\":\"%s\","
                "\"first_loss\":%.5f,\"last_loss\":%.5f}\n",
-               ember_backend_name(kind), ember_context_device_name(ctx), (long long)batch,
-               fx->n_deep, (long long)buckets, (long long)dim, fx->n_num, (long long)pc.allocated,
-               train_sps, inf_sps, gflops, allowed, train_sps / allowed, 1e3 * t_train,
-               core ? core : "auto", (double)first_loss, (double)loss);
-    } else {
-        printf("ember bench --model widedeep on %s (%s)\n", ember_context_device_name(ctx),
-               ember_backend_name(kind));
-        printf("  model: %d fields x %lld buckets x dim %lld, %d numeric, MLP %lld", fx->n_deep,
-               (long long)buckets, (long long)dim, fx->n_num, (long long)n[0]);
-        for (int l = 0; l < nhidden; l++) printf("-%lld", (long long)hidden[l]);
-        printf("-1, batch %lld, Adagrad; %lld parameters\n", (long long)batch,
-               (long long)pc.allocated);
-        printf("  training:   %10.0f samples/s  (%.2f ms/step, median of %d; loss %.4f -> %.4f)\n",
-               train_sps, 1e3 * t_train, ns, (double)first_loss, (double)loss);
-        printf("  inference:  %10.0f samples/s\n", inf_sps);
-        printf("  OpenBLAS SGEMM on the MLP's shapes: %.1f GFLOP/s (OPENBLAS_CORETYPE=%s)\n",
-               gflops, core ? core : "unset: detected");
-        printf("  GEMM-bound training rate: %.0f samples/s (%.2f MFLOP/sample); ember reaches %.2f "
-               "of it%s\n",
-               allowed, train_flops / 1e6, train_sps / allowed,
-               kind == EMBER_BACKEND_CPU ? ""
-                                         : " (the bound is the host CPU's OpenBLAS, not this "
-                                           "backend's GEMM)");
+               ember_backend_name(a->kind), device, (long long)a->batch, fx->n_deep,
+               (long long)a->buckets, (long long)a->dim, fx->n_num, (long long)r->pc.allocated,
+               train_sps, inf_sps, r->gflops, allowed, train_sps / allowed, 1e3 * r->t_train,
+               core ? core : "auto", (double)r->first_loss, (double)r->loss);
+        return;
     }
+    printf("ember bench --model widedeep on %s (%s)\n", device, ember_backend_name(a->kind));
+    printf("  model: %d fields x %lld buckets x dim %lld, %d numeric, MLP %lld", fx->n_deep,
+           (long long)a->buckets, (long long)a->dim, fx->n_num, (long long)r->n0);
+    for (int l = 0; l < a->nhidden; l++) printf("-%lld", (long long)a->hidden[l]);
+    printf("-1, batch %lld, Adagrad; %lld parameters\n", (long long)a->batch,
+           (long long)r->pc.allocated);
+    printf("  training:   %10.0f samples/s  (%.2f ms/step, median of %lld; loss %.4f -> %.4f)\n",
+           train_sps, 1e3 * r->t_train, (long long)a->steps, (double)r->first_loss,
+           (double)r->loss);
+    printf("  inference:  %10.0f samples/s\n", inf_sps);
+    printf("  OpenBLAS SGEMM on the MLP's shapes: %.1f GFLOP/s (OPENBLAS_CORETYPE=%s)\n", r->gflops,
+           core ? core : "unset: detected");
+    printf("  GEMM-bound training rate: %.0f samples/s (%.2f MFLOP/sample); ember reaches %.2f "
+           "of it%s\n",
+           allowed, r->train_flops / 1e6, train_sps / allowed,
+           a->kind == EMBER_BACKEND_CPU ? ""
+                                        : " (the bound is the host CPU's OpenBLAS, not this "
+                                          "backend's GEMM)");
+}
+
+/* The benchmark's model configuration: Adagrad everywhere at one learning rate. */
+static void model_config(const bench_model_args *a, ember_features *fx, ember_wd_config *cfg) {
+    ember_wd_config_defaults(cfg);
+    cfg->fx = fx;
+    cfg->emb_dim = a->dim;
+    cfg->nhidden = (int)a->nhidden;
+    for (int l = 0; l < a->nhidden; l++) cfg->hidden[l] = a->hidden[l];
+    cfg->wide_opt = cfg->deep_opt = cfg->emb_opt = EMBER_OPTIMIZER_ADAGRAD;
+    cfg->wide_lr = cfg->emb_lr = cfg->deep_lr = 0.01f;
+    cfg->deep_l2 = 0.0f;
+    cfg->reduction = a->atomic ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
+}
+
+int ember_cmd_bench_model(int argc, char **argv) {
+    const char *cmd = argv[0];
+    bench_model_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CLI_CONTINUE) return rc;
+    ember_model_err err = {""};
+    ember_schema *s = NULL;
+    ember_features *fx = NULL;
+    ember_context *ctx = NULL;
+    ember_wd_model *m = NULL;
+    float *probs = NULL;
+    bench_model_result res = {0};
+    ember_wd_config cfg;
+    rc = 1;
+    if (ember_schema_preset(EMBER_FORMAT_CRITEO, &s, &err) ||
+        ember_features_create(&fx, s, a.buckets, 2, 0, EMBER_NUMERIC_RAW, "", &err))
+        goto fail;
+    fx->stats_ready = 1;
+    model_config(&a, fx, &cfg);
+    if (ember_open_context(a.kind, (int)a.device, (int)a.threads, &ctx, &err) ||
+        ember_wd_create(ctx, &cfg, a.batch, &m, &err))
+        goto fail;
+    if ((probs = malloc((size_t)a.batch * sizeof(float))) == NULL) {
+        snprintf(err.msg, sizeof err.msg, "out of memory");
+        goto fail;
+    }
+    if (time_model(ctx, m, fx, a.batch, (int)a.steps, probs, &res, &err) != EMBER_STATUS_SUCCESS)
+        goto fail;
+    if (time_gemms(&a, fx, &res) != 0) {
+        snprintf(err.msg, sizeof err.msg, "out of memory");
+        goto fail;
+    }
+    ember_widedeep_spec spec;
+    ember_wd_spec_storage ss;
+    ember_wd_spec_from_config(&cfg, &spec, &ss);
+    ember_widedeep_count_params(&spec, &res.pc);
+    ember_wd_spec_storage_free(&ss);
+    print_result(&a, fx, ember_context_device_name(ctx), &res);
     rc = 0;
 fail:
     if (rc != 0) fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-    free(A);
-    free(B);
-    free(C);
     free(probs);
-    ember_batch_free(b);
     ember_wd_free(m);
     ember_context_destroy(ctx);
     ember_features_free(fx);

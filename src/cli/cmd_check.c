@@ -2,6 +2,7 @@
  * backend and device against the CPU reference and reports, per backend and op, what
  * passed, failed or was skipped and why; exits 0 only when nothing failed. */
 #define _GNU_SOURCE /* strsignal, MAP_ANONYMOUS */
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -20,30 +21,6 @@
 
 #define MAX_DEVICES 16
 #define MAX_FAILURES_SHOWN 10 /* per backend and op, in text output */
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember check [--backend K] [--device N] [--quick|--full] [--json]\n"
-            "                   [--case NAME] [--seed S] [--list]\n"
-            "Runs the conformance cases on every usable backend and device (or the one named)\n"
-            "against the CPU backend (the CPU itself against a double-precision oracle) and\n"
-            "prints per backend and op: passed / failed / skipped with the reason, the largest\n"
-            "error against its tolerance, and for each failure the op, shapes, seed, first\n"
-            "differing element and the command that reproduces it. Exit status 0 only when\n"
-            "nothing failed, 1 when something failed, 2 on bad usage.\n"
-            "  --backend K  cpu, opencl, cuda or perturbed (test builds); default: all but\n"
-            "               perturbed\n"
-            "  --device N   only device N of the backend (default: every usable device)\n"
-            "  --quick      the small shapes (default)\n"
-            "  --full       also the large shapes\n"
-            "  --json       one JSON object instead of text\n"
-            "  --case NAME  only the case NAME, or the cases whose names start with NAME\n"
-            "  --seed S     use seed S instead of each case's own\n"
-            "  --list       list the cases and exit\n"
-            "Environment: EMBER_REQUIRE_OPENCL=1 turns a skipped OpenCL backend into a failure;\n"
-            "EMBER_CHECK_IN_PROCESS=1 runs every backend in this process (for debuggers and\n"
-            "tools that do not follow child processes; a crashing backend then ends the run).\n");
-}
 
 /* --- tallies ---------------------------------------------------------------------------- */
 
@@ -421,38 +398,37 @@ int ember_cmd_check(int argc, char **argv) {
     run_opts o = {0};
     int have_backend = 0, list = 0;
     ember_backend_kind kind = EMBER_BACKEND_CPU;
-    int64_t device = -1;
-    const char *v;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if ((m = cli_flag(argc, argv, &i, "--backend", &v)) != 0) {
-            if (m < 0 || cli_parse_backend(argv[0], "--backend", v, &kind) != 0) return 2;
-            have_backend = 1;
-        } else if ((m = cli_flag(argc, argv, &i, "--device", &v)) != 0) {
-            if (m < 0 || cli_parse_int(argv[0], "--device", v, 0, 1 << 20, &device) != 0) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--case", &v)) != 0) {
-            if (m < 0) return 2;
-            o.case_name = v;
-        } else if ((m = cli_flag(argc, argv, &i, "--seed", &v)) != 0) {
-            int64_t s;
-            if (m < 0 || cli_parse_int(argv[0], "--seed", v, 0, INT64_MAX, &s) != 0) return 2;
-            o.have_seed = 1;
-            o.seed = (uint64_t)s;
-        } else if (strcmp(argv[i], "--quick") == 0) {
-            o.full = 0;
-        } else if (strcmp(argv[i], "--full") == 0) {
-            o.full = 1;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            o.json = 1;
-        } else if (strcmp(argv[i], "--list") == 0) {
-            list = 1;
-        } else {
-            return cli_usage_error(argv[0], "unknown argument '%s'", argv[i]);
-        }
-    }
+    int64_t device = -1, seed = 0;
+    const cli_flag flags[] = {
+        {"--backend", CLI_BACKEND, &kind, .seen = &have_backend, .meta = "K",
+         .help = "cpu, opencl, cuda or perturbed (test builds)", .def = "all but perturbed"},
+        {"--device", CLI_INT, &device, .min = 0, .max = 1 << 20, .meta = "N",
+         .help = "only device N of the backend", .def = "every usable device"},
+        {"--quick", CLI_UNSET, &o.full, .help = "the small shapes (the default)"},
+        {"--full", CLI_SWITCH, &o.full, .help = "also the large shapes"},
+        {"--json", CLI_SWITCH, &o.json, .help = "one JSON object instead of text"},
+        {"--case", CLI_STRING, &o.case_name, .meta = "NAME",
+         .help = "only the case NAME, or the cases whose names start with NAME"},
+        {"--seed", CLI_INT, &seed, .min = 0, .max = INT64_MAX, .seen = &o.have_seed, .meta = "S",
+         .help = "use seed S instead of each case's own", .def = ""},
+        {"--list", CLI_SWITCH, &list, .help = "list the cases and exit"},
+    };
+    const cli_command spec = {
+        argv[0], flags, CLI_COUNT(flags),
+        .about =
+            "Runs the conformance cases on every usable backend and device (or the one named)\n"
+            "against the CPU backend (the CPU itself against a double-precision oracle) and\n"
+            "prints per backend and op: passed / failed / skipped with the reason, the largest\n"
+            "error against its tolerance, and for each failure the op, shapes, seed, first\n"
+            "differing element and the command that reproduces it. Exit status 0 only when\n"
+            "nothing failed, 1 when something failed, 2 on bad usage.\n",
+        .epilog =
+            "Environment: EMBER_REQUIRE_OPENCL=1 turns a skipped OpenCL backend into a failure;\n"
+            "EMBER_CHECK_IN_PROCESS=1 runs every backend in this process (for debuggers and\n"
+            "tools that do not follow child processes; a crashing backend then ends the run).\n"};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
+    o.seed = (uint64_t)seed;
     if (o.case_name) {
         /* --case names a case: run it whatever its size. */
         const ember_check_case *c = ember_check_case_find(o.case_name);

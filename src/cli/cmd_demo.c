@@ -1,5 +1,6 @@
 /* cmd_demo.c: `ember demo`: the seed walkthrough (a 5x3 table, lookup of index 2,
  * loss = sum, its gradient, one SGD step) on any backend, through the public API only. */
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -11,17 +12,6 @@
 enum { ROWS = 5, DIM = 3 };
 static const int64_t LOOKUP_INDEX = 2;
 static const float LEARNING_RATE = 0.1f;
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ember demo [--backend cpu|cuda|opencl] [--device N]\n"
-            "The seed walkthrough on one backend: a 5x3 embedding table, the lookup of index\n"
-            "[2], loss = sum of the output, the gradient (all ones in row 2, zeros elsewhere),\n"
-            "and the table after one SGD step with lr 0.1, the changed row marked. It checks\n"
-            "that row 2 moved by exactly -0.1 in float32 and that no other row changed.\n"
-            "  --backend K   backend to run on (default cpu)\n"
-            "  --device N    device index within the backend (default: the backend's default)\n");
-}
 
 static void print_matrix(const char *title, const float *m, const float *before) {
     printf("%s\n", title);
@@ -116,31 +106,31 @@ static int walkthrough(const char *cmd, ember_context *ctx, ember_buffer *const 
 int ember_cmd_demo(int argc, char **argv) {
     const char *cmd = argv[0];
     ember_backend_kind kind = EMBER_BACKEND_CPU;
-    int64_t device = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int m;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if ((m = cli_flag(argc, argv, &i, "--backend", &v)) != 0) {
-            if (m < 0 || cli_parse_backend(cmd, "--backend", v, &kind) != 0) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--device", &v)) != 0) {
-            if (m < 0 || cli_parse_int(cmd, "--device", v, -1, 1 << 20, &device) != 0) return 2;
-        } else {
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-    }
+    int device = -1;
+    const cli_flag flags[] = {
+        {"--backend", CLI_BACKEND, &kind, .meta = "K", .help = "backend to run on"},
+        {"--device", CLI_INT32, &device, .min = -1, .max = 1 << 20, .meta = "N",
+         .help = "device index within the backend", .def = "the backend's default"},
+    };
+    const cli_command spec = {
+        cmd, flags, CLI_COUNT(flags),
+        .about =
+            "The seed walkthrough on one backend: a 5x3 embedding table, the lookup of index\n"
+            "[2], loss = sum of the output, the gradient (all ones in row 2, zeros elsewhere),\n"
+            "and the table after one SGD step with lr 0.1, the changed row marked. It checks\n"
+            "that row 2 moved by exactly -0.1 in float32 and that no other row changed.\n"};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
 
     ember_context *ctx = NULL;
-    ember_status st = ember_context_create(&ctx, kind, (int)device);
+    ember_status st = ember_context_create(&ctx, kind, device);
     if (st != EMBER_STATUS_SUCCESS) return cli_api_error(cmd, NULL, st, "creating the context");
     printf("ember demo on %s: %s\n\n", ember_backend_name(kind), ember_context_device_name(ctx));
 
     const size_t sizes[5] = {ROWS * DIM * sizeof(float), sizeof(int64_t), DIM * sizeof(float),
                              DIM * sizeof(float), ROWS * DIM * sizeof(float)};
     ember_buffer *buf[5] = {NULL, NULL, NULL, NULL, NULL};
-    int rc = 0;
+    rc = 0;
     for (int b = 0; b < 5 && rc == 0; b++) {
         st = ember_buffer_alloc(ctx, sizes[b], &buf[b]);
         if (st != EMBER_STATUS_SUCCESS) rc = cli_api_error(cmd, ctx, st, "buffer allocation");

@@ -1,5 +1,6 @@
 /* cmd_devices.c: `ember devices`: every backend, compiled in or not, and each device it
  * finds, or why none is usable. */
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -9,13 +10,6 @@
 #include <string.h>
 
 #define MAX_DEVICES 64
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: ember devices [--json]\n"
-               "Lists each backend (cpu, cuda, opencl) with the devices it finds on this machine:\n"
-               "name, memory and details, or the reason a backend or device is unusable.\n"
-               "  --json   print one JSON object instead of text\n");
-}
 
 static void print_memory(uint64_t bytes) {
     if (bytes == 0) {
@@ -27,16 +21,16 @@ static void print_memory(uint64_t bytes) {
 
 int ember_cmd_devices(int argc, char **argv) {
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else {
-            return cli_usage_error(argv[0], "unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_flag flags[] = {
+        {"--json", CLI_SWITCH, &json, .help = "print one JSON object instead of text"},
+    };
+    const cli_command spec = {
+        argv[0], flags, CLI_COUNT(flags),
+        .about =
+            "Lists each backend (cpu, cuda, opencl) with the devices it finds on this machine:\n"
+            "name, memory and details, or the reason a backend or device is unusable.\n"};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
 
     static ember_device_info info[MAX_DEVICES];
     int first = 1;
@@ -44,8 +38,6 @@ int ember_cmd_devices(int argc, char **argv) {
     for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
         ember_backend_kind kind = (ember_backend_kind)k;
         int compiled = ember_backend_compiled(kind);
-        /* The perturbed backend exists only in test builds; don't advertise its absence. */
-        if (kind == EMBER_BACKEND_PERTURBED && !compiled) continue;
         size_t count = 0;
         memset(info, 0, sizeof info);
         ember_status st = ember_backend_devices(kind, info, MAX_DEVICES, &count);

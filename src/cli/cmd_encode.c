@@ -2,6 +2,7 @@
  * values and labels the model trains on) as CSV plus a JSON description, so that other tools
  * (bench/reference_widedeep.py) train on exactly the same inputs. */
 #define _POSIX_C_SOURCE 200809L
+#include "cli_data_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -14,29 +15,97 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f) {
-    fprintf(
-        f,
-        "usage: ember encode --data FILE [--test FILE] --out PREFIX [--format F] [--schema SPEC]\n"
-        "                    [--header] [--delim C] [--positive V] [--buckets N] [--field-buckets "
-        "S]\n"
-        "                    [--cross-buckets N] [--cross SPEC] [--num-buckets N] [--numeric M]\n"
-        "                    [--skip-bad]\n"
-        "       ember encode --model CHECKPOINT --data FILE [--test FILE] --out PREFIX\n"
-        "\n"
-        "Encodes data exactly as `ember train` does (numeric statistics from --data, or from\n"
-        "the checkpoint's metadata with --model) and writes:\n"
-        "  PREFIX.data.csv, PREFIX.test.csv  one row per example; columns:\n"
-        "      label            0 or 1\n"
-        "      d:NAME           deep field NAME: its embedding row id(s) in [0, buckets),\n"
-        "                       0 = missing; several ids of a multi-valued field are\n"
-        "                       separated by spaces (mean-pooled by the model)\n"
-        "      n:NAME           numeric column NAME after its transform (float)\n"
-        "      w:NAME           wide field NAME: its id(s) within the field; the global wide\n"
-        "                       id is the field's offset (PREFIX.json) + id\n"
-        "  PREFIX.json       the fields, bucket counts, wide offsets, d_wide, row counts\n"
-        "Python reads them with the csv and json modules (see bench/reference_widedeep.py).\n"
-        "Feature flags are those of `ember train` (see ember train --help).\n");
+typedef struct encode_args {
+    ember_train_opts o; /* data, test, and the data and feature flags train shares */
+    cli_data_values dv;
+    const char *prefix, *model;
+} encode_args;
+
+static const char encode_about[] =
+    "Encodes data exactly as `ember train` does (numeric statistics from --data, or from\n"
+    "the checkpoint's metadata with --model) and writes:\n"
+    "  PREFIX.data.csv, PREFIX.test.csv  one row per example; columns:\n"
+    "      label            0 or 1\n"
+    "      d:NAME           deep field NAME: its embedding row id(s) in [0, buckets),\n"
+    "                       0 = missing; several ids of a multi-valued field are\n"
+    "                       separated by spaces (mean-pooled by the model)\n"
+    "      n:NAME           numeric column NAME after its transform (float)\n"
+    "      w:NAME           wide field NAME: its id(s) within the field; the global wide\n"
+    "                       id is the field's offset (PREFIX.json) + id\n"
+    "  PREFIX.json       the fields, bucket counts, wide offsets, d_wide, row counts\n"
+    "Python reads them with the csv and json modules (see bench/reference_widedeep.py).\n"
+    "The data and feature flags are those of `ember train`.\n";
+
+/* Parses the flags into *a; CLI_CONTINUE or the exit code. */
+static int parse_args(int argc, char **argv, encode_args *a) {
+    memset(a, 0, sizeof *a);
+    ember_train_opts_defaults(&a->o);
+    cli_flag flags[4 + CLI_DATA_FLAG_COUNT] = {
+        {"--data", CLI_STRING, &a->o.data, .meta = "FILE", .required = 1,
+         .help = "the data to encode (and, without --model, to take statistics from)"},
+        {"--test", CLI_STRING, &a->o.test, .meta = "FILE",
+         .help = "test data, encoded with --data's statistics"},
+        {"--out", CLI_STRING, &a->prefix, .meta = "PREFIX", .required = 1,
+         .help = "writes PREFIX.data.csv, PREFIX.test.csv and PREFIX.json"},
+        {"--model", CLI_STRING, &a->model, .meta = "CHECKPOINT",
+         .help = "encode as this checkpoint's model does (its features and\n"
+                 "statistics; the data and feature flags are then not used)"},
+    };
+    cli_data_flags(&a->o, &a->dv, flags + 4);
+    const cli_command spec = {argv[0], flags, CLI_COUNT(flags), .about = encode_about};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
+    if (a->o.data == NULL || a->prefix == NULL)
+        return cli_usage_error(argv[0], "--data and --out are required");
+    if (a->model == NULL && a->dv.format == NULL)
+        return cli_usage_error(argv[0], "--format is required (or --model)");
+    if (a->model == NULL && (rc = cli_data_resolve(argv[0], &a->o, &a->dv, 0, 1)) != 0) return rc;
+    return CLI_CONTINUE;
+}
+
+static void write_csv_header(FILE *out, const ember_features *fx) {
+    fprintf(out, "label");
+    for (int f = 0; f < fx->n_deep; f++)
+        fprintf(out, ",d:%s", fx->schema->cols[fx->deep_col[f]].name);
+    for (int f = 0; f < fx->n_num; f++)
+        fprintf(out, ",n:%s", fx->schema->cols[fx->num_col[f]].name);
+    for (int f = 0; f < fx->n_deep; f++)
+        fprintf(out, ",w:%s", fx->schema->cols[fx->deep_col[f]].name);
+    if (fx->num_bins > 0)
+        for (int f = 0; f < fx->n_num; f++)
+            fprintf(out, ",w:%s_bucket", fx->schema->cols[fx->num_col[f]].name);
+    for (int k = 0; k < fx->ncross; k++) {
+        fprintf(out, ",w:");
+        for (int j = 0; j < fx->cross_len[k]; j++)
+            fprintf(out, "%s%s", j ? "*" : "", fx->schema->cols[fx->cross_cols[k][j]].name);
+    }
+    fprintf(out, "\n");
+}
+
+/* One example (a batch of one) as a CSV row. */
+static void write_csv_row(FILE *out, const ember_features *fx, const ember_batch *b) {
+    fprintf(out, "%.9g", (double)b->label[0]);
+    for (int f = 0; f < fx->n_deep; f++) {
+        if (!b->deep_multi[f]) {
+            fprintf(out, ",%lld", (long long)b->deep_ids[f][0]);
+        } else {
+            fputc(',', out);
+            for (int64_t k = b->deep_offs[f][0]; k < b->deep_offs[f][1]; k++)
+                fprintf(out, "%s%lld", k > b->deep_offs[f][0] ? " " : "",
+                        (long long)b->deep_ids[f][k]);
+        }
+    }
+    for (int f = 0; f < fx->n_num; f++) fprintf(out, ",%.9g", (double)b->num[f]);
+    /* the example's wide ids come in field order; a multi field has several */
+    int64_t w = 0;
+    for (int wf = 0; wf < fx->n_wide; wf++) {
+        int64_t cnt = 1;
+        if (wf < fx->n_deep && b->deep_multi[wf]) cnt = b->deep_offs[wf][1] - b->deep_offs[wf][0];
+        fputc(',', out);
+        for (int64_t k = 0; k < cnt; k++, w++)
+            fprintf(out, "%s%lld", k ? " " : "", (long long)(b->wide_ids[w] - fx->wide_offset[wf]));
+    }
+    fputc('\n', out);
 }
 
 static int write_csv(const char *cmd, const ember_features *fx, const char *in, const char *outp,
@@ -61,22 +130,7 @@ static int write_csv(const char *cmd, const ember_features *fx, const char *in, 
         rc = 1;
         goto done;
     }
-    fprintf(out, "label");
-    for (int f = 0; f < fx->n_deep; f++)
-        fprintf(out, ",d:%s", fx->schema->cols[fx->deep_col[f]].name);
-    for (int f = 0; f < fx->n_num; f++)
-        fprintf(out, ",n:%s", fx->schema->cols[fx->num_col[f]].name);
-    for (int f = 0; f < fx->n_deep; f++)
-        fprintf(out, ",w:%s", fx->schema->cols[fx->deep_col[f]].name);
-    if (fx->num_bins > 0)
-        for (int f = 0; f < fx->n_num; f++)
-            fprintf(out, ",w:%s_bucket", fx->schema->cols[fx->num_col[f]].name);
-    for (int k = 0; k < fx->ncross; k++) {
-        fprintf(out, ",w:");
-        for (int j = 0; j < fx->cross_len[k]; j++)
-            fprintf(out, "%s%s", j ? "*" : "", fx->schema->cols[fx->cross_cols[k][j]].name);
-    }
-    fprintf(out, "\n");
+    write_csv_header(out, fx);
     *rows = 0;
     for (;;) {
         ember_row row;
@@ -93,30 +147,7 @@ static int write_csv(const char *cmd, const ember_features *fx, const char *in, 
             rc = 1;
             goto done;
         }
-        fprintf(out, "%.9g", (double)b->label[0]);
-        for (int f = 0; f < fx->n_deep; f++) {
-            if (!b->deep_multi[f]) {
-                fprintf(out, ",%lld", (long long)b->deep_ids[f][0]);
-            } else {
-                fputc(',', out);
-                for (int64_t k = b->deep_offs[f][0]; k < b->deep_offs[f][1]; k++)
-                    fprintf(out, "%s%lld", k > b->deep_offs[f][0] ? " " : "",
-                            (long long)b->deep_ids[f][k]);
-            }
-        }
-        for (int f = 0; f < fx->n_num; f++) fprintf(out, ",%.9g", (double)b->num[f]);
-        /* the example's wide ids come in field order; a multi field has several */
-        int64_t w = 0;
-        for (int wf = 0; wf < fx->n_wide; wf++) {
-            int64_t cnt = 1;
-            if (wf < fx->n_deep && b->deep_multi[wf])
-                cnt = b->deep_offs[wf][1] - b->deep_offs[wf][0];
-            fputc(',', out);
-            for (int64_t k = 0; k < cnt; k++, w++)
-                fprintf(out, "%s%lld", k ? " " : "",
-                        (long long)(b->wide_ids[w] - fx->wide_offset[wf]));
-        }
-        fputc('\n', out);
+        write_csv_row(out, fx, b);
         (*rows)++;
     }
     if (ember_reader_skipped(r) > 0)
@@ -142,184 +173,117 @@ done:
     return rc;
 }
 
+/* The features of a->o's data and feature flags, with numeric statistics from a pass over
+ * --data, as `ember train` computes them. Returns 0, or 2 with err set. */
+static int features_from_data(const encode_args *a, ember_features **out, ember_model_err *err) {
+    const ember_train_opts *o = &a->o;
+    ember_schema *s = NULL;
+    ember_features *fx = NULL;
+    ember_reader *r = NULL;
+    if (ember_schema_for(o->format, o->data, o->schema, o->delim, o->header, o->positive, &s,
+                         err) ||
+        ember_features_create(&fx, s, o->cat_buckets, o->cross_buckets, o->num_bins,
+                              o->numeric_mode,
+                              o->crosses ? o->crosses : ember_default_crosses(o->format), err) ||
+        ember_features_set_field_buckets(fx, o->field_buckets, err) ||
+        ember_reader_open(&r, o->data, fx->schema, err))
+        goto fail;
+    ember_schema_free(s);
+    s = NULL;
+    ember_reader_set_skip_bad(r, o->skip_bad);
+    for (;;) {
+        ember_row row;
+        int eof;
+        if (ember_reader_next(r, &row, &eof, err) != EMBER_STATUS_SUCCESS) goto fail;
+        if (eof) break;
+        ember_features_stats_add(fx, &row);
+    }
+    ember_reader_close(r);
+    ember_features_stats_finish(fx, err);
+    *out = fx;
+    return 0;
+fail:
+    ember_reader_close(r);
+    ember_features_free(fx);
+    ember_schema_free(s);
+    return 2;
+}
+
+/* PREFIX.json: the fields, bucket counts, wide offsets, d_wide, row counts and file names. */
+static int write_json(const ember_features *fx, const char *path, const char *p_data,
+                      const char *p_test, int64_t n_data, int64_t n_test, ember_model_err *err) {
+    FILE *j = fopen(path, "w");
+    if (j == NULL) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
+        return 1;
+    }
+    fprintf(j,
+            "{\n  \"format\": \"%s\",\n  \"cat_buckets\": %lld,\n  \"cross_buckets\": %lld,\n"
+            "  \"num_bins\": %d,\n  \"numeric_mode\": \"%s\",\n",
+            ember_format_name(fx->schema->format), (long long)fx->cat_buckets,
+            (long long)fx->cross_buckets, fx->num_bins, ember_numeric_mode_name(fx->numeric_mode));
+    fprintf(j, "  \"deep_fields\": [");
+    for (int f = 0; f < fx->n_deep; f++) {
+        fprintf(j, "%s{\"name\": ", f ? ", " : "");
+        cli_json_string(j, fx->schema->cols[fx->deep_col[f]].name);
+        fprintf(j, ", \"buckets\": %lld, \"multi\": %s}", (long long)fx->field_buckets[f],
+                fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI ? "true" : "false");
+    }
+    fprintf(j, "],\n  \"numeric\": [");
+    for (int f = 0; f < fx->n_num; f++) {
+        fprintf(j, "%s", f ? ", " : "");
+        cli_json_string(j, fx->schema->cols[fx->num_col[f]].name);
+    }
+    fprintf(j, "],\n  \"wide_fields\": [");
+    for (int w = 0; w < fx->n_wide; w++)
+        fprintf(j, "%s{\"buckets\": %lld, \"offset\": %lld}", w ? ", " : "",
+                (long long)fx->wide_buckets[w], (long long)fx->wide_offset[w]);
+    fprintf(j, "],\n  \"d_wide\": %lld,\n  \"rows\": {\"data\": %lld, \"test\": %lld},\n",
+            (long long)fx->d_wide, (long long)n_data, (long long)n_test);
+    fprintf(j, "  \"files\": {\"data\": ");
+    cli_json_string(j, p_data);
+    fprintf(j, ", \"test\": ");
+    if (p_test != NULL)
+        cli_json_string(j, p_test);
+    else
+        fprintf(j, "null");
+    fprintf(j, "}\n}\n");
+    if (fclose(j) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
+        return 1;
+    }
+    return 0;
+}
+
 int ember_cmd_encode(int argc, char **argv) {
     const char *cmd = argv[0];
-    const char *data = NULL, *test = NULL, *prefix = NULL, *model = NULL, *format = NULL;
-    const char *schema = NULL, *positive = NULL, *crosses = NULL, *delim_s = NULL, *v;
-    const char *field_buckets = NULL;
-    int64_t buckets = 1000, cross_buckets = 10000, num_bins = 10;
-    int header = 0, skip_bad = 0, numeric_set = 0, rc;
-    ember_numeric_mode mode = EMBER_NUMERIC_STD;
-    for (int i = 1; i < argc; i++) {
-        int m;
-#define FLAG(name) ((m = cli_flag(argc, argv, &i, name, &v)) != 0)
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if (FLAG("--data")) {
-            if (m < 0) return 2;
-            data = v;
-        } else if (FLAG("--test")) {
-            if (m < 0) return 2;
-            test = v;
-        } else if (FLAG("--out")) {
-            if (m < 0) return 2;
-            prefix = v;
-        } else if (FLAG("--model")) {
-            if (m < 0) return 2;
-            model = v;
-        } else if (FLAG("--format")) {
-            if (m < 0) return 2;
-            format = v;
-        } else if (FLAG("--schema")) {
-            if (m < 0) return 2;
-            schema = v;
-        } else if (FLAG("--positive")) {
-            if (m < 0) return 2;
-            positive = v;
-        } else if (FLAG("--cross")) {
-            if (m < 0) return 2;
-            crosses = v;
-        } else if (FLAG("--delim")) {
-            if (m < 0) return 2;
-            delim_s = v;
-        } else if (FLAG("--field-buckets")) {
-            if (m < 0) return 2;
-            field_buckets = v;
-        } else if (FLAG("--buckets")) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--buckets", v, 2, (int64_t)1 << 32, &buckets)))
-                return 2;
-        } else if (FLAG("--cross-buckets")) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--cross-buckets", v, 2, (int64_t)1 << 32,
-                                             &cross_buckets)))
-                return 2;
-        } else if (FLAG("--num-buckets")) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--num-buckets", v, 0, 10000, &num_bins)))
-                return 2;
-        } else if (FLAG("--numeric")) {
-            if (m < 0) return 2;
-            numeric_set = 1;
-            if (ember_numeric_mode_parse(v, &mode) != EMBER_STATUS_SUCCESS)
-                return cli_usage_error(cmd, "--numeric: '%s' is not logstd, log, std or raw", v);
-        } else if (strcmp(argv[i], "--header") == 0) {
-            header = 1;
-        } else if (strcmp(argv[i], "--skip-bad") == 0) {
-            skip_bad = 1;
-        } else {
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-#undef FLAG
-    }
-    if (data == NULL || prefix == NULL)
-        return cli_usage_error(cmd, "--data and --out are required");
+    encode_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CLI_CONTINUE) return rc;
     ember_model_err err = {""};
     ember_features *fx = NULL;
     ember_checkpoint ck;
-    int have_ck = 0;
-    ember_status st;
-    if (model != NULL) {
-        if ((st = ember_checkpoint_read(model, &ck, &err)) != EMBER_STATUS_SUCCESS) {
+    int have_ck = a.model != NULL;
+    if (have_ck) {
+        if (ember_checkpoint_read(a.model, &ck, &err) != EMBER_STATUS_SUCCESS) {
             fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
             return 2;
         }
-        have_ck = 1;
         fx = ck.fx;
-    } else {
-        ember_data_format fmt = EMBER_FORMAT_ADULT;
-        char delim = ',';
-        if (format == NULL) return cli_usage_error(cmd, "--format is required (or --model)");
-        if (ember_format_parse(format, &fmt, &delim) != EMBER_STATUS_SUCCESS)
-            return cli_usage_error(cmd, "--format: '%s' is not adult, criteo, arff, csv or tsv",
-                                   format);
-        if (delim_s != NULL) delim = strcmp(delim_s, "tab") == 0 ? '\t' : delim_s[0];
-        if (!numeric_set && fmt == EMBER_FORMAT_CRITEO) mode = EMBER_NUMERIC_LOG_STD;
-        ember_schema *s = NULL;
-        if ((st = ember_schema_for(fmt, data, schema, delim, header, positive, &s, &err)) ||
-            (st = ember_features_create(&fx, s, buckets, cross_buckets, (int)num_bins, mode,
-                                        crosses ? crosses : ember_default_crosses(fmt), &err)) ||
-            (st = ember_features_set_field_buckets(fx, field_buckets, &err))) {
-            ember_schema_free(s);
-            fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-            return 2;
-        }
-        ember_schema_free(s);
-        /* statistics from the training data, as ember train computes them */
-        ember_reader *r = NULL;
-        if ((st = ember_reader_open(&r, data, fx->schema, &err)) != EMBER_STATUS_SUCCESS) {
-            fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-            ember_features_free(fx);
-            return 2;
-        }
-        ember_reader_set_skip_bad(r, skip_bad);
-        for (;;) {
-            ember_row row;
-            int eof;
-            if ((st = ember_reader_next(r, &row, &eof, &err)) != EMBER_STATUS_SUCCESS) {
-                fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-                ember_reader_close(r);
-                ember_features_free(fx);
-                return 2;
-            }
-            if (eof) break;
-            ember_features_stats_add(fx, &row);
-        }
-        ember_reader_close(r);
-        ember_features_stats_finish(fx, &err);
+    } else if (features_from_data(&a, &fx, &err) != 0) {
+        fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
+        return 2;
     }
+    const char *prefix = a.prefix, *test = a.o.test;
     size_t pl = strlen(prefix) + 16;
     char *p_data = malloc(pl), *p_test = malloc(pl), *p_json = malloc(pl);
     snprintf(p_data, pl, "%s.data.csv", prefix);
     snprintf(p_test, pl, "%s.test.csv", prefix);
     snprintf(p_json, pl, "%s.json", prefix);
     int64_t n_data = 0, n_test = 0;
-    rc = write_csv(cmd, fx, data, p_data, skip_bad, &n_data, &err);
-    if (rc == 0 && test != NULL) rc = write_csv(cmd, fx, test, p_test, skip_bad, &n_test, &err);
-    if (rc == 0) {
-        FILE *j = fopen(p_json, "w");
-        if (j == NULL) {
-            snprintf(err.msg, sizeof err.msg, "cannot write %s", p_json);
-            rc = 1;
-        } else {
-            fprintf(
-                j,
-                "{\n  \"format\": \"%s\",\n  \"cat_buckets\": %lld,\n  \"cross_buckets\": %lld,\n"
-                "  \"num_bins\": %d,\n  \"numeric_mode\": \"%s\",\n",
-                ember_format_name(fx->schema->format), (long long)fx->cat_buckets,
-                (long long)fx->cross_buckets, fx->num_bins,
-                ember_numeric_mode_name(fx->numeric_mode));
-            fprintf(j, "  \"deep_fields\": [");
-            for (int f = 0; f < fx->n_deep; f++) {
-                fprintf(j, "%s{\"name\": ", f ? ", " : "");
-                cli_json_string(j, fx->schema->cols[fx->deep_col[f]].name);
-                fprintf(j, ", \"buckets\": %lld, \"multi\": %s}", (long long)fx->field_buckets[f],
-                        fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI ? "true"
-                                                                                  : "false");
-            }
-            fprintf(j, "],\n  \"numeric\": [");
-            for (int f = 0; f < fx->n_num; f++) {
-                fprintf(j, "%s", f ? ", " : "");
-                cli_json_string(j, fx->schema->cols[fx->num_col[f]].name);
-            }
-            fprintf(j, "],\n  \"wide_fields\": [");
-            for (int w = 0; w < fx->n_wide; w++)
-                fprintf(j, "%s{\"buckets\": %lld, \"offset\": %lld}", w ? ", " : "",
-                        (long long)fx->wide_buckets[w], (long long)fx->wide_offset[w]);
-            fprintf(j, "],\n  \"d_wide\": %lld,\n  \"rows\": {\"data\": %lld, \"test\": %lld},\n",
-                    (long long)fx->d_wide, (long long)n_data, (long long)n_test);
-            fprintf(j, "  \"files\": {\"data\": ");
-            cli_json_string(j, p_data);
-            fprintf(j, ", \"test\": ");
-            if (test)
-                cli_json_string(j, p_test);
-            else
-                fprintf(j, "null");
-            fprintf(j, "}\n}\n");
-            if (fclose(j) != 0) {
-                snprintf(err.msg, sizeof err.msg, "cannot write %s", p_json);
-                rc = 1;
-            }
-        }
-    }
+    rc = write_csv(cmd, fx, a.o.data, p_data, a.o.skip_bad, &n_data, &err);
+    if (rc == 0 && test != NULL) rc = write_csv(cmd, fx, test, p_test, a.o.skip_bad, &n_test, &err);
+    if (rc == 0) rc = write_json(fx, p_json, p_data, test ? p_test : NULL, n_data, n_test, &err);
     if (rc != 0) {
         fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
     } else {

@@ -1,13 +1,12 @@
 /* cmd_params.c: `ember params`: the Wide&Deep parameter count, term by term by the seed's
  * formulas, beside the number the model allocates, with how the two relate. */
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
 #include "ember.h"
 
-#ifdef EMBER_CLI_WITH_MODEL
 #include "model/wd_checkpoint.h"
-#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,55 +25,10 @@ struct model_args {
     int given; /* any model flag or spec file seen */
 };
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: ember params [--wide B,B,...] [--vocab V,V,...] [--dim E[,E,...]]\n"
-               "                    [--numeric N] [--hidden N1,N2,...] [--spec FILE] [--json]\n"
-               "       ember params --model CHECKPOINT [--json]\n"
-               "Counts the parameters of a Wide&Deep model by the seed's formulas, term by term:\n"
-               "  wide        d_wide + 1                 (d_wide = sum of the wide buckets)\n"
-               "  embeddings  sum_i vocab_i * e_i\n"
-               "  dnn         sum_l n_{l-1} * n_l + n_l  (n_0 = sum e_i + numeric)\n"
-               "  output      (d_wide + d_deep) + 1      (d_deep = the last hidden size)\n"
-               "and the exact number ember's model allocates: the wide and output terms both hold\n"
-               "the d_wide wide weights and a bias, which the model holds once.\n"
-               "With no model given it prints the seed's examples.\n"
-               "  --wide B,...     hash buckets of each wide (one-hot or crossed) feature\n"
-               "  --vocab V,...    rows of each deep embedding table\n"
-               "  --dim E[,...]    embedding dimension: one for every table, or one per table\n"
-               "  --numeric N      numeric features fed to the deep part (default 0)\n"
-               "  --hidden N,...   hidden layer sizes n_1..n_L\n"
-               "  --spec FILE      read the same settings from a file, one per line, e.g.\n"
-               "                   'wide 20' 'vocab 1000,50' 'dim 8' 'numeric 6' 'hidden 64,32'\n"
-               "                   ('#' starts a comment; flags given later override)\n"
-               "  --model FILE     a checkpoint of `ember train --save`: its sizes, and a check\n"
-               "                   that the model's count equals the floats in the file\n"
-               "  --json           print one JSON object\n");
-}
-
-/* One setting by name ("wide", "vocab", ...); used by both the flags and the spec file.
- * `flag` is how errors name it: "--wide", or "FILE:LINE: wide". */
-static int set_field(const char *cmd, struct model_args *m, const char *flag, const char *name,
-                     const char *value) {
-    m->given = 1;
-    if (strcmp(name, "wide") == 0) {
-        return cli_parse_int_list(cmd, flag, value, 0, MAX_SIZE, m->wide, MAX_FIELDS, &m->n_wide);
-    } else if (strcmp(name, "vocab") == 0) {
-        return cli_parse_int_list(cmd, flag, value, 0, MAX_SIZE, m->vocab, MAX_FIELDS, &m->n_vocab);
-    } else if (strcmp(name, "dim") == 0) {
-        return cli_parse_int_list(cmd, flag, value, 0, MAX_SIZE, m->dim, MAX_FIELDS, &m->n_dim);
-    } else if (strcmp(name, "hidden") == 0) {
-        return cli_parse_int_list(cmd, flag, value, 1, MAX_SIZE, m->hidden, MAX_FIELDS,
-                                  &m->n_hidden);
-    } else if (strcmp(name, "numeric") == 0) {
-        return cli_parse_int(cmd, flag, value, 0, MAX_SIZE, &m->numeric);
-    }
-    return cli_usage_error(cmd,
-                           "%s: unknown setting (expected wide, vocab, dim, numeric or "
-                           "hidden)",
-                           flag);
-}
-
-static int read_spec(const char *cmd, struct model_args *m, const char *path) {
+/* --spec FILE: the size settings of `sizes` (the size flags without their "--"), one per
+ * line, e.g. "hidden 64,32"; '#' starts a comment, '=' or ':' may separate name and value. */
+static int read_spec(const char *cmd, const cli_flag *flag, const char *path) {
+    const cli_command *sizes = flag->dst;
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         fprintf(stderr, "ember %s: cannot open spec file %s: %s\n", cmd, path, strerror(errno));
@@ -101,7 +55,7 @@ static int read_spec(const char *cmd, struct model_args *m, const char *path) {
             char where[4200];
             for (char *p = name; *p != '\0'; p++) *p = (char)tolower((unsigned char)*p);
             snprintf(where, sizeof where, "%s:%d: %s", path, lineno, name);
-            rc = set_field(cmd, m, where, name, value);
+            rc = cli_flags_set(sizes, name, value, where);
         }
     }
     fclose(f);
@@ -146,7 +100,6 @@ static void print_breakdown(const ember_param_count *p, int json, int64_t checkp
  * (*p) and the floats its tensors hold (*floats), through the model library. */
 static int checkpoint_count(const char *cmd, const char *path, ember_param_count *p,
                             int64_t *floats) {
-#ifdef EMBER_CLI_WITH_MODEL
     ember_model_err err = {""};
     ember_status st = ember_checkpoint_params(path, p, floats, &err);
     if (st != EMBER_STATUS_SUCCESS) {
@@ -155,13 +108,6 @@ static int checkpoint_count(const char *cmd, const char *path, ember_param_count
         return 2;
     }
     return 0;
-#else
-    (void)p;
-    (void)floats;
-    fprintf(stderr, "ember %s: --model %s: this ember is built without the model library\n", cmd,
-            path);
-    return 2;
-#endif
 }
 
 /* The seed's three worked examples, each computed through ember_widedeep_count_params. */
@@ -195,42 +141,52 @@ static int seed_examples(const char *cmd, int json) {
     return 0;
 }
 
+static const char params_about[] =
+    "Counts the parameters of a Wide&Deep model by the seed's formulas, term by term:\n"
+    "  wide        d_wide + 1                 (d_wide = sum of the wide buckets)\n"
+    "  embeddings  sum_i vocab_i * e_i\n"
+    "  dnn         sum_l n_{l-1} * n_l + n_l  (n_0 = sum e_i + numeric)\n"
+    "  output      (d_wide + d_deep) + 1      (d_deep = the last hidden size)\n"
+    "and the exact number ember's model allocates: the wide and output terms both hold\n"
+    "the d_wide wide weights and a bias, which the model holds once.\n"
+    "With no model given it prints the seed's examples.\n";
+
 int ember_cmd_params(int argc, char **argv) {
     const char *cmd = argv[0];
     static struct model_args m; /* large arrays: not on the stack */
     memset(&m, 0, sizeof m);
     int json = 0;
     const char *model_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if ((r = cli_flag(argc, argv, &i, "--spec", &v)) != 0) {
-            if (r < 0 || read_spec(cmd, &m, v) != 0) return 2;
-        } else if ((r = cli_flag(argc, argv, &i, "--model", &v)) != 0) {
-            if (r < 0) return 2;
-            model_path = v;
-        } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
-            /* --wide, --vocab, --dim, --numeric, --hidden: names shared with the spec file */
-            static const char *const names[] = {"wide", "vocab", "dim", "numeric", "hidden"};
-            int matched = 0;
-            for (size_t k = 0; k < sizeof names / sizeof names[0] && !matched; k++) {
-                char flag[32];
-                snprintf(flag, sizeof flag, "--%s", names[k]);
-                if ((r = cli_flag(argc, argv, &i, flag, &v)) != 0) {
-                    if (r < 0 || set_field(cmd, &m, flag, names[k], v) != 0) return 2;
-                    matched = 1;
-                }
-            }
-            if (!matched) return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        } else {
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-    }
+    cli_command sizes; /* the first five flags, which a --spec file sets too */
+    const cli_flag flags[] = {
+        {"--wide", CLI_INT_LIST, m.wide, .min = 0, .max = MAX_SIZE, .capacity = MAX_FIELDS,
+         .count = &m.n_wide, .seen = &m.given, .meta = "B,...",
+         .help = "hash buckets of each wide (one-hot or crossed) feature"},
+        {"--vocab", CLI_INT_LIST, m.vocab, .min = 0, .max = MAX_SIZE, .capacity = MAX_FIELDS,
+         .count = &m.n_vocab, .seen = &m.given, .meta = "V,...",
+         .help = "rows of each deep embedding table"},
+        {"--dim", CLI_INT_LIST, m.dim, .min = 0, .max = MAX_SIZE, .capacity = MAX_FIELDS,
+         .count = &m.n_dim, .seen = &m.given, .meta = "E[,...]",
+         .help = "embedding dimension: one for every table, or one per table"},
+        {"--numeric", CLI_INT, &m.numeric, .min = 0, .max = MAX_SIZE, .seen = &m.given, .meta = "N",
+         .help = "numeric features fed to the deep part"},
+        {"--hidden", CLI_INT_LIST, m.hidden, .min = 1, .max = MAX_SIZE, .capacity = MAX_FIELDS,
+         .count = &m.n_hidden, .seen = &m.given, .meta = "N,...",
+         .help = "hidden layer sizes n_1..n_L"},
+        {"--spec", CLI_CUSTOM, &sizes, .parse = read_spec, .meta = "FILE",
+         .help = "read the same settings from a file, one per line, e.g.\n"
+                 "'wide 20' 'vocab 1000,50' 'dim 8' 'numeric 6' 'hidden 64,32'\n"
+                 "('#' starts a comment; flags given later override)"},
+        {"--model", CLI_STRING, &model_path, .meta = "FILE",
+         .help = "a checkpoint of `ember train --save`: its sizes, and a check\n"
+                 "that the model's count equals the floats in the file"},
+        {"--json", CLI_SWITCH, &json, .help = "print one JSON object"},
+    };
+    sizes = (cli_command){.name = cmd, .flags = flags, .nflags = 5};
+    const cli_command spec = {cmd, flags, CLI_COUNT(flags), .about = params_about,
+                              .more_usage = "       ember params --model CHECKPOINT [--json]\n"};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
     ember_param_count p;
     if (model_path != NULL) {
         if (m.given) return cli_usage_error(cmd, "--model takes no size flags or --spec");
@@ -257,15 +213,15 @@ int ember_cmd_params(int argc, char **argv) {
         return cli_usage_error(cmd, "%lld embedding tables (--vocab) but %lld dimensions (--dim)",
                                (long long)m.n_vocab, (long long)m.n_dim);
     }
-    ember_widedeep_spec spec = {.num_wide_fields = m.n_wide,
-                                .wide_buckets = m.wide,
-                                .num_deep_fields = m.n_vocab,
-                                .vocab = m.vocab,
-                                .emb_dim = m.dim,
-                                .num_numeric = m.numeric,
-                                .num_hidden = m.n_hidden,
-                                .hidden = m.hidden};
-    ember_status st = ember_widedeep_count_params(&spec, &p);
+    ember_widedeep_spec wd = {.num_wide_fields = m.n_wide,
+                              .wide_buckets = m.wide,
+                              .num_deep_fields = m.n_vocab,
+                              .vocab = m.vocab,
+                              .emb_dim = m.dim,
+                              .num_numeric = m.numeric,
+                              .num_hidden = m.n_hidden,
+                              .hidden = m.hidden};
+    ember_status st = ember_widedeep_count_params(&wd, &p);
     if (st != EMBER_STATUS_SUCCESS) {
         cli_api_error(cmd, NULL, st, "parameter counting");
         return 2; /* the sizes given are the problem (e.g. the total overflows int64) */

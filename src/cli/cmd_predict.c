@@ -1,6 +1,7 @@
 /* cmd_predict.c: `ember predict`: scores a data file with a trained model, one probability per
  * line, in the order of the file's data lines. */
 #define _POSIX_C_SOURCE 200809L
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -12,84 +13,156 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f) {
-    fprintf(
-        f, "usage: ember predict --model FILE --data FILE [--format F] [--out FILE]\n"
-           "                     [--backend K] [--threads N] [--batch N] [--skip-bad] [--metrics]\n"
-           "\n"
-           "Writes P(y = 1) for each data line of FILE, one per line, encoded exactly as the\n"
-           "model's training data was (its schema, hashing and numeric statistics come from the\n"
-           "checkpoint's metadata). Labels may be missing ('?' or empty).\n"
-           "\n"
-           "  --model FILE   a checkpoint written by `ember train --save`\n"
-           "  --data FILE    the rows to score (same columns as the training data)\n"
-           "  --format F     checked against the model's format when given\n"
-           "  --out FILE     write there (atomically) instead of standard output\n"
-           "  --metrics      print AUC, logloss and accuracy to stderr (labelled data)\n"
-           "  --skip-bad     skip malformed lines (no output line for them) and count them\n"
-           "  --backend K    cpu (default), cuda, opencl; --batch N (default 1024)\n"
-           "  --threads N    CPU threads, 0 = all (default: 1 for small models, else all)\n");
+typedef struct predict_args {
+    const char *model, *data, *format, *out;
+    ember_backend_kind kind;
+    int64_t threads, batch, device;
+    int skip_bad, metrics;
+} predict_args;
+
+/* Parses the flags into *a; CLI_CONTINUE or the exit code. */
+static int parse_args(int argc, char **argv, predict_args *a) {
+    *a = (predict_args){.kind = EMBER_BACKEND_CPU, .threads = -1, .batch = 1024, .device = -1};
+    const cli_flag flags[] = {
+        {"--model", CLI_STRING, &a->model, .meta = "FILE", .required = 1,
+         .help = "a checkpoint written by `ember train --save`"},
+        {"--data", CLI_STRING, &a->data, .meta = "FILE", .required = 1,
+         .help = "the rows to score (same columns as the training data)"},
+        {"--format", CLI_STRING, &a->format, .meta = "F",
+         .help = "checked against the model's format when given"},
+        {"--out", CLI_STRING, &a->out, .meta = "FILE",
+         .help = "write there (atomically) instead of standard output"},
+        {"--metrics", CLI_SWITCH, &a->metrics,
+         .help = "print AUC, logloss and accuracy to stderr (labelled data)"},
+        {"--skip-bad", CLI_SWITCH, &a->skip_bad,
+         .help = "skip malformed lines (no output line for them) and count them"},
+        {"--backend", CLI_BACKEND, &a->kind, .meta = "K", .help = "cpu, cuda or opencl"},
+        {"--device", CLI_INT, &a->device, .min = -1, .max = 1024, .meta = "N",
+         .help = "device index", .def = "the backend's default"},
+        {"--batch", CLI_INT, &a->batch, .min = 1, .max = 1 << 24, .meta = "N",
+         .help = "rows scored per call"},
+        {"--threads", CLI_INT, &a->threads, .min = 0, .max = 4096, .meta = "N",
+         .help = "CPU threads, 0 = all", .def = "1 for small models, else all"},
+    };
+    const cli_command spec = {
+        argv[0], flags, CLI_COUNT(flags),
+        .about =
+            "Writes P(y = 1) for each data line of FILE, one per line, encoded exactly as the\n"
+            "model's training data was (its schema, hashing and numeric statistics come from the\n"
+            "checkpoint's metadata). Labels may be missing ('?' or empty).\n"};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc == CLI_CONTINUE && (a->model == NULL || a->data == NULL))
+        return cli_usage_error(argv[0], "--model and --data are required");
+    return rc;
+}
+
+/* Scores every row of r, one probability per line to out; with metrics, adds the rows to ev
+ * while every row so far is labelled (*labelled becomes 0 at the first that is not).
+ * Returns 0, or the exit code with err set. */
+static int score_rows(const ember_checkpoint *ck, ember_wd_model *m, ember_reader *r,
+                      ember_batch *b, float *probs, FILE *out, int metrics, ember_eval *ev,
+                      int *labelled, ember_model_err *err) {
+    for (;;) {
+        ember_row row;
+        int eof = 0;
+        if (ember_reader_next(r, &row, &eof, err) != EMBER_STATUS_SUCCESS) return 2;
+        if (!eof && ember_features_encode(ck->fx, &row, b, err) != EMBER_STATUS_SUCCESS) return 1;
+        if (b->n == b->cap || (eof && b->n > 0)) {
+            if (ember_wd_predict(m, b, probs, err) != EMBER_STATUS_SUCCESS) return 1;
+            for (int64_t i = 0; i < b->n; i++) {
+                fprintf(out, "%.6f\n", (double)probs[i]);
+                if (isnan(b->label[i])) *labelled = 0;
+            }
+            if (metrics && *labelled) ember_eval_add(ev, probs, b->label, b->n);
+            ember_batch_clear(b);
+        }
+        if (eof) return 0;
+    }
+}
+
+/* --out FILE: a temporary file beside it (*tmp, the caller frees it), renamed over it by
+ * commit_output once everything is written. NULL with err set when it cannot be created. */
+static FILE *open_output(const char *path, char **tmp, ember_model_err *err) {
+    *tmp = malloc(strlen(path) + 16);
+    if (*tmp == NULL) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return NULL;
+    }
+    sprintf(*tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(*tmp);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (out == NULL) {
+        snprintf(err->msg, sizeof err->msg, "cannot create %s", *tmp);
+        if (fd >= 0) {
+            close(fd);
+            unlink(*tmp);
+        }
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return out;
+}
+
+/* Flushes out and, for a temporary file, syncs, closes and renames it to path (tmp is then
+ * freed and set to NULL). Returns 0, or 1 with err set. */
+static int commit_output(FILE *out, char **tmp, const char *path, ember_model_err *err) {
+    if (fflush(out) != 0 || ferror(out)) {
+        snprintf(err->msg, sizeof err->msg, "write error");
+        return 1;
+    }
+    if (*tmp == NULL) return 0;
+    int ok = fsync(fileno(out)) == 0;
+    ok = fclose(out) == 0 && ok;
+    if (!ok || rename(*tmp, path) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
+        unlink(*tmp);
+    }
+    free(*tmp);
+    *tmp = NULL;
+    return ok ? 0 : 1;
+}
+
+static void report(const char *cmd, ember_reader *r, int metrics, const ember_eval *ev,
+                   int labelled) {
+    if (ember_reader_skipped(r) > 0)
+        fprintf(stderr, "ember %s: skipped %lld malformed lines (first: %s)\n", cmd,
+                (long long)ember_reader_skipped(r), ember_reader_first_skip(r));
+    if (!metrics) return;
+    if (labelled && ev->n > 0) {
+        ember_metrics mt = ember_eval_metrics(ev);
+        fprintf(stderr, "ember %s: %lld rows: auc %.4f logloss %.4f accuracy %.4f\n", cmd,
+                (long long)mt.n, mt.auc, mt.logloss, mt.accuracy);
+    } else {
+        fprintf(stderr, "ember %s: --metrics: the data is not fully labelled\n", cmd);
+    }
+}
+
+/* The checkpoint of --model, checked against --format. Returns 0, or 2 after a message. */
+static int read_model(const char *cmd, const predict_args *a, ember_checkpoint *ck) {
+    ember_model_err err = {""};
+    if (ember_checkpoint_read(a->model, ck, &err) != EMBER_STATUS_SUCCESS) {
+        fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
+        return 2;
+    }
+    ember_data_format f;
+    if (a->format != NULL && (ember_format_parse(a->format, &f, NULL) != EMBER_STATUS_SUCCESS ||
+                              f != ck->fx->schema->format)) {
+        fprintf(stderr, "ember %s: --format %s: the model was trained on %s data\n", cmd, a->format,
+                ember_format_name(ck->fx->schema->format));
+        ember_checkpoint_free(ck);
+        return 2;
+    }
+    return 0;
 }
 
 int ember_cmd_predict(int argc, char **argv) {
     const char *cmd = argv[0];
-    const char *model = NULL, *data = NULL, *format = NULL, *outp = NULL, *v;
-    ember_backend_kind kind = EMBER_BACKEND_CPU;
-    int64_t threads = -1, batch = 1024, device = -1;
-    int skip_bad = 0, metrics = 0, rc;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if ((m = cli_flag(argc, argv, &i, "--model", &v)) != 0) {
-            if (m < 0) return 2;
-            model = v;
-        } else if ((m = cli_flag(argc, argv, &i, "--data", &v)) != 0) {
-            if (m < 0) return 2;
-            data = v;
-        } else if ((m = cli_flag(argc, argv, &i, "--format", &v)) != 0) {
-            if (m < 0) return 2;
-            format = v;
-        } else if ((m = cli_flag(argc, argv, &i, "--out", &v)) != 0) {
-            if (m < 0) return 2;
-            outp = v;
-        } else if ((m = cli_flag(argc, argv, &i, "--backend", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_backend(cmd, "--backend", v, &kind))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--device", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--device", v, -1, 1024, &device))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--threads", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--threads", v, 0, 4096, &threads))) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--batch", &v)) != 0) {
-            if (m < 0 || (rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 24, &batch))) return 2;
-        } else if (strcmp(argv[i], "--skip-bad") == 0) {
-            skip_bad = 1;
-        } else if (strcmp(argv[i], "--metrics") == 0) {
-            metrics = 1;
-        } else {
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-    }
-    if (model == NULL || data == NULL)
-        return cli_usage_error(cmd, "--model and --data are required");
-
-    ember_model_err err = {""};
+    predict_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CLI_CONTINUE) return rc;
     ember_checkpoint ck;
-    ember_status st = ember_checkpoint_read(model, &ck, &err);
-    if (st != EMBER_STATUS_SUCCESS) {
-        fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-        return 2;
-    }
-    if (format != NULL) {
-        ember_data_format f;
-        if (ember_format_parse(format, &f, NULL) != EMBER_STATUS_SUCCESS ||
-            f != ck.fx->schema->format) {
-            fprintf(stderr, "ember %s: --format %s: the model was trained on %s data\n", cmd,
-                    format, ember_format_name(ck.fx->schema->format));
-            ember_checkpoint_free(&ck);
-            return 2;
-        }
-    }
+    if ((rc = read_model(cmd, &a, &ck)) != 0) return rc;
+    ember_model_err err = {""};
     ember_context *ctx = NULL;
     ember_wd_model *m = NULL;
     ember_reader *r = NULL;
@@ -98,103 +171,42 @@ int ember_cmd_predict(int argc, char **argv) {
     FILE *out = stdout;
     char *tmp = NULL;
     ember_eval ev = {0};
-    rc = 0;
-    if ((st = ember_reader_open(&r, data, ck.fx->schema, &err)) != EMBER_STATUS_SUCCESS) {
+    ember_status st;
+    int labelled = 1;
+    if (ember_reader_open(&r, a.data, ck.fx->schema, &err) != EMBER_STATUS_SUCCESS) {
         rc = 2;
-        goto fail;
+        goto done;
     }
-    ember_reader_set_skip_bad(r, skip_bad);
+    ember_reader_set_skip_bad(r, a.skip_bad);
     ember_reader_set_label_optional(r, 1);
-    if (threads < 0) threads = ember_auto_threads(&ck.cfg, batch);
-    if ((st = ember_open_context(kind, (int)device, (int)threads, &ctx, &err)) ||
-        (st = ember_wd_create(ctx, &ck.cfg, batch, &m, &err)) ||
+    if (a.threads < 0) a.threads = ember_auto_threads(&ck.cfg, a.batch);
+    if ((st = ember_open_context(a.kind, (int)a.device, (int)a.threads, &ctx, &err)) ||
+        (st = ember_wd_create(ctx, &ck.cfg, a.batch, &m, &err)) ||
         (st = ember_checkpoint_apply(&ck, m, &err))) {
         rc = st == EMBER_STATUS_CORRUPT_FILE ? 2 : 1;
-        goto fail;
+        goto done;
     }
-    if (ember_batch_create(&b, ck.fx, batch) != EMBER_STATUS_SUCCESS ||
-        (probs = malloc((size_t)batch * sizeof(float))) == NULL) {
+    if (ember_batch_create(&b, ck.fx, a.batch) != EMBER_STATUS_SUCCESS ||
+        (probs = malloc((size_t)a.batch * sizeof(float))) == NULL) {
         snprintf(err.msg, sizeof err.msg, "out of memory");
         rc = 1;
-        goto fail;
+        goto done;
     }
-    if (outp != NULL) {
-        tmp = malloc(strlen(outp) + 16);
-        if (tmp == NULL) {
-            snprintf(err.msg, sizeof err.msg, "out of memory");
-            rc = 1;
-            goto fail;
-        }
-        sprintf(tmp, "%s.tmp.XXXXXX", outp);
-        int fd = mkstemp(tmp);
-        if (fd < 0 || (out = fdopen(fd, "w")) == NULL) {
-            snprintf(err.msg, sizeof err.msg, "cannot create %s", tmp);
-            if (fd >= 0) close(fd);
-            out = stdout;
-            free(tmp);
-            tmp = NULL;
-            rc = 1;
-            goto fail;
-        }
-    }
-    int labelled = 1;
-    for (;;) {
-        ember_row row;
-        int eof = 0;
-        if ((st = ember_reader_next(r, &row, &eof, &err)) != EMBER_STATUS_SUCCESS) {
-            rc = 2;
-            goto fail;
-        }
-        if (!eof && (st = ember_features_encode(ck.fx, &row, b, &err)) != EMBER_STATUS_SUCCESS) {
-            rc = 1;
-            goto fail;
-        }
-        if (b->n == b->cap || (eof && b->n > 0)) {
-            if ((st = ember_wd_predict(m, b, probs, &err)) != EMBER_STATUS_SUCCESS) {
-                rc = 1;
-                goto fail;
-            }
-            for (int64_t i = 0; i < b->n; i++) {
-                fprintf(out, "%.6f\n", (double)probs[i]);
-                if (isnan(b->label[i])) labelled = 0;
-            }
-            if (metrics && labelled) ember_eval_add(&ev, probs, b->label, b->n);
-            ember_batch_clear(b);
-        }
-        if (eof) break;
-    }
-    if (fflush(out) != 0 || ferror(out)) {
-        snprintf(err.msg, sizeof err.msg, "write error");
-        rc = 1;
-        goto fail;
-    }
-    if (tmp != NULL) {
-        if (fsync(fileno(out)) != 0 || fclose(out) != 0 || rename(tmp, outp) != 0) {
-            out = stdout;
-            snprintf(err.msg, sizeof err.msg, "cannot write %s", outp);
-            rc = 1;
-            goto fail;
-        }
+    if (a.out != NULL && (out = open_output(a.out, &tmp, &err)) == NULL) {
         out = stdout;
-        free(tmp);
-        tmp = NULL;
+        rc = 1;
+        goto done;
     }
-    if (ember_reader_skipped(r) > 0)
-        fprintf(stderr, "ember %s: skipped %lld malformed lines (first: %s)\n", cmd,
-                (long long)ember_reader_skipped(r), ember_reader_first_skip(r));
-    if (metrics) {
-        if (labelled && ev.n > 0) {
-            ember_metrics mt = ember_eval_metrics(&ev);
-            fprintf(stderr, "ember %s: %lld rows: auc %.4f logloss %.4f accuracy %.4f\n", cmd,
-                    (long long)mt.n, mt.auc, mt.logloss, mt.accuracy);
-        } else {
-            fprintf(stderr, "ember %s: --metrics: the data is not fully labelled\n", cmd);
-        }
+    rc = score_rows(&ck, m, r, b, probs, out, a.metrics, &ev, &labelled, &err);
+    if (rc == 0) {
+        rc = commit_output(out, &tmp, a.out, &err);
+        if (tmp == NULL) out = stdout; /* closed by commit_output */
     }
-fail:
+    if (rc == 0) report(cmd, r, a.metrics, &ev, labelled);
+done:
     if (rc != 0) fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
     if (tmp != NULL) {
-        if (out != stdout) fclose(out);
+        fclose(out);
         unlink(tmp);
         free(tmp);
     }

@@ -6,16 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Subcommands live in files owned by different parts of the project (check, model, bench;
- * `ember bench --model widedeep` reaches ember_cmd_bench_model through ember_cmd_bench).
- * Weak references let the program link and run while one of them is absent: such a command
- * then says it is not built instead of breaking the whole program. */
-#pragma weak ember_cmd_bench
-#pragma weak ember_cmd_check
-#pragma weak ember_cmd_train
-#pragma weak ember_cmd_predict
-#pragma weak ember_cmd_encode
-
 typedef int (*command_fn)(int argc, char **argv);
 
 struct command {
@@ -24,7 +14,6 @@ struct command {
     const char *summary;
 };
 
-/* A weak function's address is still an address constant: NULL when it is absent. */
 static const struct command commands[] = {
     {"devices", ember_cmd_devices, "list backends and devices, or why each is unusable"},
     {"demo", ember_cmd_demo, "the seed walkthrough: lookup, gradient, one SGD step"},
@@ -42,14 +31,12 @@ static void usage(void) {
            "       ember --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < NUM_COMMANDS; i++) {
         const struct command *cmd = &commands[i];
-        printf("  %-8s %s%s\n", cmd->name, cmd->summary,
-               cmd->fn != NULL ? "" : " (not in this build)");
+        printf("  %-8s %s\n", cmd->name, cmd->summary);
     }
 }
 
 static void version(void) {
-    printf("ember %d.%d.%d (backends compiled in:", EMBER_VERSION_MAJOR, EMBER_VERSION_MINOR,
-           EMBER_VERSION_PATCH);
+    printf("ember %s (backends compiled in:", ember_version());
     for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
         if (ember_backend_compiled((ember_backend_kind)k)) {
             printf(" %s", ember_backend_name((ember_backend_kind)k));
@@ -77,10 +64,6 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < NUM_COMMANDS; i++) {
         const struct command *cmd = &commands[i];
         if (strcmp(name, cmd->name) != 0) continue;
-        if (cmd->fn == NULL) {
-            fprintf(stderr, "ember: '%s' is not built into this version of ember\n", name);
-            return 2;
-        }
         /* The subcommand sees its own name as argv[0]. */
         return cmd->fn(argc - 1, argv + 1);
     }

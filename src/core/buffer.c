@@ -1,4 +1,6 @@
-/* buffer.c: device memory handles; the backend owns the memory, this file the bookkeeping. */
+/* buffer.c: device memory handles; the backend owns the memory, this file the bookkeeping:
+ * each context lists its live buffers, so that destroying a context with buffers still
+ * alive releases their memory and leaves their handles safe to free afterwards. */
 #include "core/validate.h"
 
 #include <stdlib.h>
@@ -21,14 +23,41 @@ ember_status ember_buffer_alloc(ember_context *ctx, size_t bytes, ember_buffer *
     buf->ctx = ctx;
     buf->bytes = bytes;
     buf->handle = handle;
+    buf->prev = NULL;
+    buf->next = ctx->buffers;
+    if (ctx->buffers) ctx->buffers->prev = buf;
+    ctx->buffers = buf;
     *out = buf;
     return EMBER_STATUS_SUCCESS;
 }
 
+/* Releases the buffer's memory and takes it off its context's list; the handle stays. */
+static void release(ember_buffer *buf) {
+    ember_context *ctx = buf->ctx;
+    ctx->ops->buffer_free(ctx, buf->handle);
+    if (buf->prev)
+        buf->prev->next = buf->next;
+    else
+        ctx->buffers = buf->next;
+    if (buf->next) buf->next->prev = buf->prev;
+    buf->ctx = NULL;
+    buf->handle = NULL;
+    buf->prev = buf->next = NULL;
+}
+
 void ember_buffer_free(ember_buffer *buf) {
     if (!buf) return;
-    buf->ctx->ops->buffer_free(buf->ctx, buf->handle);
+    if (buf->ctx) release(buf); /* else its context was destroyed and released it */
     free(buf);
+}
+
+size_t ember_buffer_release_all(ember_context *ctx) {
+    size_t n = 0;
+    while (ctx->buffers) {
+        release(ctx->buffers);
+        n++;
+    }
+    return n;
 }
 
 size_t ember_buffer_size(const ember_buffer *buf) { return buf ? buf->bytes : 0; }

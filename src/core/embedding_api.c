@@ -1,6 +1,18 @@
-/* embedding_api.c: public embedding lookup and backward calls: validate, bounds-check, then
- * call the backend. */
+/* embedding_api.c: public embedding lookup and backward calls (validate, bounds-check, then
+ * call the backend), the desc's defaults and the pooling names. */
 #include "core/validate.h"
+
+const char *ember_pooling_name(ember_pooling pooling) {
+    switch (pooling) {
+    case EMBER_POOLING_NONE:
+        return "none";
+    case EMBER_POOLING_SUM:
+        return "sum";
+    case EMBER_POOLING_MEAN:
+        return "mean";
+    }
+    return NULL;
+}
 
 void ember_lookup_desc_init(ember_lookup_desc *desc, int64_t num_rows, int64_t dim,
                             int64_t num_indices, int64_t batch, ember_pooling pooling) {

@@ -1,4 +1,4 @@
-/* optimizer_api.c: optimizer defaults, state sizes and the dense optimizer step. */
+/* optimizer_api.c: optimizer names, defaults, state sizes and the dense optimizer step. */
 #include "core/validate.h"
 
 void ember_optimizer_init(ember_optimizer *opt, ember_optimizer_kind kind, float learning_rate) {
@@ -10,6 +10,20 @@ void ember_optimizer_init(ember_optimizer *opt, ember_optimizer_kind kind, float
     opt->beta2 = 0.999f;
     opt->weight_decay = 0.0f;
     opt->step = 1;
+}
+
+const char *ember_optimizer_name(ember_optimizer_kind kind) {
+    switch (kind) {
+    case EMBER_OPTIMIZER_SGD:
+        return "sgd";
+    case EMBER_OPTIMIZER_ADAGRAD:
+        return "adagrad";
+    case EMBER_OPTIMIZER_ROWWISE_ADAGRAD:
+        return "rowwise_adagrad";
+    case EMBER_OPTIMIZER_ADAM:
+        return "adam";
+    }
+    return NULL;
 }
 
 int64_t ember_optimizer_state_size(ember_optimizer_kind kind, int64_t rows, int64_t dim) {

@@ -11,26 +11,101 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const backend_names[EMBER_BACKEND_KIND_COUNT_] = {"cpu", "cuda", "opencl",
-                                                                     "perturbed"};
+/* Every backend kind this build can name: the public ones, and in test builds the
+ * perturbed one, which is not in the public enum. */
+static const struct {
+    ember_backend_kind kind;
+    const char *name;
+} backend_names[] = {
+    {EMBER_BACKEND_CPU, "cpu"},
+    {EMBER_BACKEND_CUDA, "cuda"},
+    {EMBER_BACKEND_OPENCL, "opencl"},
+#ifdef EMBER_WITH_TEST_BACKEND
+    {EMBER_BACKEND_PERTURBED, "perturbed"},
+#endif
+};
+#define NUM_BACKEND_NAMES (sizeof backend_names / sizeof backend_names[0])
 
 const char *ember_backend_name(ember_backend_kind kind) {
-    if ((int)kind < 0 || kind >= EMBER_BACKEND_KIND_COUNT_) return NULL;
-    return backend_names[kind];
+    for (size_t i = 0; i < NUM_BACKEND_NAMES; i++)
+        if (backend_names[i].kind == kind) return backend_names[i].name;
+    return NULL;
 }
 
 ember_status ember_backend_parse(const char *name, ember_backend_kind *kind) {
     if (!name || !kind) return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "name or kind is NULL");
-    for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
-        const char *a = name, *b = backend_names[k];
+    for (size_t i = 0; i < NUM_BACKEND_NAMES; i++) {
+        const char *a = name, *b = backend_names[i].name;
         while (*a && *b && tolower((unsigned char)*a) == *b) a++, b++;
         if (!*a && !*b) {
-            *kind = (ember_backend_kind)k;
+            *kind = backend_names[i].kind;
             return EMBER_STATUS_SUCCESS;
         }
     }
-    return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT,
-                       "unknown backend '%s' (expected cpu, cuda, opencl or perturbed)", name);
+#ifdef EMBER_WITH_TEST_BACKEND
+    const char *expected = "cpu, cuda, opencl or perturbed";
+#else
+    const char *expected = "cpu, cuda or opencl";
+#endif
+    return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "unknown backend '%s' (expected %s)",
+                       name, expected);
+}
+
+/* --- backend plugins ------------------------------------------------------------------- */
+
+ember_status ember_backend_ops_check(const struct ember_backend_ops *ops, const char *what,
+                                     char *why, size_t why_size) {
+    if (ops->abi_version != EMBER_BACKEND_ABI_VERSION) {
+        snprintf(why, why_size,
+                 "%s was built for backend ABI %u, this libember (%s) expects ABI %u: build "
+                 "or install the two from the same ember version",
+                 what, (unsigned)ops->abi_version, EMBER_VERSION_STRING,
+                 (unsigned)EMBER_BACKEND_ABI_VERSION);
+        return EMBER_STATUS_BACKEND_NOT_COMPILED;
+    }
+    if (ops->size != sizeof *ops) {
+        snprintf(why, why_size,
+                 "%s has a %u-byte ops table, this libember expects %zu bytes (same ABI "
+                 "version %u: was the version not bumped?)",
+                 what, (unsigned)ops->size, sizeof *ops, (unsigned)EMBER_BACKEND_ABI_VERSION);
+        return EMBER_STATUS_BACKEND_NOT_COMPILED;
+    }
+#define EMBER_OP_IS_REQUIRED_REQUIRED 1
+#define EMBER_OP_IS_REQUIRED_OPTIONAL 0
+#define CHECK_PRESENT_(presence, ret, op, params)                                              \
+    if (EMBER_OP_IS_REQUIRED_##presence && !ops->op) {                                         \
+        snprintf(why, why_size, "%s lacks the required op %s", what, #op);                     \
+        return EMBER_STATUS_BACKEND_NOT_COMPILED;                                              \
+    }
+    EMBER_BACKEND_OPS(CHECK_PRESENT_)
+#undef CHECK_PRESENT_
+    return EMBER_STATUS_SUCCESS;
+}
+
+const struct ember_backend_ops *ember_backend_plugin_load(const char *path, const char *symbol,
+                                                          ember_status *status, char *why,
+                                                          size_t why_size) {
+    if (access(path, R_OK) != 0) {
+        *status = EMBER_STATUS_BACKEND_NOT_COMPILED;
+        snprintf(why, why_size, "no plugin at %s", path);
+        return NULL;
+    }
+    void *plugin = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!plugin) {
+        *status = EMBER_STATUS_DEVICE_ERROR;
+        snprintf(why, why_size, "cannot load the plugin: %s", dlerror());
+        return NULL;
+    }
+    const struct ember_backend_ops *ops = (const struct ember_backend_ops *)dlsym(plugin, symbol);
+    if (!ops) {
+        *status = EMBER_STATUS_DEVICE_ERROR;
+        snprintf(why, why_size, "the plugin %s lacks %s", path, symbol);
+        return NULL;
+    }
+    char what[PATH_MAX + 16];
+    snprintf(what, sizeof what, "the plugin %s", path);
+    *status = ember_backend_ops_check(ops, what, why, why_size);
+    return *status == EMBER_STATUS_SUCCESS ? ops : NULL;
 }
 
 /* --- the CUDA plugin ---------------------------------------------------------------------
@@ -40,7 +115,7 @@ ember_status ember_backend_parse(const char *name, ember_backend_kind *kind) {
 static pthread_once_t cuda_once = PTHREAD_ONCE_INIT;
 static const struct ember_backend_ops *cuda_ops;
 static ember_status cuda_status;
-static char cuda_reason[512];
+static char cuda_reason[PATH_MAX + 512];
 static char cuda_plugin_path[PATH_MAX];
 
 static void find_cuda_plugin(void) {
@@ -64,8 +139,7 @@ static void load_cuda(void) {
     find_cuda_plugin();
     if (access(cuda_plugin_path, R_OK) != 0) {
         cuda_status = EMBER_STATUS_BACKEND_NOT_COMPILED;
-        snprintf(cuda_reason, sizeof cuda_reason,
-                 "no CUDA plugin at %.400s", cuda_plugin_path);
+        snprintf(cuda_reason, sizeof cuda_reason, "no CUDA plugin at %s", cuda_plugin_path);
         return;
     }
     void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
@@ -76,26 +150,20 @@ static void load_cuda(void) {
         return;
     }
     /* Kept loaded: the CUDA runtime loads it again and unloading drivers is fragile. */
-    void *plugin = dlopen(cuda_plugin_path, RTLD_NOW | RTLD_LOCAL);
-    if (!plugin) {
-        cuda_status = EMBER_STATUS_DEVICE_ERROR;
-        snprintf(cuda_reason, sizeof cuda_reason, "cannot load the CUDA plugin: %s", dlerror());
-        return;
-    }
-    cuda_ops = (const struct ember_backend_ops *)dlsym(plugin, EMBER_CUDA_PLUGIN_SYMBOL);
-    if (!cuda_ops) {
-        cuda_status = EMBER_STATUS_DEVICE_ERROR;
-        snprintf(cuda_reason, sizeof cuda_reason, "the CUDA plugin %.400s lacks %s", cuda_plugin_path,
-                 EMBER_CUDA_PLUGIN_SYMBOL);
-        return;
-    }
-    cuda_status = EMBER_STATUS_SUCCESS;
+    cuda_ops = ember_backend_plugin_load(cuda_plugin_path, EMBER_CUDA_PLUGIN_SYMBOL, &cuda_status,
+                                         cuda_reason, sizeof cuda_reason);
 }
 
 /* The ops of a backend, or NULL with *status and *reason saying why not. */
 static const struct ember_backend_ops *backend_ops(ember_backend_kind kind, ember_status *status,
                                                    const char **reason) {
     *status = EMBER_STATUS_BACKEND_NOT_COMPILED;
+#ifdef EMBER_WITH_TEST_BACKEND
+    if (kind == EMBER_BACKEND_PERTURBED) { /* registered in test builds only */
+        *status = EMBER_STATUS_SUCCESS;
+        return &ember_perturbed_backend_ops;
+    }
+#endif
     switch (kind) {
     case EMBER_BACKEND_CPU:
         *status = EMBER_STATUS_SUCCESS;
@@ -106,14 +174,6 @@ static const struct ember_backend_ops *backend_ops(ember_backend_kind kind, embe
         return &ember_opencl_backend_ops;
 #else
         *reason = "configure found no OpenCL or CLBlast";
-        return NULL;
-#endif
-    case EMBER_BACKEND_PERTURBED:
-#ifdef EMBER_WITH_TEST_BACKEND
-        *status = EMBER_STATUS_SUCCESS;
-        return &ember_perturbed_backend_ops;
-#else
-        *reason = "configure with -DEMBER_TEST_BACKEND=ON to build it";
         return NULL;
 #endif
     case EMBER_BACKEND_CUDA:
@@ -129,17 +189,14 @@ static const struct ember_backend_ops *backend_ops(ember_backend_kind kind, embe
 }
 
 int ember_backend_compiled(ember_backend_kind kind) {
+#ifdef EMBER_WITH_TEST_BACKEND
+    if (kind == EMBER_BACKEND_PERTURBED) return 1;
+#endif
     switch (kind) {
     case EMBER_BACKEND_CPU:
         return 1;
     case EMBER_BACKEND_OPENCL:
 #ifdef EMBER_WITH_OPENCL
-        return 1;
-#else
-        return 0;
-#endif
-    case EMBER_BACKEND_PERTURBED:
-#ifdef EMBER_WITH_TEST_BACKEND
         return 1;
 #else
         return 0;
@@ -220,11 +277,17 @@ ember_status ember_context_create_best(ember_context **out) {
     return ember_context_create(out, EMBER_BACKEND_CPU, 0);
 }
 
-void ember_context_destroy(ember_context *ctx) {
-    if (!ctx) return;
+ember_status ember_context_destroy(ember_context *ctx) {
+    if (!ctx) return EMBER_STATUS_SUCCESS;
     ctx->ops->synchronize(ctx);
+    size_t live = ember_buffer_release_all(ctx);
     ctx->ops->destroy(ctx);
     free(ctx);
+    if (live == 0) return EMBER_STATUS_SUCCESS;
+    return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT,
+                       "context destroyed with %zu buffer%s still allocated: released now; "
+                       "free %s with ember_buffer_free (the handles stay valid for that)",
+                       live, live == 1 ? "" : "s", live == 1 ? "it" : "them");
 }
 
 ember_backend_kind ember_context_kind(const ember_context *ctx) {

@@ -324,7 +324,6 @@ ember_status cpu_backward_dense(ember_context *ctx, const ember_lookup_desc *des
                                 const ember_buffer *indices, const ember_buffer *offsets,
                                 const ember_buffer *weights, const ember_buffer *grad_out,
                                 ember_reduction_mode mode, ember_buffer *grad_table) {
-    if (desc->num_indices == 0) return EMBER_STATUS_SUCCESS;
     if (mode == EMBER_REDUCTION_ATOMIC) {
         /* Scatter: each row is owned by one thread, which adds its contributions straight
          * into the row in input order (no sort). */
@@ -349,8 +348,6 @@ ember_status cpu_backward_sparse(ember_context *ctx, const ember_lookup_desc *de
                                  const ember_buffer *weights, const ember_buffer *grad_out,
                                  ember_reduction_mode mode, ember_buffer *unique_ids,
                                  ember_buffer *unique_grads, int64_t *num_unique) {
-    *num_unique = 0;
-    if (desc->num_indices == 0) return EMBER_STATUS_SUCCESS;
     /* Both modes: the grouping gives ascending ids, which the output needs anyway, and
      * sums in input order, so ATOMIC is deterministic here at no cost. */
     cpu_bwd bw;
@@ -371,11 +368,6 @@ ember_status cpu_backward_update(ember_context *ctx, const ember_lookup_desc *de
                                  const ember_buffer *weights, const ember_buffer *grad_out,
                                  ember_reduction_mode mode, const ember_optimizer *opt,
                                  ember_buffer *table, ember_buffer *state) {
-    if (opt->kind == EMBER_OPTIMIZER_ADAM)
-        return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
-                           "cpu: Adam is a dense optimizer; sparse (embedding) updates support "
-                           "SGD, Adagrad and row-wise Adagrad");
-    if (desc->num_indices == 0) return EMBER_STATUS_SUCCESS;
     cpu_bwd bw;
     if (mode == EMBER_REDUCTION_ATOMIC && opt->kind == EMBER_OPTIMIZER_SGD &&
         opt->weight_decay == 0.0f) {

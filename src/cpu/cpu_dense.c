@@ -48,7 +48,6 @@ static void gemm(const ember_context *ctx, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE t
 ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
                                const ember_buffer *x, const ember_buffer *w,
                                const ember_buffer *b, ember_activation act, ember_buffer *y) {
-    if (batch == 0 || out == 0) return EMBER_STATUS_SUCCESS;
     if (batch > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
                            "cpu: dense layer sizes must be below 2^31 for OpenBLAS");

@@ -13,7 +13,6 @@ static inline float sigmoid_f(float x) {
 }
 
 ember_status cpu_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, ember_buffer *y) {
-    if (n == 0) return EMBER_STATUS_SUCCESS;
     const float *X = (const float *)x->handle;
     float *Y = (float *)y->handle;
     int nt = cpu_threads_for(ctx, n);
@@ -26,10 +25,6 @@ ember_status cpu_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, e
  * a large batch keeps its digits. grad_i = (sigmoid(x) - t) / n in float. */
 ember_status cpu_bce_with_logits(ember_context *ctx, int64_t n, const ember_buffer *logits,
                                  const ember_buffer *labels, float *loss, ember_buffer *grad) {
-    if (n == 0) {
-        if (loss) *loss = 0.0f;
-        return EMBER_STATUS_SUCCESS;
-    }
     const float *X = (const float *)logits->handle;
     const float *T = (const float *)labels->handle;
     float *G = grad ? (float *)grad->handle : NULL;

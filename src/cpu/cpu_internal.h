@@ -1,4 +1,5 @@
-/* cpu_internal.h: what the CPU backend's files share (threads, scratch memory, grouping).
+/* cpu_internal.h: what the CPU backend's files share (threads, scratch memory, grouping, the
+ * op prototypes).
  *
  * Numeric conventions of the CPU backend, which the other backends are checked against:
  * - No FMA contraction (C11 mode compiles with -ffp-contract=off): a weighted term is
@@ -50,7 +51,7 @@ void *cpu_scratch(ember_context *ctx, size_t bytes);
 void *cpu_aligned_alloc(size_t bytes);
 void cpu_aligned_free(void *p);
 
-/* --- grouping of index positions by row (cpu_sort.c) -------------------------------------
+/* --- grouping of index positions by row (cpu_group.c) -------------------------------------
  * The contributions of an embedding backward, grouped by table row: keys[k] packs
  * (row << pos_bits) | position, sorted ascending, so each row's positions are contiguous
  * and in input order. Padding positions are left out. */
@@ -160,44 +161,10 @@ static inline __attribute__((always_inline)) void cpu_prefetch_lines(const void 
 #define CPU_HOT
 #endif
 
-/* --- the ops, one file each (signatures as in struct ember_backend_ops) ------------------ */
-ember_status cpu_check_indices(ember_context *ctx, const ember_lookup_desc *desc,
-                               const ember_buffer *indices, const ember_buffer *offsets,
-                               ember_index_problem *problem);
-ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
-                        const ember_buffer *table, const ember_buffer *indices,
-                        const ember_buffer *offsets, const ember_buffer *weights,
-                        ember_buffer *out);
-ember_status cpu_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
-                                const ember_buffer *indices, const ember_buffer *offsets,
-                                const ember_buffer *weights, const ember_buffer *grad_out,
-                                ember_reduction_mode mode, ember_buffer *grad_table);
-ember_status cpu_backward_sparse(ember_context *ctx, const ember_lookup_desc *desc,
-                                 const ember_buffer *indices, const ember_buffer *offsets,
-                                 const ember_buffer *weights, const ember_buffer *grad_out,
-                                 ember_reduction_mode mode, ember_buffer *unique_ids,
-                                 ember_buffer *unique_grads, int64_t *num_unique);
-ember_status cpu_sparse_step(ember_context *ctx, const ember_optimizer *opt, int64_t num_rows,
-                             int64_t dim, ember_buffer *table, ember_buffer *state,
-                             const ember_buffer *unique_ids, const ember_buffer *unique_grads,
-                             int64_t num_unique);
-ember_status cpu_backward_update(ember_context *ctx, const ember_lookup_desc *desc,
-                                 const ember_buffer *indices, const ember_buffer *offsets,
-                                 const ember_buffer *weights, const ember_buffer *grad_out,
-                                 ember_reduction_mode mode, const ember_optimizer *opt,
-                                 ember_buffer *table, ember_buffer *state);
-ember_status cpu_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
-                            ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
-                            ember_buffer *state2);
-ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                               const ember_buffer *x, const ember_buffer *w,
-                               const ember_buffer *b, ember_activation act, ember_buffer *y);
-ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                                const ember_buffer *x, const ember_buffer *w,
-                                const ember_buffer *y, ember_buffer *dy, ember_activation act,
-                                ember_buffer *dx, ember_buffer *dw, ember_buffer *db);
-ember_status cpu_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, ember_buffer *y);
-ember_status cpu_bce_with_logits(ember_context *ctx, int64_t n, const ember_buffer *logits,
-                                 const ember_buffer *labels, float *loss, ember_buffer *grad);
+/* --- the ops: cpu_<op> for every op of EMBER_BACKEND_OPS (core/backend.h), each in the file
+ * of its group (docs/design.md); the ones cpu_ops.c leaves NULL are declared, never defined. */
+#define CPU_DECLARE_OP_(presence, ret, op, params) ret cpu_##op params;
+EMBER_BACKEND_OPS(CPU_DECLARE_OP_)
+#undef CPU_DECLARE_OP_
 
 #endif /* EMBER_CPU_INTERNAL_H */

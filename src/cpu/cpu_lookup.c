@@ -164,7 +164,6 @@ ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
                         const ember_buffer *offsets, const ember_buffer *weights,
                         ember_buffer *out) {
     const int64_t batch = desc->batch;
-    if (batch == 0) return EMBER_STATUS_SUCCESS;
     const int is32 = desc->index_type == EMBER_INDEX_INT32;
     lookup_args a = {
         .table = (const float *)table->handle,

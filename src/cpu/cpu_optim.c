@@ -63,11 +63,6 @@ ember_status cpu_sparse_step(ember_context *ctx, const ember_optimizer *opt, int
                              int64_t dim, ember_buffer *table, ember_buffer *state,
                              const ember_buffer *unique_ids, const ember_buffer *unique_grads,
                              int64_t num_unique) {
-    if (opt->kind == EMBER_OPTIMIZER_ADAM)
-        return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
-                           "cpu: Adam is a dense optimizer; sparse (embedding) updates support "
-                           "SGD, Adagrad and row-wise Adagrad");
-    if (num_unique == 0) return EMBER_STATUS_SUCCESS;
     float *w = (float *)table->handle;
     float *s = state ? (float *)state->handle : NULL;
     const int64_t *ids = (const int64_t *)unique_ids->handle;
@@ -97,11 +92,6 @@ ember_status cpu_sparse_step(ember_context *ctx, const ember_optimizer *opt, int
 ember_status cpu_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
                             ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
                             ember_buffer *state2) {
-    if (opt->kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD)
-        return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
-                           "cpu: row-wise Adagrad is for embedding tables only (use "
-                           "ember_sparse_optimizer_step or ember_embedding_backward_update)");
-    if (n == 0) return EMBER_STATUS_SUCCESS;
     float *w = (float *)param->handle;
     const float *g = (const float *)grad->handle;
     const float lr = opt->learning_rate, wd = opt->weight_decay, eps = opt->eps;

@@ -4,48 +4,48 @@
 #ifndef EMBER_CUDA_COMMON_CUH
 #define EMBER_CUDA_COMMON_CUH
 
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_internal.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 
-/* Index-check results remembered per context (see check.cu): a pair of index/offset
+/* Index-check results remembered per context (see cuda_check.cu): a pair of index/offset
  * buffers already found valid for a shape is not checked (and synchronised on) again until
  * something writes to either buffer. */
-#define EMBER_CUDA_CHECK_CACHE 128
+#define CUDA_CHECK_CACHE 128
 
-struct ember_cuda_checked {
+struct cuda_checked {
     const void *indices, *offsets;
     int64_t num_rows, num_indices, batch;
     int index_type, used;
 };
 
-struct ember_cuda_impl {
+struct cuda_impl {
     int device;
     cudaStream_t stream;
     cublasHandle_t blas;
-    unsigned long long *flags_dev;  /* check.cu's problem flags (4 entries) */
+    unsigned long long *flags_dev;  /* cuda_check.cu's problem flags (4 entries) */
     unsigned long long *flags_host; /* pinned mirror */
-    float *loss_dev;                /* head.cu's loss */
+    float *loss_dev;                /* cuda_head.cu's loss */
     float *loss_host;               /* pinned */
-    void *scratch;                  /* grown on demand, see ember_cuda_scratch */
+    void *scratch;                  /* grown on demand, see cuda_scratch */
     size_t scratch_bytes;
     float *ones;                    /* a vector of ones for cuBLAS column sums */
     size_t ones_len;
     int cache_enabled;
     unsigned cache_next;
     unsigned cache_last; /* slot of the last hit or insertion: where the next search starts */
-    struct ember_cuda_checked cache[EMBER_CUDA_CHECK_CACHE];
+    struct cuda_checked cache[CUDA_CHECK_CACHE];
     int sm_count;
 };
 
-static inline ember_cuda_impl *ember_cuda_impl_of(ember_context *ctx) {
-    return (ember_cuda_impl *)ctx->impl;
+static inline cuda_impl *cuda_impl_of(ember_context *ctx) {
+    return (cuda_impl *)ctx->impl;
 }
 
 /* Every CUDA failure becomes DEVICE_ERROR naming the error and the call. */
-#define EMBER_CUDA_TRY(ctx, call)                                                          \
+#define CUDA_TRY(ctx, call)                                                          \
     do {                                                                                   \
         cudaError_t ember_cu_err_ = (call);                                                \
         if (ember_cu_err_ != cudaSuccess) {                                                \
@@ -56,7 +56,7 @@ static inline ember_cuda_impl *ember_cuda_impl_of(ember_context *ctx) {
     } while (0)
 
 /* After a kernel launch: a bad launch configuration shows here, a fault later. */
-#define EMBER_CUDA_LAUNCHED(ctx, kernel_name)                                              \
+#define CUDA_LAUNCHED(ctx, kernel_name)                                              \
     do {                                                                                   \
         cudaError_t ember_cu_err_ = cudaGetLastError();                                    \
         if (ember_cu_err_ != cudaSuccess) {                                                \
@@ -67,7 +67,7 @@ static inline ember_cuda_impl *ember_cuda_impl_of(ember_context *ctx) {
         }                                                                                  \
     } while (0)
 
-const char *ember_cublas_status_name(cublasStatus_t s);
+const char *cuda_cublas_status_name(cublasStatus_t s);
 
 #define EMBER_CUBLAS_TRY(ctx, call)                                                        \
     do {                                                                                   \
@@ -76,7 +76,7 @@ const char *ember_cublas_status_name(cublasStatus_t s);
             return ember_error((ctx), ember_cb_st_ == CUBLAS_STATUS_ALLOC_FAILED           \
                                           ? EMBER_STATUS_OUT_OF_MEMORY                     \
                                           : EMBER_STATUS_DEVICE_ERROR,                     \
-                               "%s failed: %s", #call, ember_cublas_status_name(ember_cb_st_)); \
+                               "%s failed: %s", #call, cuda_cublas_status_name(ember_cb_st_)); \
         }                                                                                  \
     } while (0)
 
@@ -85,26 +85,26 @@ extern "C" {
 #endif
 /* Makes the context's device current for this thread (contexts on several devices may be
  * used from one thread) and returns its state. Every entry point calls it first. */
-ember_status ember_cuda_enter(ember_context *ctx, ember_cuda_impl **impl);
+ember_status cuda_enter(ember_context *ctx, cuda_impl **impl);
 /* Device scratch of at least `bytes`, kept on the context and grown on demand (waiting for
  * the stream first, since queued kernels may still use the old block). */
-ember_status ember_cuda_scratch(ember_context *ctx, size_t bytes, void **out);
+ember_status cuda_scratch(ember_context *ctx, size_t bytes, void **out);
 /* A device vector of at least n ones (float), for column sums through cuBLAS. */
-ember_status ember_cuda_ones(ember_context *ctx, size_t n, const float **out);
+ember_status cuda_ones(ember_context *ctx, size_t n, const float **out);
 /* cudaMalloc with the OUT_OF_MEMORY message (bytes asked, bytes free). */
-ember_status ember_cuda_malloc(ember_context *ctx, size_t bytes, void **out, const char *what);
+ember_status cuda_malloc(ember_context *ctx, size_t bytes, void **out, const char *what);
 /* Forgets remembered index checks involving this device pointer: called for every buffer
  * an op writes, uploads, zeroes or frees. */
-void ember_cuda_written(ember_context *ctx, const void *handle);
+void cuda_written(ember_context *ctx, const void *handle);
 #ifdef __cplusplus
 }
 #endif
 
 /* 256 threads per block; warps of 32. */
-#define EMBER_CUDA_BLOCK 256
-#define EMBER_CUDA_WARPS_PER_BLOCK (EMBER_CUDA_BLOCK / 32)
+#define CUDA_BLOCK 256
+#define CUDA_WARPS_PER_BLOCK (CUDA_BLOCK / 32)
 
-static inline unsigned ember_cuda_blocks(int64_t items, int64_t per_block, unsigned cap) {
+static inline unsigned cuda_blocks(int64_t items, int64_t per_block, unsigned cap) {
     int64_t b = (items + per_block - 1) / per_block;
     if (b < 1) b = 1;
     if (b > (int64_t)cap) b = cap;
@@ -161,7 +161,7 @@ template <typename I> __device__ __forceinline__ int64_t idx_at(const void *p, i
 
 /* 1 when float4 access is possible for a row layout: dim and stride multiples of 4 and the
  * base 16-byte aligned. */
-static inline int ember_cuda_vec4_ok(int64_t dim, int64_t stride, const void *base) {
+static inline int cuda_vec4_ok(int64_t dim, int64_t stride, const void *base) {
     return dim % 4 == 0 && stride % 4 == 0 && ((uintptr_t)base % 16) == 0;
 }
 

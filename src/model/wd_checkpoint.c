@@ -8,23 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *opt_name(ember_optimizer_kind k) {
-    switch (k) {
-    case EMBER_OPTIMIZER_SGD:
-        return "sgd";
-    case EMBER_OPTIMIZER_ADAGRAD:
-        return "adagrad";
-    case EMBER_OPTIMIZER_ROWWISE_ADAGRAD:
-        return "rowwise_adagrad";
-    case EMBER_OPTIMIZER_ADAM:
-        return "adam";
-    }
-    return "?";
-}
-
 static int opt_parse(const char *s, ember_optimizer_kind *k) {
     for (int i = 0; i <= EMBER_OPTIMIZER_ADAM; i++)
-        if (strcmp(s, opt_name((ember_optimizer_kind)i)) == 0) {
+        if (strcmp(s, ember_optimizer_name((ember_optimizer_kind)i)) == 0) {
             *k = (ember_optimizer_kind)i;
             return 0;
         }
@@ -126,9 +112,9 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     META("ember.num_bounds", bounds.p);
     METAF("ember.emb_dim", "%lld", (long long)cfg->emb_dim);
     META("ember.hidden", hidden.p);
-    META("ember.wide_opt", opt_name(cfg->wide_opt));
-    META("ember.deep_opt", opt_name(cfg->deep_opt));
-    META("ember.emb_opt", opt_name(cfg->emb_opt));
+    META("ember.wide_opt", ember_optimizer_name(cfg->wide_opt));
+    META("ember.deep_opt", ember_optimizer_name(cfg->deep_opt));
+    META("ember.emb_opt", ember_optimizer_name(cfg->emb_opt));
     METAF("ember.wide_lr", "%.9g", (double)cfg->wide_lr);
     METAF("ember.deep_lr", "%.9g", (double)cfg->deep_lr);
     METAF("ember.emb_lr", "%.9g", (double)cfg->emb_lr);

@@ -32,7 +32,6 @@ void ocl_buffer_free(ember_context *ctx, void *handle) {
 
 ember_status ocl_buffer_upload(ember_context *ctx, void *handle, size_t offset, const void *src,
                                size_t bytes) {
-    if (bytes == 0) return EMBER_STATUS_SUCCESS;
     OCL_CHECK(ctx,
               clEnqueueWriteBuffer(ocl_of(ctx)->queue, (cl_mem)handle, CL_TRUE, offset, bytes,
                                    src, 0, NULL, NULL),
@@ -42,7 +41,6 @@ ember_status ocl_buffer_upload(ember_context *ctx, void *handle, size_t offset, 
 
 ember_status ocl_buffer_download(ember_context *ctx, const void *handle, size_t offset,
                                  void *dst, size_t bytes) {
-    if (bytes == 0) return EMBER_STATUS_SUCCESS;
     OCL_CHECK(ctx,
               clEnqueueReadBuffer(ocl_of(ctx)->queue, (cl_mem)handle, CL_TRUE, offset, bytes,
                                   dst, 0, NULL, NULL),
@@ -51,7 +49,6 @@ ember_status ocl_buffer_download(ember_context *ctx, const void *handle, size_t 
 }
 
 ember_status ocl_buffer_zero(ember_context *ctx, void *handle, size_t offset, size_t bytes) {
-    if (bytes == 0) return EMBER_STATUS_SUCCESS;
     const cl_uint zero4 = 0;
     const cl_uchar zero1 = 0;
     /* A 4-byte pattern when the range allows it (faster fills), else bytes. */

@@ -1,11 +1,8 @@
 /* ocl_dense.c: the dense layer on OpenCL (SGEMM through CLBlast, bias/ReLU/column sums in
- * small kernels) and the dense optimizer step. */
+ * small kernels). */
 #include "opencl/ocl_internal.h"
 
 #include <clblast_c.h>
-#include <math.h>
-
-#define OCL_LOCAL 64
 
 /* C (m x n, row-major, ld n) = op(A) op(B) through CLBlast; C is zeroed first so beta = 0
  * never multiplies stale NaNs. */
@@ -37,7 +34,6 @@ static ember_status gemm(ember_context *ctx, CLBlastTranspose ta, CLBlastTranspo
 ember_status ocl_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
                                const ember_buffer *x, const ember_buffer *w,
                                const ember_buffer *b, ember_activation act, ember_buffer *y) {
-    if (batch == 0) return EMBER_STATUS_SUCCESS;
     /* Y[batch x out] = X[batch x in] W[out x in]^T */
     EMBER_FORWARD_IF_ERROR(gemm(ctx, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)batch,
                                 (size_t)out, (size_t)in, (cl_mem)x->handle, (size_t)in,
@@ -80,32 +76,4 @@ ember_status ocl_dense_backward(ember_context *ctx, int64_t batch, int64_t in, i
     ocl_arg_long(&c, batch);
     ocl_arg_long(&c, out);
     return ocl_launch(ctx, &c, (size_t)out, 16);
-}
-
-ember_status ocl_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
-                            ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
-                            ember_buffer *state2) {
-    if (n == 0) return EMBER_STATUS_SUCCESS;
-    /* Adam's bias corrections in double, as the CPU backend computes them. */
-    float step_size = opt->learning_rate, sqrt_bc2 = 1.0f;
-    if (opt->kind == EMBER_OPTIMIZER_ADAM) {
-        double step = opt->step > 0 ? (double)opt->step : 1.0;
-        step_size = (float)((double)opt->learning_rate / (1.0 - pow((double)opt->beta1, step)));
-        sqrt_bc2 = (float)sqrt(1.0 - pow((double)opt->beta2, step));
-    }
-    ocl_call c = ocl_begin(ctx, OCL_K_DENSE_STEP);
-    ocl_arg_mem(&c, (cl_mem)param->handle);
-    ocl_arg_mem(&c, (cl_mem)grad->handle);
-    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
-    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_ADAM ? state2 : NULL));
-    ocl_arg_long(&c, n);
-    ocl_arg_int(&c, (int)opt->kind);
-    ocl_arg_float(&c, opt->learning_rate);
-    ocl_arg_float(&c, opt->eps);
-    ocl_arg_float(&c, opt->weight_decay);
-    ocl_arg_float(&c, opt->beta1);
-    ocl_arg_float(&c, opt->beta2);
-    ocl_arg_float(&c, step_size);
-    ocl_arg_float(&c, sqrt_bc2);
-    return ocl_launch(ctx, &c, (size_t)n, OCL_LOCAL);
 }

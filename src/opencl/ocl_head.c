@@ -18,10 +18,6 @@ ember_status ocl_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, e
 
 ember_status ocl_bce_with_logits(ember_context *ctx, int64_t n, const ember_buffer *logits,
                                  const ember_buffer *labels, float *loss, ember_buffer *grad) {
-    if (n == 0) {
-        if (loss) *loss = 0.0f;
-        return EMBER_STATUS_SUCCESS;
-    }
     ocl_impl *im = ocl_of(ctx);
     int64_t workers = n / OCL_BCE_MIN_CHUNK;
     if (workers < 1) workers = 1;

@@ -1,5 +1,6 @@
 /* ocl_internal.h: what the OpenCL backend's files share: the per-context state, the kernel
- * table, scratch buffers and small helpers for setting arguments and launching. */
+ * table, scratch buffers, small helpers for setting arguments and launching, and the op
+ * prototypes. */
 #ifndef EMBER_OCL_INTERNAL_H
 #define EMBER_OCL_INTERNAL_H
 
@@ -92,6 +93,12 @@ typedef struct ocl_impl {
 
 static inline ocl_impl *ocl_of(ember_context *ctx) { return (ocl_impl *)ctx->impl; }
 
+/* Work-group size of the element-wise launches (PoCL runs a work-group as one loop). */
+#define OCL_LOCAL 64
+
+/* 1 when the desc's indices are int32 (the kernels' `is32` argument). */
+static inline int ocl_is32(const ember_lookup_desc *d) { return d->index_type == EMBER_INDEX_INT32; }
+
 /* "CL_OUT_OF_RESOURCES" etc. */
 const char *ocl_error_name(cl_int err);
 /* Records "<what> failed: CL_... (code)" with the status an OpenCL error maps to
@@ -171,55 +178,10 @@ void ocl_group_args(ocl_call *c, const ember_lookup_desc *d, const ocl_groups *g
                     const ember_buffer *grad_out, const ember_buffer *weights,
                     ember_context *ctx);
 
-/* --- the ops ------------------------------------------------------------------------------ */
-ember_status ocl_devices(ember_device_info *out, size_t capacity, size_t *count);
-ember_status ocl_init(ember_context *ctx, int device);
-void ocl_destroy(ember_context *ctx);
-ember_status ocl_synchronize(ember_context *ctx);
-ember_status ocl_buffer_alloc(ember_context *ctx, size_t bytes, void **handle);
-void ocl_buffer_free(ember_context *ctx, void *handle);
-ember_status ocl_buffer_upload(ember_context *ctx, void *handle, size_t offset, const void *src,
-                               size_t bytes);
-ember_status ocl_buffer_download(ember_context *ctx, const void *handle, size_t offset,
-                                 void *dst, size_t bytes);
-ember_status ocl_buffer_zero(ember_context *ctx, void *handle, size_t offset, size_t bytes);
-ember_status ocl_check_indices(ember_context *ctx, const ember_lookup_desc *desc,
-                               const ember_buffer *indices, const ember_buffer *offsets,
-                               ember_index_problem *problem);
-ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *desc,
-                        const ember_buffer *table, const ember_buffer *indices,
-                        const ember_buffer *offsets, const ember_buffer *weights,
-                        ember_buffer *out);
-ember_status ocl_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
-                                const ember_buffer *indices, const ember_buffer *offsets,
-                                const ember_buffer *weights, const ember_buffer *grad_out,
-                                ember_reduction_mode mode, ember_buffer *grad_table);
-ember_status ocl_backward_sparse(ember_context *ctx, const ember_lookup_desc *desc,
-                                 const ember_buffer *indices, const ember_buffer *offsets,
-                                 const ember_buffer *weights, const ember_buffer *grad_out,
-                                 ember_reduction_mode mode, ember_buffer *unique_ids,
-                                 ember_buffer *unique_grads, int64_t *num_unique);
-ember_status ocl_sparse_step(ember_context *ctx, const ember_optimizer *opt, int64_t num_rows,
-                             int64_t dim, ember_buffer *table, ember_buffer *state,
-                             const ember_buffer *unique_ids, const ember_buffer *unique_grads,
-                             int64_t num_unique);
-ember_status ocl_backward_update(ember_context *ctx, const ember_lookup_desc *desc,
-                                 const ember_buffer *indices, const ember_buffer *offsets,
-                                 const ember_buffer *weights, const ember_buffer *grad_out,
-                                 ember_reduction_mode mode, const ember_optimizer *opt,
-                                 ember_buffer *table, ember_buffer *state);
-ember_status ocl_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
-                            ember_buffer *param, const ember_buffer *grad, ember_buffer *state,
-                            ember_buffer *state2);
-ember_status ocl_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                               const ember_buffer *x, const ember_buffer *w,
-                               const ember_buffer *b, ember_activation act, ember_buffer *y);
-ember_status ocl_dense_backward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                                const ember_buffer *x, const ember_buffer *w,
-                                const ember_buffer *y, ember_buffer *dy, ember_activation act,
-                                ember_buffer *dx, ember_buffer *dw, ember_buffer *db);
-ember_status ocl_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, ember_buffer *y);
-ember_status ocl_bce_with_logits(ember_context *ctx, int64_t n, const ember_buffer *logits,
-                                 const ember_buffer *labels, float *loss, ember_buffer *grad);
+/* --- the ops: ocl_<op> for every op of EMBER_BACKEND_OPS (core/backend.h), each in the file
+ * of its group (docs/design.md); the ones ocl_ops.c leaves NULL are declared, never defined. */
+#define OCL_DECLARE_OP_(presence, ret, op, params) ret ocl_##op params;
+EMBER_BACKEND_OPS(OCL_DECLARE_OP_)
+#undef OCL_DECLARE_OP_
 
 #endif /* EMBER_OCL_INTERNAL_H */

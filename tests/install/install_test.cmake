@@ -16,7 +16,7 @@ file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
 run("cmake --install into ${prefix}" ${CMAKE_COMMAND} --install ${EMBER_BUILD_DIR} --prefix ${prefix})
-foreach(f include/ember.h)
+foreach(f include/ember.h include/ember_version.h)
   if(NOT EXISTS ${prefix}/${f})
     message(FATAL_ERROR "not installed: ${prefix}/${f}")
   endif()

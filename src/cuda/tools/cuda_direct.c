@@ -1,15 +1,16 @@
-/* cuda_direct.c: the self-test's baselines measured straight through the CUDA runtime and
- * cuBLAS, without ember: device-to-device copy bandwidth (the denominator of every "x copy"
- * figure) and cublasSgemm at the dense layer's shapes, called exactly as
- * ember_dense_forward calls it. */
+/* cuda_direct.c: the baselines of `ember bench --backend cuda`, measured straight through
+ * the CUDA runtime and cuBLAS without ember: device-to-device copy bandwidth (the basis of
+ * its "x device copy" figures) and cublasSgemm called exactly as ember's dense layer calls
+ * it. A module of its own so the `ember` program links neither library. */
 #define _POSIX_C_SOURCE 200809L
 #include "cuda_direct.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#define EMBER_DIRECT_API __attribute__((visibility("default")))
 
 static double now_s(void) {
     struct timespec t;
@@ -22,68 +23,81 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-double direct_copy_gbs(size_t bytes) {
+/* The median of t[0..n), sorting t. */
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+EMBER_DIRECT_API double ember_cuda_direct_copy_gbps(size_t bytes, int reps) {
     void *src = NULL, *dst = NULL;
-    double gbs = 0.0;
-    if (cudaMalloc(&src, bytes) != cudaSuccess || cudaMalloc(&dst, bytes) != cudaSuccess) {
-        printf("NOTE direct copy: cudaMalloc of 2 x %zu bytes failed\n", bytes);
+    double gbs = -1.0, *t = malloc((size_t)(reps > 0 ? reps : 1) * sizeof *t);
+    if (!t || reps <= 0 || cudaMalloc(&src, bytes) != cudaSuccess ||
+        cudaMalloc(&dst, bytes) != cudaSuccess) {
         cudaGetLastError();
         goto done;
     }
     cudaMemset(src, 0, bytes);
     cudaMemset(dst, 0, bytes);
-    double t[10];
-    for (int k = 0; k < 12; k++) {
+    for (int k = 0; k < reps + 2; k++) {
         cudaDeviceSynchronize();
         double t0 = now_s();
         cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0);
         cudaDeviceSynchronize();
         if (k >= 2) t[k - 2] = now_s() - t0;
     }
-    if (cudaGetLastError() != cudaSuccess) goto done;
-    qsort(t, 10, sizeof t[0], cmp_double);
-    gbs = 2.0 * (double)bytes / t[5] / 1e9;
-    printf("BENCH direct cudaMemcpy device-to-device %zu MiB: %.3f ms, %.1f GB/s (read+write)\n",
-           bytes >> 20, t[5] * 1e3, gbs);
+    if (cudaGetLastError() == cudaSuccess) gbs = 2.0 * (double)bytes / median(t, reps) / 1e9;
 done:
     cudaFree(src);
     cudaFree(dst);
+    free(t);
     return gbs;
 }
 
-double direct_sgemm_us(int m, int k, int n) {
-    float *x = NULL, *w = NULL, *y = NULL;
+/* ember_dense_forward is Y = X W^T, its backward dX = dY W and dW = dY^T X (row-major);
+ * cuBLAS is column-major, so each is computed transposed. */
+static void gemms(cublasHandle_t h, int fwd, int b, int in, int out, const float *x, const float *w,
+                  float *y, const float *dy, float *dx, float *dw) {
+    const float one = 1.0f, zero = 0.0f;
+    if (fwd) {
+        cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, b, in, &one, w, in, x, in, &zero, y, out);
+    } else {
+        cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, in, b, out, &one, w, in, dy, out, &zero, dx, in);
+        cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, b, &one, x, in, dy, out, &zero, dw, in);
+    }
+}
+
+EMBER_DIRECT_API double ember_cuda_direct_gemm_ms(int fwd, int batch, int in, int out, int reps) {
+    enum { CALLS = 20 };
+    float *x = NULL, *w = NULL, *y = NULL, *dy = NULL, *dx = NULL, *dw = NULL;
     cublasHandle_t h = NULL;
-    double us = 0.0;
-    if (cudaMalloc((void **)&x, (size_t)m * k * 4) != cudaSuccess ||
-        cudaMalloc((void **)&w, (size_t)n * k * 4) != cudaSuccess ||
-        cudaMalloc((void **)&y, (size_t)m * n * 4) != cudaSuccess ||
+    double ms = -1.0, *t = malloc((size_t)(reps > 0 ? reps : 1) * sizeof *t);
+    const size_t nx = (size_t)batch * in, nw = (size_t)out * in, ny = (size_t)batch * out;
+    if (!t || reps <= 0 || cudaMalloc((void **)&x, nx * 4) != cudaSuccess ||
+        cudaMalloc((void **)&w, nw * 4) != cudaSuccess ||
+        cudaMalloc((void **)&y, ny * 4) != cudaSuccess ||
+        cudaMalloc((void **)&dy, ny * 4) != cudaSuccess ||
+        cudaMalloc((void **)&dx, nx * 4) != cudaSuccess ||
+        cudaMalloc((void **)&dw, nw * 4) != cudaSuccess ||
         cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) {
-        printf("NOTE direct sgemm: setup failed\n");
         cudaGetLastError();
         goto done;
     }
-    cublasSetMathMode(h, CUBLAS_DEFAULT_MATH); /* strict FP32, as ember's default */
-    cudaMemset(x, 0, (size_t)m * k * 4);
-    cudaMemset(w, 0, (size_t)n * k * 4);
-    const float one = 1.0f, zero = 0.0f;
-    double t[7];
-    for (int r = 0; r < 8; r++) { /* 20 back-to-back calls per timing, as the ember figure */
+    cublasSetMathMode(h, CUBLAS_DEFAULT_MATH); /* strict FP32, ember's default */
+    cudaMemset(x, 0, nx * 4);
+    cudaMemset(w, 0, nw * 4);
+    cudaMemset(dy, 0, ny * 4);
+    for (int r = 0; r < reps + 1; r++) {
         cudaDeviceSynchronize();
         double t0 = now_s();
-        for (int q = 0; q < 20; q++)
-            cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, k, x, k, &zero, y, n);
+        for (int q = 0; q < CALLS; q++) gemms(h, fwd, batch, in, out, x, w, y, dy, dx, dw);
         cudaDeviceSynchronize();
-        if (r >= 1) t[r - 1] = (now_s() - t0) / 20;
+        if (r >= 1) t[r - 1] = (now_s() - t0) * 1e3 / CALLS;
     }
-    qsort(t, 7, sizeof t[0], cmp_double);
-    us = t[3] * 1e6;
-    printf("BENCH direct cublasSgemm fp32 %dx%dx%d: %.1f us per call, %.2f TFLOP/s\n", m, k, n, us,
-           2.0 * m * (double)k * n / t[3] / 1e12);
+    if (cudaGetLastError() == cudaSuccess) ms = median(t, reps);
 done:
     if (h) cublasDestroy(h);
-    cudaFree(x);
-    cudaFree(w);
-    cudaFree(y);
-    return us;
+    cudaFree(x), cudaFree(w), cudaFree(y), cudaFree(dy), cudaFree(dx), cudaFree(dw);
+    free(t);
+    return ms;
 }

@@ -1,4 +1,4 @@
-// dense.cu: the dense layer Y = act(X W^T + b) and its backward through cuBLAS (row-major
+// cuda_dense.cu: the dense layer Y = act(X W^T + b) and its backward through cuBLAS (row-major
 // data seen as column-major transposes), with small kernels for bias, ReLU and its mask.
 #include "cuda/cuda_common.cuh"
 
@@ -25,19 +25,18 @@ static __global__ void relu_mask_kernel(float *dy, const float *__restrict__ y, 
 
 static int fits_int(int64_t v) { return v >= 0 && v <= INT32_MAX; }
 
-extern "C" ember_status ember_cuda_dense_forward(ember_context *ctx, int64_t batch, int64_t in,
+extern "C" ember_status cuda_dense_forward(ember_context *ctx, int64_t batch, int64_t in,
                                                  int64_t out, const ember_buffer *x,
                                                  const ember_buffer *w, const ember_buffer *b,
                                                  ember_activation act, ember_buffer *y) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    ember_cuda_written(ctx, y->handle);
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, y->handle);
     EMBER_RETURN_IF(!fits_int(batch) || !fits_int(in) || !fits_int(out), ctx,
                     EMBER_STATUS_NOT_SUPPORTED, "cuBLAS takes dimensions below 2^31");
-    if (batch == 0 || out == 0) return EMBER_STATUS_SUCCESS;
     float *Y = (float *)y->handle;
     if (in == 0) {
-        EMBER_CUDA_TRY(ctx, cudaMemsetAsync(Y, 0, (size_t)batch * (size_t)out * 4, m->stream));
+        CUDA_TRY(ctx, cudaMemsetAsync(Y, 0, (size_t)batch * (size_t)out * 4, m->stream));
     } else {
         /* Column-major: Y^T [out x batch] = W [out x in] (W_rm seen as W^T, transposed)
          * times X^T [in x batch]. */
@@ -48,46 +47,46 @@ extern "C" ember_status ember_cuda_dense_forward(ember_context *ctx, int64_t bat
     }
     if (b || act == EMBER_ACTIVATION_RELU) {
         const int64_t n = batch * out;
-        bias_act_kernel<<<ember_cuda_blocks(n, EMBER_CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                          EMBER_CUDA_BLOCK, 0, m->stream>>>(
+        bias_act_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
+                          CUDA_BLOCK, 0, m->stream>>>(
             Y, b ? (const float *)b->handle : NULL, batch, out, act == EMBER_ACTIVATION_RELU);
-        EMBER_CUDA_LAUNCHED(ctx, "bias_act_kernel");
+        CUDA_LAUNCHED(ctx, "bias_act_kernel");
     }
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_dense_backward(ember_context *ctx, int64_t batch, int64_t in,
+extern "C" ember_status cuda_dense_backward(ember_context *ctx, int64_t batch, int64_t in,
                                                   int64_t out, const ember_buffer *x,
                                                   const ember_buffer *w, const ember_buffer *y,
                                                   ember_buffer *dy, ember_activation act,
                                                   ember_buffer *dx, ember_buffer *dw,
                                                   ember_buffer *db) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    if (dx) ember_cuda_written(ctx, dx->handle);
-    ember_cuda_written(ctx, dw->handle);
-    if (db) ember_cuda_written(ctx, db->handle);
-    ember_cuda_written(ctx, dy->handle);
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    if (dx) cuda_written(ctx, dx->handle);
+    cuda_written(ctx, dw->handle);
+    if (db) cuda_written(ctx, db->handle);
+    cuda_written(ctx, dy->handle);
     EMBER_RETURN_IF(!fits_int(batch) || !fits_int(in) || !fits_int(out), ctx,
                     EMBER_STATUS_NOT_SUPPORTED, "cuBLAS takes dimensions below 2^31");
     float *DY = (float *)dy->handle;
     if (act == EMBER_ACTIVATION_RELU && batch > 0 && out > 0) {
         const int64_t n = batch * out;
-        relu_mask_kernel<<<ember_cuda_blocks(n, EMBER_CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                           EMBER_CUDA_BLOCK, 0, m->stream>>>(DY, (const float *)y->handle, n);
-        EMBER_CUDA_LAUNCHED(ctx, "relu_mask_kernel");
+        relu_mask_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
+                           CUDA_BLOCK, 0, m->stream>>>(DY, (const float *)y->handle, n);
+        CUDA_LAUNCHED(ctx, "relu_mask_kernel");
     }
     const float one = 1.0f, zero = 0.0f;
     if (batch == 0) {
         /* No samples: the weight and bias gradients are zero (overwritten), dx is empty. */
         if (in > 0 && out > 0)
-            EMBER_CUDA_TRY(ctx, cudaMemsetAsync(dw->handle, 0, (size_t)out * (size_t)in * 4, m->stream));
-        if (db && out > 0) EMBER_CUDA_TRY(ctx, cudaMemsetAsync(db->handle, 0, (size_t)out * 4, m->stream));
+            CUDA_TRY(ctx, cudaMemsetAsync(dw->handle, 0, (size_t)out * (size_t)in * 4, m->stream));
+        if (db && out > 0) CUDA_TRY(ctx, cudaMemsetAsync(db->handle, 0, (size_t)out * 4, m->stream));
         return EMBER_STATUS_SUCCESS;
     }
     if (out == 0) {
         if (dx && in > 0)
-            EMBER_CUDA_TRY(ctx, cudaMemsetAsync(dx->handle, 0, (size_t)batch * (size_t)in * 4, m->stream));
+            CUDA_TRY(ctx, cudaMemsetAsync(dx->handle, 0, (size_t)batch * (size_t)in * 4, m->stream));
         return EMBER_STATUS_SUCCESS;
     }
     if (dx && in > 0) {
@@ -105,7 +104,7 @@ extern "C" ember_status ember_cuda_dense_backward(ember_context *ctx, int64_t ba
     if (db) {
         /* db = dY^T [out x batch] times ones: column sums through cuBLAS. */
         const float *ones;
-        EMBER_FORWARD_IF_ERROR(ember_cuda_ones(ctx, (size_t)batch, &ones));
+        EMBER_FORWARD_IF_ERROR(cuda_ones(ctx, (size_t)batch, &ones));
         EMBER_CUBLAS_TRY(ctx, cublasSgemv(m->blas, CUBLAS_OP_N, (int)out, (int)batch, &one, DY,
                                           (int)out, ones, 1, &zero, (float *)db->handle, 1));
     }

@@ -1,4 +1,4 @@
-/* cpu_sort.c: groups a backward's index positions by table row (parallel LSD radix sort). */
+/* cpu_group.c: groups a backward's index positions by table row (parallel LSD radix sort). */
 #include "cpu/cpu_internal.h"
 
 #include <omp.h>

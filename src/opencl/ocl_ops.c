@@ -1,9 +1,9 @@
-/* ocl_backend.c: the OpenCL backend's ops table (every op implemented; see docs/opencl.md). */
+/* ocl_ops.c: the OpenCL backend's ops table (see docs/opencl.md); each op lives in the file
+ * the map in docs/design.md names (ocl_<group>.c). */
 #include "opencl/ocl_internal.h"
 
 const struct ember_backend_ops ember_opencl_backend_ops = {
-    .kind = EMBER_BACKEND_OPENCL,
-    .name = "opencl",
+    EMBER_BACKEND_OPS_HEADER(EMBER_BACKEND_OPENCL, "opencl"),
     .devices = ocl_devices,
     .init = ocl_init,
     .destroy = ocl_destroy,
@@ -21,6 +21,8 @@ const struct ember_backend_ops ember_opencl_backend_ops = {
     .backward_sparse = ocl_backward_sparse,
     .sparse_step = ocl_sparse_step,
     .backward_update = ocl_backward_update,
+    .lookup_batched = NULL,          /* per-table calls: one launch each, queued back to back */
+    .backward_update_batched = NULL, /* per-table calls: grouping is per table */
     .dense_step = ocl_dense_step,
     .dense_forward = ocl_dense_forward,
     .dense_backward = ocl_dense_backward,

@@ -1,9 +1,9 @@
-// lookup.cu: embedding lookup (gather and SUM/MEAN bags): one warp per bag, lanes over the
+// cuda_lookup.cu: embedding lookup (gather and SUM/MEAN bags): one warp per bag, lanes over the
 // columns (float4 where the layout allows), each bag's rows summed in index order from +0.0f
 // exactly as the CPU backend does, so the result is bit-identical to it.
-#include "cuda/embedding_bag.cuh"
+#include "cuda/cuda_embedding_bag.cuh"
 
-/* One warp per bag (embedding_bag.cuh's lookup_bag). */
+/* One warp per bag (cuda_embedding_bag.cuh's lookup_bag). */
 template <typename I, int V, bool WEIGHTED>
 static __global__ void __launch_bounds__(LOOKUP_BLOCK)
 lookup_kernel(const float *__restrict__ table, const void *__restrict__ idx,
@@ -16,7 +16,7 @@ lookup_kernel(const float *__restrict__ table, const void *__restrict__ idx,
                                    lane);
 }
 
-/* POOLING_NONE: a warp takes 32 consecutive positions (embedding_bag.cuh's gather_group). */
+/* POOLING_NONE: a warp takes 32 consecutive positions (cuda_embedding_bag.cuh's gather_group). */
 template <typename I, int V>
 static __global__ void __launch_bounds__(LOOKUP_BLOCK)
 gather_kernel(const float *__restrict__ table, const void *__restrict__ idx,
@@ -34,7 +34,7 @@ static void launch(unsigned blocks, cudaStream_t st, const float *table, const v
                    const void *off, const float *w, float *out, const ember_lookup_desc *d) {
     const int mean = d->pooling == EMBER_POOLING_MEAN;
     if (!off) {
-        const unsigned gb = ember_cuda_blocks((d->batch + 31) / 32, LOOKUP_BLOCK / 32, 1u << 30);
+        const unsigned gb = cuda_blocks((d->batch + 31) / 32, LOOKUP_BLOCK / 32, 1u << 30);
         gather_kernel<I, V><<<gb, LOOKUP_BLOCK, 0, st>>>(table, idx, out, d->batch, d->dim,
                                                          d->out_row_stride, d->padding_idx,
                                                          d->accumulate);
@@ -50,22 +50,21 @@ static void launch(unsigned blocks, cudaStream_t st, const float *table, const v
             d->accumulate);
 }
 
-extern "C" ember_status ember_cuda_lookup(ember_context *ctx, const ember_lookup_desc *desc,
+extern "C" ember_status cuda_lookup(ember_context *ctx, const ember_lookup_desc *desc,
                                           const ember_buffer *table, const ember_buffer *indices,
                                           const ember_buffer *offsets, const ember_buffer *weights,
                                           ember_buffer *out) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    ember_cuda_written(ctx, out->handle);
-    if (desc->batch == 0) return EMBER_STATUS_SUCCESS;
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, out->handle);
     const float *t = (const float *)table->handle;
     float *o = (float *)out->handle + desc->out_col_offset;
     const void *idx = indices ? indices->handle : NULL;
     const void *off = desc->pooling == EMBER_POOLING_NONE ? NULL : offsets->handle;
     const float *w = weights ? (const float *)weights->handle : NULL;
-    const int vec4 = ember_cuda_vec4_ok(desc->dim, desc->out_row_stride, o) &&
-                     ember_cuda_vec4_ok(desc->dim, desc->dim, t);
-    unsigned blocks = ember_cuda_blocks(desc->batch, LOOKUP_BLOCK / 32, 1u << 30);
+    const int vec4 = cuda_vec4_ok(desc->dim, desc->out_row_stride, o) &&
+                     cuda_vec4_ok(desc->dim, desc->dim, t);
+    unsigned blocks = cuda_blocks(desc->batch, LOOKUP_BLOCK / 32, 1u << 30);
     const int is32 = desc->index_type == EMBER_INDEX_INT32;
     if (is32) {
         if (vec4) launch<int32_t, 4>(blocks, m->stream, t, idx, off, w, o, desc);
@@ -74,6 +73,6 @@ extern "C" ember_status ember_cuda_lookup(ember_context *ctx, const ember_lookup
         if (vec4) launch<int64_t, 4>(blocks, m->stream, t, idx, off, w, o, desc);
         else launch<int64_t, 1>(blocks, m->stream, t, idx, off, w, o, desc);
     }
-    EMBER_CUDA_LAUNCHED(ctx, "lookup_kernel");
+    CUDA_LAUNCHED(ctx, "lookup_kernel");
     return EMBER_STATUS_SUCCESS;
 }

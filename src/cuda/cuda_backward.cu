@@ -1,4 +1,4 @@
-// backward.cu: embedding backward into a dense gradient, a sparse gradient, or fused with a
+// cuda_backward.cu: embedding backward into a dense gradient, a sparse gradient, or fused with a
 // sparse optimizer. ATOMIC: float atomics straight from each bag's gradient row.
 // DETERMINISTIC (and every sparse / fused path, which need rows grouped anyway): CUB radix
 // sort of (row, position) pairs, run boundaries by run-length encoding, each run reduced in
@@ -6,8 +6,8 @@
 // reduced in parallel and then summed in chunk order, so a hot row does not serialise and the
 // result is still bit-identical run to run. A run of at most RUN_CHUNK positions is summed
 // exactly as the CPU backend sums it (from its first contribution, in input order).
-#include "cuda/embedding_bag.cuh"
-#include "cuda/optim.cuh"
+#include "cuda/cuda_embedding_bag.cuh"
+#include "cuda/cuda_optim.cuh"
 
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_run_length_encode.cuh>
@@ -19,7 +19,7 @@
 enum { OUT_DENSE = 0, OUT_SPARSE = 1, OUT_UPDATE = 2 };
 
 /* ----------------------------------------------------------------------------------------
- * ATOMIC: target[row] += alpha * contribution, one warp per bag (embedding_bag.cuh's
+ * ATOMIC: target[row] += alpha * contribution, one warp per bag (cuda_embedding_bag.cuh's
  * scatter_bag, shared with the table-batched kernel).
  * ---------------------------------------------------------------------------------------- */
 template <typename I, int V, bool WEIGHTED>
@@ -300,7 +300,7 @@ static __global__ void count_unique_kernel(const uint64_t *ukeys, const int *num
 static size_t align_up(size_t x) { return (x + 255) & ~(size_t)255; }
 
 /* Sorts and groups the positions of one call into scratch; fills G. */
-static ember_status build_groups(ember_context *ctx, ember_cuda_impl *m,
+static ember_status build_groups(ember_context *ctx, cuda_impl *m,
                                  const ember_lookup_desc *d, const ember_buffer *indices,
                                  const ember_buffer *offsets, const ember_buffer *weights,
                                  const ember_buffer *grad_out, groups *G, int64_t *max_chunks) {
@@ -347,7 +347,7 @@ static ember_status build_groups(ember_context *ctx, ember_cuda_impl *m,
     size_t total = 0;
     for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) total += sz[i];
     char *base;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_scratch(ctx, total, (void **)&base));
+    EMBER_FORWARD_IF_ERROR(cuda_scratch(ctx, total, (void **)&base));
     size_t at = 0;
     int k = 0;
 #define TAKE(ptr, type) (ptr = (type)(base + at), at += sz[k++])
@@ -370,37 +370,37 @@ static ember_status build_groups(ember_context *ctx, ember_cuda_impl *m,
 
     const void *idx = indices->handle;
     const int is32 = d->index_type == EMBER_INDEX_INT32;
-    const unsigned grid_n = ember_cuda_blocks(n, EMBER_CUDA_BLOCK, (unsigned)m->sm_count * 16);
+    const unsigned grid_n = cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16);
     if (pooled && batch > 0) {
-        const unsigned gb = ember_cuda_blocks(batch, EMBER_CUDA_WARPS_PER_BLOCK, 1u << 30);
+        const unsigned gb = cuda_blocks(batch, CUDA_WARPS_PER_BLOCK, 1u << 30);
         if (is32)
-            bags_kernel<int32_t><<<gb, EMBER_CUDA_BLOCK, 0, m->stream>>>(
+            bags_kernel<int32_t><<<gb, CUDA_BLOCK, 0, m->stream>>>(
                 idx, offsets->handle, batch, d->padding_idx, mean, bag_of, inv_cnt);
         else
-            bags_kernel<int64_t><<<gb, EMBER_CUDA_BLOCK, 0, m->stream>>>(
+            bags_kernel<int64_t><<<gb, CUDA_BLOCK, 0, m->stream>>>(
                 idx, offsets->handle, batch, d->padding_idx, mean, bag_of, inv_cnt);
-        EMBER_CUDA_LAUNCHED(ctx, "bags_kernel");
+        CUDA_LAUNCHED(ctx, "bags_kernel");
     }
     if (is32)
-        keys_kernel<int32_t><<<grid_n, EMBER_CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx,
+        keys_kernel<int32_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx,
                                                                          sentinel, keys_in, pos_in);
     else
-        keys_kernel<int64_t><<<grid_n, EMBER_CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx,
+        keys_kernel<int64_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx,
                                                                          sentinel, keys_in, pos_in);
-    EMBER_CUDA_LAUNCHED(ctx, "keys_kernel");
+    CUDA_LAUNCHED(ctx, "keys_kernel");
     size_t tb = t_cub;
-    EMBER_CUDA_TRY(ctx, cub::DeviceRadixSort::SortPairs(cub_tmp, tb, keys_in, keys_out, pos_in,
+    CUDA_TRY(ctx, cub::DeviceRadixSort::SortPairs(cub_tmp, tb, keys_in, keys_out, pos_in,
                                                         pos_out, ni, 0, end_bit, m->stream));
-    EMBER_CUDA_TRY(ctx, cudaMemsetAsync(run_len, 0, nz * 4, m->stream));
+    CUDA_TRY(ctx, cudaMemsetAsync(run_len, 0, nz * 4, m->stream));
     tb = t_cub;
-    EMBER_CUDA_TRY(ctx, cub::DeviceRunLengthEncode::Encode(cub_tmp, tb, keys_out, ukeys, run_len,
+    CUDA_TRY(ctx, cub::DeviceRunLengthEncode::Encode(cub_tmp, tb, keys_out, ukeys, run_len,
                                                            num_runs, ni, m->stream));
     tb = t_cub;
-    EMBER_CUDA_TRY(ctx, cub::DeviceScan::ExclusiveSum(cub_tmp, tb, run_len, run_start, ni, m->stream));
-    chunk_count_kernel<<<grid_n, EMBER_CUDA_BLOCK, 0, m->stream>>>(run_len, n, chunks);
-    EMBER_CUDA_LAUNCHED(ctx, "chunk_count_kernel");
+    CUDA_TRY(ctx, cub::DeviceScan::ExclusiveSum(cub_tmp, tb, run_len, run_start, ni, m->stream));
+    chunk_count_kernel<<<grid_n, CUDA_BLOCK, 0, m->stream>>>(run_len, n, chunks);
+    CUDA_LAUNCHED(ctx, "chunk_count_kernel");
     tb = t_cub;
-    EMBER_CUDA_TRY(ctx, cub::DeviceScan::ExclusiveSum(cub_tmp, tb, chunks, chunk_start, ni, m->stream));
+    CUDA_TRY(ctx, cub::DeviceScan::ExclusiveSum(cub_tmp, tb, chunks, chunk_start, ni, m->stream));
 
     G->ukeys = ukeys;
     G->pos = pos_out;
@@ -424,16 +424,16 @@ static ember_status build_groups(ember_context *ctx, ember_cuda_impl *m,
 template <int V, bool W>
 static void launch_runs(const groups &G, const run_out &O, int out, int64_t n, int64_t mc,
                         cudaStream_t st) {
-    const unsigned gc = ember_cuda_blocks(mc, BWD_BLOCK / 32, 1u << 30);
+    const unsigned gc = cuda_blocks(mc, BWD_BLOCK / 32, 1u << 30);
     partials_kernel<V, W><<<gc, BWD_BLOCK, 0, st>>>(G, mc);
-    const unsigned gr = ember_cuda_blocks(n, BWD_BLOCK / 32, 1u << 30);
+    const unsigned gr = cuda_blocks(n, BWD_BLOCK / 32, 1u << 30);
     if (out == OUT_DENSE) runs_kernel<V, W, OUT_DENSE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
     else if (out == OUT_SPARSE) runs_kernel<V, W, OUT_SPARSE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
     else runs_kernel<V, W, OUT_UPDATE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
 }
 
 /* Group, reduce and write: the sorted path of every backward. */
-static ember_status grouped(ember_context *ctx, ember_cuda_impl *m, const ember_lookup_desc *d,
+static ember_status grouped(ember_context *ctx, cuda_impl *m, const ember_lookup_desc *d,
                             const ember_buffer *indices, const ember_buffer *offsets,
                             const ember_buffer *weights, const ember_buffer *grad_out, int out,
                             run_out *O) {
@@ -441,13 +441,13 @@ static ember_status grouped(ember_context *ctx, ember_cuda_impl *m, const ember_
     int64_t mc = 0;
     EMBER_FORWARD_IF_ERROR(build_groups(ctx, m, d, indices, offsets, weights, grad_out, &G, &mc));
     /* float4 when dim, stride and every base allow it. */
-    int vec4 = ember_cuda_vec4_ok(d->dim, d->out_row_stride, G.grad);
-    if (out == OUT_DENSE) vec4 = vec4 && ember_cuda_vec4_ok(d->dim, d->dim, O->dense);
-    if (out == OUT_SPARSE) vec4 = vec4 && ember_cuda_vec4_ok(d->dim, d->dim, O->grads);
+    int vec4 = cuda_vec4_ok(d->dim, d->out_row_stride, G.grad);
+    if (out == OUT_DENSE) vec4 = vec4 && cuda_vec4_ok(d->dim, d->dim, O->dense);
+    if (out == OUT_SPARSE) vec4 = vec4 && cuda_vec4_ok(d->dim, d->dim, O->grads);
     if (out == OUT_UPDATE)
-        vec4 = vec4 && ember_cuda_vec4_ok(d->dim, d->dim, O->table) &&
+        vec4 = vec4 && cuda_vec4_ok(d->dim, d->dim, O->table) &&
                (!O->state || O->opt.kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD ||
-                ember_cuda_vec4_ok(d->dim, d->dim, O->state));
+                cuda_vec4_ok(d->dim, d->dim, O->state));
     const bool wt = G.w != NULL;
     if (vec4) {
         if (wt) launch_runs<4, true>(G, *O, out, d->num_indices, mc, m->stream);
@@ -456,12 +456,12 @@ static ember_status grouped(ember_context *ctx, ember_cuda_impl *m, const ember_
         if (wt) launch_runs<1, true>(G, *O, out, d->num_indices, mc, m->stream);
         else launch_runs<1, false>(G, *O, out, d->num_indices, mc, m->stream);
     }
-    EMBER_CUDA_LAUNCHED(ctx, "runs_kernel");
+    CUDA_LAUNCHED(ctx, "runs_kernel");
     return EMBER_STATUS_SUCCESS;
 }
 
 /* The ATOMIC scatter: target[row] += alpha * contribution. */
-static ember_status scatter(ember_context *ctx, ember_cuda_impl *m, const ember_lookup_desc *d,
+static ember_status scatter(ember_context *ctx, cuda_impl *m, const ember_lookup_desc *d,
                             const ember_buffer *indices, const ember_buffer *offsets,
                             const ember_buffer *weights, const ember_buffer *grad_out,
                             float alpha, float *target) {
@@ -470,9 +470,9 @@ static ember_status scatter(ember_context *ctx, ember_cuda_impl *m, const ember_
     const void *off = d->pooling == EMBER_POOLING_NONE ? NULL : offsets->handle;
     const float *w = weights ? (const float *)weights->handle : NULL;
     const int mean = d->pooling == EMBER_POOLING_MEAN;
-    const int vec4 = ember_cuda_vec4_ok(d->dim, d->out_row_stride, g) &&
-                     ember_cuda_vec4_ok(d->dim, d->dim, target);
-    const unsigned blocks = ember_cuda_blocks(d->batch, BWD_BLOCK / 32, 1u << 30);
+    const int vec4 = cuda_vec4_ok(d->dim, d->out_row_stride, g) &&
+                     cuda_vec4_ok(d->dim, d->dim, target);
+    const unsigned blocks = cuda_blocks(d->batch, BWD_BLOCK / 32, 1u << 30);
     const int is32 = d->index_type == EMBER_INDEX_INT32;
 #define SCATTER(I, V, W)                                                                   \
     scatter_atomic_kernel<I, V, W><<<blocks, BWD_BLOCK, 0, m->stream>>>(                   \
@@ -485,21 +485,20 @@ static ember_status scatter(ember_context *ctx, ember_cuda_impl *m, const ember_
         else { if (w) SCATTER(int64_t, 1, true); else SCATTER(int64_t, 1, false); }
     }
 #undef SCATTER
-    EMBER_CUDA_LAUNCHED(ctx, "scatter_atomic_kernel");
+    CUDA_LAUNCHED(ctx, "scatter_atomic_kernel");
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
+extern "C" ember_status cuda_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
                                                   const ember_buffer *indices,
                                                   const ember_buffer *offsets,
                                                   const ember_buffer *weights,
                                                   const ember_buffer *grad_out,
                                                   ember_reduction_mode mode,
                                                   ember_buffer *grad_table) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    ember_cuda_written(ctx, grad_table->handle);
-    if (desc->num_indices == 0 || desc->batch == 0) return EMBER_STATUS_SUCCESS;
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, grad_table->handle);
     if (mode == EMBER_REDUCTION_ATOMIC)
         return scatter(ctx, m, desc, indices, offsets, weights, grad_out, 1.0f,
                        (float *)grad_table->handle);
@@ -508,7 +507,7 @@ extern "C" ember_status ember_cuda_backward_dense(ember_context *ctx, const embe
     return grouped(ctx, m, desc, indices, offsets, weights, grad_out, OUT_DENSE, &O);
 }
 
-extern "C" ember_status ember_cuda_backward_sparse(ember_context *ctx,
+extern "C" ember_status cuda_backward_sparse(ember_context *ctx,
                                                    const ember_lookup_desc *desc,
                                                    const ember_buffer *indices,
                                                    const ember_buffer *offsets,
@@ -519,20 +518,18 @@ extern "C" ember_status ember_cuda_backward_sparse(ember_context *ctx,
                                                    ember_buffer *unique_grads,
                                                    int64_t *num_unique) {
     (void)mode; /* grouping by row is needed for the output anyway: both modes are exact */
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    ember_cuda_written(ctx, unique_ids->handle);
-    ember_cuda_written(ctx, unique_grads->handle);
-    *num_unique = 0;
-    if (desc->num_indices == 0 || desc->batch == 0) return EMBER_STATUS_SUCCESS;
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, unique_ids->handle);
+    cuda_written(ctx, unique_grads->handle);
     run_out O = {};
     O.ids = (int64_t *)unique_ids->handle;
     O.grads = (float *)unique_grads->handle;
     groups G;
     int64_t mc = 0;
     EMBER_FORWARD_IF_ERROR(build_groups(ctx, m, desc, indices, offsets, weights, grad_out, &G, &mc));
-    int vec4 = ember_cuda_vec4_ok(desc->dim, desc->out_row_stride, G.grad) &&
-               ember_cuda_vec4_ok(desc->dim, desc->dim, O.grads);
+    int vec4 = cuda_vec4_ok(desc->dim, desc->out_row_stride, G.grad) &&
+               cuda_vec4_ok(desc->dim, desc->dim, O.grads);
     const bool wt = G.w != NULL;
     if (vec4) {
         if (wt) launch_runs<4, true>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
@@ -541,17 +538,17 @@ extern "C" ember_status ember_cuda_backward_sparse(ember_context *ctx,
         if (wt) launch_runs<1, true>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
         else launch_runs<1, false>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
     }
-    EMBER_CUDA_LAUNCHED(ctx, "runs_kernel");
+    CUDA_LAUNCHED(ctx, "runs_kernel");
     count_unique_kernel<<<1, 1, 0, m->stream>>>(G.ukeys, G.num_runs, G.sentinel, m->flags_dev);
-    EMBER_CUDA_LAUNCHED(ctx, "count_unique_kernel");
-    EMBER_CUDA_TRY(ctx, cudaMemcpyAsync(m->flags_host, m->flags_dev, sizeof(unsigned long long),
+    CUDA_LAUNCHED(ctx, "count_unique_kernel");
+    CUDA_TRY(ctx, cudaMemcpyAsync(m->flags_host, m->flags_dev, sizeof(unsigned long long),
                                         cudaMemcpyDeviceToHost, m->stream));
-    EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+    CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     *num_unique = (int64_t)m->flags_host[0];
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_backward_update(ember_context *ctx,
+extern "C" ember_status cuda_backward_update(ember_context *ctx,
                                                    const ember_lookup_desc *desc,
                                                    const ember_buffer *indices,
                                                    const ember_buffer *offsets,
@@ -560,13 +557,12 @@ extern "C" ember_status ember_cuda_backward_update(ember_context *ctx,
                                                    ember_reduction_mode mode,
                                                    const ember_optimizer *opt,
                                                    ember_buffer *table, ember_buffer *state) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    ember_cuda_written(ctx, table->handle);
-    if (state) ember_cuda_written(ctx, state->handle);
-    EMBER_RETURN_IF(opt->kind == EMBER_OPTIMIZER_ADAM, ctx, EMBER_STATUS_NOT_SUPPORTED,
-                    "Adam is for dense parameters only");
-    if (desc->num_indices == 0 || desc->batch == 0) return EMBER_STATUS_SUCCESS;
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, table->handle);
+    if (state) cuda_written(ctx, state->handle);
+    /* cuda_backward_update_batched calls this for every table, empty ones too. */
+    if (desc->num_indices == 0) return EMBER_STATUS_SUCCESS;
     /* Plain SGD in ATOMIC mode needs no grouping: each contribution is added to the weights
      * straight away (w += -lr * g), one pass over the used rows. */
     if (mode == EMBER_REDUCTION_ATOMIC && opt->kind == EMBER_OPTIMIZER_SGD &&

@@ -1,4 +1,4 @@
-// head.cu: the sigmoid output head: a stable sigmoid and binary cross-entropy with logits
+// cuda_head.cu: the sigmoid output head: a stable sigmoid and binary cross-entropy with logits
 // (mean loss, reduced in a fixed order so it is the same every run, and its gradient).
 #include "cuda/cuda_common.cuh"
 
@@ -17,16 +17,15 @@ static __global__ void sigmoid_kernel(const float *__restrict__ x, float *y, int
         y[i] = stable_sigmoid(__ldg(x + i));
 }
 
-extern "C" ember_status ember_cuda_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x,
+extern "C" ember_status cuda_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x,
                                            ember_buffer *y) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    ember_cuda_written(ctx, y->handle);
-    if (n == 0) return EMBER_STATUS_SUCCESS;
-    sigmoid_kernel<<<ember_cuda_blocks(n, EMBER_CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                     EMBER_CUDA_BLOCK, 0, m->stream>>>((const float *)x->handle,
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, y->handle);
+    sigmoid_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
+                     CUDA_BLOCK, 0, m->stream>>>((const float *)x->handle,
                                                        (float *)y->handle, n);
-    EMBER_CUDA_LAUNCHED(ctx, "sigmoid_kernel");
+    CUDA_LAUNCHED(ctx, "sigmoid_kernel");
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -54,25 +53,21 @@ bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, 
     if (threadIdx.x == 0) *loss = n > 0 ? (float)(part[0] / (double)n) : 0.0f;
 }
 
-extern "C" ember_status ember_cuda_bce_with_logits(ember_context *ctx, int64_t n,
+extern "C" ember_status cuda_bce_with_logits(ember_context *ctx, int64_t n,
                                                    const ember_buffer *logits,
                                                    const ember_buffer *labels, float *loss,
                                                    ember_buffer *grad) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    if (grad) ember_cuda_written(ctx, grad->handle);
-    if (n == 0) {
-        if (loss) *loss = 0.0f;
-        return EMBER_STATUS_SUCCESS;
-    }
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    if (grad) cuda_written(ctx, grad->handle);
     bce_kernel<<<1, HEAD_REDUCE_THREADS, 0, m->stream>>>(
         (const float *)logits->handle, (const float *)labels->handle, n, m->loss_dev,
         grad ? (float *)grad->handle : NULL);
-    EMBER_CUDA_LAUNCHED(ctx, "bce_kernel");
+    CUDA_LAUNCHED(ctx, "bce_kernel");
     if (loss) {
-        EMBER_CUDA_TRY(ctx, cudaMemcpyAsync(m->loss_host, m->loss_dev, sizeof(float),
+        CUDA_TRY(ctx, cudaMemcpyAsync(m->loss_host, m->loss_dev, sizeof(float),
                                             cudaMemcpyDeviceToHost, m->stream));
-        EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+        CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
         *loss = *m->loss_host;
     }
     return EMBER_STATUS_SUCCESS;

@@ -1,11 +1,11 @@
-// cuda_context.cu: CUDA devices, context lifetime (stream, cuBLAS handle), scratch memory.
+// cuda_device.cu: CUDA devices, context lifetime (stream, cuBLAS handle), scratch memory.
 #include "cuda/cuda_common.cuh"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *ember_cublas_status_name(cublasStatus_t s) {
+const char *cuda_cublas_status_name(cublasStatus_t s) {
     switch (s) {
     case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
     case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
@@ -21,7 +21,7 @@ const char *ember_cublas_status_name(cublasStatus_t s) {
     }
 }
 
-extern "C" ember_status ember_cuda_devices(ember_device_info *out, size_t capacity,
+extern "C" ember_status cuda_devices(ember_device_info *out, size_t capacity,
                                            size_t *count) {
     int n = 0;
     cudaError_t err = cudaGetDeviceCount(&n);
@@ -80,17 +80,17 @@ extern "C" ember_status ember_cuda_devices(ember_device_info *out, size_t capaci
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_enter(ember_context *ctx, ember_cuda_impl **impl) {
-    ember_cuda_impl *m = ember_cuda_impl_of(ctx);
+extern "C" ember_status cuda_enter(ember_context *ctx, cuda_impl **impl) {
+    cuda_impl *m = cuda_impl_of(ctx);
     *impl = m;
     int cur = -1;
     if (cudaGetDevice(&cur) != cudaSuccess || cur != m->device)
-        EMBER_CUDA_TRY(ctx, cudaSetDevice(m->device));
+        CUDA_TRY(ctx, cudaSetDevice(m->device));
     return EMBER_STATUS_SUCCESS;
 }
 
 /* Frees what init made; safe on a half-made impl. */
-static void release(ember_cuda_impl *m) {
+static void release(cuda_impl *m) {
     if (!m) return;
     if (m->stream) cudaStreamSynchronize(m->stream);
     if (m->blas) cublasDestroy(m->blas);
@@ -105,14 +105,14 @@ static void release(ember_cuda_impl *m) {
     free(m);
 }
 
-static ember_status apply_math_mode(ember_context *ctx, ember_cuda_impl *m, ember_math_mode mode) {
+static ember_status apply_math_mode(ember_context *ctx, cuda_impl *m, ember_math_mode mode) {
     /* CUBLAS_DEFAULT_MATH: IEEE FP32 products; TF32 tensor cores only when asked. */
     cublasMath_t mm = mode == EMBER_MATH_ALLOW_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
     EMBER_CUBLAS_TRY(ctx, cublasSetMathMode(m->blas, mm));
     return EMBER_STATUS_SUCCESS;
 }
 
-static ember_status init_impl(ember_context *ctx, ember_cuda_impl *m, int device) {
+static ember_status init_impl(ember_context *ctx, cuda_impl *m, int device) {
     int n = 0;
     cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess) {
@@ -124,31 +124,31 @@ static ember_status init_impl(ember_context *ctx, ember_cuda_impl *m, int device
         return ember_error(ctx, EMBER_STATUS_NO_DEVICE,
                            "CUDA device %d does not exist (%d found)", device, n);
     m->device = device;
-    EMBER_CUDA_TRY(ctx, cudaSetDevice(device));
+    CUDA_TRY(ctx, cudaSetDevice(device));
     cudaDeviceProp p;
-    EMBER_CUDA_TRY(ctx, cudaGetDeviceProperties(&p, device));
+    CUDA_TRY(ctx, cudaGetDeviceProperties(&p, device));
     if (p.major < 8)
         return ember_error(ctx, EMBER_STATUS_NO_DEVICE,
                            "%s has compute capability %d.%d: this build has code for 8.0 and newer",
                            p.name, p.major, p.minor);
     snprintf(ctx->device_name, sizeof ctx->device_name, "%s", p.name);
     m->sm_count = p.multiProcessorCount;
-    EMBER_CUDA_TRY(ctx, cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking));
+    CUDA_TRY(ctx, cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking));
     EMBER_CUBLAS_TRY(ctx, cublasCreate(&m->blas));
     EMBER_CUBLAS_TRY(ctx, cublasSetStream(m->blas, m->stream));
     EMBER_FORWARD_IF_ERROR(apply_math_mode(ctx, m, ctx->math_mode));
-    EMBER_FORWARD_IF_ERROR(ember_cuda_malloc(ctx, 4 * sizeof(unsigned long long),
+    EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, 4 * sizeof(unsigned long long),
                                              (void **)&m->flags_dev, "index-check flags"));
-    EMBER_FORWARD_IF_ERROR(ember_cuda_malloc(ctx, sizeof(float), (void **)&m->loss_dev, "loss"));
-    EMBER_CUDA_TRY(ctx, cudaMallocHost((void **)&m->flags_host, 4 * sizeof(unsigned long long)));
-    EMBER_CUDA_TRY(ctx, cudaMallocHost((void **)&m->loss_host, sizeof(float)));
-    const char *env = getenv("EMBER_CUDA_CHECK_CACHE");
+    EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, sizeof(float), (void **)&m->loss_dev, "loss"));
+    CUDA_TRY(ctx, cudaMallocHost((void **)&m->flags_host, 4 * sizeof(unsigned long long)));
+    CUDA_TRY(ctx, cudaMallocHost((void **)&m->loss_host, sizeof(float)));
+    const char *env = getenv("CUDA_CHECK_CACHE");
     m->cache_enabled = !(env && env[0] == '0');
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_init(ember_context *ctx, int device) {
-    ember_cuda_impl *m = (ember_cuda_impl *)calloc(1, sizeof *m);
+extern "C" ember_status cuda_init(ember_context *ctx, int device) {
+    cuda_impl *m = (cuda_impl *)calloc(1, sizeof *m);
     if (!m)
         return ember_error(ctx, EMBER_STATUS_OUT_OF_MEMORY,
                            "cannot allocate the CUDA context state (%zu bytes)", sizeof *m);
@@ -161,28 +161,28 @@ extern "C" ember_status ember_cuda_init(ember_context *ctx, int device) {
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" void ember_cuda_destroy(ember_context *ctx) {
-    ember_cuda_impl *m = ember_cuda_impl_of(ctx);
+extern "C" void cuda_destroy(ember_context *ctx) {
+    cuda_impl *m = cuda_impl_of(ctx);
     if (!m) return;
     cudaSetDevice(m->device);
     release(m);
     ctx->impl = NULL;
 }
 
-extern "C" ember_status ember_cuda_synchronize(ember_context *ctx) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+extern "C" ember_status cuda_synchronize(ember_context *ctx) {
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_set_math_mode(ember_context *ctx, ember_math_mode mode) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
+extern "C" ember_status cuda_set_math_mode(ember_context *ctx, ember_math_mode mode) {
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     return apply_math_mode(ctx, m, mode);
 }
 
-extern "C" ember_status ember_cuda_malloc(ember_context *ctx, size_t bytes, void **out,
+extern "C" ember_status cuda_malloc(ember_context *ctx, size_t bytes, void **out,
                                           const char *what) {
     *out = NULL;
     cudaError_t err = cudaMalloc(out, bytes);
@@ -203,17 +203,17 @@ extern "C" ember_status ember_cuda_malloc(ember_context *ctx, size_t bytes, void
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_scratch(ember_context *ctx, size_t bytes, void **out) {
-    ember_cuda_impl *m = ember_cuda_impl_of(ctx);
+extern "C" ember_status cuda_scratch(ember_context *ctx, size_t bytes, void **out) {
+    cuda_impl *m = cuda_impl_of(ctx);
     if (bytes == 0) bytes = 256;
     if (m->scratch_bytes < bytes) {
         size_t want = bytes + bytes / 4; /* grow with headroom to avoid regrowing each call */
         want = (want + 4095) & ~(size_t)4095;
-        EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+        CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
         cudaFree(m->scratch);
         m->scratch = NULL;
         m->scratch_bytes = 0;
-        EMBER_FORWARD_IF_ERROR(ember_cuda_malloc(ctx, want, &m->scratch, "scratch"));
+        EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, want, &m->scratch, "scratch"));
         m->scratch_bytes = want;
     }
     *out = m->scratch;
@@ -226,30 +226,30 @@ static __global__ void fill_ones(float *p, int64_t n) {
         p[i] = 1.0f;
 }
 
-extern "C" ember_status ember_cuda_ones(ember_context *ctx, size_t n, const float **out) {
-    ember_cuda_impl *m = ember_cuda_impl_of(ctx);
+extern "C" ember_status cuda_ones(ember_context *ctx, size_t n, const float **out) {
+    cuda_impl *m = cuda_impl_of(ctx);
     if (n == 0) n = 1;
     if (m->ones_len < n) {
         size_t want = n < 4096 ? 4096 : n;
-        EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+        CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
         cudaFree(m->ones);
         m->ones = NULL;
         m->ones_len = 0;
-        EMBER_FORWARD_IF_ERROR(ember_cuda_malloc(ctx, want * sizeof(float), (void **)&m->ones, "ones"));
-        fill_ones<<<ember_cuda_blocks((int64_t)want, EMBER_CUDA_BLOCK, 1024), EMBER_CUDA_BLOCK, 0,
+        EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, want * sizeof(float), (void **)&m->ones, "ones"));
+        fill_ones<<<cuda_blocks((int64_t)want, CUDA_BLOCK, 1024), CUDA_BLOCK, 0,
                     m->stream>>>(m->ones, (int64_t)want);
-        EMBER_CUDA_LAUNCHED(ctx, "fill_ones");
+        CUDA_LAUNCHED(ctx, "fill_ones");
         m->ones_len = want;
     }
     *out = m->ones;
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" void ember_cuda_written(ember_context *ctx, const void *handle) {
-    ember_cuda_impl *m = ember_cuda_impl_of(ctx);
+extern "C" void cuda_written(ember_context *ctx, const void *handle) {
+    cuda_impl *m = cuda_impl_of(ctx);
     if (!m || !handle) return;
-    for (int i = 0; i < EMBER_CUDA_CHECK_CACHE; i++) {
-        struct ember_cuda_checked *c = &m->cache[i];
+    for (int i = 0; i < CUDA_CHECK_CACHE; i++) {
+        struct cuda_checked *c = &m->cache[i];
         if (c->used && (c->indices == handle || c->offsets == handle)) c->used = 0;
     }
 }

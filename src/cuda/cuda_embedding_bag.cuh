@@ -1,6 +1,6 @@
-/* embedding_bag.cuh: the per-bag device code of the embedding lookup and of the ATOMIC
- * backward scatter, shared by the one-table kernels (lookup.cu, backward.cu) and the
- * table-batched kernels (batched.cu), so both paths compute every bag with the very same
+/* cuda_embedding_bag.cuh: the per-bag device code of the embedding lookup and of the ATOMIC
+ * backward scatter, shared by the one-table kernels (cuda_lookup.cu, cuda_backward.cu) and the
+ * table-batched kernels (cuda_batched.cu), so both paths compute every bag with the very same
  * instructions and the batched results are bit-identical to the per-table ones.
  * Every function here is called by all 32 lanes of a warp with warp-uniform arguments
  * (they shuffle inside). */

@@ -1,5 +1,5 @@
-/* optim.cuh: the optimizer update rules on the device, shared by the fused backward
- * (backward.cu) and the plain optimizer steps (optim.cu), so both round identically.
+/* cuda_optim.cuh: the optimizer update rules on the device, shared by the fused backward
+ * (cuda_backward.cu) and the plain optimizer steps (cuda_optim.cu), so both round identically.
  * Compiled with --fmad=false: each product and sum rounds on its own, as the CPU's C does. */
 #ifndef EMBER_CUDA_OPTIM_CUH
 #define EMBER_CUDA_OPTIM_CUH

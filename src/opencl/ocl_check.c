@@ -1,16 +1,12 @@
-/* ocl_embedding.c: the OpenCL embedding ops: bounds check, lookup, dense/sparse backward,
- * fused backward + optimizer, sparse optimizer step. */
+/* ocl_check.c: the OpenCL bounds-check pass (kernels/check.cl): every offset and index
+ * checked on the device, one read-back of the flags in the common case. */
 #include "opencl/ocl_internal.h"
 
 #include <limits.h>
 #include <string.h>
 
-/* Work-group size of the element-wise launches (PoCL runs a work-group as one loop). */
-#define OCL_LOCAL 64
 /* Entries checked per launch, so positions fit the kernels' int atomics. */
 #define OCL_CHECK_CHUNK ((int64_t)1 << 30)
-
-static int is32_of(const ember_lookup_desc *d) { return d->index_type == EMBER_INDEX_INT32; }
 
 /* Reads element `pos` of an index buffer (the offending value of a failed check). */
 static ember_status read_index(ember_context *ctx, const ember_buffer *b, ember_index_type t,
@@ -79,7 +75,7 @@ static ember_status launch_check(ember_context *ctx, const ember_lookup_desc *d,
     ocl_arg_long(&c, ibase);
     ocl_arg_long(&c, ilen);
     ocl_arg_long(&c, d->num_rows);
-    ocl_arg_int(&c, is32_of(d));
+    ocl_arg_int(&c, ocl_is32(d));
     ocl_arg_mem(&c, flag);
     return ocl_launch(ctx, &c, (size_t)(olen + ilen), OCL_LOCAL);
 }
@@ -171,144 +167,4 @@ ember_status ocl_check_indices(ember_context *ctx, const ember_lookup_desc *d,
         }
     }
     return EMBER_STATUS_SUCCESS;
-}
-
-/* Columns per lookup work-item (kernels/lookup.cl EMBER_LK_VEC). */
-#define OCL_LOOKUP_VEC 4
-
-ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const ember_buffer *table,
-                        const ember_buffer *indices, const ember_buffer *offsets,
-                        const ember_buffer *weights, ember_buffer *out) {
-    if (d->batch == 0) return EMBER_STATUS_SUCCESS;
-    if (ocl_of(ctx)->is_cpu) {
-        ocl_call c = ocl_begin(ctx, OCL_K_LOOKUP_ROWS);
-        ocl_arg_mem(&c, (cl_mem)table->handle);
-        ocl_arg_long(&c, d->dim);
-        ocl_arg_mem(&c, ocl_mem(ctx, indices));
-        ocl_arg_mem(&c, ocl_mem(ctx, offsets));
-        ocl_arg_int(&c, is32_of(d));
-        ocl_arg_int(&c, (int)d->pooling);
-        ocl_arg_long(&c, d->padding_idx);
-        ocl_arg_mem(&c, ocl_mem(ctx, weights));
-        ocl_arg_int(&c, weights != NULL);
-        ocl_arg_mem(&c, (cl_mem)out->handle);
-        ocl_arg_long(&c, d->out_row_stride);
-        ocl_arg_long(&c, d->out_col_offset);
-        ocl_arg_int(&c, d->accumulate != 0);
-        ocl_arg_long(&c, d->batch);
-        ocl_arg_long(&c, d->num_indices);
-        return ocl_launch(ctx, &c, (size_t)d->batch, ocl_of(ctx)->row_local);
-    }
-    int64_t nchunks = (d->dim + OCL_LOOKUP_VEC - 1) / OCL_LOOKUP_VEC;
-    ocl_call c = ocl_begin(ctx, OCL_K_LOOKUP);
-    ocl_arg_mem(&c, (cl_mem)table->handle);
-    ocl_arg_long(&c, d->dim);
-    ocl_arg_long(&c, nchunks);
-    ocl_arg_mem(&c, ocl_mem(ctx, indices));
-    ocl_arg_mem(&c, ocl_mem(ctx, offsets));
-    ocl_arg_int(&c, is32_of(d));
-    ocl_arg_int(&c, (int)d->pooling);
-    ocl_arg_long(&c, d->padding_idx);
-    ocl_arg_mem(&c, ocl_mem(ctx, weights));
-    ocl_arg_int(&c, weights != NULL);
-    ocl_arg_mem(&c, (cl_mem)out->handle);
-    ocl_arg_long(&c, d->out_row_stride);
-    ocl_arg_long(&c, d->out_col_offset);
-    ocl_arg_int(&c, d->accumulate != 0);
-    ocl_arg_long(&c, d->batch);
-    return ocl_launch(ctx, &c, (size_t)(d->batch * nchunks), OCL_LOCAL);
-}
-
-ember_status ocl_backward_dense(ember_context *ctx, const ember_lookup_desc *d,
-                                const ember_buffer *indices, const ember_buffer *offsets,
-                                const ember_buffer *weights, const ember_buffer *grad_out,
-                                ember_reduction_mode mode, ember_buffer *grad_table) {
-    if (d->batch == 0 || d->num_indices == 0) return EMBER_STATUS_SUCCESS;
-    if (mode == EMBER_REDUCTION_ATOMIC && ocl_of(ctx)->atomic_cas) {
-        ocl_call c = ocl_begin(ctx, OCL_K_BACKWARD_ATOMIC);
-        ocl_arg_mem(&c, (cl_mem)grad_out->handle);
-        ocl_arg_long(&c, d->out_row_stride);
-        ocl_arg_long(&c, d->out_col_offset);
-        ocl_arg_long(&c, d->dim);
-        ocl_arg_mem(&c, (cl_mem)indices->handle);
-        ocl_arg_mem(&c, ocl_mem(ctx, offsets));
-        ocl_arg_int(&c, is32_of(d));
-        ocl_arg_int(&c, (int)d->pooling);
-        ocl_arg_long(&c, d->padding_idx);
-        ocl_arg_mem(&c, ocl_mem(ctx, weights));
-        ocl_arg_int(&c, weights != NULL);
-        ocl_arg_mem(&c, (cl_mem)grad_table->handle);
-        ocl_arg_long(&c, d->batch);
-        return ocl_launch(ctx, &c, (size_t)d->batch, ocl_of(ctx)->row_local);
-    }
-    ocl_groups g;
-    EMBER_FORWARD_IF_ERROR(ocl_group_by_row(ctx, d, indices, offsets, &g));
-    ocl_call c = ocl_begin(ctx, OCL_K_GROUP_DENSE);
-    ocl_group_args(&c, d, &g, grad_out, weights, ctx);
-    ocl_arg_mem(&c, (cl_mem)grad_table->handle);
-    return ocl_launch(ctx, &c, (size_t)g.n, ocl_of(ctx)->row_local);
-}
-
-ember_status ocl_backward_sparse(ember_context *ctx, const ember_lookup_desc *d,
-                                 const ember_buffer *indices, const ember_buffer *offsets,
-                                 const ember_buffer *weights, const ember_buffer *grad_out,
-                                 ember_reduction_mode mode, ember_buffer *unique_ids,
-                                 ember_buffer *unique_grads, int64_t *num_unique) {
-    (void)mode; /* grouping is deterministic anyway, and needed for the ascending ids */
-    *num_unique = 0;
-    if (d->batch == 0 || d->num_indices == 0) return EMBER_STATUS_SUCCESS;
-    ocl_groups g;
-    EMBER_FORWARD_IF_ERROR(ocl_group_by_row(ctx, d, indices, offsets, &g));
-    ocl_call c = ocl_begin(ctx, OCL_K_GROUP_SPARSE);
-    ocl_group_args(&c, d, &g, grad_out, weights, ctx);
-    ocl_arg_mem(&c, (cl_mem)unique_ids->handle);
-    ocl_arg_mem(&c, (cl_mem)unique_grads->handle);
-    EMBER_FORWARD_IF_ERROR(ocl_launch(ctx, &c, (size_t)g.n, ocl_of(ctx)->row_local));
-    cl_uint total = 0;
-    OCL_CHECK(ctx,
-              clEnqueueReadBuffer(ocl_of(ctx)->queue, g.info, CL_TRUE, 0, sizeof total, &total, 0,
-                                  NULL, NULL),
-              "clEnqueueReadBuffer (number of unique rows)");
-    *num_unique = (int64_t)total;
-    return EMBER_STATUS_SUCCESS;
-}
-
-ember_status ocl_backward_update(ember_context *ctx, const ember_lookup_desc *d,
-                                 const ember_buffer *indices, const ember_buffer *offsets,
-                                 const ember_buffer *weights, const ember_buffer *grad_out,
-                                 ember_reduction_mode mode, const ember_optimizer *opt,
-                                 ember_buffer *table, ember_buffer *state) {
-    (void)mode;
-    if (d->batch == 0 || d->num_indices == 0) return EMBER_STATUS_SUCCESS;
-    ocl_groups g;
-    EMBER_FORWARD_IF_ERROR(ocl_group_by_row(ctx, d, indices, offsets, &g));
-    ocl_call c = ocl_begin(ctx, OCL_K_GROUP_UPDATE);
-    ocl_group_args(&c, d, &g, grad_out, weights, ctx);
-    ocl_arg_int(&c, (int)opt->kind);
-    ocl_arg_float(&c, opt->learning_rate);
-    ocl_arg_float(&c, opt->eps);
-    ocl_arg_float(&c, opt->weight_decay);
-    ocl_arg_mem(&c, (cl_mem)table->handle);
-    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
-    return ocl_launch(ctx, &c, (size_t)g.n, ocl_of(ctx)->row_local);
-}
-
-ember_status ocl_sparse_step(ember_context *ctx, const ember_optimizer *opt, int64_t num_rows,
-                             int64_t dim, ember_buffer *table, ember_buffer *state,
-                             const ember_buffer *unique_ids, const ember_buffer *unique_grads,
-                             int64_t num_unique) {
-    (void)num_rows;
-    if (num_unique == 0) return EMBER_STATUS_SUCCESS;
-    ocl_call c = ocl_begin(ctx, OCL_K_SPARSE_STEP);
-    ocl_arg_mem(&c, (cl_mem)unique_ids->handle);
-    ocl_arg_mem(&c, (cl_mem)unique_grads->handle);
-    ocl_arg_long(&c, num_unique);
-    ocl_arg_long(&c, dim);
-    ocl_arg_int(&c, (int)opt->kind);
-    ocl_arg_float(&c, opt->learning_rate);
-    ocl_arg_float(&c, opt->eps);
-    ocl_arg_float(&c, opt->weight_decay);
-    ocl_arg_mem(&c, (cl_mem)table->handle);
-    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
-    return ocl_launch(ctx, &c, (size_t)num_unique, 16);
 }

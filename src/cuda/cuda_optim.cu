@@ -1,6 +1,6 @@
-// optim.cu: optimizer steps: sparse (a coalesced gradient applied to the rows it names, one
+// cuda_optim.cu: optimizer steps: sparse (a coalesced gradient applied to the rows it names, one
 // warp per row) and dense (elementwise over a parameter vector).
-#include "cuda/optim.cuh"
+#include "cuda/cuda_optim.cuh"
 
 #define STEP_BLOCK 64
 
@@ -53,33 +53,30 @@ sparse_step_kernel(ember_opt_params o, int64_t dim, float *table, float *state,
     }
 }
 
-extern "C" ember_status ember_cuda_sparse_step(ember_context *ctx, const ember_optimizer *opt,
+extern "C" ember_status cuda_sparse_step(ember_context *ctx, const ember_optimizer *opt,
                                                int64_t num_rows, int64_t dim, ember_buffer *table,
                                                ember_buffer *state, const ember_buffer *unique_ids,
                                                const ember_buffer *unique_grads,
                                                int64_t num_unique) {
     (void)num_rows;
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    EMBER_RETURN_IF(opt->kind == EMBER_OPTIMIZER_ADAM, ctx, EMBER_STATUS_NOT_SUPPORTED,
-                    "Adam is for dense parameters only");
-    ember_cuda_written(ctx, table->handle);
-    if (state) ember_cuda_written(ctx, state->handle);
-    if (num_unique == 0) return EMBER_STATUS_SUCCESS;
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, table->handle);
+    if (state) cuda_written(ctx, state->handle);
     const ember_opt_params o = ember_opt_params_make(opt);
     float *t = (float *)table->handle;
     float *s = state ? (float *)state->handle : NULL;
     const float *g = (const float *)unique_grads->handle;
-    const int vec4 = ember_cuda_vec4_ok(dim, dim, t) && ember_cuda_vec4_ok(dim, dim, g) &&
-                     (!s || o.kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD || ember_cuda_vec4_ok(dim, dim, s));
-    const unsigned blocks = ember_cuda_blocks(num_unique, STEP_BLOCK / 32, 1u << 30);
+    const int vec4 = cuda_vec4_ok(dim, dim, t) && cuda_vec4_ok(dim, dim, g) &&
+                     (!s || o.kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD || cuda_vec4_ok(dim, dim, s));
+    const unsigned blocks = cuda_blocks(num_unique, STEP_BLOCK / 32, 1u << 30);
     if (vec4)
         sparse_step_kernel<4><<<blocks, STEP_BLOCK, 0, m->stream>>>(
             o, dim, t, s, (const int64_t *)unique_ids->handle, g, num_unique);
     else
         sparse_step_kernel<1><<<blocks, STEP_BLOCK, 0, m->stream>>>(
             o, dim, t, s, (const int64_t *)unique_ids->handle, g, num_unique);
-    EMBER_CUDA_LAUNCHED(ctx, "sparse_step_kernel");
+    CUDA_LAUNCHED(ctx, "sparse_step_kernel");
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -91,23 +88,20 @@ static __global__ void dense_step_kernel(ember_opt_params o, int64_t n, float *p
         opt_elem(o, param + i, state ? state + i : NULL, state2 ? state2 + i : NULL, __ldg(grad + i));
 }
 
-extern "C" ember_status ember_cuda_dense_step(ember_context *ctx, const ember_optimizer *opt,
+extern "C" ember_status cuda_dense_step(ember_context *ctx, const ember_optimizer *opt,
                                               int64_t n, ember_buffer *param,
                                               const ember_buffer *grad, ember_buffer *state,
                                               ember_buffer *state2) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
-    EMBER_RETURN_IF(opt->kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD, ctx, EMBER_STATUS_NOT_SUPPORTED,
-                    "row-wise Adagrad is for embedding tables only");
-    ember_cuda_written(ctx, param->handle);
-    if (state) ember_cuda_written(ctx, state->handle);
-    if (state2) ember_cuda_written(ctx, state2->handle);
-    if (n == 0) return EMBER_STATUS_SUCCESS;
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cuda_written(ctx, param->handle);
+    if (state) cuda_written(ctx, state->handle);
+    if (state2) cuda_written(ctx, state2->handle);
     const ember_opt_params o = ember_opt_params_make(opt);
-    dense_step_kernel<<<ember_cuda_blocks(n, EMBER_CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                        EMBER_CUDA_BLOCK, 0, m->stream>>>(
+    dense_step_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
+                        CUDA_BLOCK, 0, m->stream>>>(
         o, n, (float *)param->handle, (const float *)grad->handle,
         state ? (float *)state->handle : NULL, state2 ? (float *)state2->handle : NULL);
-    EMBER_CUDA_LAUNCHED(ctx, "dense_step_kernel");
+    CUDA_LAUNCHED(ctx, "dense_step_kernel");
     return EMBER_STATUS_SUCCESS;
 }

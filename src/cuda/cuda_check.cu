@@ -1,4 +1,4 @@
-// check.cu: the bounds-check pass: finds the lowest bad index / offset position on the device
+// cuda_check.cu: the bounds-check pass: finds the lowest bad index / offset position on the device
 // without device asserts (which would poison the CUDA context), so the op can return a status.
 #include "cuda/cuda_common.cuh"
 
@@ -29,12 +29,12 @@ static __global__ void check_kernel(const void *indices, int64_t n, int64_t rows
 
 /* The scan starts after the last hit: tables checked in the same order every step (a
  * batched call's T tables, or T per-table calls) then hit at the first probe. */
-static int cache_find(ember_cuda_impl *m, const ember_lookup_desc *d, const void *idx,
+static int cache_find(cuda_impl *m, const ember_lookup_desc *d, const void *idx,
                       const void *off) {
     if (!m->cache_enabled) return 0;
-    for (unsigned k = 1; k <= EMBER_CUDA_CHECK_CACHE; k++) {
-        const unsigned i = (m->cache_last + k) % EMBER_CUDA_CHECK_CACHE;
-        const struct ember_cuda_checked *c = &m->cache[i];
+    for (unsigned k = 1; k <= CUDA_CHECK_CACHE; k++) {
+        const unsigned i = (m->cache_last + k) % CUDA_CHECK_CACHE;
+        const struct cuda_checked *c = &m->cache[i];
         if (c->used && c->indices == idx && c->offsets == off && c->num_rows == d->num_rows &&
             c->num_indices == d->num_indices && c->batch == d->batch &&
             c->index_type == (int)d->index_type) {
@@ -45,11 +45,11 @@ static int cache_find(ember_cuda_impl *m, const ember_lookup_desc *d, const void
     return 0;
 }
 
-static void cache_add(ember_cuda_impl *m, const ember_lookup_desc *d, const void *idx,
+static void cache_add(cuda_impl *m, const ember_lookup_desc *d, const void *idx,
                       const void *off) {
     if (!m->cache_enabled) return;
-    m->cache_last = m->cache_next % EMBER_CUDA_CHECK_CACHE;
-    struct ember_cuda_checked *c = &m->cache[m->cache_next++ % EMBER_CUDA_CHECK_CACHE];
+    m->cache_last = m->cache_next % CUDA_CHECK_CACHE;
+    struct cuda_checked *c = &m->cache[m->cache_next++ % CUDA_CHECK_CACHE];
     c->indices = idx;
     c->offsets = off;
     c->num_rows = d->num_rows;
@@ -60,23 +60,23 @@ static void cache_add(ember_cuda_impl *m, const ember_lookup_desc *d, const void
 }
 
 /* Reads one index-typed value back (error paths only). */
-static ember_status read_value(ember_context *ctx, ember_cuda_impl *m, const void *base,
+static ember_status read_value(ember_context *ctx, cuda_impl *m, const void *base,
                                ember_index_type t, int64_t pos, int64_t *value) {
     size_t sz = ember_index_size(t);
     unsigned char buf[8];
-    EMBER_CUDA_TRY(ctx, cudaMemcpyAsync(buf, (const char *)base + (size_t)pos * sz, sz,
+    CUDA_TRY(ctx, cudaMemcpyAsync(buf, (const char *)base + (size_t)pos * sz, sz,
                                         cudaMemcpyDeviceToHost, m->stream));
-    EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+    CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     *value = ember_index_at(buf, t, 0);
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_check_indices(ember_context *ctx, const ember_lookup_desc *desc,
+extern "C" ember_status cuda_check_indices(ember_context *ctx, const ember_lookup_desc *desc,
                                                  const ember_buffer *indices,
                                                  const ember_buffer *offsets,
                                                  ember_index_problem *problem) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     problem->kind = EMBER_INDEX_PROBLEM_NONE;
     problem->position = 0;
     problem->value = 0;
@@ -86,19 +86,19 @@ extern "C" ember_status ember_cuda_check_indices(ember_context *ctx, const ember
     if (!idx && !off) return EMBER_STATUS_SUCCESS;
     if (cache_find(m, desc, idx, off)) return EMBER_STATUS_SUCCESS;
 
-    EMBER_CUDA_TRY(ctx, cudaMemsetAsync(m->flags_dev, 0xff, 4 * sizeof(unsigned long long), m->stream));
+    CUDA_TRY(ctx, cudaMemsetAsync(m->flags_dev, 0xff, 4 * sizeof(unsigned long long), m->stream));
     int64_t items = (idx ? n : 0) > (off ? batch + 1 : 0) ? (idx ? n : 0) : (off ? batch + 1 : 0);
-    unsigned blocks = ember_cuda_blocks(items, EMBER_CUDA_BLOCK, (unsigned)m->sm_count * 8);
+    unsigned blocks = cuda_blocks(items, CUDA_BLOCK, (unsigned)m->sm_count * 8);
     if (desc->index_type == EMBER_INDEX_INT32)
-        check_kernel<int32_t><<<blocks, EMBER_CUDA_BLOCK, 0, m->stream>>>(
+        check_kernel<int32_t><<<blocks, CUDA_BLOCK, 0, m->stream>>>(
             idx, idx ? n : 0, desc->num_rows, off, batch, m->flags_dev);
     else
-        check_kernel<int64_t><<<blocks, EMBER_CUDA_BLOCK, 0, m->stream>>>(
+        check_kernel<int64_t><<<blocks, CUDA_BLOCK, 0, m->stream>>>(
             idx, idx ? n : 0, desc->num_rows, off, batch, m->flags_dev);
-    EMBER_CUDA_LAUNCHED(ctx, "check_kernel");
-    EMBER_CUDA_TRY(ctx, cudaMemcpyAsync(m->flags_host, m->flags_dev, 4 * sizeof(unsigned long long),
+    CUDA_LAUNCHED(ctx, "check_kernel");
+    CUDA_TRY(ctx, cudaMemcpyAsync(m->flags_host, m->flags_dev, 4 * sizeof(unsigned long long),
                                         cudaMemcpyDeviceToHost, m->stream));
-    EMBER_CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+    CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     const unsigned long long none = ~0ull;
     unsigned long long f[4];
     memcpy(f, m->flags_host, sizeof f);

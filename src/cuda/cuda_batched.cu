@@ -1,8 +1,8 @@
-// batched.cu: table-batched lookup and fused backward + SGD (FBGEMM's "TBE" call): all the
+// cuda_batched.cu: table-batched lookup and fused backward + SGD (FBGEMM's "TBE" call): all the
 // tables of a call in one kernel launch, grid over (table, bag), so T small tables cost one
 // launch and one chain of dependent loads instead of T. Each bag runs the very code of the
-// one-table kernels (embedding_bag.cuh), so results are bit-identical to calling
-// ember_cuda_lookup / ember_cuda_backward_update once per table.
+// one-table kernels (cuda_embedding_bag.cuh), so results are bit-identical to calling
+// cuda_lookup / cuda_backward_update once per table.
 //
 // The tables' pointers and shapes travel in the kernel's parameter block (__grid_constant__,
 // read in place, no upload): at most BATCH_MAX tables per launch, more make more launches.
@@ -12,7 +12,7 @@
 // order), so overlapping column ranges, with or without accumulate, give the per-table
 // result. Anything else (DETERMINISTIC mode, other optimizers, weight decay, an output that
 // is also an input) falls back to the per-table calls.
-#include "cuda/embedding_bag.cuh"
+#include "cuda/cuda_embedding_bag.cuh"
 
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +110,7 @@ struct batcher {
 static ember_status launch(batcher *B, int v, const bt_args &a) {
     const int per_block = (B->kind == KIND_LOOKUP ? LOOKUP_BLOCK : BWD_BLOCK) / 32;
     const int64_t per = B->kind == KIND_LOOKUP && !(v & V_POOLED) ? (a.batch + 31) / 32 : a.batch;
-    const unsigned blocks = ember_cuda_blocks((int64_t)a.count * per, per_block, 1u << 30);
+    const unsigned blocks = cuda_blocks((int64_t)a.count * per, per_block, 1u << 30);
     cudaStream_t st = B->stream;
 #define L_POOLED(I, V4, W) lookup_batched_kernel<I, V4, W><<<blocks, LOOKUP_BLOCK, 0, st>>>(a)
 #define L_GATHER(I, V4) gather_batched_kernel<I, V4><<<blocks, LOOKUP_BLOCK, 0, st>>>(a)
@@ -134,7 +134,7 @@ static ember_status launch(batcher *B, int v, const bt_args &a) {
 #undef BY_V
 #undef BY_I
 #undef G_BY_V
-    EMBER_CUDA_LAUNCHED(B->ctx, B->kind == KIND_LOOKUP ? "lookup_batched_kernel"
+    CUDA_LAUNCHED(B->ctx, B->kind == KIND_LOOKUP ? "lookup_batched_kernel"
                                                        : "scatter_batched_kernel");
     return EMBER_STATUS_SUCCESS;
 }
@@ -230,23 +230,23 @@ static ember_status lookup_each(ember_context *ctx, int64_t nt, const ember_look
                                 const ember_buffer *const *offsets,
                                 const ember_buffer *const *weights, ember_buffer *out) {
     for (int64_t t = 0; t < nt; t++)
-        EMBER_FORWARD_IF_ERROR(ember_cuda_lookup(ctx, &d[t], tables[t], indices[t],
+        EMBER_FORWARD_IF_ERROR(cuda_lookup(ctx, &d[t], tables[t], indices[t],
                                                  offsets ? offsets[t] : NULL,
                                                  weights ? weights[t] : NULL, out));
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status ember_cuda_lookup_batched(ember_context *ctx, int64_t nt,
+extern "C" ember_status cuda_lookup_batched(ember_context *ctx, int64_t nt,
                                                   const ember_lookup_desc *d,
                                                   const ember_buffer *const *tables,
                                                   const ember_buffer *const *indices,
                                                   const ember_buffer *const *offsets,
                                                   const ember_buffer *const *weights,
                                                   ember_buffer *out) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     if (nt <= 0 || d[0].batch == 0) {
-        ember_cuda_written(ctx, out->handle);
+        cuda_written(ctx, out->handle);
         return EMBER_STATUS_SUCCESS;
     }
     /* Every input the kernel reads, against the one buffer it writes. */
@@ -264,7 +264,7 @@ extern "C" ember_status ember_cuda_lookup_batched(ember_context *ctx, int64_t nt
     free(reads);
     if (alias) return lookup_each(ctx, nt, d, tables, indices, offsets, weights, out);
 
-    ember_cuda_written(ctx, out->handle);
+    cuda_written(ctx, out->handle);
     batcher *B = (batcher *)malloc(sizeof *B);
     EMBER_RETURN_IF(!B, ctx, EMBER_STATUS_OUT_OF_MEMORY, "cannot allocate the launch list");
     batcher_init(B, ctx, m->stream, KIND_LOOKUP, d[0].batch, d[0].out_row_stride, 0.0f);
@@ -283,9 +283,9 @@ extern "C" ember_status ember_cuda_lookup_batched(ember_context *ctx, int64_t nt
         e.pad = dt->padding_idx;
         e.mean = dt->pooling == EMBER_POOLING_MEAN;
         e.accumulate = dt->accumulate;
-        /* The variant ember_cuda_lookup would choose for this table alone. */
-        const int vec4 = ember_cuda_vec4_ok(dt->dim, dt->out_row_stride, e.dst) &&
-                         ember_cuda_vec4_ok(dt->dim, dt->dim, e.table);
+        /* The variant cuda_lookup would choose for this table alone. */
+        const int vec4 = cuda_vec4_ok(dt->dim, dt->out_row_stride, e.dst) &&
+                         cuda_vec4_ok(dt->dim, dt->dim, e.table);
         const int v = (dt->index_type == EMBER_INDEX_INT32 ? V_IS32 : 0) | (vec4 ? V_VEC4 : 0) |
                       (e.w ? V_WEIGHTED : 0) | (pooled ? V_POOLED : 0);
         st = add(B, v, e, dt->out_col_offset);
@@ -295,13 +295,13 @@ extern "C" ember_status ember_cuda_lookup_batched(ember_context *ctx, int64_t nt
     return st;
 }
 
-extern "C" ember_status ember_cuda_backward_update_batched(
+extern "C" ember_status cuda_backward_update_batched(
     ember_context *ctx, int64_t nt, const ember_lookup_desc *d,
     const ember_buffer *const *indices, const ember_buffer *const *offsets,
     const ember_buffer *const *weights, const ember_buffer *grad_out, ember_reduction_mode mode,
     const ember_optimizer *opt, ember_buffer *const *tables, ember_buffer *const *states) {
-    ember_cuda_impl *m;
-    EMBER_FORWARD_IF_ERROR(ember_cuda_enter(ctx, &m));
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     /* One launch for the ATOMIC plain-SGD path (a scatter of -lr * g straight into the
      * weights); every other update needs its rows grouped per table anyway. */
     int batched = mode == EMBER_REDUCTION_ATOMIC && opt->kind == EMBER_OPTIMIZER_SGD &&
@@ -326,14 +326,14 @@ extern "C" ember_status ember_cuda_backward_update_batched(
     }
     if (!batched) {
         for (int64_t t = 0; t < nt; t++)
-            EMBER_FORWARD_IF_ERROR(ember_cuda_backward_update(
+            EMBER_FORWARD_IF_ERROR(cuda_backward_update(
                 ctx, &d[t], indices[t], offsets ? offsets[t] : NULL, weights ? weights[t] : NULL,
                 grad_out, mode, opt, tables[t], states ? states[t] : NULL));
         return EMBER_STATUS_SUCCESS;
     }
     for (int64_t t = 0; t < nt; t++) {
-        ember_cuda_written(ctx, tables[t]->handle);
-        if (states && states[t]) ember_cuda_written(ctx, states[t]->handle);
+        cuda_written(ctx, tables[t]->handle);
+        if (states && states[t]) cuda_written(ctx, states[t]->handle);
     }
     batcher *B = (batcher *)malloc(sizeof *B);
     EMBER_RETURN_IF(!B, ctx, EMBER_STATUS_OUT_OF_MEMORY, "cannot allocate the launch list");
@@ -342,7 +342,7 @@ extern "C" ember_status ember_cuda_backward_update_batched(
     ember_status st = EMBER_STATUS_SUCCESS;
     for (int64_t t = 0; t < nt && st == EMBER_STATUS_SUCCESS; t++) {
         const ember_lookup_desc *dt = &d[t];
-        if (dt->num_indices == 0) continue; /* as ember_cuda_backward_update: nothing to do */
+        if (dt->num_indices == 0) continue; /* as cuda_backward_update: nothing to do */
         const int pooled = dt->pooling != EMBER_POOLING_NONE;
         bt_table e;
         memset(&e, 0, sizeof e);
@@ -355,8 +355,8 @@ extern "C" ember_status ember_cuda_backward_update_batched(
         e.pad = dt->padding_idx;
         e.mean = dt->pooling == EMBER_POOLING_MEAN;
         /* The variant the one-table scatter would choose. */
-        const int vec4 = ember_cuda_vec4_ok(dt->dim, dt->out_row_stride, e.grad) &&
-                         ember_cuda_vec4_ok(dt->dim, dt->dim, e.dst);
+        const int vec4 = cuda_vec4_ok(dt->dim, dt->out_row_stride, e.grad) &&
+                         cuda_vec4_ok(dt->dim, dt->dim, e.dst);
         const int v = (dt->index_type == EMBER_INDEX_INT32 ? V_IS32 : 0) | (vec4 ? V_VEC4 : 0) |
                       (e.w ? V_WEIGHTED : 0);
         st = add(B, v, e, dt->out_col_offset);
