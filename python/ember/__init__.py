@@ -29,7 +29,17 @@ from .ops import (
 )
 
 __version__ = "0.1.0"
+
+
+def version() -> str:
+    """The version of the libember loaded (ember_version), e.g. "0.1.0"."""
+    from . import _library
+
+    return _library.text(_library.lib.ember_version())
+
+
 __all__ = [
+    "version",
     "Buffer", "Backend", "Context", "Device", "MathMode", "devices",
     "BackendNotCompiled", "BadData", "BadOffsets", "BufferTooSmall", "BuildFailed",
     "CorruptFile", "DeviceError", "EmberError", "IndexOutOfRange", "Internal",

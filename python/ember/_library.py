@@ -154,12 +154,17 @@ opt_p = POINTER(OptimizerStruct)
 status = c_int
 
 
+PROTOTYPED = set()  # the C functions declared here (a test checks ember.h has no other)
+
+
 def _proto(name: str, restype, *argtypes) -> None:
     fn = getattr(lib, name)
     fn.restype = restype
     fn.argtypes = list(argtypes)
+    PROTOTYPED.add(name)
 
 
+_proto("ember_version", c_char_p)
 _proto("ember_status_string", c_char_p, c_int)
 _proto("ember_status_name", c_char_p, c_int)
 _proto("ember_backend_name", c_char_p, c_int)
@@ -168,7 +173,7 @@ _proto("ember_backend_compiled", c_int, c_int)
 _proto("ember_backend_devices", status, c_int, POINTER(DeviceInfo), c_size_t, POINTER(c_size_t))
 _proto("ember_context_create", status, POINTER(ctx_p), c_int, c_int)
 _proto("ember_context_create_best", status, POINTER(ctx_p))
-_proto("ember_context_destroy", None, ctx_p)
+_proto("ember_context_destroy", status, ctx_p)
 _proto("ember_context_kind", c_int, ctx_p)
 _proto("ember_context_device_name", c_char_p, ctx_p)
 _proto("ember_context_last_error", c_char_p, ctx_p)
@@ -184,6 +189,7 @@ _proto("ember_buffer_download", status, ctx_p, buf_p, c_size_t, c_void_p, c_size
 _proto("ember_buffer_zero", status, ctx_p, buf_p, c_size_t, c_size_t)
 if hasattr(lib, "ember_buffer_wrap"):
     _proto("ember_buffer_wrap", status, ctx_p, c_void_p, c_size_t, POINTER(buf_p))
+_proto("ember_pooling_name", c_char_p, c_int)
 _proto("ember_lookup_desc_init", None, desc_p, c_int64, c_int64, c_int64, c_int64, c_int)
 _proto("ember_embedding_lookup", status, ctx_p, desc_p, buf_p, buf_p, buf_p, buf_p, buf_p)
 _proto(
@@ -198,6 +204,7 @@ _proto(
     "ember_embedding_lookup_batched", status, ctx_p, c_int64, desc_p, buf_pp, buf_pp, buf_pp,
     buf_pp, buf_p,
 )
+_proto("ember_optimizer_name", c_char_p, c_int)
 _proto("ember_optimizer_init", None, opt_p, c_int, c_float)
 _proto("ember_optimizer_state_size", c_int64, c_int, c_int64, c_int64)
 _proto(

@@ -22,7 +22,7 @@ class Backend(enum.IntEnum):
     CPU = 0
     CUDA = 1
     OPENCL = 2
-    PERTURBED = 3  # test-only builds (-DEMBER_TEST_BACKEND=ON)
+    PERTURBED = 100  # test builds only (-DEMBER_TEST_BACKEND=ON); not in ember.h's enum
 
     @classmethod
     def parse(cls, backend: Union["Backend", str, int]) -> "Backend":
@@ -32,6 +32,11 @@ class Backend(enum.IntEnum):
             check(L.lib.ember_backend_parse(backend.encode(), ctypes.byref(kind)))
             return cls(kind.value)
         return cls(int(backend))
+
+    @property
+    def label(self) -> str:
+        """ember_backend_name: "cpu", "cuda", "opencl"."""
+        return L.text(L.lib.ember_backend_name(int(self)))
 
     @property
     def compiled(self) -> bool:

@@ -28,6 +28,11 @@ class Pooling(enum.IntEnum):
     SUM = 1
     MEAN = 2
 
+    @property
+    def label(self) -> str:
+        """ember_pooling_name: "none", "sum", "mean"."""
+        return L.text(L.lib.ember_pooling_name(int(self)))
+
 
 class Reduction(enum.IntEnum):
     ATOMIC = 0
@@ -39,6 +44,12 @@ class OptimizerKind(enum.IntEnum):
     ADAGRAD = 1
     ROWWISE_ADAGRAD = 2
     ADAM = 3
+
+    @property
+    def label(self) -> str:
+        """ember_optimizer_name: "sgd", "adagrad", "rowwise_adagrad", "adam" (the names
+        checkpoints store)."""
+        return L.text(L.lib.ember_optimizer_name(int(self)))
 
 
 class Activation(enum.IntEnum):

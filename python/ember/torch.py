@@ -71,13 +71,13 @@ def _from_buffer(buf: Buffer, device: torch.device) -> torch.Tensor:
 
 
 def _kind(optimizer: Union[str, OptimizerKind]) -> OptimizerKind:
+    """sgd, adagrad or rowwise_adagrad (ember_optimizer_name; "rowwise" as the CLI says)."""
     if isinstance(optimizer, str):
-        names = {"sgd": OptimizerKind.SGD, "adagrad": OptimizerKind.ADAGRAD,
-                 "rowwise_adagrad": OptimizerKind.ROWWISE_ADAGRAD,
-                 "rowwise": OptimizerKind.ROWWISE_ADAGRAD}
+        names = {k.label: k for k in OptimizerKind if k != OptimizerKind.ADAM}
+        names["rowwise"] = OptimizerKind.ROWWISE_ADAGRAD
         if optimizer.lower() not in names:
-            raise ValueError(f"ember.torch: optimizer '{optimizer}' is not sgd, adagrad or "
-                             "rowwise_adagrad")
+            raise ValueError(f"ember.torch: optimizer '{optimizer}' is not one of "
+                             f"{', '.join(sorted(names))}")
         return names[optimizer.lower()]
     return OptimizerKind(optimizer)
 

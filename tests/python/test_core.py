@@ -4,6 +4,7 @@ that write nothing, and buffers freed with their Python objects."""
 import ctypes
 import gc
 import os
+import re
 import weakref
 
 import numpy as np
@@ -32,6 +33,23 @@ def test_one_exception_class_per_status():
         cls = ember.errors.BY_STATUS[status]
         assert cls.name == name and issubclass(cls, ember.EmberError)
     assert len(names) == len(ember.errors.BY_STATUS)
+
+
+def test_every_function_of_the_header_is_bound():
+    """The whole C API from Python: each EMBER_API function of include/ember.h has a ctypes
+    prototype (a function added to the header without one fails here)."""
+    header = os.path.join(os.path.dirname(__file__), "..", "..", "include", "ember.h")
+    with open(header) as f:
+        declared = set(re.findall(r"EMBER_API[^;(]*?\b(ember_\w+)\s*\(", f.read()))
+    assert len(declared) > 40
+    assert declared - L.PROTOTYPED == set()
+
+
+def test_version_and_names():
+    assert re.fullmatch(r"\d+\.\d+\.\d+", ember.version())
+    assert ember.OptimizerKind.ROWWISE_ADAGRAD.label == "rowwise_adagrad"
+    assert ember.Pooling.MEAN.label == "mean" and ember.Backend.OPENCL.label == "opencl"
+    assert ember.Backend.parse("CUDA") == ember.Backend.CUDA
 
 
 def test_devices_and_contexts():
