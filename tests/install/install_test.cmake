@@ -31,6 +31,19 @@ if(NOT pc_files OR NOT config_files OR NOT ember_program)
 endif()
 run("installed ember --version" ${prefix}/bin/ember --version)
 
+# The Python package beside the library finds it without EMBER_LIBRARY.
+file(GLOB_RECURSE py_init ${prefix}/__init__.py)
+list(FILTER py_init INCLUDE REGEX "/ember/__init__.py$")
+get_filename_component(py_dir "${py_init}" DIRECTORY)
+get_filename_component(py_dir "${py_dir}" DIRECTORY)
+find_program(PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
+if(NOT SANITIZE) # an ASan-built libember cannot load into a plain interpreter
+  run("import the installed Python package"
+    ${CMAKE_COMMAND} -E env --unset=EMBER_LIBRARY PYTHONPATH=${py_dir} PYTHONDONTWRITEBYTECODE=1
+    ${PYTHON3} -c "import ember; c = ember.Context('cpu'); print(ember.__file__, c)")
+  message(STATUS "${last_output}")
+endif()
+
 # A library built with sanitizers needs its runtime in the program too.
 set(cflags "")
 if(SANITIZE)
