@@ -4,6 +4,7 @@
  * all-to-all time to one MPI_Alltoall carrying the same bytes, measured in the same run.
  * Reached from `ember bench` when --dist stands alone (not `--dist uniform|zipf`). */
 #include "bench.h"
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -15,20 +16,13 @@
 #ifdef EMBER_CLI_WITH_DIST
 #include "ember_dist.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: mpirun -np N ember bench --dist [--tables T] [--rows R] [--dim D]\n"
-            "           [--batch B] [--pooling L] [--steps S] [--shard K] [--backend K]\n"
-            "           [--threads T] [--seed S]\n"
-            "Distributed training steps over T tables of R x D (defaults 8, 100000, 64), B bags\n"
-            "of L indices per rank (1024, 4), S timed steps after 2 warm-up steps (20). Per step\n"
-            "(median over steps, the slowest rank): bytes sent per rank, time in MPI_Alltoallv,\n"
-            "time in ember's lookup and fused backward (with host staging), the whole step, and\n"
-            "one MPI_Alltoall of the same bytes timed in the same run (the ratio shows what\n"
-            "ember's three all-to-alls and agreements cost over the bare transfer).\n"
-            "  --shard K   auto (the planner), table-wise, row-wise, column-wise, replicated\n"
-            "  --backend K cpu (default), opencl, cuda; --threads T CPU threads per rank (1)\n");
-}
+static const char bench_dist_about[] =
+    "Under mpirun -np N. Distributed training steps over T tables of R x D, B bags of L\n"
+    "indices per rank, S timed steps after 2 warm-up steps. Per step (median over steps,\n"
+    "the slowest rank): bytes sent per rank, time in MPI_Alltoallv, time in ember's lookup\n"
+    "and fused backward (with host staging), the whole step, and one MPI_Alltoall of the\n"
+    "same bytes timed in the same run (the ratio shows what ember's three all-to-alls and\n"
+    "agreements cost over the bare transfer).\n";
 
 typedef struct dist_bench_opts {
     int64_t tables, rows, dim, batch, pooling, steps, threads, seed;
@@ -99,7 +93,8 @@ static ember_status run_steps(ember_context *ctx, ember_dist_tables *tabs, const
     int64_t *num = calloc((size_t)T, sizeof *num);
     float *g = malloc((size_t)(o->batch * width > 0 ? o->batch * width : 1) * sizeof *g);
     ember_status st = bufs && num && g ? EMBER_STATUS_SUCCESS : EMBER_STATUS_OUT_OF_MEMORY;
-    uint64_t rng = (uint64_t)o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(rank + 1));
+    ember_rng rng;
+    ember_rng_seed(&rng, (uint64_t)o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(rank + 1)));
     for (int64_t i = 0; st == EMBER_STATUS_SUCCESS && i < o->batch * width; i++)
         g[i] = bench_rng_float(&rng, -1e-3f, 1e-3f);
     size_t bytes = (size_t)(o->batch * width > 0 ? o->batch * width : 1) * sizeof(float);
@@ -205,47 +200,41 @@ static int bench(const char *cmd, const dist_bench_opts *o) {
     return st == EMBER_STATUS_SUCCESS ? 0 : 1;
 }
 
+/* --shard K: the plan every table gets. */
+static int parse_shard(const char *cmd, const cli_flag *flag, const char *value) {
+    if (ember_shard_kind_parse(value, (ember_shard_kind *)flag->dst) == EMBER_STATUS_SUCCESS)
+        return 0;
+    return cli_usage_error(cmd, "--shard: '%s' is not auto, table-wise, row-wise, column-wise or "
+                                "replicated", value);
+}
+
 int ember_cmd_bench_dist(int argc, char **argv) {
-    const char *cmd = argv[0], *v;
     dist_bench_opts o = {8, 100000, 64, 1024, 4, 20, 1, 42, EMBER_SHARD_AUTO, EMBER_BACKEND_CPU};
-    static const struct {
-        const char *flag;
-        size_t at;
-        int64_t min, max;
-    } ints[] = {{"--tables", offsetof(dist_bench_opts, tables), 1, 1024},
-                {"--rows", offsetof(dist_bench_opts, rows), 1, INT64_C(1) << 40},
-                {"--dim", offsetof(dist_bench_opts, dim), 1, 65536},
-                {"--batch", offsetof(dist_bench_opts, batch), 1, INT64_C(1) << 24},
-                {"--pooling", offsetof(dist_bench_opts, pooling), 1, 4096},
-                {"--steps", offsetof(dist_bench_opts, steps), 1, 100000},
-                {"--threads", offsetof(dist_bench_opts, threads), 0, 4096},
-                {"--seed", offsetof(dist_bench_opts, seed), 0, INT64_MAX}};
-    for (int i = 1; i < argc; i++) {
-        int m = 0;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--dist") == 0) continue;
-        for (size_t k = 0; m == 0 && k < sizeof ints / sizeof ints[0]; k++) {
-            if ((m = cli_flag(argc, argv, &i, ints[k].flag, &v)) == 0) continue;
-            int64_t *field = (int64_t *)((char *)&o + ints[k].at);
-            if (m < 0 || cli_parse_int(cmd, ints[k].flag, v, ints[k].min, ints[k].max, field) != 0)
-                return 2;
-        }
-        if (m != 0) continue;
-        if ((m = cli_flag(argc, argv, &i, "--shard", &v)) != 0) {
-            if (m < 0) return 2;
-            if (ember_shard_kind_parse(v, &o.shard) != EMBER_STATUS_SUCCESS)
-                return cli_usage_error(cmd, "--shard: '%s' is not auto, table-wise, row-wise, "
-                                            "column-wise or replicated", v);
-        } else if ((m = cli_flag(argc, argv, &i, "--backend", &v)) != 0) {
-            if (m < 0 || cli_parse_backend(cmd, "--backend", v, &o.kind) != 0) return 2;
-        } else {
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-    }
-    return bench(cmd, &o);
+    int dist = 0;
+    const cli_flag flags[] = {
+        {"--dist", CLI_SWITCH, &dist, .help = "the distributed benchmark (required)"},
+        {"--tables", CLI_INT, &o.tables, .min = 1, .max = 1024, .meta = "T", .help = "tables"},
+        {"--rows", CLI_INT, &o.rows, .min = 1, .max = INT64_C(1) << 40, .meta = "R",
+         .help = "rows per table"},
+        {"--dim", CLI_INT, &o.dim, .min = 1, .max = 65536, .meta = "D", .help = "floats per row"},
+        {"--batch", CLI_INT, &o.batch, .min = 1, .max = INT64_C(1) << 24, .meta = "B",
+         .help = "bags per rank and step"},
+        {"--pooling", CLI_INT, &o.pooling, .min = 1, .max = 4096, .meta = "L",
+         .help = "indices per bag"},
+        {"--steps", CLI_INT, &o.steps, .min = 1, .max = 100000, .meta = "S",
+         .help = "timed steps"},
+        {"--shard", CLI_CUSTOM, &o.shard, .parse = parse_shard, .meta = "K", .def = "auto",
+         .help = "auto (the planner), table-wise, row-wise, column-wise, replicated"},
+        {"--backend", CLI_BACKEND, &o.kind, .meta = "K", .help = "every rank's backend"},
+        {"--threads", CLI_INT, &o.threads, .min = 0, .max = 4096, .meta = "T",
+         .help = "CPU threads per rank"},
+        {"--seed", CLI_INT, &o.seed, .min = 0, .max = INT64_MAX, .meta = "S",
+         .help = "the indices' seed"},
+    };
+    const cli_command spec = {argv[0], flags, CLI_COUNT(flags), .about = bench_dist_about};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
+    return bench(argv[0], &o);
 }
 
 #else

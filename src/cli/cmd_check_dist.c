@@ -1,6 +1,7 @@
 /* cmd_check_dist.c: `mpirun -np N ember check --dist`: the distributed conformance cases
  * (src/dist/dist_check.c) on every rank, each rank on its own context; rank 0 reports.
  * Reached from `ember check` when its arguments hold --dist. */
+#include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -11,25 +12,15 @@
 #include "dist_check.h"
 #include "ember_dist.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: mpirun -np N ember check --dist [--backend K] [--case NAME] [--seed S]\n"
-            "                                       [--threads T] [--verbose] [--list]\n"
-            "Runs the distributed conformance cases on N ranks: each table plan (table-wise,\n"
-            "column-wise, row-wise, replicated, and a mix) with SGD, Adagrad and row-wise\n"
-            "Adagrad, DETERMINISTIC and ATOMIC, and a bad index on the last rank. The lookup and\n"
-            "the fused backward must equal the single-process batched ops on the same global\n"
-            "batch: bit for bit for table-wise and column-wise in DETERMINISTIC mode, else\n"
-            "within the conformance tolerances and bit-identical from run to run. Exit status 0\n"
-            "when every case passed on every rank, 1 when one failed, 2 on bad usage.\n"
-            "  --backend K  cpu (default), opencl or cuda: every rank's context; a GPU rank\n"
-            "               takes device (node-local rank mod devices)\n"
-            "  --case NAME  only the cases whose names start with NAME\n"
-            "  --seed S     the inputs' seed (default 1)\n"
-            "  --threads T  CPU threads per rank (default 1: ranks share the cores)\n"
-            "  --verbose    print each case's sharding plan\n"
-            "  --list       list the cases and exit\n");
-}
+static const char check_dist_about[] =
+    "Under mpirun -np N. "
+    "Runs the distributed conformance cases on N ranks: each table plan (table-wise,\n"
+    "column-wise, row-wise, replicated, and a mix) with SGD, Adagrad and row-wise\n"
+    "Adagrad, DETERMINISTIC and ATOMIC, and a bad index on the last rank. The lookup and\n"
+    "the fused backward must equal the single-process batched ops on the same global\n"
+    "batch: bit for bit for table-wise and column-wise in DETERMINISTIC mode, else\n"
+    "within the conformance tolerances and bit-identical from run to run. Exit status 0\n"
+    "when every case passed on every rank, 1 when one failed, 2 on bad usage.\n";
 
 /* The device of this rank: one rank per GPU on each machine. */
 static int rank_device(ember_dist_comm *comm, ember_backend_kind kind) {
@@ -80,37 +71,32 @@ static int run_cases(const char *cmd, ember_backend_kind kind, int64_t threads,
 }
 
 int ember_cmd_check_dist(int argc, char **argv) {
-    const char *cmd = argv[0], *prefix = NULL, *v;
+    const char *prefix = NULL;
     ember_backend_kind kind = EMBER_BACKEND_CPU;
     int64_t seed = 1, threads = 1;
-    int verbose = 0;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--dist") == 0) {
-            continue;
-        } else if ((m = cli_flag(argc, argv, &i, "--backend", &v)) != 0) {
-            if (m < 0 || cli_parse_backend(cmd, "--backend", v, &kind) != 0) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--case", &v)) != 0) {
-            if (m < 0) return 2;
-            prefix = v;
-        } else if ((m = cli_flag(argc, argv, &i, "--seed", &v)) != 0) {
-            if (m < 0 || cli_parse_int(cmd, "--seed", v, 0, INT64_MAX, &seed) != 0) return 2;
-        } else if ((m = cli_flag(argc, argv, &i, "--threads", &v)) != 0) {
-            if (m < 0 || cli_parse_int(cmd, "--threads", v, 0, 4096, &threads) != 0) return 2;
-        } else if (strcmp(argv[i], "--verbose") == 0) {
-            verbose = 1;
-        } else if (strcmp(argv[i], "--list") == 0) {
-            for (size_t k = 0; k < dist_check_case_count(); k++)
-                printf("%s\n", dist_check_case_at(k)->name);
-            return 0;
-        } else {
-            return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
+    int verbose = 0, list = 0, dist = 0;
+    const cli_flag flags[] = {
+        {"--dist", CLI_SWITCH, &dist, .help = "the distributed cases (required)"},
+        {"--backend", CLI_BACKEND, &kind, .meta = "K",
+         .help = "every rank's context; a GPU rank takes device (node-local rank mod devices)"},
+        {"--case", CLI_STRING, &prefix, .meta = "NAME",
+         .help = "only the cases whose names start with NAME", .def = "all"},
+        {"--seed", CLI_INT, &seed, .min = 0, .max = INT64_MAX, .meta = "S",
+         .help = "the inputs' seed"},
+        {"--threads", CLI_INT, &threads, .min = 0, .max = 4096, .meta = "T",
+         .help = "CPU threads per rank (ranks share the cores)"},
+        {"--verbose", CLI_SWITCH, &verbose, .help = "print each case's sharding plan"},
+        {"--list", CLI_SWITCH, &list, .help = "list the cases and exit"},
+    };
+    const cli_command spec = {argv[0], flags, CLI_COUNT(flags), .about = check_dist_about};
+    int rc = cli_flags_parse(&spec, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
+    if (list) {
+        for (size_t k = 0; k < dist_check_case_count(); k++)
+            printf("%s\n", dist_check_case_at(k)->name);
+        return 0;
     }
-    return run_cases(cmd, kind, threads, prefix, (uint64_t)seed, verbose);
+    return run_cases(argv[0], kind, threads, prefix, (uint64_t)seed, verbose);
 }
 
 #else
