@@ -26,7 +26,7 @@ typedef struct err_case {
     const ember_check_case *c;
     ember_context *ctx;
     chk_dev d;
-    chk_rng rng;
+    ember_rng rng;
     int err;
     ember_check_op target;
     int64_t R, D, ni, B, S;
@@ -117,9 +117,9 @@ static ember_status expected_status(int err) {
     }
 }
 
-static void fill_bytes(chk_rng *rng, void *p, size_t bytes) {
+static void fill_bytes(ember_rng *rng, void *p, size_t bytes) {
     unsigned char *q = p;
-    for (size_t i = 0; i < bytes; i++) q[i] = (unsigned char)(chk_next(rng) >> 56);
+    for (size_t i = 0; i < bytes; i++) q[i] = (unsigned char)(ember_rng_next(rng) >> 56);
 }
 
 /* The host inputs and the desc, with the case's one bad value or shape. */

@@ -20,6 +20,7 @@
 #define EMBER_CORE_BACKEND_H
 
 #include "ember.h"
+#include "util/status.h"
 
 #include <stdarg.h>
 
@@ -221,11 +222,7 @@ EMBER_API ember_status ember_error_v(ember_context *ctx, ember_status status, co
     do {                                                                                   \
         if (cond) return ember_error((ctx), (status), __VA_ARGS__);                        \
     } while (0)
-#define EMBER_FORWARD_IF_ERROR(expr)                                                       \
-    do {                                                                                   \
-        ember_status ember_fwd_st_ = (expr);                                               \
-        if (ember_fwd_st_ != EMBER_STATUS_SUCCESS) return ember_fwd_st_;                   \
-    } while (0)
+/* EMBER_FORWARD_IF_ERROR(expr) comes from util/status.h, shared with the model library. */
 
 /* The backends this build knows. CPU and OpenCL are linked in; CUDA lives in the plugin
  * libember_cuda.so, which exports `ember_cuda_backend_ops` (so processes that never ask for
