@@ -34,6 +34,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ember_ctypes import LookupDesc, Optimizer  # bench/ember_ctypes.py
+
 F32 = 4
 
 
@@ -318,20 +320,6 @@ def kernels(a):
 # Interleaved: ember (through ctypes on libember) and PyTorch call by call in one process,
 # so both sides of every ratio share the same moment's load on a busy machine.
 # ---------------------------------------------------------------------------------------
-class LookupDesc(ctypes.Structure):
-    _fields_ = [("num_rows", ctypes.c_int64), ("dim", ctypes.c_int64),
-                ("num_indices", ctypes.c_int64), ("batch", ctypes.c_int64),
-                ("index_type", ctypes.c_int), ("pooling", ctypes.c_int),
-                ("padding_idx", ctypes.c_int64), ("out_row_stride", ctypes.c_int64),
-                ("out_col_offset", ctypes.c_int64), ("accumulate", ctypes.c_int)]
-
-
-class Optimizer(ctypes.Structure):
-    _fields_ = [("kind", ctypes.c_int), ("learning_rate", ctypes.c_float),
-                ("eps", ctypes.c_float), ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
-                ("weight_decay", ctypes.c_float), ("step", ctypes.c_int64)]
-
-
 class Ember:
     """The few calls of ember's C API the interleaved comparison needs (CPU backend)."""
 
