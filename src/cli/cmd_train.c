@@ -170,9 +170,10 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
                  "improves validation AUC (every epoch without validation data); a\n"
                  "regular file, its optimizer state beside it as FILE.optim"},
         {"--resume", CLI_STRING, &o->resume, .meta = "FILE",
-         .help = "continue from a checkpoint (its features and sizes, and the\n"
+         .help = "continue from a checkpoint: its format, columns, features,\n"
+                 "sizes and seed (a flag asking for others is refused), and the\n"
                  "optimizer state in FILE.optim when present: 1 epoch + a\n"
-                 "resumed epoch = 2 epochs, bit for bit)"},
+                 "resumed epoch = 2 epochs, bit for bit"},
         {"--json", CLI_SWITCH, &u->json,
          .help = "last line of stdout: one JSON object (auc, logloss, accuracy,\n"
                  "samples_per_s, params, ...)"},
