@@ -8,7 +8,8 @@
 #include "wd_metrics.h"
 
 /* Progress within a pass over the training data. epoch 0 is the first pass of a new model,
- * which reads the data for its statistics and row count (no loss yet). */
+ * which reads the data for its statistics and row count (no loss yet; rows_expected is set
+ * by its last report, when the pass is done). */
 typedef struct ember_train_progress {
     int epoch, epochs;
     int64_t rows, rows_expected; /* rows_expected 0 when unknown */
