@@ -346,6 +346,20 @@ static ember_status diverged(const trainer *t, float loss, int epoch, int64_t st
 
 /* One pass over the training rows (each epoch its own order, fixed by the seed and the
  * epochs already trained, which a resumed run restores); fills rep's training fields. */
+/* An epoch's progress: rows trained so far, the running loss. */
+static void epoch_progress(const trainer *t, int epoch, int64_t rows, double run_loss,
+                           double e0) {
+    double secs = ember_now() - e0;
+    ember_train_progress p = {.epoch = epoch,
+                              .epochs = t->o->epochs,
+                              .rows = rows,
+                              .rows_expected = t->rows_expected,
+                              .running_loss = run_loss,
+                              .rows_per_s = rows / (secs > 1e-9 ? secs : 1e-9),
+                              .elapsed_s = secs};
+    t->o->on_progress(t->o->user, &p);
+}
+
 static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
     const ember_train_opts *o = t->o;
@@ -376,18 +390,14 @@ static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
             steps++;
             run_loss = steps == 1 ? loss : 0.98 * run_loss + 0.02 * loss;
             ember_batch_clear(t->b);
-            double now = ember_now();
-            if (o->on_progress && now - last_report > 0.2) {
-                last_report = now;
-                ember_train_progress p = {epoch,    o->epochs,
-                                          rows,     t->rows_expected,
-                                          run_loss, rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
-                                          now - e0};
-                o->on_progress(o->user, &p);
+            if (o->on_progress && ember_now() - last_report > 0.2) {
+                last_report = ember_now();
+                epoch_progress(t, epoch, rows, run_loss, e0);
             }
         }
         if (eof) break;
     }
+    if (o->on_progress) epoch_progress(t, epoch, rows, run_loss, e0); /* the whole epoch */
     ember_status st = ember_context_synchronize(t->ctx);
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, st, "synchronize: %s", ember_context_last_error(t->ctx));
