@@ -27,7 +27,10 @@ size_t cli_data_flags(ember_train_opts *o, cli_data_values *v, cli_flag *out) {
          .def = "','"},
         {"--positive", CLI_STRING, &o->positive, .meta = "V",
          .help = "the label value meaning positive (arff default: the second\n"
-                 "declared class, e.g. 'bad' for credit-g)"},
+                 "declared class, e.g. 'bad' for credit-g); with it a label of\n"
+                 "more than two classes trains that class against the rest"},
+        {"--label", CLI_STRING, &o->label, .meta = "NAME",
+         .help = "arff: the label attribute (nominal)", .def = "'class', else the last"},
         {"--skip-bad", CLI_SWITCH, &o->skip_bad,
          .help = "skip malformed lines (and report how many) instead of failing"},
         {.type = CLI_SECTION, .help = "features:"},

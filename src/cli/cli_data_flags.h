@@ -18,7 +18,7 @@ typedef struct cli_data_values {
 } cli_data_values;
 
 /* How many entries cli_data_flags writes. */
-#define CLI_DATA_FLAG_COUNT 13
+#define CLI_DATA_FLAG_COUNT 14
 
 /* Writes the shared flags (--format .. --skip-bad, then a "features:" section) into
  * out[0..CLI_DATA_FLAG_COUNT), their values going to o and v. Returns CLI_DATA_FLAG_COUNT. */

@@ -150,8 +150,7 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
     ember_schema *s = NULL;
     ember_features *fx = NULL;
     ember_reader *r = NULL;
-    if (ember_schema_for(o->format, o->data, o->schema, o->delim, o->header, o->positive, &s,
-                         err) ||
+    if (ember_schema_for(o, &s, err) ||
         ember_features_create(&fx, s, o->cat_buckets, o->cross_buckets, o->num_bins,
                               o->numeric_mode,
                               o->crosses ? o->crosses : ember_default_crosses(o->format), err) ||

@@ -122,6 +122,12 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
             fx->n_num, (long long)((int64_t)fx->n_deep * cfg->emb_dim + fx->n_num));
     for (int l = 0; l < cfg->nhidden; l++) fprintf(o, "-%lld", (long long)cfg->hidden[l]);
     fprintf(o, "-1\n");
+    const ember_schema *s = fx->schema;
+    if (s->positive[0] != '\0')
+        fprintf(o, "label: column '%s', positive class '%s'%s\n", s->cols[s->label_col].name,
+                s->positive, s->n_label_values > 2 ? " (against the rest)" : "");
+    else
+        fprintf(o, "label: column '%s', a number in [0, 1]\n", s->cols[s->label_col].name);
     fprintf(o, "parameters (the seed's formulas, term by term):\n");
     fprintf(o, "  wide        d_wide + 1                     = %lld\n", (long long)pc->wide);
     fprintf(o, "  embeddings  sum(vocab_i * dim_i)           = %lld\n", (long long)pc->embeddings);
@@ -218,7 +224,7 @@ void train_report_result(const train_ui *u, const char *cmd, const ember_train_o
                res->optimizer_resumed ? "weights and optimizer state"
                                       : "weights; fresh optimizer state");
     if (o->save != NULL && res->saves > 0)
-        printf("model saved to %s (optimizer state: %s.optim)\n", o->save, o->save);
+        printf("model saved to %s (with its optimizer state)\n", o->save);
     else if (o->save != NULL)
         printf("nothing saved to %s: no epoch improved the validation AUC\n", o->save);
     if (u->json) print_json(o, res);
