@@ -48,7 +48,8 @@ static int parse_args(int argc, char **argv, encode_args *a) {
         {"--test", CLI_STRING, &a->o.test, .meta = "FILE",
          .help = "test data, encoded with --data's statistics"},
         {"--out", CLI_STRING, &a->prefix, .meta = "PREFIX", .required = 1,
-         .help = "writes PREFIX.data.csv, PREFIX.test.csv and PREFIX.json"},
+         .help = "writes PREFIX.data.csv, PREFIX.test.csv and PREFIX.json,\n"
+                 "together or not at all"},
         {"--model", CLI_STRING, &a->model, .meta = "CHECKPOINT",
          .help = "encode as this checkpoint's model does (its features and\n"
                  "statistics; the data and feature flags are then not used)"},

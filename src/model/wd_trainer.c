@@ -266,10 +266,24 @@ static ember_status open_data(trainer *t, ember_model_err *err) {
     return EMBER_STATUS_SUCCESS;
 }
 
-/* First pass of a new model: numeric statistics (a resumed model keeps its own) and the row
- * count for the progress bar. Only training rows count, never held-out ones. */
-static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
+/* The first pass's progress (epoch 0): rows read so far, all of them when done. */
+static void first_pass_progress(const trainer *t, double t0, int done) {
     const ember_train_opts *o = t->o;
+    double secs = ember_now() - t0;
+    ember_train_progress p = {.epoch = 0,
+                              .epochs = o->epochs,
+                              .rows = t->rows_expected,
+                              .rows_expected = done ? t->rows_expected : 0,
+                              .running_loss = NAN,
+                              .rows_per_s = secs > 1e-9 ? t->rows_expected / secs : 0,
+                              .elapsed_s = secs};
+    o->on_progress(o->user, &p);
+}
+
+/* First pass of a new model: numeric statistics (a resumed model keeps its own) and the row
+ * count for the progress bar. Only training rows count, never held-out ones. Progress every
+ * 0.2 s, and once at the end. */
+static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
     const double t0 = ember_now();
     double last_report = t0;
     ember_row row;
@@ -277,16 +291,15 @@ static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_
     for (int64_t lines = 0;; lines++) {
         EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
         if (eof) break;
-        if (o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
-            double now = last_report = ember_now();
-            ember_train_progress p = {0, o->epochs, t->rows_expected, 0, NAN,
-                                      t->rows_expected / (now - t0), now - t0};
-            o->on_progress(o->user, &p);
+        if (t->o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
+            last_report = ember_now();
+            first_pass_progress(t, t0, 0);
         }
         if (is_holdout(&t->train_sel, row.line)) continue;
         ember_features_stats_add(t->fx_owned, &row);
         t->rows_expected++;
     }
+    if (t->o->on_progress) first_pass_progress(t, t0, 1);
     res->skipped_train = ember_reader_skipped(t->train);
     EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(t->fx_owned, err));
     if (t->rows_expected == 0)
@@ -363,6 +376,20 @@ static ember_status diverged(const trainer *t, float loss, int epoch, int64_t st
 
 /* One pass over the training rows (each epoch its own order, fixed by the seed and the
  * epochs already trained, which a resumed run restores); fills rep's training fields. */
+/* An epoch's progress: rows trained so far, the running loss. */
+static void epoch_progress(const trainer *t, int epoch, int64_t rows, double run_loss,
+                           double e0) {
+    double secs = ember_now() - e0;
+    ember_train_progress p = {.epoch = epoch,
+                              .epochs = t->o->epochs,
+                              .rows = rows,
+                              .rows_expected = t->rows_expected,
+                              .running_loss = run_loss,
+                              .rows_per_s = rows / (secs > 1e-9 ? secs : 1e-9),
+                              .elapsed_s = secs};
+    t->o->on_progress(t->o->user, &p);
+}
+
 static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
     const ember_train_opts *o = t->o;
@@ -393,18 +420,14 @@ static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
             steps++;
             run_loss = steps == 1 ? loss : 0.98 * run_loss + 0.02 * loss;
             ember_batch_clear(t->b);
-            double now = ember_now();
-            if (o->on_progress && now - last_report > 0.2) {
-                last_report = now;
-                ember_train_progress p = {epoch,    o->epochs,
-                                          rows,     t->rows_expected,
-                                          run_loss, rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
-                                          now - e0};
-                o->on_progress(o->user, &p);
+            if (o->on_progress && ember_now() - last_report > 0.2) {
+                last_report = ember_now();
+                epoch_progress(t, epoch, rows, run_loss, e0);
             }
         }
         if (eof) break;
     }
+    if (o->on_progress) epoch_progress(t, epoch, rows, run_loss, e0); /* the whole epoch */
     ember_status st = ember_context_synchronize(t->ctx);
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, st, "synchronize: %s", ember_context_last_error(t->ctx));

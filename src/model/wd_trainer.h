@@ -7,8 +7,9 @@
 #include "wd_checkpoint.h"
 #include "wd_metrics.h"
 
-/* Progress within a pass over the training data. epoch 0 is the first pass of a new model,
- * which reads the data for its statistics and row count (no loss yet). */
+/* Progress within a pass over the training data, every 0.2 s and once when the pass is
+ * done. epoch 0 is the first pass of a new model, which reads the data for its statistics
+ * and row count (no loss yet; rows_expected is set by its last report). */
 typedef struct ember_train_progress {
     int epoch, epochs;
     int64_t rows, rows_expected; /* rows_expected 0 when unknown */

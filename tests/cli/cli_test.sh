@@ -327,7 +327,7 @@ adult_first_line)
     ;;
 train_first_pass)
     # progress while the first pass reads the data for its statistics
-    awk 'BEGIN { for (i = 1; i <= 600000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
+    awk 'BEGIN { for (i = 1; i <= 200000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
         >"$TMP/big.csv"
     expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 0 \
         --threads 1 --progress 0.01
