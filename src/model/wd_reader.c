@@ -48,6 +48,13 @@ struct ember_reader {
  * the reader
  * --------------------------------------------------------------------------------------- */
 
+/* The line's first field (after blanks) starts with a digit, or a sign and a digit. */
+static int starts_with_number(const char *line) {
+    while (*line == ' ' || *line == '\t') line++;
+    if (*line == '-' || *line == '+') line++;
+    return isdigit((unsigned char)*line) != 0;
+}
+
 ember_status ember_reader_open(ember_reader **out, const char *path, const ember_schema *schema,
                                ember_model_err *err) {
     *out = NULL;
@@ -87,6 +94,13 @@ ember_status ember_reader_open(ember_reader **out, const char *path, const ember
     } else if (schema->header) {
         ssize_t got = getline(&r->line, &r->cap, r->f);
         if (got >= 0) r->lineno = 1;
+        /* Adult's files may start with a line that is not data (the UCI test file's
+         * "|1x3 Cross validator", a line of column names) or with data (the UCI training
+         * file): a first line that starts with a number (the age) is data, and kept. */
+        if (got >= 0 && schema->format == EMBER_FORMAT_ADULT && starts_with_number(r->line)) {
+            rewind(r->f);
+            r->lineno = 0;
+        }
     }
     r->data_start = ftell(r->f);
     r->data_start_line = r->lineno;

@@ -10,7 +10,8 @@
 
 typedef enum ember_data_format {
     EMBER_FORMAT_CSV = 0,    /* delimited text; columns given by a schema string */
-    EMBER_FORMAT_ADULT = 1,  /* UCI Adult: ", " separated, header line, '?' missing */
+    EMBER_FORMAT_ADULT = 1,  /* UCI Adult: ", " separated, '?' missing; a first line that
+                                is not data (a header) is skipped */
     EMBER_FORMAT_CRITEO = 2, /* label, 13 integers, 26 hex categoricals; tab separated */
     EMBER_FORMAT_ARFF = 3    /* Weka ARFF; the header gives the schema */
 } ember_data_format;
@@ -42,7 +43,7 @@ typedef struct ember_schema {
     ember_column *cols;
     int label_col; /* index of the one LABEL column */
     char delim;    /* ',' or '\t' */
-    int header;    /* the first line names the columns (skipped) */
+    int header;    /* the first line names the columns (skipped; ADULT: unless it is data) */
     /* The label: when label_values is non-empty the label column must hold one of them
      * (with positive_prefix: start with one of them), and the example is positive when it
      * equals (starts with) `positive`. Otherwise the label is a number in [0, 1]. */

@@ -254,11 +254,20 @@ static ember_status open_data(trainer *t, ember_model_err *err) {
 /* First pass of a new model: numeric statistics (a resumed model keeps its own) and the row
  * count for the progress bar. Only training rows count, never held-out ones. */
 static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    const double t0 = ember_now();
+    double last_report = t0;
     ember_row row;
     int eof = 0;
-    for (;;) {
+    for (int64_t lines = 0;; lines++) {
         EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
         if (eof) break;
+        if (o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
+            double now = last_report = ember_now();
+            ember_train_progress p = {0, o->epochs, t->rows_expected, 0, NAN,
+                                      t->rows_expected / (now - t0), now - t0};
+            o->on_progress(o->user, &p);
+        }
         if (is_holdout(&t->train_sel, row.line)) continue;
         ember_features_stats_add(t->fx_owned, &row);
         t->rows_expected++;
@@ -444,6 +453,7 @@ static ember_status finish_epoch(trainer *t, ember_epoch_report *rep, progress *
     if (t->o->save != NULL) {
         EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
         rep->saved = 1;
+        res->saves++;
     }
     return EMBER_STATUS_SUCCESS;
 }
@@ -482,7 +492,10 @@ static ember_status run_epochs(trainer *t, ember_train_result *res, ember_model_
     /* Early stopping keeps the best epoch's model. */
     if (pg.have_best && res->best_epoch != res->epochs_run)
         EMBER_FORWARD_IF_ERROR(ember_wd_set_params(t->m, t->best, err));
-    if (o->epochs == 0 && o->save != NULL) EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
+    if (o->epochs == 0 && o->save != NULL) {
+        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
+        res->saves++;
+    }
     res->samples_per_s = pg.train_seconds > 0 ? pg.train_rows / pg.train_seconds : 0;
     res->train_rows = pg.train_rows;
     return EMBER_STATUS_SUCCESS;

@@ -7,6 +7,8 @@
 #include "wd_checkpoint.h"
 #include "wd_metrics.h"
 
+/* Progress within a pass over the training data. epoch 0 is the first pass of a new model,
+ * which reads the data for its statistics and row count (no loss yet). */
 typedef struct ember_train_progress {
     int epoch, epochs;
     int64_t rows, rows_expected; /* rows_expected 0 when unknown */
@@ -71,6 +73,7 @@ typedef struct ember_train_result {
     ember_param_count count;
     int epochs_run, best_epoch;
     int optimizer_resumed; /* --resume restored the optimizer state */
+    int saves;             /* checkpoints written to o->save (0: none, e.g. no epoch improved) */
     int64_t train_rows, skipped_train, skipped_test;
     char first_skip[512];
     double seconds;
