@@ -5,7 +5,8 @@
 # usage: scripts/install-deps.sh [--data] [--with-torch] [--check]
 #   --data        also make sure apt's package lists know weka, whose .deb
 #                 scripts/fetch-data.sh downloads for the credit-g data of `make run`
-#   --with-torch  also python3-torch (large; only the bench/ and reference scripts use it)
+#   --with-torch  also python3-torch and python3-sklearn (large; only the bench/ and
+#                 reference scripts use them: bench/lr_baseline.py needs scikit-learn)
 #   --check       only report what is missing (exit 1 if anything is), install nothing
 #
 # A machine that already has everything costs one dpkg-query and no apt call; the package
@@ -24,7 +25,7 @@ data=0
 for arg in "$@"; do
     case $arg in
     --data) data=1 ;;
-    --with-torch) packages+=(python3-torch python3-numpy) ;;
+    --with-torch) packages+=(python3-torch python3-numpy python3-sklearn) ;;
     --check) check_only=1 ;;
     -h | --help)
         awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
