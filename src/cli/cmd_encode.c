@@ -174,8 +174,7 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
     ember_reader *r = NULL;
     if (ember_schema_for(o->format, o->data, o->schema, o->delim, o->header, o->positive, &s,
                          err) ||
-        ember_train_features(o, s, &fx, err) ||
-        ember_reader_open(&r, o->data, fx->schema, err))
+        ember_train_features(o, s, &fx, err) || ember_reader_open(&r, o->data, fx->schema, err))
         goto fail;
     ember_schema_free(s);
     s = NULL;
