@@ -2,11 +2,12 @@
 # install-deps.sh: installs the Debian packages ember needs to build, test and run, when
 # they are missing. As root with apt it installs them; otherwise it prints the command.
 #
-# usage: scripts/install-deps.sh [--data] [--with-torch] [--check]
+# usage: scripts/install-deps.sh [--data] [--with-torch] [--fuzz] [--check]
 #   --data        also make sure apt's package lists know weka, whose .deb
 #                 scripts/fetch-data.sh downloads for the credit-g data of `make run`
 #   --with-torch  also python3-torch and python3-sklearn (large; only the bench/ and
 #                 reference scripts use them: bench/lr_baseline.py needs scikit-learn)
+#   --fuzz        also clang with its libFuzzer and OpenMP (tests/fuzz; .ci/run uses it)
 #   --check       only report what is missing (exit 1 if anything is), install nothing
 #
 # A machine that already has everything costs one dpkg-query and no apt call; the package
@@ -26,6 +27,7 @@ for arg in "$@"; do
     case $arg in
     --data) data=1 ;;
     --with-torch) packages+=(python3-torch python3-numpy python3-sklearn) ;;
+    --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
     --check) check_only=1 ;;
     -h | --help)
         awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"

@@ -67,6 +67,9 @@ ember_buffer *chk_up(chk_dev *d, const void *data, int64_t elems, size_t esize);
 void *chk_down(chk_dev *d, const ember_buffer *b, int64_t elems, size_t esize);
 /* Records a failed status of `what` (with the context's message) unless one is recorded. */
 int chk_fail_st(chk_dev *d, ember_status st, const char *what);
+/* 1 for the CPU backend and the test-only ones built on it (outside the public enum): the
+ * contexts whose thread count a case may set. */
+int chk_cpu_like(ember_context *ctx);
 /* Converts int64 indices to the case's index type (new host array). */
 void *chk_index_bytes(const int64_t *p, int64_t n, ember_index_type t);
 
