@@ -15,7 +15,7 @@ Fits scikit-learn's LogisticRegression (L2, lbfgs, run to convergence). With one
 fits that; with several it picks C by validation AUC on a seeded 20% of the training file
 and refits on the whole file. Prints one JSON line: test AUC, logloss, the C used.
 
-Needs python3-sklearn (Debian: apt-get install python3-sklearn); only this baseline uses it."""
+Needs python3-sklearn (scripts/install-deps.sh --bench installs it); only this baseline uses it."""
 import argparse
 import csv
 import json

@@ -2,9 +2,10 @@
 # install-deps.sh: installs the Debian packages ember needs to build, test and run, when
 # they are missing. As root with apt it installs them; otherwise it prints the command.
 #
-# usage: scripts/install-deps.sh [--data] [--fuzz] [--check]
+# usage: scripts/install-deps.sh [--data] [--bench] [--fuzz] [--check]
 #   --data        also make sure apt's package lists know weka, whose .deb
 #                 scripts/fetch-data.sh downloads for the credit-g data of `make run`
+#   --bench       also python3-sklearn (bench/lr_baseline.py, the logistic-regression baseline)
 #   --fuzz        also clang with its libFuzzer and OpenMP (tests/fuzz; .ci/run uses it)
 #   --check       only report what is missing (exit 1 if anything is), install nothing
 #
@@ -27,6 +28,7 @@ data=0
 for arg in "$@"; do
     case $arg in
     --data) data=1 ;;
+    --bench) packages+=(python3-sklearn) ;;
     --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
     --check) check_only=1 ;;
     -h | --help)

@@ -164,7 +164,8 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
         ember_features_stats_add(fx, &row);
     }
     ember_reader_close(r);
-    ember_features_stats_finish(fx, err);
+    r = NULL;
+    if (ember_features_stats_finish(fx, err) != EMBER_STATUS_SUCCESS) goto fail;
     *out = fx;
     return 0;
 fail:

@@ -273,8 +273,7 @@ ember_status ember_features_size_buckets_from_data(ember_features *fx, ember_mod
 
 /* The next value of a multi-valued field's text [t, end): *s and *n get it without the
  * blanks around it (n may be 0); returns where the value after it starts. */
-static const char *next_value(const char *t, const char *end, char sep, const char **s,
-                              size_t *n) {
+static const char *next_value(const char *t, const char *end, char sep, const char **s, size_t *n) {
     const char *b = t;
     while (t < end && *t != sep) t++;
     const char *e = t;
@@ -292,7 +291,8 @@ static void count_values(ember_features *fx, const ember_row *row) {
         if (!fx->sized[f] || row->missing[c]) continue;
         const char *t = row->tok[c], *end = t + row->len[c];
         if (fx->schema->cols[c].kind != EMBER_COL_MULTI) {
-            ember_distinct_add(&fx->distinct[f], ember_hash_bytes(t, (size_t)row->len[c], (uint64_t)c));
+            ember_distinct_add(&fx->distinct[f],
+                               ember_hash_bytes(t, (size_t)row->len[c], (uint64_t)c));
             continue;
         }
         while (t < end) {
@@ -309,9 +309,9 @@ static ember_status size_buckets(ember_features *fx, ember_model_err *err) {
     int64_t *b = malloc((size_t)(fx->n_deep > 0 ? fx->n_deep : 1) * sizeof(int64_t));
     if (b == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     for (int f = 0; f < fx->n_deep; f++) {
-        const double want = 1.0 + EMBER_BUCKETS_PER_VALUE *
-                                      floor(ember_distinct_estimate(&fx->distinct[f]) + 0.5);
-        b[f] = !fx->sized[f]                   ? fx->field_buckets[f]
+        const double want =
+            1.0 + EMBER_BUCKETS_PER_VALUE * floor(ember_distinct_estimate(&fx->distinct[f]) + 0.5);
+        b[f] = !fx->sized[f]                     ? fx->field_buckets[f]
                : want >= (double)fx->cat_buckets ? fx->cat_buckets
                                                  : (int64_t)want;
         if (b[f] < 2) b[f] = 2; /* a field never seen: the missing id and one more */

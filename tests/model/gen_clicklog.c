@@ -32,9 +32,9 @@ typedef struct field {
 
 /* The click-log fields: name, values, Zipf exponent, weight deviation. */
 static field fields[] = {
-    {"user", 3000, 0.8, 0.7, NULL, NULL},  {"ad", 2000, 1.0, 0.7, NULL, NULL},
-    {"site", 40, 1.1, 0.5, NULL, NULL},    {"device", 4, 1.0, 0.3, NULL, NULL},
-    {"hour", 24, 0.3, 0.2, NULL, NULL},    {"category", 30, 1.0, 0.4, NULL, NULL},
+    {"user", 3000, 0.8, 0.7, NULL, NULL},    {"ad", 2000, 1.0, 0.7, NULL, NULL},
+    {"site", 40, 1.1, 0.5, NULL, NULL},      {"device", 4, 1.0, 0.3, NULL, NULL},
+    {"hour", 24, 0.3, 0.2, NULL, NULL},      {"category", 30, 1.0, 0.4, NULL, NULL},
     {"noise_small", 50, 1.0, 0, NULL, NULL}, {"noise_large", 20000, 0.6, 0, NULL, NULL},
 };
 #define NFIELD ((int)(sizeof fields / sizeof fields[0]))
@@ -51,9 +51,9 @@ static cross crosses[] = {{SITE, DEVICE, 1.0, NULL}, {CATEGORY, HOUR, 0.8, NULL}
 #define NCROSS ((int)(sizeof crosses / sizeof crosses[0]))
 
 #define BIAS (-1.4)
-#define W_LINEAR 0.5  /* times n_linear ~ N(0, 1) */
-#define W_HEAVY 0.35  /* times log1p(n_heavy), n_heavy lognormal */
-#define HEAVY_MU 1.0  /* lognormal parameters of n_heavy */
+#define W_LINEAR 0.5 /* times n_linear ~ N(0, 1) */
+#define W_HEAVY 0.35 /* times log1p(n_heavy), n_heavy lognormal */
+#define HEAVY_MU 1.0 /* lognormal parameters of n_heavy */
 #define HEAVY_SIGMA 1.2
 
 static int draw_zipf(const field *f, ember_rng *r) {

@@ -24,8 +24,8 @@ static double count_distinct(int n, int repeats) {
 Test(distinct, counts_small_fields_exactly_and_others_within_4_percent) {
     cr_assert_eq(count_distinct(0, 1), 0.0);
     for (int n = 1; n <= 10; n++) cr_assert_eq(floor(count_distinct(n, 3) + 0.5), n);
-    const int sizes[] = {11, 48, 85, 122, 159, 196, 233, 270, 307, 344, 381, 1682, 10000, 20000,
-                         300000};
+    const int sizes[] = {11,  48,  85,  122,  159,   196,   233,   270,
+                         307, 344, 381, 1682, 10000, 20000, 300000};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         const int n = sizes[k];
         const double est = count_distinct(n, 2);
@@ -42,7 +42,9 @@ static const char *items_csv(void) {
     for (int i = 0; i < 4000; i++) {
         uint64_t h = ember_hash_bytes(&i, sizeof i, 99);
         o += (size_t)snprintf(text + o, cap - o, "%d,it%d,%s\n", (int)(h & 1), i % 1682,
-                              (h >> 8) % 3 == 0 ? "red" : (h >> 8) % 3 == 1 ? "green" : "blue");
+                              (h >> 8) % 3 == 0   ? "red"
+                              : (h >> 8) % 3 == 1 ? "green"
+                                                  : "blue");
     }
     const char *path = write_temp(0, ".csv", text);
     free(text);
