@@ -85,7 +85,7 @@ typedef struct ember_dist_table_spec {
     ember_pooling pooling;
     ember_index_type index_type; /* of the indices and offsets the lookup is given */
     int64_t padding_idx;       /* -1: none */
-    double mean_pooling;       /* indices per bag on average (L), for the cost estimate;
+    double indices_per_bag;    /* on average (L), for the cost estimate;
                                   0 counts as 1 */
     ember_shard_kind shard;    /* AUTO, or the user's choice, which the planner keeps */
 } ember_dist_table_spec;

@@ -173,7 +173,7 @@ static int bench(const char *cmd, const dist_bench_opts *o) {
     if (st == EMBER_STATUS_SUCCESS) st = ember_context_set_threads(ctx, (int)o->threads);
     for (int64_t t = 0; st == EMBER_STATUS_SUCCESS && t < o->tables; t++) {
         ember_dist_table_spec_init(&specs[t], o->rows, o->dim, EMBER_POOLING_SUM);
-        specs[t].mean_pooling = (double)o->pooling;
+        specs[t].indices_per_bag = (double)o->pooling;
         specs[t].shard = o->shard;
     }
     ember_dist_planner_options po = {.batch_per_rank = o->batch, .optimizer = EMBER_OPTIMIZER_SGD};

@@ -18,7 +18,7 @@ void ember_dist_table_spec_init(ember_dist_table_spec *spec, int64_t num_rows, i
     spec->pooling = pooling;
     spec->index_type = EMBER_INDEX_INT64;
     spec->padding_idx = -1;
-    spec->mean_pooling = 1.0;
+    spec->indices_per_bag = 1.0;
     spec->shard = EMBER_SHARD_AUTO;
 }
 
@@ -33,7 +33,7 @@ static void estimate(const ember_dist_table_spec *s, const ember_dist_planner_op
                      int N, ember_shard_kind kind, int owner, ember_dist_table_plan *p,
                      double *mem_per_rank, double *load) {
     double B = (double)(o->batch_per_rank > 0 ? o->batch_per_rank : 1);
-    double L = s->mean_pooling > 0 ? s->mean_pooling : 1.0, D = (double)s->dim;
+    double L = s->indices_per_bag > 0 ? s->indices_per_bag : 1.0, D = (double)s->dim;
     double R = (double)s->num_rows, n = (double)N, others = (n - 1) / n;
     double sr = state_per_row(o->optimizer, s->dim);
     double row_bytes = 4.0 * (D + sr);
