@@ -2,9 +2,10 @@
 # install-deps.sh: installs the Debian packages ember needs to build, test and run, when
 # they are missing. As root with apt it installs them; otherwise it prints the command.
 #
-# usage: scripts/install-deps.sh [--data] [--check]
+# usage: scripts/install-deps.sh [--data] [--fuzz] [--check]
 #   --data        also make sure apt's package lists know weka, whose .deb
 #                 scripts/fetch-data.sh downloads for the credit-g data of `make run`
+#   --fuzz        also clang with its libFuzzer and OpenMP (tests/fuzz; .ci/run uses it)
 #   --check       only report what is missing (exit 1 if anything is), install nothing
 #
 # A machine that already has everything costs one dpkg-query and no apt call; the package
@@ -24,6 +25,7 @@ data=0
 for arg in "$@"; do
     case $arg in
     --data) data=1 ;;
+    --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
     --check) check_only=1 ;;
     -h | --help)
         awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"

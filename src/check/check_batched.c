@@ -259,8 +259,7 @@ static void same_as_singles(ember_check_result *r, const ember_check_case *c, em
     bt_got s = {0};
     char err[1024];
     int lookup = c->op == EMBER_CHECK_LOOKUP_BATCHED;
-    int cpu_like = ember_context_kind(ctx) == EMBER_BACKEND_CPU ||
-                   ember_context_kind(ctx) == EMBER_BACKEND_PERTURBED;
+    int cpu_like = chk_cpu_like(ctx);
     if (!lookup && cpu_like) ember_context_set_threads(ctx, 1);
     int rc = bt_exec(ctx, c, in, 1, &s, err, sizeof err);
     if (!lookup && cpu_like) ember_context_set_threads(ctx, 0);
@@ -293,9 +292,7 @@ void chk_run_batched(const ember_check_case *c, ember_context *ctx, ember_contex
         goto done;
     }
     int det = !lookup && c->mode == EMBER_REDUCTION_DETERMINISTIC;
-    /* The CPU backend and the test-only ones built on it (outside the public enum). */
-    int cpu_like = ember_context_kind(ctx) != EMBER_BACKEND_CUDA &&
-                   ember_context_kind(ctx) != EMBER_BACKEND_OPENCL;
+    int cpu_like = chk_cpu_like(ctx);
     if (det && cpu_like) ember_context_set_threads(ctx, 1);
     int rc = bt_exec(ctx, c, &in, 0, &g, err, sizeof err);
     if (det && cpu_like) ember_context_set_threads(ctx, 0);

@@ -43,7 +43,7 @@ static void oracle_forward(const dense_in *in, ember_activation act, int bias, d
 }
 
 static int dense_make(const ember_check_case *c, uint64_t seed, dense_in *in) {
-    chk_rng rng = {seed};
+    ember_rng rng = {seed};
     in->B = c->batch;
     in->I = c->in;
     in->O = c->out;
@@ -297,7 +297,7 @@ static void cmp_step(ember_check_result *r, const char *name, const float *got, 
 void chk_run_optim_dense(const ember_check_case *c, ember_context *ctx, ember_context *ref,
                          uint64_t seed, ember_check_result *r) {
     int64_t n = c->n;
-    chk_rng rng = {seed};
+    ember_rng rng = {seed};
     ember_optimizer opt;
     chk_optimizer_for(c, &opt);
     float *w = malloc(cnt(n) * 4), *g = malloc(cnt(n) * 4), *s = malloc(cnt(n) * 4),

@@ -67,6 +67,11 @@ void *chk_down(chk_dev *d, const ember_buffer *b, int64_t elems, size_t esize) {
     return host;
 }
 
+int chk_cpu_like(ember_context *ctx) {
+    ember_backend_kind k = ember_context_kind(ctx);
+    return k != EMBER_BACKEND_CUDA && k != EMBER_BACKEND_OPENCL;
+}
+
 void *chk_index_bytes(const int64_t *p, int64_t n, ember_index_type t) {
     size_t es = t == EMBER_INDEX_INT32 ? 4 : 8;
     void *out = malloc(((size_t)(n > 0 ? n : 0) + 1) * es);

@@ -198,9 +198,7 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
         goto done;
     }
     int det = c->mode == EMBER_REDUCTION_DETERMINISTIC && is_backward(c->op);
-    /* The CPU backend and the test-only ones built on it (outside the public enum). */
-    int cpu_like = ember_context_kind(ctx) != EMBER_BACKEND_CUDA &&
-                   ember_context_kind(ctx) != EMBER_BACKEND_OPENCL;
+    int cpu_like = chk_cpu_like(ctx);
     if (det && cpu_like) ember_context_set_threads(ctx, 1);
     int rc = emb_exec(ctx, c, &e, &g, err, sizeof err);
     if (det && cpu_like) ember_context_set_threads(ctx, 0);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* Logits: mostly moderate, with the extremes every stable formula must survive. */
-static void make_logits(const ember_check_case *c, chk_rng *rng, float *x, int64_t n) {
+static void make_logits(const ember_check_case *c, ember_rng *rng, float *x, int64_t n) {
     static const float edge[] = {1e4f, -1e4f, 0.0f, 88.0f, -88.0f, 100.0f, -100.0f, 17.5f, -17.5f};
     chk_fill(rng, x, n, -10.0f, 10.0f);
     for (int64_t i = 0; i < n && i < (int64_t)(sizeof edge / sizeof edge[0]); i++)
@@ -59,7 +59,7 @@ void chk_run_head(const ember_check_case *c, ember_context *ctx, ember_context *
                   ember_check_result *r) {
     int64_t n = c->n;
     size_t cap = (size_t)(n > 0 ? n : 1);
-    chk_rng rng = {seed};
+    ember_rng rng = {seed};
     float *x = malloc(cap * 4), *t = malloc(cap * 4);
     double *want = malloc(cap * sizeof(double)), *tol = malloc(cap * sizeof(double));
     head_got g = {0}, gr = {0};

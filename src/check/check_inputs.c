@@ -1,4 +1,4 @@
-/* check_inputs.c: the random inputs of a case, drawn from its seed (splitmix64), so a
+/* check_inputs.c: the random inputs of a case, drawn from its seed (util/rng.h), so a
  * printed seed reproduces every value. */
 #include "check_internal.h"
 
@@ -6,24 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t chk_next(chk_rng *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-float chk_uniform(chk_rng *r) {
+float chk_uniform(ember_rng *r) {
     /* 24 random bits: an exact float in [-1, 1). */
-    int32_t v = (int32_t)(chk_next(r) >> 40) - (1 << 23);
+    int32_t v = (int32_t)(ember_rng_next(r) >> 40) - (1 << 23);
     return (float)v / (float)(1 << 23);
 }
 
-int64_t chk_below(chk_rng *r, int64_t n) {
-    return n <= 1 ? 0 : (int64_t)(chk_next(r) % (uint64_t)n);
+int64_t chk_below(ember_rng *r, int64_t n) {
+    return n <= 1 ? 0 : (int64_t)(ember_rng_next(r) % (uint64_t)n);
 }
 
-void chk_fill(chk_rng *r, float *p, int64_t n, float lo, float hi) {
+void chk_fill(ember_rng *r, float *p, int64_t n, float lo, float hi) {
     for (int64_t i = 0; i < n; i++) p[i] = lo + (hi - lo) * 0.5f * (chk_uniform(r) + 1.0f);
 }
 
@@ -42,7 +35,7 @@ void chk_optimizer_for(const ember_check_case *c, ember_optimizer *opt) {
 }
 
 /* Zipf(1.05) over ranks 0..rows-1 by inverse CDF; rank 0 is the hottest row. */
-static void draw_zipf(chk_rng *r, int64_t *idx, int64_t n, int64_t rows) {
+static void draw_zipf(ember_rng *r, int64_t *idx, int64_t n, int64_t rows) {
     double *cdf = malloc((size_t)rows * sizeof *cdf);
     if (!cdf) {
         for (int64_t i = 0; i < n; i++) idx[i] = chk_below(r, rows);
@@ -51,7 +44,7 @@ static void draw_zipf(chk_rng *r, int64_t *idx, int64_t n, int64_t rows) {
     double acc = 0;
     for (int64_t k = 0; k < rows; k++) cdf[k] = (acc += pow((double)(k + 1), -1.05));
     for (int64_t i = 0; i < n; i++) {
-        double u = (double)(chk_next(r) >> 11) / 9007199254740992.0 * acc;
+        double u = (double)(ember_rng_next(r) >> 11) / 9007199254740992.0 * acc;
         int64_t lo = 0, hi = rows - 1;
         while (lo < hi) {
             int64_t mid = (lo + hi) / 2;
@@ -65,7 +58,7 @@ static void draw_zipf(chk_rng *r, int64_t *idx, int64_t n, int64_t rows) {
     free(cdf);
 }
 
-static void draw_indices(const ember_check_case *c, chk_rng *r, int64_t *idx, int64_t n) {
+static void draw_indices(const ember_check_case *c, ember_rng *r, int64_t *idx, int64_t n) {
     int64_t rows = c->rows;
     switch (c->dist) {
     case EMBER_CHECK_DIST_DUPLICATES: {
@@ -130,7 +123,7 @@ static void *alloc0(int64_t n, size_t size) {
 
 int chk_emb_make(const ember_check_case *c, uint64_t seed, chk_emb *e) {
     memset(e, 0, sizeof *e);
-    chk_rng rng = {seed};
+    ember_rng rng = {seed};
     int64_t R = c->rows, D = c->dim, B = c->batch, ni = B;
     int pooled = c->pooling != EMBER_POOLING_NONE;
     if (pooled) {

@@ -5,22 +5,18 @@
 
 #include "check_tolerance.h"
 #include "ember_check.h"
+#include "util/rng.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* --- random inputs (check_inputs.c) ------------------------------------------------------ */
+/* --- random inputs (check_inputs.c), from the tree's generator ---------------------------- */
 
-typedef struct chk_rng {
-    uint64_t s;
-} chk_rng;
-
-uint64_t chk_next(chk_rng *r);
 /* Uniform in [-1, 1), exactly representable. */
-float chk_uniform(chk_rng *r);
+float chk_uniform(ember_rng *r);
 /* Uniform integer in [0, n). */
-int64_t chk_below(chk_rng *r, int64_t n);
+int64_t chk_below(ember_rng *r, int64_t n);
 
 /* The inputs of every embedding op of a case, drawn from the seed. */
 typedef struct chk_emb {
@@ -50,7 +46,7 @@ int64_t chk_max_run(const chk_emb *e);
  * EMBER_TOL_CUDA_DET_RUN times); 0 without a reference. */
 int chk_det_bit_exact(const ember_context *ctx, const ember_context *ref, const chk_emb *e);
 /* Fills n floats uniformly in [lo, hi). */
-void chk_fill(chk_rng *r, float *p, int64_t n, float lo, float hi);
+void chk_fill(ember_rng *r, float *p, int64_t n, float lo, float hi);
 
 /* --- device round trips (check_device.c) -------------------------------------------------
  * Every buffer is allocated CHK_GUARD elements longer than needed and the tail filled with
@@ -71,6 +67,9 @@ ember_buffer *chk_up(chk_dev *d, const void *data, int64_t elems, size_t esize);
 void *chk_down(chk_dev *d, const ember_buffer *b, int64_t elems, size_t esize);
 /* Records a failed status of `what` (with the context's message) unless one is recorded. */
 int chk_fail_st(chk_dev *d, ember_status st, const char *what);
+/* 1 for the CPU backend and the test-only ones built on it (outside the public enum): the
+ * contexts whose thread count a case may set. */
+int chk_cpu_like(ember_context *ctx);
 /* Converts int64 indices to the case's index type (new host array). */
 void *chk_index_bytes(const int64_t *p, int64_t n, ember_index_type t);
 

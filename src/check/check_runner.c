@@ -1,17 +1,10 @@
 /* check_runner.c: runs one case on one backend (against the CPU backend or the oracle) and
  * turns every outcome, a crash-free failure included, into an ember_check_result. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "check_internal.h"
+#include "util/clock.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ember_check_reproduce(const ember_check_case *c, ember_backend_kind kind, int device,
                            uint64_t seed, char *buf, size_t size) {
@@ -44,7 +37,7 @@ void ember_check_run_on(const ember_check_case *c, ember_context *ctx, int devic
         chk_result_failf(r, "the case list is incomplete: out of memory while building it");
         return;
     }
-    double t0 = now_s();
+    double t0 = ember_now();
     switch (c->op) {
     case EMBER_CHECK_LOOKUP:
     case EMBER_CHECK_BACKWARD_DENSE:
@@ -87,7 +80,7 @@ void ember_check_run_on(const ember_check_case *c, ember_context *ctx, int devic
         chk_result_failf(r, "ember_context_synchronize returned %s: %s", ember_status_name(st),
                          ember_context_last_error(ctx));
     if (!r->metric) r->metric = "exact";
-    r->seconds = now_s() - t0;
+    r->seconds = ember_now() - t0;
 }
 
 void ember_check_run(const ember_check_case *c, ember_backend_kind kind, int device, uint64_t seed,

@@ -10,7 +10,7 @@
 static void walkthrough(const ember_check_case *c, ember_context *ctx, uint64_t seed,
                         ember_check_result *r) {
     enum { ROWS = 5, DIM = 3 };
-    chk_rng rng = {seed};
+    ember_rng rng = {seed};
     chk_dev d = {.ctx = ctx};
     float table0[ROWS * DIM], zeros[ROWS * DIM] = {0}, ones[DIM] = {1, 1, 1};
     float want_grad[ROWS * DIM] = {0}, want_table[ROWS * DIM];
@@ -109,7 +109,7 @@ done:
 static void onehot(const ember_check_case *c, ember_context *ctx, uint64_t seed,
                    ember_check_result *r) {
     int64_t R = c->rows, D = c->dim, B = c->batch;
-    chk_rng rng = {seed};
+    ember_rng rng = {seed};
     chk_dev d = {.ctx = ctx};
     float *table = malloc((size_t)(R * D) * 4), *wt = malloc((size_t)(R * D) * 4);
     float *x = calloc((size_t)(B * R), 4), *got_l = NULL, *got_y = NULL;

@@ -12,6 +12,8 @@
 #define EMBER_CLI_BENCH_H
 
 #include "ember.h"
+#include "util/clock.h"
+#include "util/rng.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -84,9 +86,8 @@ typedef struct bench_run {
 } bench_run;
 
 /* ---- bench_data.c: deterministic inputs ---- */
-uint64_t bench_rng_next(uint64_t *state);
-/* Uniform float in [lo, hi). */
-float bench_rng_float(uint64_t *state, float lo, float hi);
+/* Uniform float in [lo, hi) from the tree's generator (util/rng.h). */
+float bench_rng_float(ember_rng *rng, float lo, float hi);
 /* Fills idx[0..n) with rows in [0, rows), uniform or Zipf(alpha) over ranks mapped to rows
  * by a fixed pseudo-random permutation (so hot rows are spread over the table, as FBGEMM's
  * generator does). Returns 0, or -1 when out of memory. */
@@ -96,7 +97,6 @@ int bench_make_indices(int64_t *idx, int64_t n, int64_t rows, enum bench_dist di
 int64_t bench_count_unique(const int64_t *idx, int64_t n);
 
 /* ---- bench_time.c: clocks, medians, host copy bandwidth ---- */
-double bench_now_s(void);
 double bench_median(double *v, int n); /* sorts v */
 double bench_min(const double *v, int n);
 /* STREAM-style copy of two arrays of `bytes` each with `threads` threads (0: all cores),

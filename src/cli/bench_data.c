@@ -6,20 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* splitmix64: small, fast, and the same stream on every machine for a given seed. */
-uint64_t bench_rng_next(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unit(uint64_t *state) {
-    return (double)(bench_rng_next(state) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-float bench_rng_float(uint64_t *state, float lo, float hi) {
-    return lo + (hi - lo) * (float)rng_unit(state);
+float bench_rng_float(ember_rng *rng, float lo, float hi) {
+    return lo + (hi - lo) * (float)ember_rng_uniform(rng);
 }
 
 /* Zipf over ranks 1..n by rejection-inversion (Hoermann and Derflinger 1996, as Apache
@@ -51,9 +39,9 @@ static void zipf_init(zipf *z, double e, int64_t n) {
     z->h_n = zipf_hint(z, z->n + 0.5);
     z->s = 2.0 - zipf_hint_inv(z, zipf_hint(z, 2.5) - zipf_h(z, 2.0));
 }
-static int64_t zipf_sample(const zipf *z, uint64_t *rng) {
+static int64_t zipf_sample(const zipf *z, ember_rng *rng) {
     for (;;) {
-        double u = z->h_n + rng_unit(rng) * (z->h_x1 - z->h_n);
+        double u = z->h_n + ember_rng_uniform(rng) * (z->h_x1 - z->h_n);
         double x = zipf_hint_inv(z, u);
         double kd = floor(x + 0.5);
         if (kd < 1.0) kd = 1.0;
@@ -73,14 +61,14 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b) {
 
 int bench_make_indices(int64_t *idx, int64_t n, int64_t rows, enum bench_dist dist, double alpha,
                        uint64_t seed) {
-    uint64_t rng = seed;
+    ember_rng rng = {seed};
     if (dist == BENCH_DIST_UNIFORM) {
-        for (int64_t i = 0; i < n; i++) idx[i] = (int64_t)(bench_rng_next(&rng) % (uint64_t)rows);
+        for (int64_t i = 0; i < n; i++) idx[i] = (int64_t)(ember_rng_next(&rng) % (uint64_t)rows);
         return 0;
     }
     /* Rank r (1 = hottest) goes to row (a * (r - 1) + b) mod rows, a bijection when a is
      * coprime to rows, so the hot rows are scattered rather than adjacent. */
-    uint64_t a = 2654435761ull % (uint64_t)rows, b = bench_rng_next(&rng) % (uint64_t)rows;
+    uint64_t a = 2654435761ull % (uint64_t)rows, b = ember_rng_next(&rng) % (uint64_t)rows;
     if (a == 0) a = 1;
     while (gcd_u64(a, (uint64_t)rows) != 1) a++;
     zipf z;

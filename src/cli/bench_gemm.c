@@ -15,7 +15,8 @@ const char *bench_openblas_core(void) {
 static float *rand_floats(size_t n, uint64_t seed) {
     float *p = malloc(n * sizeof *p);
     if (p == NULL) return NULL;
-    for (size_t i = 0; i < n; i++) p[i] = bench_rng_float(&seed, -1.0f, 1.0f);
+    ember_rng rng = {seed};
+    for (size_t i = 0; i < n; i++) p[i] = bench_rng_float(&rng, -1.0f, 1.0f);
     return p;
 }
 
@@ -52,9 +53,9 @@ double bench_direct_gemm_ms(int fwd, int64_t batch, int64_t in, int64_t out, int
         openblas_set_num_threads(threads);
         for (int r = 0; r < 2; r++) gemms(fwd, (int)batch, (int)in, (int)out, x, w, y, dy, dx, dw);
         for (int r = 0; r < reps; r++) {
-            double t0 = bench_now_s();
+            double t0 = ember_now();
             gemms(fwd, (int)batch, (int)in, (int)out, x, w, y, dy, dx, dw);
-            t[r] = (bench_now_s() - t0) * 1e3;
+            t[r] = (ember_now() - t0) * 1e3;
         }
         ms = bench_median(t, reps);
         openblas_set_num_threads(saved);

@@ -179,16 +179,16 @@ static void record_error(suite *s, bench_result *r, ember_status st, const char 
  * timed rep lasts at least ~2 ms (timer and sync overhead stay small on a GPU), two reps of
  * warm-up, then up to cfg->reps reps, fewer for slow ops (about 3 s per op at most). */
 static void time_op(suite *s, enum bench_op op, bench_result *r) {
-    double t0 = bench_now_s();
+    double t0 = ember_now();
     ember_status st = run_sync(s, op, 1);
-    r->first_ms = (bench_now_s() - t0) * 1e3;
+    r->first_ms = (ember_now() - t0) * 1e3;
     if (st != EMBER_STATUS_SUCCESS) {
         record_error(s, r, st, "first call");
         return;
     }
-    t0 = bench_now_s();
+    t0 = ember_now();
     st = run_sync(s, op, 1);
-    double one = bench_now_s() - t0;
+    double one = ember_now() - t0;
     if (st != EMBER_STATUS_SUCCESS) {
         record_error(s, r, st, "second call");
         return;
@@ -212,13 +212,13 @@ static void time_op(suite *s, enum bench_op op, bench_result *r) {
         return;
     }
     for (int i = 0; i < reps; i++) {
-        t0 = bench_now_s();
+        t0 = ember_now();
         if ((st = run_sync(s, op, inner)) != EMBER_STATUS_SUCCESS) {
             record_error(s, r, st, "timed call");
             free(ms);
             return;
         }
-        ms[i] = (bench_now_s() - t0) * 1e3 / inner;
+        ms[i] = (ember_now() - t0) * 1e3 / inner;
     }
     r->ran = 1;
     r->reps = reps;
@@ -238,11 +238,12 @@ static ember_status alloc_floats(suite *s, ember_buffer **buf, int64_t n, float 
     if (lo == 0.0f && hi == 0.0f) return ember_buffer_zero(s->ctx, *buf, 0, bytes);
     /* Upload in chunks so a large table needs no table-sized host copy. */
     size_t chunk_n = 1u << 20;
+    ember_rng rng = {seed};
     float *h = malloc(chunk_n * sizeof *h);
     if (h == NULL) return EMBER_STATUS_OUT_OF_MEMORY;
     for (size_t done = 0; done < (size_t)n && st == EMBER_STATUS_SUCCESS;) {
         size_t k = (size_t)n - done < chunk_n ? (size_t)n - done : chunk_n;
-        for (size_t i = 0; i < k; i++) h[i] = bench_rng_float(&seed, lo, hi);
+        for (size_t i = 0; i < k; i++) h[i] = bench_rng_float(&rng, lo, hi);
         st = ember_buffer_upload(s->ctx, *buf, done * sizeof(float), h, k * sizeof(float));
         done += k;
     }
@@ -333,10 +334,10 @@ static ember_status suite_setup(suite *s, bench_run *run) {
         TRY(alloc_floats(s, &s->grad_out, s->B * s->T * s->D, -0.01f, 0.01f, sh->seed + 2));
     }
     if (cfg->ops[BENCH_OP_GATHER_COPY]) {
-        uint64_t rng = sh->seed + 3;
+        ember_rng rng = {sh->seed + 3};
         for (int64_t i = 0; i < s->E; i++) h[i] = i;
         for (int64_t i = s->E - 1; i > 0; i--) { /* Fisher-Yates */
-            int64_t j = (int64_t)(bench_rng_next(&rng) % (uint64_t)(i + 1)), t = h[i];
+            int64_t j = (int64_t)(ember_rng_next(&rng) % (uint64_t)(i + 1)), t = h[i];
             h[i] = h[j];
             h[j] = t;
         }
@@ -415,9 +416,9 @@ int bench_run_suite(const char *cmd, ember_backend_kind kind, int device, const 
     ember_optimizer_init(&s.rowwise, EMBER_OPTIMIZER_ROWWISE_ADAGRAD, 0.01f);
     run->kind = kind;
 
-    double t0 = bench_now_s();
+    double t0 = ember_now();
     ember_status st = ember_context_create(&s.ctx, kind, device);
-    run->create_ms = (bench_now_s() - t0) * 1e3;
+    run->create_ms = (ember_now() - t0) * 1e3;
     if (st != EMBER_STATUS_SUCCESS) {
         fprintf(stderr, "ember %s: creating the %s context failed: %s: %s\n", cmd,
                 ember_backend_name(kind), ember_status_name(st), ember_last_error());
@@ -431,9 +432,9 @@ int bench_run_suite(const char *cmd, ember_backend_kind kind, int device, const 
     }
     if (cfg->threads > 0) ember_context_set_threads(s.ctx, cfg->threads);
 
-    t0 = bench_now_s();
+    t0 = ember_now();
     st = suite_setup(&s, run);
-    run->setup_ms = (bench_now_s() - t0) * 1e3;
+    run->setup_ms = (ember_now() - t0) * 1e3;
     if (st != EMBER_STATUS_SUCCESS) {
         fprintf(stderr, "ember %s: preparing the %s inputs failed: %s: %s\n", cmd,
                 ember_backend_name(kind), ember_status_name(st), ember_context_last_error(s.ctx));

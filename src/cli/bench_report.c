@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE
 #include "bench.h"
 #include "cli_util.h"
+#include "util/json_writer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,10 +23,8 @@ static double gather_basis(const bench_run *run) {
 }
 
 static void print_num(double v, int width, int prec) {
-    if (isfinite(v))
-        printf(" %*.*f", width, prec, v);
-    else
-        printf(" %*s", width, "-");
+    if (isfinite(v)) printf(" %*.*f", width, prec, v);
+    else printf(" %*s", width, "-");
 }
 
 void bench_print_text(const bench_report *r) {
@@ -42,10 +41,9 @@ void bench_print_text(const bench_report *r) {
            (long long)sh->rows, (long long)sh->dim, (long long)sh->batch, (long long)sh->pooling,
            sh->dist == BENCH_DIST_ZIPF ? "zipf" : "uniform");
     if (sh->dist == BENCH_DIST_ZIPF) printf(" alpha=%.3g", sh->alpha);
-    printf(
-        "; N=%lld indices, U=%lld distinct rows (all tables); dense %lldx%lld->%lld; seed %llu\n",
-        (long long)m->num_indices, (long long)m->unique_rows, (long long)sh->batch,
-        (long long)sh->dense_in, (long long)sh->dense_out, (unsigned long long)sh->seed);
+    printf("; N=%lld indices, U=%lld distinct rows (all tables); dense %lldx%lld->%lld; seed %llu\n",
+           (long long)m->num_indices, (long long)m->unique_rows, (long long)sh->batch,
+           (long long)sh->dense_in, (long long)sh->dense_out, (unsigned long long)sh->seed);
     double load[3] = {NAN, NAN, NAN};
     if (getloadavg(load, 3) == 3) printf("load average (1 min) at the end: %.2f\n", load[0]);
     printf("host copy (STREAM-style memcpy, %d threads, read+write bytes): %.1f GB/s\n",
@@ -57,8 +55,7 @@ void bench_print_text(const bench_report *r) {
     printf("context create %.1f ms, input setup %.0f ms", m->create_ms, m->setup_ms);
     if (c) printf("; cpu context create %.1f ms", c->create_ms);
     printf("\nx_copy = GB/s / host copy (%.1f GB/s); x_gather = GB/s / this backend's gather_copy "
-           "(%.1f GB/s)\n\n",
-           basis, gbasis);
+           "(%.1f GB/s)\n\n", basis, gbasis);
 
     printf("%-23s %9s %9s %9s %7s %8s %8s %9s", "op", "median_ms", "min_ms", "GB/s", "x_copy",
            "x_gather", "Mrows/s", "first_ms");
@@ -106,96 +103,104 @@ void bench_print_text(const bench_report *r) {
 
 /* ---- JSON ---- */
 
-static void json_num(const char *key, double v, int comma) {
-    printf("%s\"%s\":", comma ? "," : "", key);
-    if (isfinite(v))
-        printf("%.10g", v);
-    else
-        printf("null");
-}
-
-static void json_run(const bench_report *r, const bench_run *run) {
+static void json_run(ember_json *j, const bench_report *r, const bench_run *run) {
     double basis = r->host_copy_gbps, gbasis = gather_basis(run);
-    printf("{\"backend\":");
-    cli_json_string(stdout, ember_backend_name(run->kind));
-    printf(",\"device\":");
-    cli_json_string(stdout, run->device);
-    json_num("create_ms", run->create_ms, 1);
-    json_num("setup_ms", run->setup_ms, 1);
-    printf(",\"num_indices\":%lld,\"unique_rows\":%lld", (long long)run->num_indices,
-           (long long)run->unique_rows);
-    json_num("gather_copy_gbps", gbasis, 1);
-    if (run->device_copy_gbps > 0) json_num("device_copy_gbps", run->device_copy_gbps, 1);
-    printf(",\"ops\":{");
-    int first = 1;
+    ember_json_begin_object(j);
+    ember_json_key_string(j, "backend", ember_backend_name(run->kind));
+    ember_json_key_string(j, "device", run->device);
+    ember_json_key_number(j, "create_ms", run->create_ms);
+    ember_json_key_number(j, "setup_ms", run->setup_ms);
+    ember_json_key_int(j, "num_indices", (long long)run->num_indices);
+    ember_json_key_int(j, "unique_rows", (long long)run->unique_rows);
+    ember_json_key_number(j, "gather_copy_gbps", gbasis);
+    if (run->device_copy_gbps > 0)
+        ember_json_key_number(j, "device_copy_gbps", run->device_copy_gbps);
+    ember_json_key(j, "ops");
+    ember_json_begin_object(j);
     for (int i = 0; i < BENCH_OP_COUNT_; i++) {
         const bench_result *o = &run->op[i];
         if (o->ran == 0) continue;
-        printf("%s\"%s\":{", first ? "" : ",", bench_op_name((enum bench_op)i));
-        first = 0;
+        ember_json_key(j, bench_op_name((enum bench_op)i));
+        ember_json_begin_object(j);
         if (o->ran < 0) {
-            printf("\"error\":");
-            cli_json_string(stdout, o->error);
-            printf("}");
+            ember_json_key_string(j, "error", o->error);
+            ember_json_end_object(j);
             continue;
         }
         double g = gbps(o);
-        json_num("median_ms", o->median_ms, 0);
-        if (run->device_copy_gbps > 0) json_num("x_device_copy", g / run->device_copy_gbps, 1);
-        json_num("min_ms", o->min_ms, 1);
-        json_num("first_ms", o->first_ms, 1);
-        printf(",\"reps\":%d,\"calls_per_rep\":%d", o->reps, o->inner);
+        ember_json_key_number(j, "median_ms", o->median_ms);
+        if (run->device_copy_gbps > 0)
+            ember_json_key_number(j, "x_device_copy", g / run->device_copy_gbps);
+        ember_json_key_number(j, "min_ms", o->min_ms);
+        ember_json_key_number(j, "first_ms", o->first_ms);
+        ember_json_key_int(j, "reps", o->reps);
+        ember_json_key_int(j, "calls_per_rep", o->inner);
         if (o->bytes > 0) {
-            json_num("bytes", o->bytes, 1);
-            json_num("gbps", g, 1);
-            json_num("x_copy", g / basis, 1);
-            json_num("x_gather", g / gbasis, 1);
+            ember_json_key_number(j, "bytes", o->bytes);
+            ember_json_key_number(j, "gbps", g);
+            ember_json_key_number(j, "x_copy", g / basis);
+            ember_json_key_number(j, "x_gather", g / gbasis);
         }
-        if (o->rows > 0) json_num("rows_per_s", o->rows / (o->median_ms * 1e-3), 1);
-        if (o->flops > 0) json_num("gflops", o->flops / (o->median_ms * 1e6), 1);
+        if (o->rows > 0) ember_json_key_number(j, "rows_per_s", o->rows / (o->median_ms * 1e-3));
+        if (o->flops > 0) ember_json_key_number(j, "gflops", o->flops / (o->median_ms * 1e6));
         if (o->gemm_ms > 0) {
-            json_num("sgemm_ms", o->gemm_ms, 1);
-            json_num("time_vs_sgemm", o->median_ms / o->gemm_ms, 1);
+            ember_json_key_number(j, "sgemm_ms", o->gemm_ms);
+            ember_json_key_number(j, "time_vs_sgemm", o->median_ms / o->gemm_ms);
         }
-        printf("}");
+        ember_json_end_object(j);
     }
-    printf("}}");
+    ember_json_end_object(j);
+    ember_json_end_object(j);
+}
+
+static void json_shape(ember_json *j, const bench_shape *sh) {
+    ember_json_begin_object(j);
+    ember_json_key_int(j, "tables", (long long)sh->tables);
+    ember_json_key_int(j, "rows", (long long)sh->rows);
+    ember_json_key_int(j, "dim", (long long)sh->dim);
+    ember_json_key_int(j, "batch", (long long)sh->batch);
+    ember_json_key_int(j, "pooling", (long long)sh->pooling);
+    ember_json_key_string(j, "dist", sh->dist == BENCH_DIST_ZIPF ? "zipf" : "uniform");
+    ember_json_key_number(j, "alpha", sh->alpha);
+    ember_json_key_int(j, "dense_in", (long long)sh->dense_in);
+    ember_json_key_int(j, "dense_out", (long long)sh->dense_out);
+    ember_json_key(j, "seed");
+    ember_json_uint(j, (unsigned long long)sh->seed);
+    ember_json_end_object(j);
 }
 
 void bench_print_json(const bench_report *r) {
     const bench_config *cfg = r->cfg;
-    const bench_shape *sh = &cfg->shape;
-    printf("{\"ember_bench\":1,\"backend\":");
-    cli_json_string(stdout, ember_backend_name(r->main->kind));
-    printf(",\"openblas_core\":");
-    cli_json_string(stdout, r->openblas_core);
-    printf(",\"threads\":%d,\"reduction\":\"%s\",\"batched\":%s", cfg->threads,
-           r->deterministic ? "deterministic" : "atomic", cfg->batched ? "true" : "false");
-    printf(",\"shape\":{\"tables\":%lld,\"rows\":%lld,\"dim\":%lld,\"batch\":%lld,\"pooling\":%lld,"
-           "\"dist\":\"%s\"",
-           (long long)sh->tables, (long long)sh->rows, (long long)sh->dim, (long long)sh->batch,
-           (long long)sh->pooling, sh->dist == BENCH_DIST_ZIPF ? "zipf" : "uniform");
-    json_num("alpha", sh->alpha, 1);
-    printf(",\"dense_in\":%lld,\"dense_out\":%lld,\"seed\":%llu}", (long long)sh->dense_in,
-           (long long)sh->dense_out, (unsigned long long)sh->seed);
+    ember_json j;
+    ember_json_init(&j, stdout);
+    ember_json_begin_object(&j);
+    ember_json_key_int(&j, "ember_bench", 1);
+    ember_json_key_string(&j, "backend", ember_backend_name(r->main->kind));
+    ember_json_key_string(&j, "openblas_core", r->openblas_core);
+    ember_json_key_int(&j, "threads", cfg->threads);
+    ember_json_key_string(&j, "reduction", r->deterministic ? "deterministic" : "atomic");
+    ember_json_key_bool(&j, "batched", cfg->batched);
+    ember_json_key(&j, "shape");
+    json_shape(&j, &cfg->shape);
     double load[3] = {NAN, NAN, NAN};
     if (getloadavg(load, 3) != 3) load[0] = NAN;
-    json_num("loadavg_1min", load[0], 1);
-    json_num("host_copy_gbps", r->host_copy_gbps, 1);
-    printf(",\"host_copy_threads\":%d,\"run\":", r->host_copy_threads);
-    json_run(r, r->main);
+    ember_json_key_number(&j, "loadavg_1min", load[0]);
+    ember_json_key_number(&j, "host_copy_gbps", r->host_copy_gbps);
+    ember_json_key_int(&j, "host_copy_threads", r->host_copy_threads);
+    ember_json_key(&j, "run");
+    json_run(&j, r, r->main);
     if (r->cpu) {
-        printf(",\"cpu\":");
-        json_run(r, r->cpu);
-        printf(",\"x_cpu\":{");
-        int first = 1;
+        ember_json_key(&j, "cpu");
+        json_run(&j, r, r->cpu);
+        ember_json_key(&j, "x_cpu");
+        ember_json_begin_object(&j);
         for (int i = 0; i < BENCH_OP_COUNT_; i++) {
             const bench_result *o = &r->main->op[i], *co = &r->cpu->op[i];
             if (o->ran != 1 || co->ran != 1) continue;
-            json_num(bench_op_name((enum bench_op)i), co->median_ms / o->median_ms, !first);
-            first = 0;
+            ember_json_key_number(&j, bench_op_name((enum bench_op)i), co->median_ms / o->median_ms);
         }
-        printf("}");
+        ember_json_end_object(&j);
     }
-    printf("}\n");
+    ember_json_end_object(&j);
+    putchar('\n');
 }

@@ -9,12 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double bench_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *x, const void *y) {
     double a = *(const double *)x, b = *(const double *)y;
     return (a > b) - (a < b);
@@ -50,10 +44,10 @@ static void *copy_thread(void *arg) {
     memset((char *)p->src, 2, p->bytes);
     for (int r = 0; r < p->reps; r++) {
         pthread_barrier_wait(p->barrier);
-        double t0 = bench_now_s();
+        double t0 = ember_now();
         memcpy(p->dst, p->src, p->bytes);
         pthread_barrier_wait(p->barrier);
-        if (p->first) p->times[r] = bench_now_s() - t0;
+        if (p->first) p->times[r] = ember_now() - t0;
     }
     return NULL;
 }

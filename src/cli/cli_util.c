@@ -23,17 +23,3 @@ int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status
     fprintf(stderr, "ember %s: %s failed: %s: %s\n", cmd, what, ember_status_name(status), detail);
     return 1;
 }
-
-void cli_json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p);
-        } else if (*p < 0x20) {
-            fprintf(f, "\\u%04x", *p);
-        } else {
-            fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}

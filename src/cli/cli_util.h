@@ -23,8 +23,4 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * the exit code of a job that failed. */
 int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status, const char *what);
 
-/* Writes s (NULL: "") to f as a JSON string literal: in quotes, with quote and backslash
- * escaped and control characters as u00XX escapes. For the subcommands' --json output. */
-void cli_json_string(FILE *f, const char *s);
-
 #endif /* EMBER_CLI_UTIL_H */

@@ -7,6 +7,7 @@
 #include "commands.h"
 
 #include "wd_trainer.h"
+#include "util/json_writer.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -221,16 +222,29 @@ static void print_result(const bench_model_args *a, const ember_features *fx, co
     double allowed = r->gflops * 1e9 / r->train_flops;
     const char *core = getenv("OPENBLAS_CORETYPE");
     if (a->json) {
-        printf("{\"model\":\"widedeep\",\"backend\":\"%s\",\"device\":\"%s\",\"batch\":%lld,"
-               "\"fields\":%d,\"buckets\":%lld,\"dim\":%lld,\"numeric\":%d,\"params\":%lld,"
-               "\"train_samples_per_s\":%.1f,\"inference_samples_per_s\":%.1f,"
-               "\"sgemm_gflops\":%.2f,\"gemm_bound_samples_per_s\":%.1f,"
-               "\"train_vs_gemm_bound\":%.3f,\"train_step_ms\":%.3f,\"openblas_coretype\":\"%s\","
-               "\"first_loss\":%.5f,\"last_loss\":%.5f}\n",
-               ember_backend_name(a->kind), device, (long long)a->batch, fx->n_deep,
-               (long long)a->buckets, (long long)a->dim, fx->n_num, (long long)r->pc.allocated,
-               train_sps, inf_sps, r->gflops, allowed, train_sps / allowed, 1e3 * r->t_train,
-               core ? core : "auto", (double)r->first_loss, (double)r->loss);
+        ember_json j;
+        ember_json_init(&j, stdout);
+        ember_json_begin_object(&j);
+        ember_json_key_string(&j, "model", "widedeep");
+        ember_json_key_string(&j, "backend", ember_backend_name(a->kind));
+        ember_json_key_string(&j, "device", device);
+        ember_json_key_int(&j, "batch", (long long)a->batch);
+        ember_json_key_int(&j, "fields", fx->n_deep);
+        ember_json_key_int(&j, "buckets", (long long)a->buckets);
+        ember_json_key_int(&j, "dim", (long long)a->dim);
+        ember_json_key_int(&j, "numeric", fx->n_num);
+        ember_json_key_int(&j, "params", (long long)r->pc.allocated);
+        ember_json_key_number(&j, "train_samples_per_s", train_sps);
+        ember_json_key_number(&j, "inference_samples_per_s", inf_sps);
+        ember_json_key_number(&j, "sgemm_gflops", r->gflops);
+        ember_json_key_number(&j, "gemm_bound_samples_per_s", allowed);
+        ember_json_key_number(&j, "train_vs_gemm_bound", train_sps / allowed);
+        ember_json_key_number(&j, "train_step_ms", 1e3 * r->t_train);
+        ember_json_key_string(&j, "openblas_coretype", core ? core : "auto");
+        ember_json_key_number(&j, "first_loss", (double)r->first_loss);
+        ember_json_key_number(&j, "last_loss", (double)r->loss);
+        ember_json_end_object(&j);
+        putchar('\n');
         return;
     }
     printf("ember bench --model widedeep on %s (%s)\n", device, ember_backend_name(a->kind));

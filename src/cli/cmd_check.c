@@ -8,6 +8,8 @@
 
 #include "ember.h"
 #include "ember_check.h"
+#include "util/clock.h"
+#include "util/json_writer.h"
 
 #include <math.h>
 #include <signal.h>
@@ -52,13 +54,6 @@ static double err_ratio(double err, double tol) {
     return tol > 0 ? err / tol : INFINITY;
 }
 
-static void json_number(FILE *f, double v) {
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
 static int selected(const ember_check_case *c, const run_opts *o) {
     if (c->full_only && !o->full) return 0;
     if (!o->case_name) return 1;
@@ -73,6 +68,16 @@ typedef struct totals {
     int passed, failed, skipped;
     int json_first_backend;
 } totals;
+
+/* Each backend's object is written by that backend's child process (see
+ * run_backend_isolated), so the comma between two of them is kept in the totals the
+ * child hands back (json_first_backend), not in one writer's state. */
+static void begin_backend_json(ember_json *j, totals *t) {
+    if (!t->json_first_backend) putchar(',');
+    t->json_first_backend = 0;
+    ember_json_init(j, stdout);
+    ember_json_begin_object(j);
+}
 
 /* What a backend's child process leaves for the parent (shared memory), so a backend that
  * crashes the process is reported with the case it died in. */
@@ -95,30 +100,25 @@ static void print_failure(const ember_check_case *c, const ember_check_result *r
     printf("      reproduce: %s\n", r->reproduce);
 }
 
-static void json_failure(const ember_check_case *c, const ember_check_result *r, int *first) {
+static void json_failure(ember_json *j, const ember_check_case *c, const ember_check_result *r) {
     char shapes[256];
     ember_check_case_describe(c, shapes, sizeof shapes);
-    printf("%s{\"case\":", *first ? "" : ",");
-    *first = 0;
-    cli_json_string(stdout, c->name);
-    printf(",\"op\":");
-    cli_json_string(stdout, ember_check_op_name(c->op));
-    printf(",\"shapes\":");
-    cli_json_string(stdout, shapes);
-    printf(",\"seed\":%llu,\"reason\":", (unsigned long long)r->seed);
-    cli_json_string(stdout, r->reason);
+    ember_json_begin_object(j);
+    ember_json_key_string(j, "case", c->name);
+    ember_json_key_string(j, "op", ember_check_op_name(c->op));
+    ember_json_key_string(j, "shapes", shapes);
+    ember_json_key_uint(j, "seed", (unsigned long long)r->seed);
+    ember_json_key_string(j, "reason", r->reason);
     if (r->has_diff) {
-        printf(",\"array\":");
-        cli_json_string(stdout, r->diff_array);
-        printf(",\"index\":%lld,\"row\":%lld,\"col\":%lld,\"got\":", (long long)r->diff_index,
-               (long long)r->diff_row, (long long)r->diff_col);
-        json_number(stdout, r->diff_got);
-        printf(",\"want\":");
-        json_number(stdout, r->diff_want);
+        ember_json_key_string(j, "array", r->diff_array);
+        ember_json_key_int(j, "index", (long long)r->diff_index);
+        ember_json_key_int(j, "row", (long long)r->diff_row);
+        ember_json_key_int(j, "col", (long long)r->diff_col);
+        ember_json_key_number(j, "got", r->diff_got);
+        ember_json_key_number(j, "want", r->diff_want);
     }
-    printf(",\"reproduce\":");
-    cli_json_string(stdout, r->reproduce);
-    printf("}");
+    ember_json_key_string(j, "reproduce", r->reproduce);
+    ember_json_end_object(j);
 }
 
 /* One backend (and device) whose cases all skip, with the reason. */
@@ -132,12 +132,17 @@ static void report_skipped(const run_opts *o, totals *t, ember_backend_kind kind
         t->skipped += n;
     const char *name = ember_backend_name(kind);
     if (o->json) {
-        printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"%s\",\"reason\":",
-               t->json_first_backend ? "" : ",", name, device, as_failure ? "failed" : "skipped");
-        cli_json_string(stdout, reason);
-        printf(",\"cases\":%d,\"passed\":0,\"failed\":%d,\"skipped\":%d}", n, as_failure ? n : 0,
-               as_failure ? 0 : n);
-        t->json_first_backend = 0;
+        ember_json j;
+        begin_backend_json(&j, t);
+        ember_json_key_string(&j, "backend", name);
+        ember_json_key_int(&j, "device", device);
+        ember_json_key_string(&j, "status", as_failure ? "failed" : "skipped");
+        ember_json_key_string(&j, "reason", reason);
+        ember_json_key_int(&j, "cases", n);
+        ember_json_key_int(&j, "passed", 0);
+        ember_json_key_int(&j, "failed", as_failure ? n : 0);
+        ember_json_key_int(&j, "skipped", as_failure ? 0 : n);
+        ember_json_end_object(&j);
     } else {
         printf("%s: %s %d cases: %s\n", name, as_failure ? "FAILED" : "skipped", n, reason);
     }
@@ -149,15 +154,16 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
     op_tally tally[EMBER_CHECK_OP_COUNT_];
     memset(tally, 0, sizeof tally);
     const char *name = ember_backend_name(kind);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int first_failure = 1;
+    const double t0 = ember_now();
+    ember_json j;
     if (o->json) {
-        printf("%s{\"backend\":\"%s\",\"device\":%d,\"device_name\":",
-               t->json_first_backend ? "" : ",", name, device);
-        cli_json_string(stdout, ember_context_device_name(ctx));
-        printf(",\"status\":\"ran\",\"failures\":[");
-        t->json_first_backend = 0;
+        begin_backend_json(&j, t);
+        ember_json_key_string(&j, "backend", name);
+        ember_json_key_int(&j, "device", device);
+        ember_json_key_string(&j, "device_name", ember_context_device_name(ctx));
+        ember_json_key_string(&j, "status", "ran");
+        ember_json_key(&j, "failures");
+        ember_json_begin_array(&j);
     } else {
         printf("%s (device %d: %s)\n", name, device, ember_context_device_name(ctx));
     }
@@ -189,16 +195,18 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
         }
         if (r.outcome == EMBER_CHECK_FAILED) {
             if (o->json)
-                json_failure(c, &r, &first_failure);
+                json_failure(&j, c, &r);
             else if (ot->shown++ < MAX_FAILURES_SHOWN)
                 print_failure(c, &r, ember_check_op_name(c->op));
         }
         fflush(stdout);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    if (o->json) printf("],\"ops\":[");
-    int first = 1;
+    const double secs = ember_now() - t0;
+    if (o->json) {
+        ember_json_end_array(&j);
+        ember_json_key(&j, "ops");
+        ember_json_begin_array(&j);
+    }
     for (int op = 0; op < EMBER_CHECK_OP_COUNT_; op++) {
         op_tally *ot = &tally[op];
         int total = ot->passed + ot->failed + ot->skipped;
@@ -207,17 +215,17 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
         t->failed += ot->failed;
         t->skipped += ot->skipped;
         if (o->json) {
-            printf("%s{\"op\":\"%s\",\"passed\":%d,\"failed\":%d,\"skipped\":%d,\"metric\":\"%s\","
-                   "\"max_error\":",
-                   first ? "" : ",", ember_check_op_name((ember_check_op)op), ot->passed,
-                   ot->failed, ot->skipped, ot->metric ? ot->metric : "exact");
-            json_number(stdout, ot->max_error);
-            printf(",\"tolerance\":");
-            json_number(stdout, ot->tolerance);
-            printf(",\"worst_case\":");
-            cli_json_string(stdout, ot->worst_case);
-            printf(",\"seed\":%llu}", (unsigned long long)ot->worst_seed);
-            first = 0;
+            ember_json_begin_object(&j);
+            ember_json_key_string(&j, "op", ember_check_op_name((ember_check_op)op));
+            ember_json_key_int(&j, "passed", ot->passed);
+            ember_json_key_int(&j, "failed", ot->failed);
+            ember_json_key_int(&j, "skipped", ot->skipped);
+            ember_json_key_string(&j, "metric", ot->metric ? ot->metric : "exact");
+            ember_json_key_number(&j, "max_error", ot->max_error);
+            ember_json_key_number(&j, "tolerance", ot->tolerance);
+            ember_json_key_string(&j, "worst_case", ot->worst_case);
+            ember_json_key_uint(&j, "seed", (unsigned long long)ot->worst_seed);
+            ember_json_end_object(&j);
         } else {
             if (ot->shown > MAX_FAILURES_SHOWN)
                 printf("    ... and %d more failures of %s\n", ot->shown - MAX_FAILURES_SHOWN,
@@ -235,8 +243,13 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
                    (unsigned long long)ot->worst_seed);
         }
     }
-    if (o->json)
-        printf("],\"cases\":%d,\"failed\":%d,\"seconds\":%.3f}", n, failed, secs);
+    if (o->json) {
+        ember_json_end_array(&j);
+        ember_json_key_int(&j, "cases", n);
+        ember_json_key_int(&j, "failed", failed);
+        ember_json_key_number(&j, "seconds", secs);
+        ember_json_end_object(&j);
+    }
     else
         printf("  %s: %d cases, %d failed, %.2f s\n", name, n, failed, secs);
 }
@@ -369,14 +382,14 @@ static void run_backend_isolated(const run_opts *o, totals *t, ember_backend_kin
         t->skipped = before.skipped;
         t->failed = before.failed + 1;
         if (o->json) {
-            printf("%s{\"backend\":\"%s\",\"device\":%d,\"status\":\"crashed\",\"case\":",
-                   t->json_first_backend ? "" : ",", ember_backend_name(kind),
-                   device < 0 ? 0 : device);
-            cli_json_string(stdout, cs->current_case);
-            printf(",\"reason\":");
-            cli_json_string(stdout, why);
-            printf("}");
-            t->json_first_backend = 0;
+            ember_json j;
+            begin_backend_json(&j, t);
+            ember_json_key_string(&j, "backend", ember_backend_name(kind));
+            ember_json_key_int(&j, "device", device < 0 ? 0 : device);
+            ember_json_key_string(&j, "status", "crashed");
+            ember_json_key_string(&j, "case", cs->current_case);
+            ember_json_key_string(&j, "reason", why);
+            ember_json_end_object(&j);
         } else {
             printf("\n%s: FAILED: %s\n  reproduce: ember check --backend %s --case %s\n",
                    ember_backend_name(kind), why, ember_backend_name(kind), cs->current_case);
@@ -451,9 +464,14 @@ int ember_cmd_check(int argc, char **argv) {
     }
 
     totals t = {0, 0, 0, 1};
-    if (o.json)
-        printf("{\"mode\":\"%s\",\"backends\":[", o.full ? "full" : "quick");
-    else
+    ember_json top;
+    ember_json_init(&top, stdout);
+    if (o.json) {
+        ember_json_begin_object(&top);
+        ember_json_key_string(&top, "mode", o.full ? "full" : "quick");
+        ember_json_key(&top, "backends");
+        ember_json_begin_array(&top); /* its items: begin_backend_json */
+    } else
         printf("ember check (%s): %zu cases in the list; the CPU against a double-precision "
                "oracle, other backends against the CPU\n",
                o.full ? "full" : "quick", ember_check_case_count());
@@ -466,8 +484,13 @@ int ember_cmd_check(int argc, char **argv) {
         for (int k = 0; k < 3; k++) run_backend_isolated(&o, &t, order[k], (int)device);
     }
     if (o.json) {
-        printf("],\"passed\":%d,\"failed\":%d,\"skipped\":%d,\"ok\":%s}\n", t.passed, t.failed,
-               t.skipped, t.failed ? "false" : "true");
+        ember_json_end_array(&top);
+        ember_json_key_int(&top, "passed", t.passed);
+        ember_json_key_int(&top, "failed", t.failed);
+        ember_json_key_int(&top, "skipped", t.skipped);
+        ember_json_key_bool(&top, "ok", !t.failed);
+        ember_json_end_object(&top);
+        putchar('\n');
     } else {
         printf("summary: %d passed, %d failed, %d skipped -> %s\n", t.passed, t.failed, t.skipped,
                t.failed ? "FAILED" : "OK");

@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include "ember.h"
+#include "util/json_writer.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -33,8 +34,13 @@ int ember_cmd_devices(int argc, char **argv) {
     if (rc != CLI_CONTINUE) return rc;
 
     static ember_device_info info[MAX_DEVICES];
-    int first = 1;
-    if (json) printf("{\"backends\":[");
+    ember_json j;
+    ember_json_init(&j, stdout);
+    if (json) {
+        ember_json_begin_object(&j);
+        ember_json_key(&j, "backends");
+        ember_json_begin_array(&j);
+    }
     for (int k = 0; k < EMBER_BACKEND_KIND_COUNT_; k++) {
         ember_backend_kind kind = (ember_backend_kind)k;
         int compiled = ember_backend_compiled(kind);
@@ -44,21 +50,24 @@ int ember_cmd_devices(int argc, char **argv) {
         size_t shown = count < MAX_DEVICES ? count : MAX_DEVICES;
         const char *name = ember_backend_name(kind);
         if (json) {
-            printf("%s{\"backend\":", first ? "" : ",");
-            cli_json_string(stdout, name);
-            printf(",\"compiled\":%s,\"status\":\"%s\",\"devices\":[", compiled ? "true" : "false",
-                   ember_status_name(st));
+            ember_json_begin_object(&j);
+            ember_json_key_string(&j, "backend", name);
+            ember_json_key_bool(&j, "compiled", compiled);
+            ember_json_key_string(&j, "status", ember_status_name(st));
+            ember_json_key(&j, "devices");
+            ember_json_begin_array(&j);
             for (size_t d = 0; d < shown; d++) {
-                printf("%s{\"index\":%d,\"name\":", d ? "," : "", info[d].index);
-                cli_json_string(stdout, info[d].name);
-                printf(",\"detail\":");
-                cli_json_string(stdout, info[d].detail);
-                printf(",\"memory_bytes\":%llu,\"usable\":%s,\"reason\":",
-                       (unsigned long long)info[d].memory_bytes, info[d].usable ? "true" : "false");
-                cli_json_string(stdout, info[d].reason);
-                printf("}");
+                ember_json_begin_object(&j);
+                ember_json_key_int(&j, "index", info[d].index);
+                ember_json_key_string(&j, "name", info[d].name);
+                ember_json_key_string(&j, "detail", info[d].detail);
+                ember_json_key_int(&j, "memory_bytes", (long long)info[d].memory_bytes);
+                ember_json_key_bool(&j, "usable", info[d].usable);
+                ember_json_key_string(&j, "reason", info[d].reason);
+                ember_json_end_object(&j);
             }
-            printf("]}");
+            ember_json_end_array(&j);
+            ember_json_end_object(&j);
         } else if (st != EMBER_STATUS_SUCCESS && (shown == 0 || !info[0].usable)) {
             /* Not compiled in, or compiled in with no device: one line saying why. */
             const char *why =
@@ -75,8 +84,11 @@ int ember_cmd_devices(int argc, char **argv) {
                 printf("\n");
             }
         }
-        first = 0;
     }
-    if (json) printf("]}\n");
+    if (json) {
+        ember_json_end_array(&j);
+        ember_json_end_object(&j);
+        putchar('\n');
+    }
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include "ember.h"
+#include "util/json_writer.h"
 
 #include "model/wd_checkpoint.h"
 
@@ -65,14 +66,22 @@ static int read_spec(const char *cmd, const cli_flag *flag, const char *path) {
 /* checkpoint_floats: the floats in the checkpoint the sizes came from, or -1. */
 static void print_breakdown(const ember_param_count *p, int json, int64_t checkpoint_floats) {
     if (json) {
-        printf("{\"d_wide\":%lld,\"d_deep\":%lld,\"wide\":%lld,\"embeddings\":%lld,\"dnn\":%lld,"
-               "\"output\":%lld,\"formula_total\":%lld,\"shared\":%lld,\"allocated\":%lld",
-               (long long)p->d_wide, (long long)p->d_deep, (long long)p->wide,
-               (long long)p->embeddings, (long long)p->dnn, (long long)p->output,
-               (long long)p->formula_total, (long long)p->shared, (long long)p->allocated);
+        ember_json j;
+        ember_json_init(&j, stdout);
+        ember_json_begin_object(&j);
+        ember_json_key_int(&j, "d_wide", (long long)p->d_wide);
+        ember_json_key_int(&j, "d_deep", (long long)p->d_deep);
+        ember_json_key_int(&j, "wide", (long long)p->wide);
+        ember_json_key_int(&j, "embeddings", (long long)p->embeddings);
+        ember_json_key_int(&j, "dnn", (long long)p->dnn);
+        ember_json_key_int(&j, "output", (long long)p->output);
+        ember_json_key_int(&j, "formula_total", (long long)p->formula_total);
+        ember_json_key_int(&j, "shared", (long long)p->shared);
+        ember_json_key_int(&j, "allocated", (long long)p->allocated);
         if (checkpoint_floats >= 0)
-            printf(",\"checkpoint_floats\":%lld", (long long)checkpoint_floats);
-        printf("}\n");
+            ember_json_key_int(&j, "checkpoint_floats", (long long)checkpoint_floats);
+        ember_json_end_object(&j);
+        putchar('\n');
         return;
     }
     printf("Wide&Deep parameters, term by term by the seed's formulas (d_wide = %lld, d_deep = "
@@ -126,9 +135,14 @@ static int seed_examples(const char *cmd, int json) {
         return cli_api_error(cmd, NULL, st, "parameter counting");
     }
     if (json) {
-        printf("{\"crossed_2x10_wide\":%lld,\"table_1000x300_embeddings\":%lld,"
-               "\"tower_100_64_32_dnn\":%lld}\n",
-               (long long)p1.wide, (long long)p2.embeddings, (long long)p3.dnn);
+        ember_json j;
+        ember_json_init(&j, stdout);
+        ember_json_begin_object(&j);
+        ember_json_key_int(&j, "crossed_2x10_wide", (long long)p1.wide);
+        ember_json_key_int(&j, "table_1000x300_embeddings", (long long)p2.embeddings);
+        ember_json_key_int(&j, "tower_100_64_32_dnn", (long long)p3.dnn);
+        ember_json_end_object(&j);
+        putchar('\n');
         return 0;
     }
     printf("The seed's examples (ember params --help: count your own model):\n");

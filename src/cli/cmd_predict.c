@@ -2,6 +2,7 @@
  * line, in the order of the file's data lines. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_flags.h"
+#include "cli_output.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -31,7 +32,8 @@ static int parse_args(int argc, char **argv, predict_args *a) {
         {"--format", CLI_STRING, &a->format, .meta = "F",
          .help = "checked against the model's format when given"},
         {"--out", CLI_STRING, &a->out, .meta = "FILE",
-         .help = "write there (atomically) instead of standard output"},
+         .help = "write there instead of standard output: a file is replaced\n"
+                 "atomically, a device or FIFO (/dev/stdout) written in place"},
         {"--metrics", CLI_SWITCH, &a->metrics,
          .help = "print AUC, logloss and accuracy to stderr (labelled data)"},
         {"--skip-bad", CLI_SWITCH, &a->skip_bad,
@@ -53,6 +55,10 @@ static int parse_args(int argc, char **argv, predict_args *a) {
     int rc = cli_flags_parse(&spec, argc, argv);
     if (rc == CLI_CONTINUE && (a->model == NULL || a->data == NULL))
         return cli_usage_error(argv[0], "--model and --data are required");
+    const char *inputs[] = {a->model, a->data};
+    if (rc == CLI_CONTINUE && a->out != NULL &&
+        cli_output_check(argv[0], "--out", a->out, inputs, 2, 0) != 0)
+        return 2;
     return rc;
 }
 
@@ -78,48 +84,6 @@ static int score_rows(const ember_checkpoint *ck, ember_wd_model *m, ember_reade
         }
         if (eof) return 0;
     }
-}
-
-/* --out FILE: a temporary file beside it (*tmp, the caller frees it), renamed over it by
- * commit_output once everything is written. NULL with err set when it cannot be created. */
-static FILE *open_output(const char *path, char **tmp, ember_model_err *err) {
-    *tmp = malloc(strlen(path) + 16);
-    if (*tmp == NULL) {
-        snprintf(err->msg, sizeof err->msg, "out of memory");
-        return NULL;
-    }
-    sprintf(*tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(*tmp);
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (out == NULL) {
-        snprintf(err->msg, sizeof err->msg, "cannot create %s", *tmp);
-        if (fd >= 0) {
-            close(fd);
-            unlink(*tmp);
-        }
-        free(*tmp);
-        *tmp = NULL;
-    }
-    return out;
-}
-
-/* Flushes out and, for a temporary file, syncs, closes and renames it to path (tmp is then
- * freed and set to NULL). Returns 0, or 1 with err set. */
-static int commit_output(FILE *out, char **tmp, const char *path, ember_model_err *err) {
-    if (fflush(out) != 0 || ferror(out)) {
-        snprintf(err->msg, sizeof err->msg, "write error");
-        return 1;
-    }
-    if (*tmp == NULL) return 0;
-    int ok = fsync(fileno(out)) == 0;
-    ok = fclose(out) == 0 && ok;
-    if (!ok || rename(*tmp, path) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
-        unlink(*tmp);
-    }
-    free(*tmp);
-    *tmp = NULL;
-    return ok ? 0 : 1;
 }
 
 static void report(const char *cmd, ember_reader *r, int metrics, const ember_eval *ev,
@@ -169,7 +133,7 @@ int ember_cmd_predict(int argc, char **argv) {
     ember_batch *b = NULL;
     float *probs = NULL;
     FILE *out = stdout;
-    char *tmp = NULL;
+    cli_output file = {0}; /* --out FILE */
     ember_eval ev = {0};
     ember_status st;
     int labelled = 1;
@@ -192,24 +156,30 @@ int ember_cmd_predict(int argc, char **argv) {
         rc = 1;
         goto done;
     }
-    if (a.out != NULL && (out = open_output(a.out, &tmp, &err)) == NULL) {
-        out = stdout;
-        rc = 1;
-        goto done;
+    if (a.out != NULL) {
+        int e = cli_output_open(&file, a.out);
+        if (e != 0) {
+            snprintf(err.msg, sizeof err.msg, "cannot write %s: %s", a.out, strerror(e));
+            rc = 1;
+            goto done;
+        }
+        out = file.f;
     }
     rc = score_rows(&ck, m, r, b, probs, out, a.metrics, &ev, &labelled, &err);
-    if (rc == 0) {
-        rc = commit_output(out, &tmp, a.out, &err);
-        if (tmp == NULL) out = stdout; /* closed by commit_output */
+    if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
+        snprintf(err.msg, sizeof err.msg, "write error");
+        rc = 1;
+    }
+    const char *failed = NULL;
+    int e = rc == 0 && file.f != NULL ? cli_outputs_commit(&file, 1, &failed) : 0;
+    if (e != 0) {
+        snprintf(err.msg, sizeof err.msg, "cannot write %s: %s", failed, strerror(e));
+        rc = 1;
     }
     if (rc == 0) report(cmd, r, a.metrics, &ev, labelled);
 done:
     if (rc != 0) fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-    if (tmp != NULL) {
-        fclose(out);
-        unlink(tmp);
-        free(tmp);
-    }
+    cli_output_discard(&file); /* an unfinished --out */
     ember_eval_free(&ev);
     free(probs);
     ember_batch_free(b);

@@ -48,11 +48,24 @@ static ember_status check_tables(ember_context *ctx, int64_t num_tables,
     return st;
 }
 
-/* Runs every table's bounds-check pass (after all shapes were found valid). */
+/* Runs the bounds-check pass of every table (after all shapes were found valid): in one pass
+ * when the backend has one, else table by table. Either way the lowest table with a problem
+ * is reported. */
 static ember_status check_all_indices(ember_context *ctx, int64_t num_tables,
                                       const ember_lookup_desc *d,
                                       const ember_buffer *const *indices,
                                       const ember_buffer *const *offsets) {
+    if (ctx->ops->check_indices_batched) {
+        int64_t t = -1;
+        ember_index_problem p = {EMBER_INDEX_PROBLEM_NONE, 0, 0};
+        EMBER_FORWARD_IF_ERROR(
+            ctx->ops->check_indices_batched(ctx, num_tables, d, indices, offsets, &t, &p));
+        if (p.kind == EMBER_INDEX_PROBLEM_NONE) return EMBER_STATUS_SUCCESS;
+        EMBER_RETURN_IF(t < 0 || t >= num_tables, ctx, EMBER_STATUS_INTERNAL,
+                        "the batched index check reported table %lld of %lld", (long long)t,
+                        (long long)num_tables);
+        return name_table(ctx, ember_index_problem_status(ctx, &d[t], &p), t);
+    }
     for (int64_t t = 0; t < num_tables; t++) {
         ember_status st = ember_run_index_check(ctx, &d[t], indices[t], offsets ? offsets[t] : NULL);
         if (st != EMBER_STATUS_SUCCESS) return name_table(ctx, st, t);

@@ -113,6 +113,12 @@ ember_status ember_run_index_check(ember_context *ctx, const ember_lookup_desc *
     if (norm->num_indices == 0 && !offsets) return EMBER_STATUS_SUCCESS;
     ember_index_problem p = {EMBER_INDEX_PROBLEM_NONE, 0, 0};
     EMBER_FORWARD_IF_ERROR(ctx->ops->check_indices(ctx, norm, indices, offsets, &p));
+    return ember_index_problem_status(ctx, norm, &p);
+}
+
+ember_status ember_index_problem_status(ember_context *ctx, const ember_lookup_desc *norm,
+                                        const ember_index_problem *problem) {
+    const ember_index_problem p = *problem;
     switch (p.kind) {
     case EMBER_INDEX_PROBLEM_NONE:
         return EMBER_STATUS_SUCCESS;

@@ -34,6 +34,10 @@ ember_status ember_check_lookup_args(ember_context *ctx, const ember_lookup_desc
  * BAD_OFFSETS with the position and value in the message. */
 ember_status ember_run_index_check(ember_context *ctx, const ember_lookup_desc *norm,
                                    const ember_buffer *indices, const ember_buffer *offsets);
+/* What the check pass found as a status: SUCCESS for kind NONE, else INDEX_OUT_OF_RANGE or
+ * BAD_OFFSETS recorded on ctx with the position and value in the message. */
+ember_status ember_index_problem_status(ember_context *ctx, const ember_lookup_desc *norm,
+                                        const ember_index_problem *problem);
 
 /* Validates an optimizer's fields for a sparse (sparse != 0) or dense update. */
 ember_status ember_check_optimizer(ember_context *ctx, const ember_optimizer *opt, int sparse);

@@ -10,6 +10,7 @@
 
 typedef struct param {
     char name[EMBER_ST_NAME_MAX];
+    char legacy_name[EMBER_ST_NAME_MAX]; /* state tensors: their name in older .optim files */
     int ndim;
     int64_t shape[2];
     int64_t count;
@@ -71,10 +72,6 @@ const ember_wd_config *ember_wd_get_config(const ember_wd_model *m) {
     return &m->cfg;
 }
 
-ember_context *ember_wd_context(const ember_wd_model *m) {
-    return m->ctx;
-}
-
 #define API(expr, ...)                                                                             \
     do {                                                                                           \
         ember_status st_ = (expr);                                                                 \
@@ -96,7 +93,7 @@ static ember_status alloc(ember_wd_model *m, ember_buffer **out, size_t bytes, c
 static ember_status alloc_zero(ember_wd_model *m, ember_buffer **out, size_t bytes,
                                const char *what, ember_model_err *err) {
     if (bytes == 0) bytes = 4;
-    EMBER_MODEL_TRY(alloc(m, out, bytes, what, err));
+    EMBER_FORWARD_IF_ERROR(alloc(m, out, bytes, what, err));
     API(ember_buffer_zero(m->ctx, *out, 0, bytes), "zeroing %s", what);
     return EMBER_STATUS_SUCCESS;
 }
@@ -141,26 +138,56 @@ void ember_wd_free(ember_wd_model *m) {
     free(m);
 }
 
-static void add_state(ember_wd_model *m, const char *name, ember_buffer *buf) {
-    if (buf == NULL) return;
-    param *p = &m->states[m->nstates++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = 1;
-    p->count = (int64_t)(ember_buffer_size(buf) / sizeof(float));
-    p->shape[0] = p->count;
-    p->shape[1] = 1;
+/* Names the model's buffers after the layout of its config: the parameters in checkpoint
+ * order, then the optimizer state buffers that exist (in the layout's order). */
+static void bind(param *p, const ember_st_tensor *t, const char *legacy, ember_buffer *buf) {
+    snprintf(p->name, sizeof p->name, "%s", t->name);
+    snprintf(p->legacy_name, sizeof p->legacy_name, "%s", legacy);
+    p->ndim = t->ndim;
+    p->shape[0] = t->shape[0];
+    p->shape[1] = t->shape[1];
+    p->count = t->count;
     p->buf = buf;
 }
 
-static void add_param(ember_wd_model *m, const char *name, int64_t rows, int64_t cols, int ndim,
+/* Binds the next parameter (states: the next state tensor, when buf exists) to buf. */
+static void bind_next(param *list, int *n, int cap, const ember_wd_layout *l, int is_state,
                       ember_buffer *buf) {
-    param *p = &m->params[m->nparams++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = ndim;
-    p->shape[0] = rows;
-    p->shape[1] = cols;
-    p->count = ndim == 1 ? rows : rows * cols;
-    p->buf = buf;
+    if (buf == NULL || *n >= cap) {
+        if (buf != NULL) (*n)++; /* counted, so the caller sees the mismatch */
+        return;
+    }
+    bind(&list[*n], is_state ? &l->states[*n] : &l->params[*n], is_state ? l->legacy[*n] : "",
+         buf);
+    (*n)++;
+}
+
+static ember_status bind_tensors(ember_wd_model *m, ember_model_err *err) {
+    ember_wd_layout l;
+    if (ember_wd_layout_of(&m->cfg, &l) != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    int np = 0, ns = 0;
+    bind_next(m->params, &np, l.nparams, &l, 0, m->wide);
+    bind_next(m->states, &ns, l.nstates, &l, 1, m->wide_state);
+    for (int f = 0; f < m->n_deep; f++) {
+        bind_next(m->params, &np, l.nparams, &l, 0, m->emb[f]);
+        bind_next(m->states, &ns, l.nstates, &l, 1, m->emb_state[f]);
+    }
+    for (int i = 0; i < m->nl; i++) {
+        bind_next(m->params, &np, l.nparams, &l, 0, m->W[i]);
+        bind_next(m->params, &np, l.nparams, &l, 0, m->b[i]);
+        ember_buffer *s4[4] = {m->sW[i], m->sW2[i], m->sb[i], m->sb2[i]};
+        for (int k = 0; k < 4; k++) bind_next(m->states, &ns, l.nstates, &l, 1, s4[k]);
+    }
+    ember_status st = EMBER_STATUS_SUCCESS;
+    if (np != l.nparams || ns != l.nstates)
+        st = ember_merr(err, EMBER_STATUS_INTERNAL,
+                        "model: %d parameter and %d state buffers, its layout %d and %d", np, ns,
+                        l.nparams, l.nstates);
+    m->nparams = np < l.nparams ? np : l.nparams;
+    m->nstates = ns < l.nstates ? ns : l.nstates;
+    ember_wd_layout_free(&l);
+    return st;
 }
 
 static ember_status upload_floats(ember_wd_model *m, ember_buffer *buf, const float *src, int64_t n,
@@ -205,31 +232,9 @@ static ember_status init_params(ember_wd_model *m, ember_model_err *err) {
     return st;
 }
 
-ember_status ember_wd_reset_optimizer(ember_wd_model *m, ember_model_err *err) {
-    const ember_features *fx = m->fx;
-    for (int f = 0; f < fx->n_deep; f++)
-        if (m->emb_state[f])
-            API(ember_buffer_zero(m->ctx, m->emb_state[f], 0, ember_buffer_size(m->emb_state[f])),
-                "zeroing optimizer state");
-    if (m->wide_state)
-        API(ember_buffer_zero(m->ctx, m->wide_state, 0, ember_buffer_size(m->wide_state)),
-            "zeroing optimizer state");
-    for (int i = 0; i < m->nl; i++) {
-        ember_buffer *bs[4] = {m->sW[i], m->sW2[i], m->sb[i], m->sb2[i]};
-        for (int k = 0; k < 4; k++)
-            if (bs[k])
-                API(ember_buffer_zero(m->ctx, bs[k], 0, ember_buffer_size(bs[k])),
-                    "zeroing optimizer state");
-    }
-    m->step = 0;
-    return EMBER_STATUS_SUCCESS;
-}
-
-ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int64_t max_batch,
-                             ember_wd_model **out, ember_model_err *err) {
-    *out = NULL;
-    const ember_features *fx = cfg->fx;
-    if (fx == NULL || max_batch < 1 || cfg->emb_dim < 1 || cfg->nhidden < 0 ||
+static ember_status check_config(const ember_wd_config *cfg, int64_t max_batch,
+                                 ember_model_err *err) {
+    if (cfg->fx == NULL || max_batch < 1 || cfg->emb_dim < 1 || cfg->nhidden < 0 ||
         cfg->nhidden > EMBER_MAX_HIDDEN)
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
                           "model: bad configuration (batch %lld, embedding dim %lld, %d hidden "
@@ -247,6 +252,100 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
                           "model: Adam is for dense layers only, row-wise Adagrad for "
                           "embeddings only");
+    return EMBER_STATUS_SUCCESS;
+}
+
+#define F_ sizeof(float)
+#define I_ sizeof(int64_t)
+
+static ember_status alloc_wide(ember_wd_model *m, ember_model_err *err) {
+    const ember_features *fx = m->fx;
+    EMBER_FORWARD_IF_ERROR(alloc(m, &m->wide, (size_t)fx->d_wide * F_, "wide weights", err));
+    int64_t ws = ember_optimizer_state_size(m->cfg.wide_opt, fx->d_wide, 1);
+    if (ws > 0)
+        EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->wide_state, (size_t)ws * F_, "wide state", err));
+    m->wide_idx_bytes = (size_t)(m->cap * (fx->n_wide > 0 ? fx->n_wide : 1)) * I_;
+    EMBER_FORWARD_IF_ERROR(alloc(m, &m->wide_idx, m->wide_idx_bytes, "wide ids", err));
+    return alloc(m, &m->wide_offs, (size_t)(m->cap + 1) * I_, "wide offsets", err);
+}
+
+static ember_status alloc_embeddings(ember_wd_model *m, ember_model_err *err) {
+    const ember_features *fx = m->fx;
+    for (int f = 0; f < fx->n_deep; f++) {
+        const char *cname = fx->schema->cols[fx->deep_col[f]].name;
+        char name[EMBER_ST_NAME_MAX];
+        snprintf(name, sizeof name, "deep.emb.%.100s", cname);
+        const int64_t rows = fx->field_buckets[f];
+        EMBER_FORWARD_IF_ERROR(alloc(m, &m->emb[f], (size_t)(rows * m->dim) * F_, name, err));
+        int64_t es = ember_optimizer_state_size(m->cfg.emb_opt, rows, m->dim);
+        if (es > 0)
+            EMBER_FORWARD_IF_ERROR(
+                alloc_zero(m, &m->emb_state[f], (size_t)es * F_, "embedding state", err));
+        m->emb_idx_bytes[f] = (size_t)m->cap * I_;
+        EMBER_FORWARD_IF_ERROR(alloc(m, &m->emb_idx[f], m->emb_idx_bytes[f], "embedding ids", err));
+        if (fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI)
+            EMBER_FORWARD_IF_ERROR(
+                alloc(m, &m->emb_offs[f], (size_t)(m->cap + 1) * I_, "offsets", err));
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+static ember_status alloc_dense(ember_wd_model *m, ember_model_err *err) {
+    for (int i = 0; i <= m->nl; i++) {
+        size_t bytes = (size_t)(m->cap * m->n[i]) * F_;
+        EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->a[i], bytes, "activations", err));
+        EMBER_FORWARD_IF_ERROR(alloc(m, &m->g[i], bytes, "gradients", err));
+    }
+    const ember_optimizer_kind opt = m->cfg.deep_opt;
+    for (int i = 0; i < m->nl; i++) {
+        int64_t in = m->n[i], o = m->n[i + 1];
+        char wn[64], bn[64];
+        if (i < m->nl - 1) {
+            snprintf(wn, sizeof wn, "deep.fc%d.weight", i);
+            snprintf(bn, sizeof bn, "deep.fc%d.bias", i);
+        } else {
+            strcpy(wn, "out.weight");
+            strcpy(bn, "out.bias");
+        }
+        const size_t wbytes = (size_t)(in * o) * F_, bbytes = (size_t)o * F_;
+        EMBER_FORWARD_IF_ERROR(alloc(m, &m->W[i], wbytes, wn, err));
+        EMBER_FORWARD_IF_ERROR(alloc(m, &m->b[i], bbytes, bn, err));
+        EMBER_FORWARD_IF_ERROR(alloc(m, &m->dW[i], wbytes, "weight gradient", err));
+        EMBER_FORWARD_IF_ERROR(alloc(m, &m->db[i], bbytes, "bias gradient", err));
+        if (opt != EMBER_OPTIMIZER_SGD) {
+            EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->sW[i], wbytes, "state", err));
+            EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->sb[i], bbytes, "state", err));
+        }
+        if (opt == EMBER_OPTIMIZER_ADAM) {
+            EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->sW2[i], wbytes, "state", err));
+            EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->sb2[i], bbytes, "state", err));
+        }
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The model's host-side arrays (buffers come after). */
+static ember_status alloc_host(ember_wd_model *m, ember_model_err *err) {
+    size_t nd = (size_t)(m->n_deep > 0 ? m->n_deep : 1);
+    m->emb = calloc(nd, sizeof(ember_buffer *));
+    m->emb_state = calloc(nd, sizeof(ember_buffer *));
+    m->emb_idx = calloc(nd, sizeof(ember_buffer *));
+    m->emb_offs = calloc(nd, sizeof(ember_buffer *));
+    m->emb_idx_bytes = calloc(nd, sizeof(size_t));
+    m->params = calloc((size_t)(m->n_deep + 2 * m->nl + 1), sizeof(param));
+    m->states = calloc((size_t)(m->n_deep + 4 * m->nl + 1), sizeof(param));
+    m->x0_host = calloc((size_t)(m->cap * m->n0), sizeof(float));
+    if (!m->emb || !m->emb_state || !m->emb_idx || !m->emb_offs || !m->emb_idx_bytes ||
+        !m->params || !m->states || !m->x0_host)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int64_t max_batch,
+                             ember_wd_model **out, ember_model_err *err) {
+    *out = NULL;
+    EMBER_FORWARD_IF_ERROR(check_config(cfg, max_batch, err));
+    const ember_features *fx = cfg->fx;
     ember_wd_model *m = calloc(1, sizeof *m);
     if (m == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     m->ctx = ctx;
@@ -266,109 +365,13 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
     m->n[0] = m->n0;
     for (int l = 0; l < cfg->nhidden; l++) m->n[l + 1] = cfg->hidden[l];
     m->n[m->nl] = 1;
-    size_t nd = (size_t)(fx->n_deep > 0 ? fx->n_deep : 1);
-    m->emb = calloc(nd, sizeof(ember_buffer *));
-    m->emb_state = calloc(nd, sizeof(ember_buffer *));
-    m->emb_idx = calloc(nd, sizeof(ember_buffer *));
-    m->emb_offs = calloc(nd, sizeof(ember_buffer *));
-    m->emb_idx_bytes = calloc(nd, sizeof(size_t));
-    m->params = calloc((size_t)(fx->n_deep + 2 * m->nl + 1), sizeof(param));
-    m->x0_host = calloc((size_t)(max_batch * m->n0), sizeof(float));
-    if (!m->emb || !m->emb_state || !m->emb_idx || !m->emb_offs || !m->emb_idx_bytes ||
-        !m->params || !m->x0_host) {
-        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    if ((st = alloc_host(m, err)) || (st = alloc_wide(m, err)) ||
+        (st = alloc_embeddings(m, err)) || (st = alloc_dense(m, err)))
         goto fail;
-    }
-    const size_t F = sizeof(float), I = sizeof(int64_t);
-    /* wide */
-    st = alloc(m, &m->wide, (size_t)fx->d_wide * F, "wide weights", err);
-    if (st) goto fail;
-    add_param(m, "wide.weight", fx->d_wide, 1, 2, m->wide);
-    int64_t ws = ember_optimizer_state_size(cfg->wide_opt, fx->d_wide, 1);
-    if (ws > 0 && (st = alloc_zero(m, &m->wide_state, (size_t)ws * F, "wide state", err)))
+    if ((st = alloc(m, &m->labels, (size_t)max_batch * F_, "labels", err)) ||
+        (st = alloc(m, &m->probs, (size_t)max_batch * F_, "probabilities", err)))
         goto fail;
-    m->wide_idx_bytes = (size_t)(max_batch * (fx->n_wide > 0 ? fx->n_wide : 1)) * I;
-    if ((st = alloc(m, &m->wide_idx, m->wide_idx_bytes, "wide ids", err))) goto fail;
-    if ((st = alloc(m, &m->wide_offs, (size_t)(max_batch + 1) * I, "wide offsets", err))) goto fail;
-    /* embeddings */
-    for (int f = 0; f < fx->n_deep; f++) {
-        const char *cname = fx->schema->cols[fx->deep_col[f]].name;
-        char name[EMBER_ST_NAME_MAX];
-        snprintf(name, sizeof name, "deep.emb.%.100s", cname);
-        const int64_t rows = fx->field_buckets[f];
-        if ((st = alloc(m, &m->emb[f], (size_t)(rows * m->dim) * F, name, err))) goto fail;
-        add_param(m, name, rows, m->dim, 2, m->emb[f]);
-        int64_t es = ember_optimizer_state_size(cfg->emb_opt, rows, m->dim);
-        if (es > 0 &&
-            (st = alloc_zero(m, &m->emb_state[f], (size_t)es * F, "embedding state", err)))
-            goto fail;
-        m->emb_idx_bytes[f] = (size_t)max_batch * I;
-        if ((st = alloc(m, &m->emb_idx[f], m->emb_idx_bytes[f], "embedding ids", err))) goto fail;
-        if (fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI &&
-            (st = alloc(m, &m->emb_offs[f], (size_t)(max_batch + 1) * I, "offsets", err)))
-            goto fail;
-    }
-    /* dense layers */
-    for (int i = 0; i <= m->nl; i++) {
-        if ((st = alloc_zero(m, &m->a[i], (size_t)(max_batch * m->n[i]) * F, "activations", err)))
-            goto fail;
-        if ((st = alloc(m, &m->g[i], (size_t)(max_batch * m->n[i]) * F, "gradients", err)))
-            goto fail;
-    }
-    for (int i = 0; i < m->nl; i++) {
-        int64_t in = m->n[i], o = m->n[i + 1];
-        char wn[64], bn[64];
-        if (i < m->nl - 1) {
-            snprintf(wn, sizeof wn, "deep.fc%d.weight", i);
-            snprintf(bn, sizeof bn, "deep.fc%d.bias", i);
-        } else {
-            strcpy(wn, "out.weight");
-            strcpy(bn, "out.bias");
-        }
-        if ((st = alloc(m, &m->W[i], (size_t)(in * o) * F, wn, err)) ||
-            (st = alloc(m, &m->b[i], (size_t)o * F, bn, err)) ||
-            (st = alloc(m, &m->dW[i], (size_t)(in * o) * F, "weight gradient", err)) ||
-            (st = alloc(m, &m->db[i], (size_t)o * F, "bias gradient", err)))
-            goto fail;
-        add_param(m, wn, o, in, 2, m->W[i]);
-        add_param(m, bn, o, 1, 1, m->b[i]);
-        if (cfg->deep_opt != EMBER_OPTIMIZER_SGD) {
-            if ((st = alloc_zero(m, &m->sW[i], (size_t)(in * o) * F, "state", err)) ||
-                (st = alloc_zero(m, &m->sb[i], (size_t)o * F, "state", err)))
-                goto fail;
-        }
-        if (cfg->deep_opt == EMBER_OPTIMIZER_ADAM) {
-            if ((st = alloc_zero(m, &m->sW2[i], (size_t)(in * o) * F, "state", err)) ||
-                (st = alloc_zero(m, &m->sb2[i], (size_t)o * F, "state", err)))
-                goto fail;
-        }
-    }
-    if ((st = alloc(m, &m->labels, (size_t)max_batch * F, "labels", err)) ||
-        (st = alloc(m, &m->probs, (size_t)max_batch * F, "probabilities", err)))
-        goto fail;
-    m->states = calloc((size_t)(fx->n_deep + 4 * m->nl + 1), sizeof(param));
-    if (m->states == NULL) {
-        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-        goto fail;
-    }
-    add_state(m, "state.wide", m->wide_state);
-    for (int f = 0; f < fx->n_deep; f++) {
-        char name[EMBER_ST_NAME_MAX];
-        snprintf(name, sizeof name, "state.emb.%.100s", fx->schema->cols[fx->deep_col[f]].name);
-        add_state(m, name, m->emb_state[f]);
-    }
-    for (int i = 0; i < m->nl; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "state.layer%d.weight", i);
-        add_state(m, name, m->sW[i]);
-        snprintf(name, sizeof name, "state2.layer%d.weight", i);
-        add_state(m, name, m->sW2[i]);
-        snprintf(name, sizeof name, "state.layer%d.bias", i);
-        add_state(m, name, m->sb[i]);
-        snprintf(name, sizeof name, "state2.layer%d.bias", i);
-        add_state(m, name, m->sb2[i]);
-    }
-    if ((st = init_params(m, err))) goto fail;
+    if ((st = bind_tensors(m, err)) || (st = init_params(m, err))) goto fail;
     *out = m;
     return EMBER_STATUS_SUCCESS;
 fail:
@@ -423,7 +426,7 @@ static ember_status forward(ember_wd_model *m, const ember_batch *b, ember_model
     for (int f = 0; f < fx->n_deep; f++) {
         ember_lookup_desc d;
         field_desc(m, b, f, &d);
-        EMBER_MODEL_TRY(
+        EMBER_FORWARD_IF_ERROR(
             ensure_idx(m, &m->emb_idx[f], &m->emb_idx_bytes[f], (size_t)d.num_indices * I, err));
         API(ember_buffer_upload(m->ctx, m->emb_idx[f], 0, b->deep_ids[f],
                                 (size_t)d.num_indices * I),
@@ -444,7 +447,7 @@ static ember_status forward(ember_wd_model *m, const ember_batch *b, ember_model
     }
     ember_lookup_desc wd;
     wide_desc(m, b, &wd);
-    EMBER_MODEL_TRY(
+    EMBER_FORWARD_IF_ERROR(
         ensure_idx(m, &m->wide_idx, &m->wide_idx_bytes, (size_t)wd.num_indices * I, err));
     API(ember_buffer_upload(m->ctx, m->wide_idx, 0, b->wide_ids, (size_t)wd.num_indices * I),
         "uploading wide ids");
@@ -467,7 +470,7 @@ ember_status ember_wd_train_step(ember_wd_model *m, const ember_batch *b, float 
     const int64_t n = b->n;
     *loss = 0.0f;
     if (n == 0) return EMBER_STATUS_SUCCESS;
-    EMBER_MODEL_TRY(forward(m, b, err));
+    EMBER_FORWARD_IF_ERROR(forward(m, b, err));
     API(ember_buffer_upload(m->ctx, m->labels, 0, b->label, (size_t)n * sizeof(float)),
         "uploading labels");
     const int L = m->nl;
@@ -513,10 +516,15 @@ ember_status ember_wd_train_step(ember_wd_model *m, const ember_batch *b, float 
 ember_status ember_wd_predict(ember_wd_model *m, const ember_batch *b, float *probs,
                               ember_model_err *err) {
     if (b->n == 0) return EMBER_STATUS_SUCCESS;
-    EMBER_MODEL_TRY(forward(m, b, err));
+    EMBER_FORWARD_IF_ERROR(forward(m, b, err));
     API(ember_sigmoid(m->ctx, b->n, m->a[m->nl], m->probs), "sigmoid");
     API(ember_buffer_download(m->ctx, m->probs, 0, probs, (size_t)b->n * sizeof(float)),
         "downloading probabilities");
+    for (int64_t i = 0; i < b->n; i++)
+        if (isnan(probs[i]))
+            return ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
+                              "the model scores line %lld NaN (are its weights finite?)",
+                              (long long)b->line[i]);
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -553,7 +561,7 @@ ember_status ember_wd_get_params(ember_wd_model *m, float *host, ember_model_err
 ember_status ember_wd_set_params(ember_wd_model *m, const float *host, ember_model_err *err) {
     for (int i = 0; i < m->nparams; i++) {
         param *p = &m->params[i];
-        EMBER_MODEL_TRY(upload_floats(m, p->buf, host, p->count, p->name, err));
+        EMBER_FORWARD_IF_ERROR(upload_floats(m, p->buf, host, p->count, p->name, err));
         host += p->count;
     }
     return EMBER_STATUS_SUCCESS;
@@ -567,9 +575,14 @@ void ember_wd_state_info(const ember_wd_model *m, int i, ember_st_tensor *info) 
     const param *p = &m->states[i];
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", p->name);
-    info->ndim = 1;
-    info->shape[0] = p->count;
+    info->ndim = p->ndim;
+    info->shape[0] = p->shape[0];
+    info->shape[1] = p->shape[1];
     info->count = p->count;
+}
+
+const char *ember_wd_state_legacy_name(const ember_wd_model *m, int i) {
+    return m->states[i].legacy_name;
 }
 
 ember_status ember_wd_get_state(ember_wd_model *m, int i, float *host, ember_model_err *err) {

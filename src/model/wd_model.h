@@ -20,26 +20,7 @@
 #ifndef EMBER_MODEL_WIDEDEEP_H
 #define EMBER_MODEL_WIDEDEEP_H
 
-#include "wd_features.h"
-#include "wd_safetensors.h"
-
-#define EMBER_MAX_HIDDEN 8
-
-typedef struct ember_wd_config {
-    const ember_features *fx; /* not owned */
-    int64_t emb_dim;
-    int nhidden;
-    int64_t hidden[EMBER_MAX_HIDDEN];
-    /* Optimizers per part. wide: SGD or ADAGRAD (the API has no FTRL); dense layers:
-     * SGD, ADAGRAD or ADAM; embeddings: SGD, ADAGRAD or ROWWISE_ADAGRAD. L2 is the
-     * optimizer's weight_decay. */
-    ember_optimizer_kind wide_opt, deep_opt, emb_opt;
-    float wide_lr, deep_lr, emb_lr;
-    float wide_l2, deep_l2, emb_l2;
-    ember_reduction_mode reduction;
-    float emb_init; /* embeddings start U(-emb_init, emb_init) */
-    uint64_t seed;
-} ember_wd_config;
+#include "wd_layout.h"
 
 /* Defaults that train well on the Adult data. */
 void ember_wd_config_defaults(ember_wd_config *cfg);
@@ -68,12 +49,16 @@ int64_t ember_wd_num_params(const ember_wd_model *m);
 /* All parameters to / from one host array of ember_wd_num_params floats (tensor order). */
 ember_status ember_wd_get_params(ember_wd_model *m, float *host, ember_model_err *err);
 ember_status ember_wd_set_params(ember_wd_model *m, const float *host, ember_model_err *err);
-/* Forgets optimizer state (accumulators to zero, Adam step to 0). */
-ember_status ember_wd_reset_optimizer(ember_wd_model *m, ember_model_err *err);
 /* Optimizer state tensors (accumulators, Adam moments) and the step count, so a checkpoint
- * can carry on exactly where training stopped. */
+ * can carry on exactly where training stopped. Each is named after its parameter,
+ * PARAM.SLOT with PyTorch's slot names (wide.weight.sum, deep.fc0.weight.exp_avg,
+ * deep.fc0.weight.exp_avg_sq), and has the parameter's shape ([rows, 1] for row-wise
+ * Adagrad's one float per row). */
 int ember_wd_num_state_tensors(const ember_wd_model *m);
 void ember_wd_state_info(const ember_wd_model *m, int i, ember_st_tensor *info);
+/* The tensor's name in .optim files written before the names above (state.wide,
+ * state.emb.COLUMN, state.layerI.weight, state2.layerI.bias, ...; flat shapes). */
+const char *ember_wd_state_legacy_name(const ember_wd_model *m, int i);
 ember_status ember_wd_get_state(ember_wd_model *m, int i, float *host, ember_model_err *err);
 ember_status ember_wd_set_state(ember_wd_model *m, int i, const float *host, ember_model_err *err);
 int64_t ember_wd_step(const ember_wd_model *m);
@@ -82,6 +67,5 @@ void ember_wd_set_step(ember_wd_model *m, int64_t step);
 int64_t ember_wd_epochs_done(const ember_wd_model *m);
 void ember_wd_set_epochs_done(ember_wd_model *m, int64_t epochs);
 const ember_wd_config *ember_wd_get_config(const ember_wd_model *m);
-ember_context *ember_wd_context(const ember_wd_model *m);
 
 #endif /* EMBER_MODEL_WIDEDEEP_H */

@@ -2,11 +2,11 @@
  * little-endian header length N, N bytes of JSON ({"__metadata__": {string: string},
  * "name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...}), then the
  * raw little-endian data. Only F32 tensors. Python loads ember's files with
- * `safetensors.numpy.load_file` or 20 lines of stdlib (see docs/quality.md).
+ * `safetensors.numpy.load_file` or 20 lines of stdlib (see docs/formats.md).
  *
- * Writes are atomic: a temporary file in the same folder, fsync, rename, fsync of the
- * folder; a failed write leaves any older file untouched. Reads check every length, offset
- * and shape against the file and report EMBER_STATUS_CORRUPT_FILE naming what is wrong. */
+ * Writes are atomic (util/atomic_file.h): a failed write leaves any older file untouched.
+ * Reads check every length, offset and shape against the file and report
+ * EMBER_STATUS_CORRUPT_FILE naming what is wrong. */
 #ifndef EMBER_MODEL_SAFETENSORS_H
 #define EMBER_MODEL_SAFETENSORS_H
 
@@ -35,6 +35,7 @@ typedef struct ember_st_file {
     ember_st_meta *meta;
     float *blob;
     int64_t total_floats;
+    int *by_name; /* tensor indices sorted by name: ember_st_find is a binary search */
 } ember_st_file;
 
 /* Writes tensors (count = product of shape is computed here) and string metadata. */

@@ -47,17 +47,15 @@ const char *ember_default_crosses(ember_data_format fmt) {
     return "";
 }
 
-ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec, char delim,
-                              int header, const char *positive, ember_schema **out,
-                              ember_model_err *err) {
-    switch (fmt) {
+ember_status ember_schema_for(const ember_train_opts *o, ember_schema **out, ember_model_err *err) {
+    switch (o->format) {
     case EMBER_FORMAT_ADULT:
     case EMBER_FORMAT_CRITEO:
-        return ember_schema_preset(fmt, out, err);
+        return ember_schema_preset(o->format, out, err);
     case EMBER_FORMAT_ARFF:
-        return ember_schema_from_arff(path, positive, out, err);
+        return ember_schema_from_arff(o->data, o->label, o->positive, out, err);
     case EMBER_FORMAT_CSV:
-        return ember_schema_from_spec(spec, delim, header, positive, out, err);
+        return ember_schema_from_spec(o->schema, o->delim, o->header, o->positive, out, err);
     }
     return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "unknown format");
 }
@@ -103,8 +101,11 @@ ember_status ember_score_reader(ember_wd_model *m, const ember_features *fx, emb
         if (b->n == b->cap || (eof && b->n > 0)) {
             st = ember_wd_predict(m, b, probs, err);
             if (st != EMBER_STATUS_SUCCESS) break;
-            if (ember_eval_add(ev, probs, b->label, b->n) != EMBER_STATUS_SUCCESS) {
-                st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+            st = ember_eval_add(ev, probs, b->label, b->n);
+            if (st != EMBER_STATUS_SUCCESS) {
+                ember_merr(err, st, "%s", st == EMBER_STATUS_NUMERIC_ERROR
+                                              ? "the model scores a row NaN"
+                                              : "out of memory");
                 break;
             }
             ember_batch_clear(b);
@@ -134,6 +135,7 @@ static int sel_fn(void *user, int64_t line) {
 
 typedef struct trainer {
     const ember_train_opts *o;
+    ember_wd_config cfg;
     ember_schema *schema;
     ember_features *fx_owned;
     const ember_features *fx;
@@ -145,6 +147,11 @@ typedef struct trainer {
     ember_batch *b;
     ember_eval ev;
     float *best;
+    holdout_sel train_sel, valid_sel;
+    int has_valid, has_test;
+    int64_t rows_expected; /* training rows of one pass; 0 until known */
+    int64_t global_step;
+    int saved, saved_epoch; /* a checkpoint was written in this run, after that epoch */
 } trainer;
 
 static void trainer_free(trainer *t) {
@@ -164,316 +171,367 @@ static void trainer_free(trainer *t) {
 static ember_status evaluate(trainer *t, ember_reader *r, holdout_sel *sel, ember_metrics *out,
                              ember_model_err *err) {
     ember_eval_reset(&t->ev);
-    EMBER_MODEL_TRY(ember_reader_rewind(r, err));
+    EMBER_FORWARD_IF_ERROR(ember_reader_rewind(r, err));
     if (ember_reader_set_shuffle(r, 0, 0) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-    EMBER_MODEL_TRY(
+    EMBER_FORWARD_IF_ERROR(
         ember_score_reader(t->m, t->fx, r, t->b, sel ? sel_fn : NULL, sel, &t->ev, err));
     *out = ember_eval_metrics(&t->ev);
     return EMBER_STATUS_SUCCESS;
 }
 
+/* The validation rows: the --valid file, else the held-out rows of --data. */
+static ember_status evaluate_valid(trainer *t, ember_metrics *out, ember_model_err *err) {
+    return t->valid ? evaluate(t, t->valid, NULL, out, err)
+                    : evaluate(t, t->train, &t->valid_sel, out, err);
+}
+
+/* Resuming: the checkpoint's schema, features and architecture (learning settings stay
+ * the caller's); an ARFF data file must declare the model's attributes. */
+static ember_status features_from_checkpoint(trainer *t, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    EMBER_FORWARD_IF_ERROR(ember_checkpoint_read(o->resume, &t->ck, err));
+    t->have_ck = 1;
+    t->fx = t->ck.fx;
+    t->cfg.emb_dim = t->ck.cfg.emb_dim;
+    t->cfg.nhidden = t->ck.cfg.nhidden;
+    memcpy(t->cfg.hidden, t->ck.cfg.hidden, sizeof t->cfg.hidden);
+    if (ember_schema_copy(t->fx->schema, &t->schema) != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    if (t->schema->format != EMBER_FORMAT_ARFF) return EMBER_STATUS_SUCCESS;
+    ember_schema *fs = NULL;
+    const char *label = t->schema->cols[t->schema->label_col].name;
+    EMBER_FORWARD_IF_ERROR(ember_schema_from_arff(o->data, label, t->schema->positive, &fs, err));
+    int same = ember_schema_equal(fs, t->schema);
+    ember_schema_free(fs);
+    if (!same)
+        return ember_merr(err, EMBER_STATUS_BAD_DATA,
+                          "%s: its attributes differ from those of the model in %s", o->data,
+                          o->resume);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* A new model: the schema of the format and the feature map the options ask for. */
+static ember_status features_from_options(trainer *t, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    EMBER_FORWARD_IF_ERROR(ember_schema_for(o, &t->schema, err));
+    const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
+    EMBER_FORWARD_IF_ERROR(ember_features_create(&t->fx_owned, t->schema, o->cat_buckets,
+                                                 o->cross_buckets, o->num_bins, o->numeric_mode,
+                                                 crosses, err));
+    EMBER_FORWARD_IF_ERROR(ember_features_set_field_buckets(t->fx_owned, o->field_buckets, err));
+    t->fx = t->fx_owned;
+    return EMBER_STATUS_SUCCESS;
+}
+
+static ember_status open_reader(trainer *t, const char *path, ember_reader **r,
+                                ember_model_err *err) {
+    if (path == NULL) return EMBER_STATUS_SUCCESS;
+    EMBER_FORWARD_IF_ERROR(ember_reader_open(r, path, t->schema, err));
+    ember_reader_set_skip_bad(*r, t->o->skip_bad);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The holdout split and the readers of the training, test and validation files. */
+static ember_status open_data(trainer *t, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    double holdout = o->holdout;
+    if (holdout < 0) holdout = (o->test == NULL && o->valid == NULL) ? 0.2 : 0.0;
+    if (holdout >= 1.0)
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "holdout must be below 1");
+    holdout_sel sel = {t->cfg.seed, (uint64_t)(holdout * 4294967296.0), 0};
+    t->train_sel = sel;
+    t->valid_sel = sel;
+    t->valid_sel.want = 1;
+    EMBER_FORWARD_IF_ERROR(open_reader(t, o->data, &t->train, err));
+    EMBER_FORWARD_IF_ERROR(open_reader(t, o->test, &t->test, err));
+    EMBER_FORWARD_IF_ERROR(open_reader(t, o->valid, &t->valid, err));
+    t->has_valid = t->valid != NULL || holdout > 0;
+    t->has_test = t->test != NULL;
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* First pass of a new model: numeric statistics (a resumed model keeps its own) and the row
+ * count for the progress bar. Only training rows count, never held-out ones. */
+static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    const double t0 = ember_now();
+    double last_report = t0;
+    ember_row row;
+    int eof = 0;
+    for (int64_t lines = 0;; lines++) {
+        EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
+        if (eof) break;
+        if (o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
+            double now = last_report = ember_now();
+            ember_train_progress p = {0, o->epochs, t->rows_expected, 0, NAN,
+                                      t->rows_expected / (now - t0), now - t0};
+            o->on_progress(o->user, &p);
+        }
+        if (is_holdout(&t->train_sel, row.line)) continue;
+        ember_features_stats_add(t->fx_owned, &row);
+        t->rows_expected++;
+    }
+    res->skipped_train = ember_reader_skipped(t->train);
+    EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(t->fx_owned, err));
+    if (t->rows_expected == 0)
+        return ember_merr(err, EMBER_STATUS_BAD_DATA, "%s: no training rows", t->o->data);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The parameter count of the config, checked against what the model holds. */
+static ember_status count_params(trainer *t, ember_train_result *res, ember_model_err *err) {
+    ember_widedeep_spec spec;
+    ember_wd_spec_storage ss;
+    ember_status st = ember_wd_spec_from_config(&t->cfg, &spec, &ss);
+    if (st == EMBER_STATUS_SUCCESS) {
+        st = ember_widedeep_count_params(&spec, &res->count);
+        ember_wd_spec_storage_free(&ss);
+    }
+    if (st != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, st, "counting parameters: %s", ember_last_error());
+    res->params = res->count.allocated;
+    if (res->params != ember_wd_num_params(t->m))
+        return ember_merr(err, EMBER_STATUS_INTERNAL,
+                          "the model holds %lld floats, the count says %lld",
+                          (long long)ember_wd_num_params(t->m), (long long)res->params);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The context and the model (a resumed one with its parameters, and its optimizer state
+ * when its optimizers are the ones asked for now), the batch and the best-epoch copy. */
+static ember_status build_model(trainer *t, ember_train_result *res, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    const ember_wd_config *cfg = &t->cfg;
+    int threads = o->threads >= 0 ? o->threads : ember_auto_threads(cfg, o->batch);
+    EMBER_FORWARD_IF_ERROR(ember_open_context(o->backend, o->device, threads, &t->ctx, err));
+    EMBER_FORWARD_IF_ERROR(ember_wd_create(t->ctx, cfg, o->batch, &t->m, err));
+    if (t->have_ck) {
+        EMBER_FORWARD_IF_ERROR(ember_checkpoint_apply(&t->ck, t->m, err));
+        if (cfg->wide_opt == t->ck.cfg.wide_opt && cfg->deep_opt == t->ck.cfg.deep_opt &&
+            cfg->emb_opt == t->ck.cfg.emb_opt)
+            EMBER_FORWARD_IF_ERROR(
+                ember_checkpoint_load_optimizer(&t->ck, t->m, o->resume, &res->optimizer_resumed,
+                                                err));
+    }
+    if (ember_batch_create(&t->b, t->fx, o->batch) != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    EMBER_FORWARD_IF_ERROR(count_params(t, res, err));
+    t->best = malloc((size_t)res->params * sizeof(float));
+    if (t->best == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* What became of the checkpoint when training diverged: said only of what this run did. */
+static void kept_note(const trainer *t, char *buf, size_t n) {
+    if (t->o->save == NULL)
+        buf[0] = '\0';
+    else if (t->saved)
+        snprintf(buf, n, "; the last good checkpoint (after epoch %d) is kept in %s",
+                 t->saved_epoch, t->o->save);
+    else
+        snprintf(buf, n, "; no checkpoint was written");
+}
+
+static ember_status diverged(const trainer *t, float loss, int epoch, int64_t steps,
+                             ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    char note[600];
+    kept_note(t, note, sizeof note);
+    return ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
+                      "training diverged: loss is %s at epoch %d, step %lld "
+                      "(global step %lld; %s lines %lld-%lld)%s",
+                      isnan(loss) ? "NaN" : "infinite", epoch, (long long)steps + 1,
+                      (long long)t->global_step, o->data, (long long)t->b->line[0],
+                      (long long)t->b->line[t->b->n - 1], note);
+}
+
+/* One pass over the training rows (each epoch its own order, fixed by the seed and the
+ * epochs already trained, which a resumed run restores); fills rep's training fields. */
+static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
+                                ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    EMBER_FORWARD_IF_ERROR(ember_reader_rewind(t->train, err));
+    uint64_t order = ember_hash_combine(t->cfg.seed ^ 0x5ca1ab1eull,
+                                        (uint64_t)ember_wd_epochs_done(t->m));
+    if (ember_reader_set_shuffle(t->train, o->shuffle, order) != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory (--shuffle)");
+    const double e0 = ember_now();
+    double loss_sum = 0.0, run_loss = 0.0, last_report = e0;
+    int64_t rows = 0, steps = 0;
+    int eof = 0;
+    ember_row row;
+    ember_batch_clear(t->b);
+    for (;;) {
+        EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
+        if (!eof) {
+            if (is_holdout(&t->train_sel, row.line)) continue;
+            EMBER_FORWARD_IF_ERROR(ember_features_encode(t->fx, &row, t->b, err));
+        }
+        if (t->b->n == t->b->cap || (eof && t->b->n > 0)) {
+            float loss;
+            t->global_step++;
+            EMBER_FORWARD_IF_ERROR(ember_wd_train_step(t->m, t->b, &loss, err));
+            if (!isfinite(loss)) return diverged(t, loss, epoch, steps, err);
+            loss_sum += (double)loss * (double)t->b->n;
+            rows += t->b->n;
+            steps++;
+            run_loss = steps == 1 ? loss : 0.98 * run_loss + 0.02 * loss;
+            ember_batch_clear(t->b);
+            double now = ember_now();
+            if (o->on_progress && now - last_report > 0.2) {
+                last_report = now;
+                ember_train_progress p = {epoch,    o->epochs,
+                                          rows,     t->rows_expected,
+                                          run_loss, rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
+                                          now - e0};
+                o->on_progress(o->user, &p);
+            }
+        }
+        if (eof) break;
+    }
+    ember_status st = ember_context_synchronize(t->ctx);
+    if (st != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, st, "synchronize: %s", ember_context_last_error(t->ctx));
+    ember_wd_set_epochs_done(t->m, ember_wd_epochs_done(t->m) + 1);
+    rep->epoch = epoch;
+    rep->epochs = o->epochs;
+    rep->train_loss = rows ? loss_sum / (double)rows : NAN;
+    rep->train_rows = rows;
+    rep->train_seconds = ember_now() - e0;
+    rep->samples_per_s = rep->train_seconds > 0 ? rows / rep->train_seconds : 0;
+    return EMBER_STATUS_SUCCESS;
+}
+
+static ember_status save_checkpoint(trainer *t, ember_model_err *err) {
+    ember_status st = ember_checkpoint_save(t->m, t->o->save, err);
+    if (st == EMBER_STATUS_NUMERIC_ERROR) { /* the weights diverged at the end of the epoch */
+        char note[600], msg[sizeof err->msg];
+        kept_note(t, note, sizeof note);
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return ember_merr(err, st, "training diverged: %.900s%s", msg, note);
+    }
+    if (st != EMBER_STATUS_SUCCESS) return st;
+    t->saved_epoch = (int)ember_wd_epochs_done(t->m);
+    t->saved = 1;
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* What early stopping tracks across epochs. */
+typedef struct progress {
+    double best_auc;
+    int since_best, have_best;
+    double train_seconds;
+    int64_t train_rows;
+} progress;
+
+/* After an epoch: validation and test metrics, the best model so far and its checkpoint. */
+static ember_status finish_epoch(trainer *t, ember_epoch_report *rep, progress *pg,
+                                 ember_train_result *res, ember_model_err *err) {
+    if (t->has_valid) {
+        EMBER_FORWARD_IF_ERROR(evaluate_valid(t, &rep->valid, err));
+        rep->has_valid = 1;
+    }
+    if (t->has_test) {
+        EMBER_FORWARD_IF_ERROR(evaluate(t, t->test, NULL, &rep->test, err));
+        rep->has_test = 1;
+    }
+    res->epochs_run = rep->epoch;
+    res->train_loss = rep->train_loss;
+    rep->improved = !t->has_valid || (rep->valid.auc > pg->best_auc);
+    if (!rep->improved) {
+        pg->since_best++;
+        return EMBER_STATUS_SUCCESS;
+    }
+    pg->since_best = 0;
+    res->best_epoch = rep->epoch;
+    if (t->has_valid) { /* the best epoch's model is the one kept */
+        pg->best_auc = rep->valid.auc;
+        EMBER_FORWARD_IF_ERROR(ember_wd_get_params(t->m, t->best, err));
+        pg->have_best = 1;
+    }
+    if (t->o->save != NULL) {
+        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
+        rep->saved = 1;
+        res->saves++;
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The final metrics: on the test file, else the validation rows, else the training rows. */
+static ember_status final_metrics(trainer *t, ember_train_result *res, ember_model_err *err) {
+    if (t->has_test) {
+        res->final_on = "test";
+        return evaluate(t, t->test, NULL, &res->final, err);
+    }
+    if (t->has_valid) {
+        res->final_on = "validation";
+        return evaluate_valid(t, &res->final, err);
+    }
+    res->final_on = "training";
+    return evaluate(t, t->train, NULL, &res->final, err);
+}
+
+static ember_status run_epochs(trainer *t, ember_train_result *res, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    progress pg = {-1.0, 0, 0, 0.0, 0};
+    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+        ember_epoch_report rep;
+        memset(&rep, 0, sizeof rep);
+        EMBER_FORWARD_IF_ERROR(train_epoch(t, epoch, &rep, err));
+        pg.train_seconds += rep.train_seconds;
+        pg.train_rows += rep.train_rows;
+        if (t->rows_expected == 0) {
+            t->rows_expected = rep.train_rows;
+            res->skipped_train = ember_reader_skipped(t->train);
+        }
+        EMBER_FORWARD_IF_ERROR(finish_epoch(t, &rep, &pg, res, err));
+        if (o->on_epoch) o->on_epoch(o->user, &rep);
+        if (t->has_valid && o->patience > 0 && pg.since_best >= o->patience) break;
+    }
+    /* Early stopping keeps the best epoch's model. */
+    if (pg.have_best && res->best_epoch != res->epochs_run)
+        EMBER_FORWARD_IF_ERROR(ember_wd_set_params(t->m, t->best, err));
+    if (o->epochs == 0 && o->save != NULL) {
+        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
+        res->saves++;
+    }
+    res->samples_per_s = pg.train_seconds > 0 ? pg.train_rows / pg.train_seconds : 0;
+    res->train_rows = pg.train_rows;
+    return EMBER_STATUS_SUCCESS;
+}
+
+static ember_status train(trainer *t, ember_train_result *res, ember_model_err *err) {
+    const ember_train_opts *o = t->o;
+    if (o->resume != NULL)
+        EMBER_FORWARD_IF_ERROR(features_from_checkpoint(t, err));
+    else
+        EMBER_FORWARD_IF_ERROR(features_from_options(t, err));
+    t->cfg.fx = t->fx;
+    EMBER_FORWARD_IF_ERROR(open_data(t, err));
+    if (t->fx_owned != NULL) EMBER_FORWARD_IF_ERROR(first_pass(t, res, err));
+    EMBER_FORWARD_IF_ERROR(build_model(t, res, err));
+    if (o->on_start) o->on_start(o->user, &t->cfg, &res->count, ember_context_device_name(t->ctx));
+    EMBER_FORWARD_IF_ERROR(run_epochs(t, res, err));
+    EMBER_FORWARD_IF_ERROR(final_metrics(t, res, err));
+    res->skipped_test = t->test ? ember_reader_skipped(t->test) : 0;
+    const char *fs = ember_reader_first_skip(t->train);
+    if (!fs[0] && t->test) fs = ember_reader_first_skip(t->test);
+    snprintf(res->first_skip, sizeof res->first_skip, "%.500s", fs);
+    return EMBER_STATUS_SUCCESS;
+}
+
 ember_status ember_train(const ember_train_opts *o, ember_train_result *res, ember_model_err *err) {
-    trainer t;
-    memset(&t, 0, sizeof t);
     memset(res, 0, sizeof *res);
-    t.o = o;
-    ember_status st = EMBER_STATUS_SUCCESS;
-    const double t_start = ember_now();
     if (o->data == NULL) return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "no training data");
     if (o->batch < 1 || o->epochs < 0)
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "bad batch size or epoch count");
-    ember_wd_config cfg = o->model;
-
-    /* Schema and feature map: from the checkpoint when resuming, else from the data. */
-    if (o->resume != NULL) {
-        st = ember_checkpoint_read(o->resume, &t.ck, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        t.have_ck = 1;
-        t.fx = t.ck.fx;
-        /* The architecture is the checkpoint's; learning settings stay the caller's. */
-        cfg.emb_dim = t.ck.cfg.emb_dim;
-        cfg.nhidden = t.ck.cfg.nhidden;
-        memcpy(cfg.hidden, t.ck.cfg.hidden, sizeof cfg.hidden);
-        st = ember_schema_copy(t.fx->schema, &t.schema);
-        if (st != EMBER_STATUS_SUCCESS) {
-            st = ember_merr(err, st, "out of memory");
-            goto done;
-        }
-        if (t.schema->format == EMBER_FORMAT_ARFF) {
-            /* ARFF files carry their own header: check the data file agrees. */
-            ember_schema *fs = NULL;
-            st = ember_schema_from_arff(o->data, t.schema->positive, &fs, err);
-            if (st != EMBER_STATUS_SUCCESS) goto done;
-            int same = ember_schema_equal(fs, t.schema);
-            ember_schema_free(fs);
-            if (!same) {
-                st = ember_merr(err, EMBER_STATUS_BAD_DATA,
-                                "%s: its attributes differ from those of the model in %s", o->data,
-                                o->resume);
-                goto done;
-            }
-        }
-    } else {
-        st = ember_schema_for(o->format, o->data, o->schema, o->delim, o->header, o->positive,
-                              &t.schema, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
-        st = ember_features_create(&t.fx_owned, t.schema, o->cat_buckets, o->cross_buckets,
-                                   o->num_bins, o->numeric_mode, crosses, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        st = ember_features_set_field_buckets(t.fx_owned, o->field_buckets, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        t.fx = t.fx_owned;
-    }
-    cfg.fx = t.fx;
-
-    double holdout = o->holdout;
-    if (holdout < 0) holdout = (o->test == NULL && o->valid == NULL) ? 0.2 : 0.0;
-    if (holdout >= 1.0) {
-        st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "holdout must be below 1");
-        goto done;
-    }
-    holdout_sel train_sel = {cfg.seed, (uint64_t)(holdout * 4294967296.0), 0};
-    holdout_sel valid_sel = train_sel;
-    valid_sel.want = 1;
-
-    st = ember_reader_open(&t.train, o->data, t.schema, err);
-    if (st != EMBER_STATUS_SUCCESS) goto done;
-    ember_reader_set_skip_bad(t.train, o->skip_bad);
-    if (o->test != NULL) {
-        st = ember_reader_open(&t.test, o->test, t.schema, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        ember_reader_set_skip_bad(t.test, o->skip_bad);
-    }
-    if (o->valid != NULL) {
-        st = ember_reader_open(&t.valid, o->valid, t.schema, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        ember_reader_set_skip_bad(t.valid, o->skip_bad);
-    }
-
-    /* First pass: numeric statistics (not on resume: the model's are kept) and a row count
-     * for the progress bar. Only training rows count, never held-out ones. */
-    int64_t rows_expected = 0;
-    if (t.fx_owned != NULL) {
-        ember_row row;
-        int eof = 0;
-        for (;;) {
-            st = ember_reader_next(t.train, &row, &eof, err);
-            if (st != EMBER_STATUS_SUCCESS) goto done;
-            if (eof) break;
-            if (is_holdout(&train_sel, row.line)) continue;
-            ember_features_stats_add(t.fx_owned, &row);
-            rows_expected++;
-        }
-        res->skipped_train = ember_reader_skipped(t.train);
-        st = ember_features_stats_finish(t.fx_owned, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        if (rows_expected == 0) {
-            st = ember_merr(err, EMBER_STATUS_BAD_DATA, "%s: no training rows", o->data);
-            goto done;
-        }
-    }
-
-    st = ember_open_context(o->backend, o->device,
-                            o->threads >= 0 ? o->threads : ember_auto_threads(&cfg, o->batch),
-                            &t.ctx, err);
-    if (st != EMBER_STATUS_SUCCESS) goto done;
-    st = ember_wd_create(t.ctx, &cfg, o->batch, &t.m, err);
-    if (st != EMBER_STATUS_SUCCESS) goto done;
-    if (t.have_ck) {
-        st = ember_checkpoint_apply(&t.ck, t.m, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        /* The optimizer state beside it, when its optimizers are the ones asked for now. */
-        if (cfg.wide_opt == t.ck.cfg.wide_opt && cfg.deep_opt == t.ck.cfg.deep_opt &&
-            cfg.emb_opt == t.ck.cfg.emb_opt) {
-            st = ember_checkpoint_load_optimizer(t.m, o->resume, &res->optimizer_resumed, err);
-            if (st != EMBER_STATUS_SUCCESS) goto done;
-        }
-    }
-    if (ember_batch_create(&t.b, t.fx, o->batch) != EMBER_STATUS_SUCCESS) {
-        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
-    {
-        ember_widedeep_spec spec;
-        ember_wd_spec_storage ss;
-        st = ember_wd_spec_from_config(&cfg, &spec, &ss);
-        if (st == EMBER_STATUS_SUCCESS) {
-            st = ember_widedeep_count_params(&spec, &res->count);
-            ember_wd_spec_storage_free(&ss);
-        }
-        if (st != EMBER_STATUS_SUCCESS) {
-            st = ember_merr(err, st, "counting parameters: %s", ember_last_error());
-            goto done;
-        }
-        res->params = res->count.allocated;
-        if (res->params != ember_wd_num_params(t.m)) {
-            st = ember_merr(err, EMBER_STATUS_INTERNAL,
-                            "the model holds %lld floats, the count says %lld",
-                            (long long)ember_wd_num_params(t.m), (long long)res->params);
-            goto done;
-        }
-    }
-    if (o->on_start) o->on_start(o->user, &cfg, &res->count, ember_context_device_name(t.ctx));
-
-    const int has_valid = t.valid != NULL || holdout > 0;
-    const int has_test = t.test != NULL;
-    double best_auc = -1.0;
-    int since_best = 0;
-    double train_seconds = 0.0;
-    int64_t train_rows_total = 0;
-    int64_t global_step = 0;
-    t.best = malloc((size_t)res->params * sizeof(float));
-    if (t.best == NULL) {
-        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
-    int have_best = 0;
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
-        st = ember_reader_rewind(t.train, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-        /* Each epoch its own order, fixed by the seed and the epochs already trained (which
-         * a resumed run restores). */
-        if (ember_reader_set_shuffle(t.train, o->shuffle,
-                                     ember_hash_combine(cfg.seed ^ 0x5ca1ab1eull,
-                                                        (uint64_t)ember_wd_epochs_done(t.m))) !=
-            EMBER_STATUS_SUCCESS) {
-            st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory (--shuffle)");
-            goto done;
-        }
-        const double e0 = ember_now();
-        double loss_sum = 0.0, run_loss = 0.0, last_report = e0;
-        int64_t rows = 0, steps = 0;
-        int eof = 0;
-        ember_row row;
-        ember_batch_clear(t.b);
-        for (;;) {
-            st = ember_reader_next(t.train, &row, &eof, err);
-            if (st != EMBER_STATUS_SUCCESS) goto done;
-            if (!eof) {
-                if (is_holdout(&train_sel, row.line)) continue;
-                st = ember_features_encode(t.fx, &row, t.b, err);
-                if (st != EMBER_STATUS_SUCCESS) goto done;
-            }
-            if (t.b->n == t.b->cap || (eof && t.b->n > 0)) {
-                float loss;
-                global_step++;
-                st = ember_wd_train_step(t.m, t.b, &loss, err);
-                if (st != EMBER_STATUS_SUCCESS) goto done;
-                if (!isfinite(loss)) {
-                    st = ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
-                                    "training diverged: loss is %s at epoch %d, step %lld "
-                                    "(global step %lld; %s lines %lld-%lld)%s",
-                                    isnan(loss) ? "NaN" : "infinite", epoch, (long long)steps + 1,
-                                    (long long)global_step, o->data, (long long)t.b->line[0],
-                                    (long long)t.b->line[t.b->n - 1],
-                                    o->save ? "; the last good checkpoint is kept" : "");
-                    goto done;
-                }
-                loss_sum += (double)loss * (double)t.b->n;
-                rows += t.b->n;
-                steps++;
-                run_loss = steps == 1 ? loss : 0.98 * run_loss + 0.02 * loss;
-                ember_batch_clear(t.b);
-                double now = ember_now();
-                if (o->on_progress && now - last_report > 0.2) {
-                    last_report = now;
-                    ember_train_progress p = {epoch,    o->epochs,
-                                              rows,     rows_expected,
-                                              run_loss, rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
-                                              now - e0};
-                    o->on_progress(o->user, &p);
-                }
-            }
-            if (eof) break;
-        }
-        st = ember_context_synchronize(t.ctx);
-        if (st != EMBER_STATUS_SUCCESS) {
-            st = ember_merr(err, st, "synchronize: %s", ember_context_last_error(t.ctx));
-            goto done;
-        }
-        ember_wd_set_epochs_done(t.m, ember_wd_epochs_done(t.m) + 1);
-        const double secs = ember_now() - e0;
-        train_seconds += secs;
-        train_rows_total += rows;
-        if (rows_expected == 0) {
-            rows_expected = rows;
-            res->skipped_train = ember_reader_skipped(t.train);
-        }
-        ember_epoch_report rep;
-        memset(&rep, 0, sizeof rep);
-        rep.epoch = epoch;
-        rep.epochs = o->epochs;
-        rep.train_loss = rows ? loss_sum / (double)rows : NAN;
-        rep.train_rows = rows;
-        rep.train_seconds = secs;
-        rep.samples_per_s = secs > 0 ? rows / secs : 0;
-        if (has_valid) {
-            st = t.valid ? evaluate(&t, t.valid, NULL, &rep.valid, err)
-                         : evaluate(&t, t.train, &valid_sel, &rep.valid, err);
-            if (st != EMBER_STATUS_SUCCESS) goto done;
-            rep.has_valid = 1;
-        }
-        if (has_test) {
-            st = evaluate(&t, t.test, NULL, &rep.test, err);
-            if (st != EMBER_STATUS_SUCCESS) goto done;
-            rep.has_test = 1;
-        }
-        res->epochs_run = epoch;
-        res->train_loss = rep.train_loss;
-        rep.improved = !has_valid || (rep.valid.auc > best_auc);
-        if (rep.improved) {
-            if (has_valid) best_auc = rep.valid.auc;
-            since_best = 0;
-            res->best_epoch = epoch;
-            if (has_valid) { /* the best epoch's model is the one kept */
-                st = ember_wd_get_params(t.m, t.best, err);
-                if (st != EMBER_STATUS_SUCCESS) goto done;
-                have_best = 1;
-            }
-            if (o->save != NULL) {
-                st = ember_checkpoint_save(t.m, o->save, err);
-                if (st == EMBER_STATUS_SUCCESS)
-                    st = ember_checkpoint_save_optimizer(t.m, o->save, err);
-                if (st != EMBER_STATUS_SUCCESS) goto done;
-                rep.saved = 1;
-            }
-        } else {
-            since_best++;
-        }
-        if (o->on_epoch) o->on_epoch(o->user, &rep);
-        if (has_valid && o->patience > 0 && since_best >= o->patience) break;
-    }
-    /* Early stopping keeps the best epoch's model. */
-    if (have_best && res->best_epoch != res->epochs_run) {
-        st = ember_wd_set_params(t.m, t.best, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-    }
-    if (o->epochs == 0 && o->save != NULL) {
-        st = ember_checkpoint_save(t.m, o->save, err);
-        if (st == EMBER_STATUS_SUCCESS) st = ember_checkpoint_save_optimizer(t.m, o->save, err);
-        if (st != EMBER_STATUS_SUCCESS) goto done;
-    }
-    if (has_test) {
-        st = evaluate(&t, t.test, NULL, &res->final, err);
-        res->final_on = "test";
-    } else if (has_valid) {
-        st = t.valid ? evaluate(&t, t.valid, NULL, &res->final, err)
-                     : evaluate(&t, t.train, &valid_sel, &res->final, err);
-        res->final_on = "validation";
-    } else {
-        st = evaluate(&t, t.train, NULL, &res->final, err);
-        res->final_on = "training";
-    }
-    if (st != EMBER_STATUS_SUCCESS) goto done;
-    res->samples_per_s = train_seconds > 0 ? train_rows_total / train_seconds : 0;
-    res->train_rows = train_rows_total;
-    res->skipped_test = t.test ? ember_reader_skipped(t.test) : 0;
-    const char *fs = ember_reader_first_skip(t.train);
-    if (!fs[0] && t.test) fs = ember_reader_first_skip(t.test);
-    snprintf(res->first_skip, sizeof res->first_skip, "%.500s", fs);
-done:
+    const double t_start = ember_now();
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.o = o;
+    t.cfg = o->model;
+    ember_status st = train(&t, res, err);
     res->seconds = ember_now() - t_start;
     trainer_free(&t);
     return st;

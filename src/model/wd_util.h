@@ -1,12 +1,16 @@
-/* wd_util.h: small shared pieces of the Wide&Deep model library: error messages, a seeded
- * random number generator and a clock. */
+/* wd_util.h: the model library's error detail and its string helper; the generator, the
+ * clock and status forwarding it shares with the rest of the tree come from src/util. */
 #ifndef EMBER_WD_UTIL_H
 #define EMBER_WD_UTIL_H
 
 #include "ember.h"
+#include "util/clock.h"
+#include "util/rng.h"
+#include "util/status.h"
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* The model library's error detail. Every fallible function of src/model takes one and, when
@@ -23,30 +27,13 @@ ember_status ember_merr(ember_model_err *err, ember_status status, const char *f
 #endif
     ;
 
-/* A small, fast, seedable generator (splitmix64): the same seed gives the same stream on
- * every machine, which the deterministic training mode relies on. */
-typedef struct ember_rng {
-    uint64_t s;
-} ember_rng;
-
-void ember_rng_seed(ember_rng *r, uint64_t seed);
-uint64_t ember_rng_next(ember_rng *r);
-/* Uniform in [0, 1). */
-double ember_rng_uniform(ember_rng *r);
-/* Standard normal (Box-Muller). */
-double ember_rng_normal(ember_rng *r);
-
-/* Returns from the calling function when expr fails. */
-#define EMBER_MODEL_TRY(expr)                                                                      \
-    do {                                                                                           \
-        ember_status ember_try_st_ = (expr);                                                       \
-        if (ember_try_st_ != EMBER_STATUS_SUCCESS) return ember_try_st_;                           \
-    } while (0)
-
-/* Monotonic seconds. */
-double ember_now(void);
+/* Opens a data file for reading: IO_ERROR naming it when it cannot be opened or is a
+ * directory (which fopen accepts and whose first read fails). */
+ember_status ember_open_input(const char *path, FILE **out, ember_model_err *err);
 
 /* Duplicates a string (malloc); NULL when out of memory. */
 char *ember_strdup(const char *s);
+/* Cuts the line ending ("\n", "\r\n", any run of them) off a line in place. */
+void ember_chomp(char *line);
 
 #endif /* EMBER_WD_UTIL_H */

@@ -374,9 +374,8 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
     im->queue = clCreateCommandQueue(im->context, im->device,
                                      im->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     OCL_CHECK(ctx, err, "clCreateCommandQueue");
-    cl_mem flag;
-    EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_FLAG, 4 * sizeof(cl_long), &flag));
-    im->flags_dirty = 1;
+    cl_mem stand_in;
+    EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_FLAG, 4 * sizeof(cl_long), &stand_in));
     return ocl_build(ctx, im);
 }
 

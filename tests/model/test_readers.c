@@ -182,7 +182,7 @@ Test(readers, arff_header_gives_schema_and_positive_class) {
                                "'<0',x,bad\n");
     ember_schema *s;
     ember_model_err err = {""};
-    cr_assert_eq(ember_schema_from_arff(p, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert_eq(s->ncols, 3);
     cr_assert_str_eq(s->cols[0].name, "checking status");
     cr_assert_eq(s->cols[0].kind, EMBER_COL_CATEGORICAL);
@@ -204,28 +204,96 @@ Test(readers, arff_header_gives_schema_and_positive_class) {
     ember_reader_close(r);
     /* an explicit positive class, and a wrong one */
     ember_schema_free(s);
-    cr_assert_eq(ember_schema_from_arff(p, "good", &s, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, "good", &s, &err), EMBER_STATUS_SUCCESS);
     cr_assert_str_eq(s->positive, "good");
     ember_schema_free(s);
-    cr_assert_eq(ember_schema_from_arff(p, "ugly", &s, &err), EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, "ugly", &s, &err), EMBER_STATUS_INVALID_ARGUMENT);
     unlink(p);
 }
 
-Test(readers, schema_text_round_trip) {
+Test(readers, schema_json_round_trip) {
     ember_schema *s, *t;
     ember_model_err err = {""};
-    cr_assert_eq(
-        ember_schema_from_spec("label,a b:num,c%d:cat,t:multi:;,ignore", '\t', 0, "yes", &s, &err),
-        EMBER_STATUS_SUCCESS, "%s", err.msg);
-    char *text = ember_schema_serialize(s);
-    cr_assert_eq(ember_schema_deserialize(text, &t, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_spec("label,a b:num,c\"%d\\:cat,t:multi:;,ignore", '\t', 0,
+                                        "yes", &s, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    char *text = ember_schema_to_json(s);
+    cr_assert(text != NULL && text[0] == '{', "%s", text);
+    cr_assert_eq(ember_schema_from_checkpoint(text, &t, &err), EMBER_STATUS_SUCCESS, "%s: %s",
+                 text, err.msg);
     cr_assert(ember_schema_equal(s, t));
+    cr_assert_eq(t->delim, '\t');
     cr_assert_eq(t->cols[3].sep, ';');
     cr_assert_str_eq(t->cols[1].name, "a b");
+    cr_assert_str_eq(t->cols[2].name, "c\"%d\\");
+    cr_assert_str_eq(t->positive, "yes");
+    free(text);
+    ember_schema_free(t);
+    /* the Adult preset: label values and the prefix rule survive too */
+    ember_schema_free(s);
+    cr_assert_eq(ember_schema_preset(EMBER_FORMAT_ADULT, &s, &err), EMBER_STATUS_SUCCESS);
+    text = ember_schema_to_json(s);
+    cr_assert_eq(ember_schema_from_checkpoint(text, &t, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(ember_schema_equal(s, t));
+    cr_assert_eq(t->n_label_values, 2);
+    cr_assert_str_eq(t->label_values[0], "<=50K");
+    cr_assert_eq(t->positive_prefix, 1);
+    cr_assert_eq(t->header, 1);
     free(text);
     ember_schema_free(s);
     ember_schema_free(t);
-    cr_assert_neq(ember_schema_deserialize("format=csv;cols=x:9:0", &t, &err),
+}
+
+Test(readers, schema_json_rejects_malformed) {
+    static const char *bad[] = {
+        "{}",
+        "{\"format\":\"csv\"}",
+        /* two labels */
+        "{\"format\":\"csv\",\"delimiter\":\",\",\"header\":false,\"positive\":\"\","
+        "\"positive_prefix\":false,\"label_values\":[],\"columns\":[{\"name\":\"a\",\"kind\":"
+        "\"label\"},{\"name\":\"b\",\"kind\":\"label\"}]}",
+        /* unknown kind */
+        "{\"format\":\"csv\",\"delimiter\":\",\",\"header\":false,\"positive\":\"\","
+        "\"positive_prefix\":false,\"label_values\":[],\"columns\":[{\"name\":\"a\",\"kind\":"
+        "\"label\"},{\"name\":\"b\",\"kind\":\"wat\"}]}",
+        /* a name longer than EMBER_NAME_MAX */
+        "{\"format\":\"csv\",\"delimiter\":\",\",\"header\":false,\"positive\":\"\","
+        "\"positive_prefix\":false,\"label_values\":[],\"columns\":[{\"name\":\"aaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"kind\":\"label\"}]}",
+        /* truncated */
+        "{\"format\":\"csv\",\"delimiter\":\",\",\"header\":false,\"positive\":\"\","
+        "\"positive_prefix\":false,\"label_values\":[],\"columns\":[{\"name\":\"a\",\"kind\":",
+        /* a repeated key */
+        "{\"format\":\"csv\",\"format\":\"csv\"}",
+    };
+    ember_model_err err = {""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ember_schema *t = NULL;
+        cr_assert_eq(ember_schema_from_checkpoint(bad[i], &t, &err), EMBER_STATUS_CORRUPT_FILE,
+                     "case %zu", i);
+        cr_assert_null(t);
+        cr_assert(strstr(err.msg, "schema JSON") != NULL, "%s", err.msg);
+    }
+}
+
+/* Checkpoints written before the JSON form keep loading: the percent-escaped text. */
+Test(readers, schema_legacy_text) {
+    ember_schema *t;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_from_checkpoint(
+                     "format=csv;delim=9;header=0;prefix=0;positive=yes;labels=;cols=c1:1:0|a%20b:"
+                     "2:0|t:4:59|x:0:0",
+                     &t, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(t->ncols, 4);
+    cr_assert_eq(t->label_col, 0);
+    cr_assert_eq(t->delim, '\t');
+    cr_assert_str_eq(t->cols[1].name, "a b");
+    cr_assert_eq(t->cols[2].kind, EMBER_COL_MULTI);
+    cr_assert_eq(t->cols[2].sep, ';');
+    cr_assert_str_eq(t->positive, "yes");
+    ember_schema_free(t);
+    cr_assert_neq(ember_schema_from_checkpoint("format=csv;cols=x:9:0", &t, &err),
                   EMBER_STATUS_SUCCESS);
 }
 

@@ -1,0 +1,108 @@
+/* test_src_util.c: src/util's JSON writer and reader, and its atomic file replacement. */
+#include "test_util.h"
+
+#include "util/atomic_file.h"
+#include "util/json_reader.h"
+#include "util/json_writer.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
+
+/* Writes a nested document into a memory buffer and returns it (malloc'ed). */
+static char *nested_document(void) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    ember_json j;
+    ember_json_init(&j, f);
+    ember_json_begin_object(&j);
+    ember_json_key_string(&j, "s", "q\"b\\\n\x01");
+    ember_json_key(&j, "a");
+    ember_json_begin_array(&j);
+    ember_json_number(&j, 0.1);
+    ember_json_number(&j, NAN);
+    ember_json_number(&j, 1.0 / 3.0);
+    ember_json_begin_object(&j);
+    ember_json_end_object(&j);
+    ember_json_begin_array(&j);
+    ember_json_end_array(&j);
+    ember_json_int(&j, -5);
+    ember_json_end_array(&j);
+    ember_json_key_uint(&j, "seed", 18446744073709551615ull);
+    ember_json_key_bool(&j, "ok", 1);
+    ember_json_key(&j, "none");
+    ember_json_null(&j);
+    ember_json_end_object(&j);
+    fclose(f);
+    return buf;
+}
+
+Test(util, json_writer_places_commas_escapes_and_round_trips_numbers) {
+    char *doc = nested_document();
+    cr_assert_str_eq(doc,
+                     "{\"s\":\"q\\\"b\\\\\\u000a\\u0001\",\"a\":[0.1,null,0.3333333333333333,{},"
+                     "[],-5],\"seed\":18446744073709551615,\"ok\":true,\"none\":null}");
+    /* the shortest form that reads back (16 digits for 1/3, not %.17g's 17) */
+    cr_assert_eq(strtod("0.3333333333333333", NULL), 1.0 / 3.0);
+    free(doc);
+}
+
+Test(util, json_reader_reads_what_the_writer_wrote_and_stops_at_the_end) {
+    const char *text = "  {\"k\\u00e9\": [12, true] }  ";
+    ember_json_reader r;
+    ember_json_reader_init(&r, text, strlen(text));
+    cr_assert(ember_json_eat(&r, '{'));
+    char *k = ember_json_read_string(&r);
+    cr_assert_str_eq(k, "k\xc3\xa9");
+    free(k);
+    uint64_t v;
+    int b;
+    cr_assert(ember_json_eat(&r, ':') && ember_json_eat(&r, '['));
+    cr_assert(ember_json_read_uint(&r, &v) && v == 12);
+    cr_assert(ember_json_eat(&r, ',') && ember_json_read_bool(&r, &b) && b == 1);
+    cr_assert(ember_json_eat(&r, ']') && ember_json_eat(&r, '}'));
+    cr_assert(ember_json_reader_at_end(&r));
+    /* truncated string, NUL escape, number past 2^53 */
+    static const char *bad[] = {"\"abc", "\"a\\u0000\"", "9007199254740993"};
+    for (int i = 0; i < 3; i++) {
+        ember_json_reader_init(&r, bad[i], strlen(bad[i]));
+        char *s = i < 2 ? ember_json_read_string(&r) : NULL;
+        cr_assert_null(s, "%s", bad[i]);
+        if (i == 2) cr_assert_not(ember_json_read_uint(&r, &v));
+    }
+}
+
+Test(util, atomic_file_replaces_whole_or_not_at_all) {
+    const char *p = write_temp(2, ".txt", "old");
+    ember_atomic_file af;
+    cr_assert_eq(ember_atomic_open(&af, p), 0);
+    cr_assert(strncmp(af.tmp, p, strlen(p)) == 0, "the temporary lies beside the target");
+    fputs("new", af.f);
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", af.tmp);
+    ember_atomic_discard(&af);
+    FILE *f = fopen(p, "r");
+    char got[8] = "";
+    cr_assert(fgets(got, sizeof got, f) != NULL);
+    fclose(f);
+    cr_assert_str_eq(got, "old", "a discarded write leaves the target");
+    cr_assert_neq(access(tmp, F_OK), 0, "and removes its temporary");
+    mode_t old = umask(027);
+    cr_assert_eq(ember_atomic_open(&af, p), 0);
+    fputs("new", af.f);
+    cr_assert_eq(ember_atomic_commit(&af), 0);
+    umask(old);
+    f = fopen(p, "r");
+    cr_assert(fgets(got, sizeof got, f) != NULL);
+    fclose(f);
+    cr_assert_str_eq(got, "new");
+    struct stat sb;
+    cr_assert_eq(stat(p, &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0640, "mode %o", (unsigned)(sb.st_mode & 0777));
+    /* a folder that does not exist: an errno, nothing created */
+    cr_assert_eq(ember_atomic_open(&af, "/nonexistent-ember-dir/x"), ENOENT);
+    cr_assert_null(af.f);
+    unlink(p);
+}
