@@ -2,12 +2,13 @@
 into numpy (or torch) and the metadata that says how data was encoded, and Model.predict
 scores rows with ember's own ops, so the probabilities are those `ember predict` writes.
 
-The file is safetensors (src/model/wd_safetensors.h); the metadata is described in
-src/model/wd_checkpoint.c. The schema entry is read in both of its encodings: JSON (an
-object whose text starts with '{') and the older percent-escaped `key=value;...` text.
-Encoding a row follows src/model/wd_features.c (hashing trick, crosses, numeric transforms
-and buckets) and reading a file follows src/model/wd_reader.c (CSV, TSV, Adult, Criteo,
-ARFF), each a port of the C code, step for step.
+The file is safetensors; docs/formats.md describes its tensors (the parameters and, since
+the optimizer state moved into it, that state) and metadata. The schema entry is read in
+both of its encodings: JSON (src/model/wd_schema_json.c) and the older percent-escaped
+`key=value;...` text (wd_schema_legacy.c). Encoding a row follows src/model/wd_features.c
+(hashing trick, crosses, numeric transforms and buckets) and reading a file follows
+wd_reader.c and wd_arff.c (CSV, TSV, Adult, Criteo, ARFF), each a port of the C code, step
+for step.
 """
 
 from __future__ import annotations
@@ -395,12 +396,13 @@ class Features:
 
 
 class Model:
-    """A Wide&Deep checkpoint: `tensors` (name -> read-only float32 numpy array, in file
-    order), `metadata` (the strings), `features` (the encoding), and scoring."""
+    """A Wide&Deep checkpoint: `tensors` (the parameters, name -> read-only float32 numpy
+    array), `optimizer_state` (Adagrad sums, Adam moments, by PARAM.SLOT; empty in files
+    written without it), `metadata` (the strings), `features` (the encoding), and scoring."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.tensors, self.metadata = read_safetensors(path)
+        tensors, self.metadata = read_safetensors(path)
         kind = self.metadata.get("ember.model")
         if kind != "widedeep-1":
             raise CorruptFile(f"{path}: not an ember Wide&Deep checkpoint (ember.model = "
@@ -408,6 +410,16 @@ class Model:
         self.features = Features(self.metadata)
         self.emb_dim = int(self.metadata["ember.emb_dim"])
         self.hidden = [int(x) for x in _floats(self.metadata["ember.hidden"])]
+        names = ["wide.weight"] + ["deep.emb." + self.schema.columns[c].name
+                                   for c in self.features.deep_col]
+        names += [n for pair in self._layers() for n in pair]
+        missing = [n for n in names if n not in tensors]
+        if missing:
+            raise CorruptFile(f"{path}: tensor '{missing[0]}' is missing")
+        # the parameters, then (checkpoints since the state moved into them) the optimizer
+        # state, PARAM.SLOT with PyTorch's slot names (docs/formats.md)
+        self.tensors = {n: tensors[n] for n in names}
+        self.optimizer_state = {n: t for n, t in tensors.items() if n not in self.tensors}
         self._ctx: Optional[Context] = None
         self._bufs: Dict[str, Buffer] = {}
 

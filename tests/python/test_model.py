@@ -32,6 +32,9 @@ def adult_model(tmp_path_factory):
 
 
 def test_adult_probabilities_equal_ember_predict(adult_model):
+    """A checkpoint of this tree's ember (schema as JSON) scored as `ember predict` scores it."""
+    with open(adult_model, "rb") as f:
+        assert b'"ember.schema":"{' in f.read(4096)
     test = os.path.join(ADULT, "adult.test")
     want = np.array(ember_cli("predict", "--model", adult_model, "--data", test, "--threads",
                               "1").split(), dtype=np.float64)
@@ -48,6 +51,9 @@ def test_adult_tensors_and_rows(adult_model):
                                      [m.emb_dim] * len(fx.field_buckets), len(fx.num_col),
                                      m.hidden)
     assert sum(t.size for t in m.tensors.values()) == pc.allocated
+    # the default optimizers: Adagrad on the wide part and embeddings, Adam on the layers
+    assert m.optimizer_state["wide.weight.sum"].shape == m.tensors["wide.weight"].shape
+    assert m.optimizer_state["out.bias.exp_avg_sq"].shape == (1,)
     sd = m.state_dict()
     assert sd["wide.weight"].shape == (fx.d_wide, 1) and sd["out.bias"].shape == (1,)
     row = ["39", "State-gov", "77516", "Bachelors", "13", "Never-married", "Adm-clerical",
@@ -110,3 +116,13 @@ def test_corrupt_files_raise(tmp_path, adult_model):
     (tmp_path / "tiny").write_bytes(b"abc")
     with pytest.raises(ember.CorruptFile, match="shorter"):
         ember.load_model(str(tmp_path / "tiny"))
+
+
+def test_legacy_checkpoint_predicts_what_that_ember_predicted():
+    """tests/model/fixtures/legacy.st: the escaped-text schema of ember up to 4fceedd."""
+    fixtures = os.path.join(os.path.dirname(__file__), "..", "model", "fixtures")
+    m = ember.load_model(os.path.join(fixtures, "legacy.st"))
+    assert not m.metadata["ember.schema"].startswith("{")
+    got = m.predict_file(os.path.join(fixtures, "adult.sample.test"))
+    want = np.loadtxt(os.path.join(fixtures, "legacy.predictions.txt"))
+    assert len(got) == len(want) == 100 and np.max(np.abs(got - want)) <= 1e-6
