@@ -12,6 +12,9 @@
 #   6. `ember bench --backend cuda` at FBGEMM's shape (with the direct device copy and
 #      cublasSgemm baselines), per-table, then with --batched, then --batched with the index
 #      check run on every call (EMBER_CUDA_CHECK_CACHE=0)
+#   7. the training step with fresh indices uploaded every step (bench/batched_check.py,
+#      FBGEMM's shape): per-table against table-batched calls, and the index check's share
+#      of the batched step (issue 13's target: under 10%)
 # Each step gets at most what is left of EMBER_GPU_TOTAL_S (default 215 s) and is skipped
 # under 12 s. $OUT/gpu-results.txt gets the compact results as they come (FAIL lines,
 # figures, summaries); each step's full output goes to its own file beside it.
@@ -168,6 +171,13 @@ fi
         EMBER_CUDA_CHECK_CACHE=0 "$EMBER" bench --backend cuda --no-cpu --batched \
         --op gather_copy,lookup_sum,update_sgd &&
     tail -n 6 "$OUT/bench.txt" >>"$R"
+
+
+# --- 7. fresh indices every step: what the index check costs the training step ---------------
+[[ -f $BUILD/lib/libember.so ]] &&
+    step "fresh-index step: per-table vs batched" 40 fresh.txt '(cuda T=|median|min|share|Error|error)' \
+        "${RUNENV[@]}" python3 bench/batched_check.py --lib "$BUILD/lib/libember.so" --backend cuda \
+        --tables 32 --rows 100000 --dim 128 --batch 512 --pooling 20 --steps 30 --step
 
 say ""
 say "=== summary (total $(elapsed)s of ${TOTAL_S}s)"

@@ -50,7 +50,8 @@ static const char *err_name(int e) {
         "index_negative",  "index_too_big",     "offset_first",    "offset_decreasing",
         "offset_last",     "out_too_small",     "table_too_small", "batch_mismatch",
         "slice_too_wide",  "weights_with_mean", "padding_too_big", "rowwise_dense",
-        "dense_too_small", "wrong_context",     "batch_differs",   "stride_differs"};
+        "dense_too_small", "wrong_context",     "batch_differs",   "stride_differs",
+        "two_tables_bad"};
     return n[e];
 }
 
@@ -644,6 +645,11 @@ static void add_error_cases(void) {
                   EMBER_INDEX_INT64);
         add_error(batched_ops[t], EMBER_CHECK_ERR_BATCHED_STRIDE, EMBER_POOLING_SUM,
                   EMBER_INDEX_INT64);
+        /* tables 1 and 2 both bad: the lowest is named, with its own position */
+        add_error(batched_ops[t], EMBER_CHECK_ERR_BATCHED_TWO_BAD, EMBER_POOLING_SUM,
+                  EMBER_INDEX_INT64);
+        add_error(batched_ops[t], EMBER_CHECK_ERR_BATCHED_TWO_BAD, EMBER_POOLING_NONE,
+                  EMBER_INDEX_INT32);
     }
 }
 
@@ -779,8 +785,10 @@ void ember_check_case_describe(const ember_check_case *c, char *buf, size_t size
     case EMBER_CHECK_ERRORS:
         snprintf(buf, size, "%s given %s (table%s 13 x 5, batch 6 x 2 indices)",
                  ember_check_op_name(c->target), err_name(c->error),
-                 c->target >= EMBER_CHECK_LOOKUP_BATCHED ? "s 0..2 each, the bad input in table 2,"
-                                                         : "");
+                 c->target < EMBER_CHECK_LOOKUP_BATCHED ? ""
+                 : c->error == EMBER_CHECK_ERR_BATCHED_TWO_BAD
+                     ? "s 0..2 each, bad indices in tables 1 and 2, table 1 to be named,"
+                     : "s 0..2 each, the bad input in table 2,");
         break;
     case EMBER_CHECK_LOOKUP_BATCHED:
     case EMBER_CHECK_BACKWARD_UPDATE_BATCHED: {

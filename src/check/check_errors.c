@@ -39,14 +39,15 @@ typedef struct err_case {
     /* Host inputs: the bad ones, and the valid ones they were made from. */
     int64_t idx[E_NI], off[E_BATCH + 1], good_idx[E_NI], good_off[E_BATCH + 1];
     int64_t uids[E_ROWS], good_uids[E_ROWS]; /* sparse step: the bad index goes here */
+    int64_t idx2[E_NI]; /* BATCHED_TWO_BAD: table 2's indices, bad at a lower position */
     float wts[E_NI];
-    void *ib, *ob, *gib, *gob; /* idx, off, good_idx, good_off in the index type */
+    void *ib, *ob, *gib, *gob, *ib2; /* idx, off, good_idx, good_off, idx2 in the index type */
     unsigned char *scratch;    /* random bytes every kept buffer starts as */
     size_t scratch_bytes;
     kept k[E_KEPT];
     int nk;
     /* Device buffers: indices, offsets, weights, grad_out, and the target's own. */
-    ember_buffer *bi, *bo, *bw, *bgo, *bgi, *bgoff, *bx, *bu;
+    ember_buffer *bi, *bo, *bw, *bgo, *bgi, *bgoff, *bx, *bu, *bi2;
     ember_buffer *table[3], *state[3], *out, *ugrads;
     /* WRONG_CONTEXT: the table lives on a second (CPU) context. */
     ember_context *other;
@@ -90,6 +91,7 @@ static ember_status expected_status(int err) {
     switch (err) {
     case EMBER_CHECK_ERR_INDEX_NEGATIVE:
     case EMBER_CHECK_ERR_INDEX_TOO_BIG:
+    case EMBER_CHECK_ERR_BATCHED_TWO_BAD:
         return EMBER_STATUS_INDEX_OUT_OF_RANGE;
     case EMBER_CHECK_ERR_OFFSET_FIRST:
     case EMBER_CHECK_ERR_OFFSET_DECREASING:
@@ -130,7 +132,7 @@ static void err_inputs(err_case *e) {
     for (int64_t i = 0; i < e->ni; i++) e->idx[i] = chk_below(&e->rng, e->R);
     for (int64_t b = 0; b <= E_BATCH; b++) e->off[b] = b * E_BAG;
     for (int64_t i = 0; i < e->R; i++) e->uids[i] = i;
-    /* Batched ops: tables 0 and 1 get these valid indices, table 2 the bad ones. */
+    /* Batched ops: the other tables get these valid indices, bad_table(e) the bad ones. */
     e->batched =
         e->target == EMBER_CHECK_LOOKUP_BATCHED || e->target == EMBER_CHECK_BACKWARD_UPDATE_BATCHED;
     memcpy(e->good_idx, e->idx, sizeof e->idx);
@@ -165,6 +167,13 @@ static void err_inputs(err_case *e) {
         break;
     case EMBER_CHECK_ERR_PADDING_TOO_BIG:
         e->desc.padding_idx = e->R;
+        break;
+    case EMBER_CHECK_ERR_BATCHED_TWO_BAD:
+        /* Table 1 bad at position 9; table 2 bad too, at a lower position, with another
+         * value: a one-pass check must still name table 1 and its own position. */
+        e->pos = 9, e->val = e->R + 4, e->idx[e->pos] = e->val;
+        memcpy(e->idx2, e->good_idx, sizeof e->idx2);
+        e->idx2[2] = -5;
         break;
     default:
         break;
@@ -217,6 +226,14 @@ static int err_upload(err_case *e, ember_check_result *r) {
     if (e->batched) {
         e->bgi = up_exact(d, e->gib, (size_t)e->ni * e->isz);
         if (e->pooled) e->bgoff = up_exact(d, e->gob, (size_t)(E_BATCH + 1) * e->isz);
+    }
+    if (e->err == EMBER_CHECK_ERR_BATCHED_TWO_BAD) {
+        e->ib2 = chk_index_bytes(e->idx2, e->ni, e->it);
+        if (!e->ib2) {
+            chk_result_failf(r, "out of host memory");
+            return -1;
+        }
+        e->bi2 = up_exact(d, e->ib2, (size_t)e->ni * e->isz);
     }
     /* grad_out: finite values, not random bytes. */
     float *gof = (float *)(e->scratch + (size_t)(e->R * e->D + e->ni * e->D) * 8);
@@ -280,11 +297,20 @@ static void err_prepare(err_case *e) {
     if (e->foreign) e->table[0] = e->foreign;
 }
 
-/* Table 2 of a batched call carries the bad input (or shape). */
+/* The table of a batched call whose bad input the message must name: table 2 (the last),
+ * or table 1 when table 2 is bad too (BATCHED_TWO_BAD: the lowest bad table is reported). */
+static int bad_table(const err_case *e) {
+    return e->err == EMBER_CHECK_ERR_BATCHED_TWO_BAD ? 1 : 2;
+}
+
+/* bad_table(e) of a batched call carries the bad input (or shape). */
 static ember_status err_invoke_batched(err_case *e) {
     ember_lookup_desc descs[3];
-    const ember_buffer *bis[3] = {e->bgi, e->bgi, e->bi}, *bos[3] = {e->bgoff, e->bgoff, e->bo},
-                       *bws[3] = {NULL, NULL, e->bw};
+    const ember_buffer *bis[3] = {e->bgi, e->bgi, e->bgi},
+                       *bos[3] = {e->bgoff, e->bgoff, e->bgoff}, *bws[3] = {NULL, NULL, NULL};
+    int bad = bad_table(e);
+    bis[bad] = e->bi, bos[bad] = e->bo, bws[bad] = e->bw;
+    if (e->bi2) bis[2] = e->bi2;
     for (int t = 0; t < 3; t++) {
         descs[t] = e->desc;
         descs[t].out_row_stride = 3 * e->D;
@@ -362,9 +388,11 @@ static int err_check_status(err_case *e, ember_status st, ember_check_result *r)
             chk_result_failf(r, "%s's message \"%s\" does not name position %s and value %s",
                              e->call, msg ? msg : "(null)", p, v);
     }
-    if (e->batched && (!msg || !strstr(msg, "table 2: ")))
-        chk_result_failf(r, "%s's message \"%s\" does not name the table (\"table 2: ...\")",
-                         e->call, msg ? msg : "(null)");
+    char table[16];
+    snprintf(table, sizeof table, "table %d: ", bad_table(e));
+    if (e->batched && (!msg || !strstr(msg, table)))
+        chk_result_failf(r, "%s's message \"%s\" does not name the table (\"%s...\")",
+                         e->call, msg ? msg : "(null)", table);
     if (e->nu_host != -7)
         chk_result_failf(r, "%s wrote num_unique = %lld although it failed", e->call,
                          (long long)e->nu_host);
@@ -421,6 +449,11 @@ static void err_rewrite(err_case *e, int fix) {
                     ember_buffer_upload(e->ctx, e->bo, 0, fix ? e->gob : e->ob,
                                         (size_t)(E_BATCH + 1) * e->isz),
                     "ember_buffer_upload (offsets)");
+    if (e->bi2)
+        chk_fail_st(d,
+                    ember_buffer_upload(e->ctx, e->bi2, 0, fix ? e->gib : e->ib2,
+                                        (size_t)e->ni * e->isz),
+                    "ember_buffer_upload (table 2's indices)");
 }
 
 /* A bad index or offset fixed in place must be checked again and accepted; broken again
@@ -473,7 +506,8 @@ static void err_free(err_case *e) {
         ember_buffer_free(e->k[i].buf);
         free(e->k[i].before);
     }
-    ember_buffer *own[] = {e->bi, e->bo, e->bw, e->bgo, e->bgi, e->bgoff, e->bx, e->bu, e->foreign};
+    ember_buffer *own[] = {e->bi,  e->bo, e->bw, e->bgo,     e->bgi,
+                           e->bgoff, e->bx, e->bu, e->foreign, e->bi2};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) ember_buffer_free(own[i]);
     ember_context_destroy(e->other);
     free(e->scratch);
@@ -481,6 +515,7 @@ static void err_free(err_case *e) {
     free(e->ob);
     free(e->gib);
     free(e->gob);
+    free(e->ib2);
 }
 
 void chk_run_errors(const ember_check_case *c, ember_context *ctx, ember_context *ref,

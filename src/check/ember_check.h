@@ -75,7 +75,9 @@ typedef enum ember_check_error_kind {
     EMBER_CHECK_ERR_DENSE_TOO_SMALL,    /* dense forward with y one float short */
     EMBER_CHECK_ERR_WRONG_CONTEXT,      /* the table allocated on another context */
     EMBER_CHECK_ERR_BATCHED_BATCH,      /* batched ops: table 2's batch differs from table 0's */
-    EMBER_CHECK_ERR_BATCHED_STRIDE      /* batched ops: table 2's out_row_stride differs */
+    EMBER_CHECK_ERR_BATCHED_STRIDE,     /* batched ops: table 2's out_row_stride differs */
+    EMBER_CHECK_ERR_BATCHED_TWO_BAD     /* batched ops: bad indices in tables 1 and 2 (table 2's
+                                           at a lower position): table 1 must be named */
 } ember_check_error_kind;
 
 /* Batched ops: at most this many tables in one case (more than the 32 one CUDA launch

@@ -107,6 +107,13 @@ static ember_status p_check_indices(ember_context *ctx, const ember_lookup_desc 
                                     ember_index_problem *problem) {
     return CPU->check_indices(ctx, desc, indices, offsets, problem);
 }
+static ember_status p_check_indices_batched(ember_context *ctx, int64_t num_tables,
+                                            const ember_lookup_desc *descs,
+                                            const ember_buffer *const *indices,
+                                            const ember_buffer *const *offsets, int64_t *table,
+                                            ember_index_problem *problem) {
+    return CPU->check_indices_batched(ctx, num_tables, descs, indices, offsets, table, problem);
+}
 
 static ember_status p_lookup(ember_context *ctx, const ember_lookup_desc *desc,
                              const ember_buffer *table, const ember_buffer *indices,
@@ -250,6 +257,7 @@ const struct ember_backend_ops ember_perturbed_backend_ops = {
     .buffer_download = p_buffer_download,
     .buffer_zero = p_buffer_zero,
     .check_indices = p_check_indices,
+    .check_indices_batched = p_check_indices_batched,
     .lookup = p_lookup,
     .backward_dense = p_backward_dense,
     .backward_sparse = p_backward_sparse,

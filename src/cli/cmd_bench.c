@@ -152,6 +152,10 @@ static int make_config(const char *cmd, const bench_args *a, bench_config *cfg) 
 
 int ember_cmd_bench(int argc, char **argv) {
     const char *cmd = argv[0];
+    /* `--dist` alone is the distributed benchmark; `--dist uniform|zipf` the index law. */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--dist") == 0 && (i + 1 == argc || strncmp(argv[i + 1], "--", 2) == 0))
+            return ember_cmd_bench_dist(argc, argv);
     if (has_model_flag(argc, argv)) return ember_cmd_bench_model(argc, argv);
     bench_args a;
     bench_config cfg;

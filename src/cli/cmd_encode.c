@@ -3,11 +3,11 @@
  * (bench/reference_widedeep.py) train on exactly the same inputs. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_data_flags.h"
+#include "cli_output.h"
 #include "cli_util.h"
 #include "commands.h"
 
 #include "wd_trainer.h"
-#include "util/atomic_file.h"
 #include "util/json_writer.h"
 
 #include <errno.h>
@@ -48,7 +48,8 @@ static int parse_args(int argc, char **argv, encode_args *a) {
         {"--test", CLI_STRING, &a->o.test, .meta = "FILE",
          .help = "test data, encoded with --data's statistics"},
         {"--out", CLI_STRING, &a->prefix, .meta = "PREFIX", .required = 1,
-         .help = "writes PREFIX.data.csv, PREFIX.test.csv and PREFIX.json"},
+         .help = "writes PREFIX.data.csv, PREFIX.test.csv and PREFIX.json,\n"
+                 "together or not at all"},
         {"--model", CLI_STRING, &a->model, .meta = "CHECKPOINT",
          .help = "encode as this checkpoint's model does (its features and\n"
                  "statistics; the data and feature flags are then not used)"},
@@ -110,56 +111,33 @@ static void write_csv_row(FILE *out, const ember_features *fx, const ember_batch
     fputc('\n', out);
 }
 
-static int write_csv(const char *cmd, const ember_features *fx, const char *in, const char *outp,
+/* The encoded rows of the file `in` to out. Returns 0, or the exit code with err set. */
+static int write_csv(const char *cmd, const ember_features *fx, const char *in, FILE *out,
                      int skip_bad, int64_t *rows, ember_model_err *err) {
     ember_reader *r = NULL;
     ember_batch *b = NULL;
-    ember_status st = ember_reader_open(&r, in, fx->schema, err);
-    if (st != EMBER_STATUS_SUCCESS) return 2;
+    if (ember_reader_open(&r, in, fx->schema, err) != EMBER_STATUS_SUCCESS) return 2;
     ember_reader_set_skip_bad(r, skip_bad);
+    int rc = 0;
     if (ember_batch_create(&b, fx, 1) != EMBER_STATUS_SUCCESS) {
-        ember_reader_close(r);
         snprintf(err->msg, sizeof err->msg, "out of memory");
-        return 1;
-    }
-    ember_atomic_file af;
-    int rc = 0, e = ember_atomic_open(&af, outp);
-    FILE *out = af.f;
-    if (e != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot create a file beside %s: %s", outp,
-                 strerror(e));
         rc = 1;
-        goto done;
     }
     write_csv_header(out, fx);
     *rows = 0;
-    for (;;) {
+    for (int eof = 0; rc == 0;) {
         ember_row row;
-        int eof;
-        st = ember_reader_next(r, &row, &eof, err);
-        if (st != EMBER_STATUS_SUCCESS) {
-            rc = 2;
-            goto done;
-        }
-        if (eof) break;
+        if (ember_reader_next(r, &row, &eof, err) != EMBER_STATUS_SUCCESS) rc = 2;
+        if (rc != 0 || eof) break;
         ember_batch_clear(b);
-        st = ember_features_encode(fx, &row, b, err);
-        if (st != EMBER_STATUS_SUCCESS) {
-            rc = 1;
-            goto done;
-        }
+        if (ember_features_encode(fx, &row, b, err) != EMBER_STATUS_SUCCESS) rc = 1;
+        if (rc != 0) break;
         write_csv_row(out, fx, b);
         (*rows)++;
     }
-    if (ember_reader_skipped(r) > 0)
+    if (rc == 0 && ember_reader_skipped(r) > 0)
         fprintf(stderr, "ember %s: %s: skipped %lld malformed lines (first: %s)\n", cmd, in,
                 (long long)ember_reader_skipped(r), ember_reader_first_skip(r));
-    if ((e = ember_atomic_commit(&af)) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", outp, strerror(e));
-        rc = 1;
-    }
-done:
-    ember_atomic_discard(&af); /* after a failure; nothing left to do after a commit */
     ember_batch_free(b);
     ember_reader_close(r);
     return rc;
@@ -172,12 +150,7 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
     ember_schema *s = NULL;
     ember_features *fx = NULL;
     ember_reader *r = NULL;
-    if (ember_schema_for(o->format, o->data, o->schema, o->delim, o->header, o->positive, &s,
-                         err) ||
-        ember_features_create(&fx, s, o->cat_buckets, o->cross_buckets, o->num_bins,
-                              o->numeric_mode,
-                              o->crosses ? o->crosses : ember_default_crosses(o->format), err) ||
-        ember_features_set_field_buckets(fx, o->field_buckets, err) ||
+    if (ember_schema_for(o, &s, err) || ember_train_features(o, s, &fx, err) ||
         ember_reader_open(&r, o->data, fx->schema, err))
         goto fail;
     ember_schema_free(s);
@@ -191,7 +164,8 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
         ember_features_stats_add(fx, &row);
     }
     ember_reader_close(r);
-    ember_features_stats_finish(fx, err);
+    r = NULL;
+    if (ember_features_stats_finish(fx, err) != EMBER_STATUS_SUCCESS) goto fail;
     *out = fx;
     return 0;
 fail:
@@ -202,16 +176,10 @@ fail:
 }
 
 /* PREFIX.json: the fields, bucket counts, wide offsets, d_wide, row counts and file names. */
-static int write_json(const ember_features *fx, const char *path, const char *p_data,
-                      const char *p_test, int64_t n_data, int64_t n_test, ember_model_err *err) {
-    ember_atomic_file af;
-    int e = ember_atomic_open(&af, path);
-    if (e != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", path, strerror(e));
-        return 1;
-    }
+static void write_json(const ember_features *fx, FILE *out, const char *p_data, const char *p_test,
+                       int64_t n_data, int64_t n_test) {
     ember_json j;
-    ember_json_init(&j, af.f);
+    ember_json_init(&j, out);
     ember_json_begin_object(&j);
     ember_json_key_string(&j, "format", ember_format_name(fx->schema->format));
     ember_json_key_int(&j, "cat_buckets", (long long)fx->cat_buckets);
@@ -231,7 +199,8 @@ static int write_json(const ember_features *fx, const char *path, const char *p_
     ember_json_end_array(&j);
     ember_json_key(&j, "numeric");
     ember_json_begin_array(&j);
-    for (int f = 0; f < fx->n_num; f++) ember_json_string(&j, fx->schema->cols[fx->num_col[f]].name);
+    for (int f = 0; f < fx->n_num; f++)
+        ember_json_string(&j, fx->schema->cols[fx->num_col[f]].name);
     ember_json_end_array(&j);
     ember_json_key(&j, "wide_fields");
     ember_json_begin_array(&j);
@@ -258,9 +227,69 @@ static int write_json(const ember_features *fx, const char *path, const char *p_
         ember_json_null(&j);
     ember_json_end_object(&j);
     ember_json_end_object(&j);
-    fputc('\n', af.f);
-    if ((e = ember_atomic_commit(&af)) != 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", path, strerror(e));
+    fputc('\n', out);
+}
+
+/* PREFIX.data.csv, PREFIX.json and, with --test, PREFIX.test.csv: in that order, so the
+ * outputs of a run without --test are the first two. */
+typedef struct encode_outputs {
+    char *path[3];
+    cli_output file[3];
+} encode_outputs;
+
+enum { OUT_DATA, OUT_JSON, OUT_TEST };
+
+/* The output names, each checked against the inputs. Returns 0, or the exit code. */
+static int output_paths(const char *cmd, const encode_args *a, encode_outputs *o) {
+    static const char *const suffix[3] = {".data.csv", ".json", ".test.csv"};
+    const char *inputs[] = {a->o.data, a->o.test, a->model};
+    memset(o, 0, sizeof *o);
+    for (int k = 0; k < 3; k++) {
+        size_t n = strlen(a->prefix) + 16;
+        if ((o->path[k] = malloc(n)) == NULL) {
+            fprintf(stderr, "ember %s: out of memory\n", cmd);
+            return 1;
+        }
+        snprintf(o->path[k], n, "%s%s", a->prefix, suffix[k]);
+        if ((k != OUT_TEST || a->o.test != NULL) &&
+            cli_output_check(cmd, "--out", o->path[k], inputs, 3, 0) != 0)
+            return 2;
+    }
+    return 0;
+}
+
+static void free_outputs(encode_outputs *o) {
+    for (int k = 0; k < 3; k++) {
+        cli_output_discard(&o->file[k]);
+        free(o->path[k]);
+    }
+}
+
+/* Writes every output to its temporary, then makes them all appear together. Returns 0, or
+ * the exit code with err set (no output changed then). */
+static int write_outputs(const char *cmd, const encode_args *a, const ember_features *fx,
+                         encode_outputs *o, int64_t *n_data, int64_t *n_test,
+                         ember_model_err *err) {
+    const char *test = a->o.test;
+    cli_output *files = o->file;
+    for (int k = 0; k < 3; k++) {
+        if (k == OUT_TEST && test == NULL) continue;
+        int e = cli_output_open(&files[k], o->path[k]);
+        if (e != 0) {
+            snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", o->path[k], strerror(e));
+            return 1;
+        }
+    }
+    int rc = write_csv(cmd, fx, a->o.data, files[OUT_DATA].f, a->o.skip_bad, n_data, err);
+    if (rc == 0 && test != NULL)
+        rc = write_csv(cmd, fx, test, files[OUT_TEST].f, a->o.skip_bad, n_test, err);
+    if (rc != 0) return rc;
+    write_json(fx, files[OUT_JSON].f, o->path[OUT_DATA], test ? o->path[OUT_TEST] : NULL, *n_data,
+               *n_test);
+    const char *failed = NULL;
+    int e = cli_outputs_commit(files, test != NULL ? 3 : 2, &failed);
+    if (e != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", failed, strerror(e));
         return 1;
     }
     return 0;
@@ -269,42 +298,34 @@ static int write_json(const ember_features *fx, const char *path, const char *p_
 int ember_cmd_encode(int argc, char **argv) {
     const char *cmd = argv[0];
     encode_args a;
+    encode_outputs outs;
     int rc = parse_args(argc, argv, &a);
     if (rc != CLI_CONTINUE) return rc;
+    if ((rc = output_paths(cmd, &a, &outs)) != 0) {
+        free_outputs(&outs);
+        return rc;
+    }
     ember_model_err err = {""};
     ember_features *fx = NULL;
     ember_checkpoint ck;
     int have_ck = a.model != NULL;
-    if (have_ck) {
-        if (ember_checkpoint_read(a.model, &ck, &err) != EMBER_STATUS_SUCCESS) {
-            fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-            return 2;
-        }
-        fx = ck.fx;
-    } else if (features_from_data(&a, &fx, &err) != 0) {
+    if (have_ck ? ember_checkpoint_read(a.model, &ck, &err) != EMBER_STATUS_SUCCESS
+                : features_from_data(&a, &fx, &err) != 0) {
         fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
+        free_outputs(&outs);
         return 2;
     }
-    const char *prefix = a.prefix, *test = a.o.test;
-    size_t pl = strlen(prefix) + 16;
-    char *p_data = malloc(pl), *p_test = malloc(pl), *p_json = malloc(pl);
-    snprintf(p_data, pl, "%s.data.csv", prefix);
-    snprintf(p_test, pl, "%s.test.csv", prefix);
-    snprintf(p_json, pl, "%s.json", prefix);
+    if (have_ck) fx = ck.fx;
     int64_t n_data = 0, n_test = 0;
-    rc = write_csv(cmd, fx, a.o.data, p_data, a.o.skip_bad, &n_data, &err);
-    if (rc == 0 && test != NULL) rc = write_csv(cmd, fx, test, p_test, a.o.skip_bad, &n_test, &err);
-    if (rc == 0) rc = write_json(fx, p_json, p_data, test ? p_test : NULL, n_data, n_test, &err);
+    rc = write_outputs(cmd, &a, fx, &outs, &n_data, &n_test, &err);
     if (rc != 0) {
         fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
     } else {
-        printf("wrote %s (%lld rows)", p_data, (long long)n_data);
-        if (test) printf(", %s (%lld rows)", p_test, (long long)n_test);
-        printf(", %s\n", p_json);
+        printf("wrote %s (%lld rows)", outs.path[OUT_DATA], (long long)n_data);
+        if (a.o.test) printf(", %s (%lld rows)", outs.path[OUT_TEST], (long long)n_test);
+        printf(", %s\n", outs.path[OUT_JSON]);
     }
-    free(p_data);
-    free(p_test);
-    free(p_json);
+    free_outputs(&outs);
     if (have_ck)
         ember_checkpoint_free(&ck);
     else

@@ -2,11 +2,11 @@
  * line, in the order of the file's data lines. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_flags.h"
+#include "cli_output.h"
 #include "cli_util.h"
 #include "commands.h"
 
 #include "wd_trainer.h"
-#include "util/atomic_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +32,8 @@ static int parse_args(int argc, char **argv, predict_args *a) {
         {"--format", CLI_STRING, &a->format, .meta = "F",
          .help = "checked against the model's format when given"},
         {"--out", CLI_STRING, &a->out, .meta = "FILE",
-         .help = "write there (atomically) instead of standard output"},
+         .help = "write there instead of standard output: a file is replaced\n"
+                 "atomically, a device or FIFO (/dev/stdout) written in place"},
         {"--metrics", CLI_SWITCH, &a->metrics,
          .help = "print AUC, logloss and accuracy to stderr (labelled data)"},
         {"--skip-bad", CLI_SWITCH, &a->skip_bad,
@@ -54,6 +55,10 @@ static int parse_args(int argc, char **argv, predict_args *a) {
     int rc = cli_flags_parse(&spec, argc, argv);
     if (rc == CLI_CONTINUE && (a->model == NULL || a->data == NULL))
         return cli_usage_error(argv[0], "--model and --data are required");
+    const char *inputs[] = {a->model, a->data};
+    if (rc == CLI_CONTINUE && a->out != NULL &&
+        cli_output_check(argv[0], "--out", a->out, inputs, 2, 0) != 0)
+        return 2;
     return rc;
 }
 
@@ -128,7 +133,7 @@ int ember_cmd_predict(int argc, char **argv) {
     ember_batch *b = NULL;
     float *probs = NULL;
     FILE *out = stdout;
-    ember_atomic_file af = {0}; /* --out FILE */
+    cli_output file = {0}; /* --out FILE */
     ember_eval ev = {0};
     ember_status st;
     int labelled = 1;
@@ -152,31 +157,29 @@ int ember_cmd_predict(int argc, char **argv) {
         goto done;
     }
     if (a.out != NULL) {
-        int e = ember_atomic_open(&af, a.out);
+        int e = cli_output_open(&file, a.out);
         if (e != 0) {
-            snprintf(err.msg, sizeof err.msg, "cannot create a file beside %s: %s", a.out,
-                     strerror(e));
+            snprintf(err.msg, sizeof err.msg, "cannot write %s: %s", a.out, strerror(e));
             rc = 1;
             goto done;
         }
-        out = af.f;
+        out = file.f;
     }
     rc = score_rows(&ck, m, r, b, probs, out, a.metrics, &ev, &labelled, &err);
     if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
         snprintf(err.msg, sizeof err.msg, "write error");
         rc = 1;
     }
-    if (rc == 0 && af.f != NULL) {
-        int e = ember_atomic_commit(&af);
-        if (e != 0) {
-            snprintf(err.msg, sizeof err.msg, "cannot write %s: %s", a.out, strerror(e));
-            rc = 1;
-        }
+    const char *failed = NULL;
+    int e = rc == 0 && file.f != NULL ? cli_outputs_commit(&file, 1, &failed) : 0;
+    if (e != 0) {
+        snprintf(err.msg, sizeof err.msg, "cannot write %s: %s", failed, strerror(e));
+        rc = 1;
     }
     if (rc == 0) report(cmd, r, a.metrics, &ev, labelled);
 done:
     if (rc != 0) fprintf(stderr, "ember %s: %s\n", cmd, err.msg);
-    ember_atomic_discard(&af); /* an unfinished --out */
+    cli_output_discard(&file); /* an unfinished --out */
     ember_eval_free(&ev);
     free(probs);
     ember_batch_free(b);

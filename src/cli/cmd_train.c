@@ -2,12 +2,16 @@
  * with a progress bar on a terminal and a JSON summary with --json (train_report.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_data_flags.h"
+#include "cli_output.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "train_report.h"
+#include "train_resume.h"
 
 #include "wd_trainer.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -78,6 +82,7 @@ static int hidden_flag(const char *cmd, const cli_flag *f, const char *v) {
 /* Flag values that need converting once everything is parsed. */
 typedef struct train_values {
     cli_data_values data;
+    train_given given;
     int64_t seed;
     int atomic;
 } train_values;
@@ -93,18 +98,18 @@ static size_t data_section(ember_train_opts *o, train_values *tv, cli_flag *out)
          .help = "validation data for early stopping", .def = "--holdout rows"},
         {"--holdout", CLI_FLOAT, &o->holdout, .fmin = 0, .fmax = 0.95, .meta = "F",
          .help = "fraction of --data held out for validation",
-         .def = "0.2 when there is no --test or --valid, else 0"},
+         .def = "0.1 with --test, 0 with --valid, else 0.2"},
     };
     memcpy(out, flags, sizeof flags);
     return CLI_COUNT(flags) + cli_data_flags(o, &tv->data, out + CLI_COUNT(flags));
 }
 
-static size_t model_section(ember_wd_config *m, cli_flag *out) {
+static size_t model_section(ember_wd_config *m, train_given *g, cli_flag *out) {
     const cli_flag flags[] = {
         {.type = CLI_SECTION, .help = "model:"},
-        {"--emb-dim", CLI_INT, &m->emb_dim, .min = 1, .max = 4096, .meta = "N",
+        {"--emb-dim", CLI_INT, &m->emb_dim, .min = 1, .max = 4096, .seen = &g->emb_dim, .meta = "N",
          .help = "embedding dimension"},
-        {"--hidden", CLI_CUSTOM, m, .parse = hidden_flag, .meta = "N,N,..",
+        {"--hidden", CLI_CUSTOM, m, .parse = hidden_flag, .seen = &g->hidden, .meta = "N,N,..",
          .help = "hidden layer sizes ('none' for no hidden layer)", .def = "64,32"},
         {"--wide-opt", CLI_CUSTOM, &m->wide_opt, .parse = wide_opt_flag, .meta = "O",
          .help = "adagrad or sgd (FTRL is not in ember's API)", .def = "adagrad"},
@@ -147,8 +152,8 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
         {"--patience", CLI_INT32, &o->patience, .min = 0, .max = 1000000, .meta = "N",
          .help = "early stopping: epochs without validation AUC gain (0 =\n"
                  "never); the best epoch's model is kept"},
-        {"--seed", CLI_INT, &tv->seed, .min = 0, .max = INT64_MAX, .meta = "S",
-         .help = "initialisation and holdout split"},
+        {"--seed", CLI_INT, &tv->seed, .min = 0, .max = INT64_MAX, .seen = &tv->given.seed,
+         .meta = "S", .help = "initialisation and holdout split"},
         {"--atomic", CLI_SWITCH, &tv->atomic,
          .help = "ATOMIC gradient reduction (default DETERMINISTIC: same seed,\n"
                  "same backend -> the same model bit for bit)"},
@@ -161,30 +166,43 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
                  "on small models such as Adult's)",
          .def = "1 for small models, all cores for large ones"},
         {"--save", CLI_STRING, &o->save, .meta = "FILE",
-         .help = "safetensors checkpoint, written atomically after each epoch that\n"
-                 "improves validation AUC (every epoch without validation data)"},
+         .help = "safetensors checkpoint with the optimizer state, written\n"
+                 "atomically after each epoch that improves validation AUC (every\n"
+                 "epoch without validation data); a regular file"},
         {"--resume", CLI_STRING, &o->resume, .meta = "FILE",
-         .help = "continue from a checkpoint (its features and sizes, and the\n"
-                 "optimizer state in FILE.optim when present: 1 epoch + a\n"
-                 "resumed epoch = 2 epochs, bit for bit)"},
+         .help = "continue from a checkpoint: its format, columns, features,\n"
+                 "sizes, seed and optimizer state (a flag asking for other ones is\n"
+                 "refused): 1 epoch + a resumed epoch = 2 epochs, bit for bit"},
         {"--json", CLI_SWITCH, &u->json,
          .help = "last line of stdout: one JSON object (auc, logloss, accuracy,\n"
                  "samples_per_s, params, ...)"},
-        {"--quiet", CLI_SWITCH, &u->quiet, .help = "no progress bar and no per-epoch lines"},
+        {"--quiet", CLI_SWITCH, &u->quiet,
+         .help = "no banner, progress or per-epoch lines: only the final result"},
+        {"--progress", CLI_FLOAT, &u->progress_every, .fmin = 0, .fmax = 1e6, .meta = "S",
+         .help = "when stderr is not a terminal (a log, nohup, CI): a progress\n"
+                 "line every S seconds (0: none); on a terminal a bar"},
     };
     memcpy(out, flags, sizeof flags);
     return CLI_COUNT(flags);
 }
 
+/* --save: a regular file (a checkpoint is replaced atomically, to be read back by --resume,
+ * not streamed into a device), and not one of the data files. (--resume FILE --save FILE is
+ * fine: the checkpoint is read before it is replaced.) Returns 0, or 2 after one line. */
+static int check_save(const char *cmd, const ember_train_opts *o) {
+    const char *inputs[] = {o->data, o->test, o->valid};
+    return cli_output_check(cmd, "--save", o->save, inputs, 3, 1);
+}
+
 /* Parses the flags into *o and *u; CLI_CONTINUE or the exit code. */
 static int parse_args(int argc, char **argv, ember_train_opts *o, train_ui *u) {
     ember_train_opts_defaults(o);
-    *u = (train_ui){0};
+    *u = (train_ui){.progress_every = 5};
     train_values tv = {.seed = (int64_t)o->model.seed,
                        .atomic = o->model.reduction == EMBER_REDUCTION_ATOMIC};
     cli_flag flags[64];
     size_t n = data_section(o, &tv, flags);
-    n += model_section(&o->model, flags + n);
+    n += model_section(&o->model, &tv.given, flags + n);
     n += training_section(o, u, &tv, flags + n);
     const cli_command spec = {
         argv[0], flags, n,
@@ -198,6 +216,8 @@ static int parse_args(int argc, char **argv, ember_train_opts *o, train_ui *u) {
     o->model.reduction = tv.atomic ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
     if (o->data == NULL) return cli_usage_error(argv[0], "--data FILE is required");
     rc = cli_data_resolve(argv[0], o, &tv.data, 1, o->resume == NULL);
+    if (rc == 0 && o->resume != NULL) rc = train_resume_adopt(argv[0], o, &tv.data, &tv.given);
+    if (rc == 0 && o->save != NULL) rc = check_save(argv[0], o);
     return rc != 0 ? rc : CLI_CONTINUE;
 }
 

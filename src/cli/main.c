@@ -1,8 +1,11 @@
 /* main.c: the `ember` program's entry point; dispatches on argv[1] to one subcommand. */
+#define _POSIX_C_SOURCE 200809L /* sigaction */
 #include "commands.h"
 
 #include "ember.h"
+#include "util/atomic_file.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,7 +48,21 @@ static void version(void) {
     printf(")\n");
 }
 
+/* SIGINT or SIGTERM (Ctrl-C, kill, a job scheduler) during a save: remove the temporary
+ * file, then end as the signal would have ended the program. */
+static void on_termination_signal(int sig) {
+    ember_atomic_remove_temporaries();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_termination_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (argc < 2) {
         fprintf(stderr, "ember: no command given; commands:");
         for (size_t i = 0; i < NUM_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);

@@ -19,11 +19,8 @@ static void fmt_count(char *buf, size_t cap, double v) {
         snprintf(buf, cap, "%.0f", v);
 }
 
-static void on_progress(void *user, const ember_train_progress *p) {
-    train_ui *u = user;
-    if (!u->tty || u->quiet) return;
-    char rate[32];
-    fmt_count(rate, sizeof rate, p->rows_per_s);
+/* On a terminal: a bar redrawn in place. */
+static void draw_bar(train_ui *u, const ember_train_progress *p, const char *rate) {
     if (p->rows_expected > 0) {
         double frac = (double)p->rows / (double)p->rows_expected;
         if (frac > 1) frac = 1;
@@ -40,6 +37,50 @@ static void on_progress(void *user, const ember_train_progress *p) {
     }
     fflush(stderr);
     u->bar_shown = 1;
+}
+
+/* Elsewhere (a log file, nohup, CI): a plain line every u->progress_every seconds. */
+static void plain_line(train_ui *u, const ember_train_progress *p, const char *rate) {
+    double now = ember_now();
+    if (u->progress_every <= 0 || now - u->last_line < u->progress_every) return;
+    u->last_line = now;
+    char of[64] = "";
+    if (p->rows_expected > 0)
+        snprintf(of, sizeof of, " of %lld (%.0f%%)", (long long)p->rows_expected,
+                 100.0 * (double)p->rows / (double)p->rows_expected);
+    fprintf(stderr, "ember train: epoch %d/%d: %lld rows%s, %s rows/s, loss %.4f, %.0f s\n",
+            p->epoch, p->epochs, (long long)p->rows, of, rate, p->running_loss, p->elapsed_s);
+    fflush(stderr);
+}
+
+/* Epoch 0, the first pass over a new model's data (statistics and row count). */
+static void first_pass_line(train_ui *u, const ember_train_progress *p, const char *rate) {
+    if (u->tty) {
+        fprintf(stderr, "\r  reading %s: %lld rows  %s rows/s   ", u->data, (long long)p->rows,
+                rate);
+        fflush(stderr);
+        u->bar_shown = 1;
+        return;
+    }
+    double now = ember_now();
+    if (u->progress_every <= 0 || now - u->last_line < u->progress_every) return;
+    u->last_line = now;
+    fprintf(stderr, "ember train: first pass over %s: %lld rows, %s rows/s, %.0f s\n", u->data,
+            (long long)p->rows, rate, p->elapsed_s);
+    fflush(stderr);
+}
+
+static void on_progress(void *user, const ember_train_progress *p) {
+    train_ui *u = user;
+    if (u->quiet) return;
+    char rate[32];
+    fmt_count(rate, sizeof rate, p->rows_per_s);
+    if (p->epoch == 0)
+        first_pass_line(u, p, rate);
+    else if (u->tty)
+        draw_bar(u, p, rate);
+    else
+        plain_line(u, p, rate);
 }
 
 void train_ui_clear_bar(train_ui *u) {
@@ -70,6 +111,7 @@ static void on_epoch(void *user, const ember_epoch_report *r) {
 static void on_start(void *user, const ember_wd_config *cfg, const ember_param_count *pc,
                      const char *device) {
     train_ui *u = user;
+    train_ui_clear_bar(u); /* the first pass's */
     if (u->quiet) return;
     const ember_features *fx = cfg->fx;
     FILE *o = u->out;
@@ -80,6 +122,12 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
             fx->n_num, (long long)((int64_t)fx->n_deep * cfg->emb_dim + fx->n_num));
     for (int l = 0; l < cfg->nhidden; l++) fprintf(o, "-%lld", (long long)cfg->hidden[l]);
     fprintf(o, "-1\n");
+    const ember_schema *s = fx->schema;
+    if (s->positive[0] != '\0')
+        fprintf(o, "label: column '%s', positive class '%s'%s\n", s->cols[s->label_col].name,
+                s->positive, s->n_label_values > 2 ? " (against the rest)" : "");
+    else
+        fprintf(o, "label: column '%s', a number in [0, 1]\n", s->cols[s->label_col].name);
     fprintf(o, "parameters (the seed's formulas, term by term):\n");
     fprintf(o, "  wide        d_wide + 1                     = %lld\n", (long long)pc->wide);
     fprintf(o, "  embeddings  sum(vocab_i * dim_i)           = %lld\n", (long long)pc->embeddings);
@@ -98,7 +146,9 @@ static void on_start(void *user, const ember_wd_config *cfg, const ember_param_c
 
 void train_ui_attach(train_ui *u, ember_train_opts *o) {
     u->out = stdout;
+    u->data = o->data;
     u->tty = isatty(fileno(stderr));
+    u->last_line = ember_now();
     o->on_progress = on_progress;
     o->on_epoch = on_epoch;
     o->on_start = on_start;
@@ -108,8 +158,8 @@ void train_ui_attach(train_ui *u, ember_train_opts *o) {
 void train_report_banner(const train_ui *u, const ember_train_opts *o) {
     if (!u->quiet)
         printf("ember train: %s (%s)%s%s, %d epochs, batch %lld, seed %llu, %s reduction\n",
-               o->data, o->resume ? "format of the checkpoint" : ember_format_name(o->format),
-               o->test ? ", test " : "", o->test ? o->test : "", o->epochs, (long long)o->batch,
+               o->data, ember_format_name(o->format), o->test ? ", test " : "",
+               o->test ? o->test : "", o->epochs, (long long)o->batch,
                (unsigned long long)o->model.seed,
                o->model.reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
     fflush(stdout);
@@ -163,17 +213,19 @@ void train_report_result(const train_ui *u, const char *cmd, const ember_train_o
                 "ember %s: skipped %lld malformed training lines and %lld test lines "
                 "(first: %s)\n",
                 cmd, (long long)res->skipped_train, (long long)res->skipped_test, res->first_skip);
-    if (!u->quiet) {
-        printf("final (%s, %lld rows, best epoch %d of %d): auc %.4f logloss %.4f accuracy %.4f | "
-               "%.0f training samples/s | %lld parameters | %.1f s\n",
-               res->final_on, (long long)res->final.n, res->best_epoch, res->epochs_run,
-               res->final.auc, res->final.logloss, res->final.accuracy, res->samples_per_s,
-               (long long)res->params, res->seconds);
-        if (o->resume)
-            printf("resumed from %s (%s)\n", o->resume,
-                   res->optimizer_resumed ? "weights and optimizer state"
-                                          : "weights; fresh optimizer state");
-        if (o->save) printf("model saved to %s (optimizer state: %s.optim)\n", o->save, o->save);
-    }
+    /* the result, with --quiet too: quiet drops the lines on the way, not the answer */
+    printf("final (%s, %lld rows, best epoch %d of %d): auc %.4f logloss %.4f accuracy %.4f | "
+           "%.0f training samples/s | %lld parameters | %.1f s\n",
+           res->final_on, (long long)res->final.n, res->best_epoch, res->epochs_run, res->final.auc,
+           res->final.logloss, res->final.accuracy, res->samples_per_s, (long long)res->params,
+           res->seconds);
+    if (o->resume)
+        printf("resumed from %s (%s)\n", o->resume,
+               res->optimizer_resumed ? "weights and optimizer state"
+                                      : "weights; fresh optimizer state");
+    if (o->save != NULL && res->saves > 0)
+        printf("model saved to %s (with its optimizer state)\n", o->save);
+    else if (o->save != NULL)
+        printf("nothing saved to %s: no epoch improved the validation AUC\n", o->save);
     if (u->json) print_json(o, res);
 }

@@ -10,8 +10,11 @@
 
 typedef struct train_ui {
     int tty, quiet, json;
+    double progress_every; /* seconds between plain progress lines off a terminal; 0: none */
     FILE *out;
+    const char *data; /* the training data, named while the first pass reads it */
     int bar_shown;
+    double last_line; /* when the last plain progress line was printed */
 } train_ui;
 
 /* Points o's callbacks at u (whose quiet and json the flags set) and notes whether stderr

@@ -105,6 +105,14 @@ typedef struct ember_index_problem {
     X(REQUIRED, ember_status, check_indices,                                                   \
       (ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,         \
        const ember_buffer *offsets, ember_index_problem *problem))                             \
+    /* The same pass over every table of a table-batched call (offsets NULL or an array whose \
+     * entries may be NULL), at most one host round trip when all are valid: *table gets the  \
+     * lowest table with a problem (-1: none) and *problem that table's, as check_indices     \
+     * reports it. NULL: the dispatch layer runs check_indices table by table. */             \
+    X(OPTIONAL, ember_status, check_indices_batched,                                           \
+      (ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,                 \
+       const ember_buffer *const *indices, const ember_buffer *const *offsets, int64_t *table, \
+       ember_index_problem *problem))                                                          \
     /* The ops, with the public API's meaning; arguments already validated and indices        \
      * checked. */                                                                            \
     X(REQUIRED, ember_status, lookup,                                                          \
@@ -165,7 +173,7 @@ typedef struct ember_index_problem {
  * ember_buffer, which the CUDA plugin, built separately, reads and writes. Bump it with any
  * change to them (an op added, removed or changed, a field moved); the registry refuses a
  * plugin whose table carries another version. */
-#define EMBER_BACKEND_ABI_VERSION 2u
+#define EMBER_BACKEND_ABI_VERSION 3u
 
 struct ember_backend_ops {
     /* First, and never moved: the registry reads them before trusting anything else. */
@@ -185,7 +193,7 @@ struct ember_backend_ops {
 
 /* Checks a table that may come from another build (the CUDA plugin): its ABI version and
  * size, then that every REQUIRED op is set. SUCCESS, or BACKEND_NOT_COMPILED with why
- * written to `why` ("<what> was built for backend ABI 1, this libember expects 2 ..."). */
+ * written to `why` ("<what> was built for backend ABI 2, this libember (0.1.0) expects ABI 3 ..."). */
 EMBER_API ember_status ember_backend_ops_check(const struct ember_backend_ops *ops,
                                                const char *what, char *why, size_t why_size);
 

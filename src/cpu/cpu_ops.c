@@ -16,6 +16,7 @@ const struct ember_backend_ops ember_cpu_backend_ops = {
     .buffer_download = cpu_buffer_download,
     .buffer_zero = cpu_buffer_zero,
     .check_indices = cpu_check_indices,
+    .check_indices_batched = cpu_check_indices_batched,
     .lookup = cpu_lookup,
     .backward_dense = cpu_backward_dense,
     .backward_sparse = cpu_backward_sparse,

@@ -16,6 +16,7 @@ __attribute__((visibility("default"))) const struct ember_backend_ops ember_cuda
     .buffer_download = cuda_buffer_download,
     .buffer_zero = cuda_buffer_zero,
     .check_indices = cuda_check_indices,
+    .check_indices_batched = NULL, /* per table; a one-pass device check awaits a GPU run */
     .lookup = cuda_lookup,
     .backward_dense = cuda_backward_dense,
     .backward_sparse = cuda_backward_sparse,

@@ -49,6 +49,8 @@ ember_status ember_arff_read_header(FILE *f, const char *path, ember_arff_attr *
     while (getline(&line, &cap, f) >= 0) {
         (*lineno)++;
         ember_chomp(line);
+        if (*lineno == 1 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+            memmove(line, line + 3, strlen(line + 3) + 1); /* a UTF-8 byte order mark */
         char *p = skip_ws(line);
         if (*p == '\0' || *p == '%') continue;
         if (strncasecmp(p, "@relation", 9) == 0) continue;
@@ -149,41 +151,70 @@ void ember_arff_attrs_free(ember_arff_attr *a, int n) {
     free(a);
 }
 
-ember_status ember_schema_from_arff(const char *path, const char *positive, ember_schema **out,
-                                    ember_model_err *err) {
+/* Which attribute is the label: the one named `label` when given, else the one named "class",
+ * else the last one (Weka's convention). It must be nominal with two classes, or more when
+ * the positive one is named (that class against the rest); anything else is BAD_DATA
+ * saying how to choose. */
+static ember_status choose_label(const char *path, const ember_arff_attr *attrs, int n,
+                                 const char *label, const char *positive, int *out,
+                                 ember_model_err *err) {
+    int k = -1;
+    for (int i = 0; i < n; i++)
+        if (label != NULL && label[0] != '\0' ? strcmp(attrs[i].name, label) == 0
+                                              : strcasecmp(attrs[i].name, "class") == 0)
+            k = i;
+    if (k < 0 && label != NULL && label[0] != '\0')
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "%s: no attribute named '%s'",
+                          path, label);
+    if (k < 0) k = n - 1;
+    if (k < 0) return ember_merr(err, EMBER_STATUS_BAD_DATA, "%s: no attributes", path);
+    const ember_arff_attr *a = &attrs[k];
+    if (!a->nominal)
+        return ember_merr(err, EMBER_STATUS_BAD_DATA,
+                          "%s: the label attribute '%s' is not nominal; ember trains binary "
+                          "classifiers: name a nominal attribute with --label NAME",
+                          path, a->name);
+    int named = positive != NULL && positive[0] != '\0';
+    if (a->nvalues < 2 || (a->nvalues > 2 && !named))
+        return ember_merr(err, EMBER_STATUS_BAD_DATA,
+                          "%s: the label attribute '%s' declares %d classes; ember trains binary "
+                          "classifiers: %s",
+                          path, a->name, a->nvalues,
+                          a->nvalues < 2 ? "it needs two"
+                                         : "choose the positive class with --positive VALUE "
+                                           "(it is then trained against the rest)");
+    *out = k;
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_schema_from_arff(const char *path, const char *label, const char *positive,
+                                    ember_schema **out, ember_model_err *err) {
     *out = NULL;
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot open %s: %s", path, strerror(errno));
+    FILE *f;
+    EMBER_FORWARD_IF_ERROR(ember_open_input(path, &f, err));
     ember_arff_attr *attrs = NULL;
-    int n = 0;
+    int n = 0, k = -1;
     int64_t lineno = 0;
     ember_status st = ember_arff_read_header(f, path, &attrs, &n, &lineno, err);
     fclose(f);
     if (st != EMBER_STATUS_SUCCESS) return st;
-    int label = -1;
-    for (int i = 0; i < n; i++)
-        if (attrs[i].nominal && strcasecmp(attrs[i].name, "class") == 0) label = i;
-    if (label < 0)
-        for (int i = 0; i < n; i++)
-            if (attrs[i].nominal) label = i;
-    if (label < 0 || attrs[label].nvalues < 1) {
+    if ((st = choose_label(path, attrs, n, label, positive, &k, err)) != EMBER_STATUS_SUCCESS) {
         ember_arff_attrs_free(attrs, n);
-        return ember_merr(err, EMBER_STATUS_BAD_DATA,
-                          "%s: no nominal attribute to use as the label", path);
+        return st;
     }
     ember_schema *s = ember_schema_new(EMBER_FORMAT_ARFF, n);
-    if (s == NULL || ember_schema_set_label_values(s, attrs[label].nvalues) != EMBER_STATUS_SUCCESS) {
+    if (s == NULL || ember_schema_set_label_values(s, attrs[k].nvalues) != EMBER_STATUS_SUCCESS) {
         ember_schema_free(s);
         ember_arff_attrs_free(attrs, n);
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     }
     for (int i = 0; i < n; i++) {
         memcpy(s->cols[i].name, attrs[i].name, EMBER_NAME_MAX);
-        s->cols[i].kind = i == label ? EMBER_COL_LABEL : attrs[i].kind;
+        s->cols[i].kind = i == k ? EMBER_COL_LABEL : attrs[i].kind;
     }
-    s->label_col = label;
-    memcpy(s->label_values, attrs[label].values, (size_t)attrs[label].nvalues * EMBER_NAME_MAX);
+    s->label_col = k;
+    memcpy(s->label_values, attrs[k].values, (size_t)attrs[k].nvalues * EMBER_NAME_MAX);
+    ember_arff_attrs_free(attrs, n);
     if (positive != NULL && positive[0] != '\0') {
         int ok = 0;
         for (int v = 0; v < s->n_label_values; v++)
@@ -191,20 +222,16 @@ ember_status ember_schema_from_arff(const char *path, const char *positive, embe
         if (!ok) {
             ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
                        "%s: positive class '%s' is not a declared value of attribute %s", path,
-                       positive, s->cols[label].name);
+                       positive, s->cols[k].name);
             ember_schema_free(s);
-            ember_arff_attrs_free(attrs, n);
             return EMBER_STATUS_INVALID_ARGUMENT;
         }
         ember_schema_copy_name(s->positive, positive, strlen(positive));
     } else {
         /* The second declared value: for credit-g {good, bad} that is "bad", the class a
          * credit model is usually asked to find. */
-        const char *p = s->label_values[s->n_label_values >= 2 ? 1 : 0];
-        ember_schema_copy_name(s->positive, p, strlen(p));
+        ember_schema_copy_name(s->positive, s->label_values[1], strlen(s->label_values[1]));
     }
-    ember_arff_attrs_free(attrs, n);
     *out = s;
     return EMBER_STATUS_SUCCESS;
 }
-

@@ -3,6 +3,8 @@
 #include "wd_checkpoint.h"
 
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,30 +53,62 @@ static int sb_printf(sbuf *b, const char *fmt, ...) {
 
 #define NMETA 32
 
+/* The first non-finite float of the tensors, or -1: a diverged model is never saved, and
+ * a file holding one is corrupt. */
+static int64_t first_non_finite(const ember_st_tensor *t) {
+    for (int64_t i = 0; i < t->count; i++)
+        if (!isfinite(t->data[i])) return i;
+    return -1;
+}
+
+/* The model's parameters, then its optimizer state, downloaded into one host array (*host,
+ * the caller frees it) that ts[0..*nt) point into. */
+static ember_status gather_tensors(ember_wd_model *m, const char *path, float **host,
+                                   ember_st_tensor **ts, int *nt, ember_model_err *err) {
+    int np = ember_wd_num_tensors(m), ns = ember_wd_num_state_tensors(m);
+    int64_t total = ember_wd_num_params(m);
+    *ts = calloc((size_t)(np + ns), sizeof **ts);
+    for (int i = 0; i < ns && *ts; i++) {
+        ember_wd_state_info(m, i, &(*ts)[np + i]);
+        total += (*ts)[np + i].count;
+    }
+    *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
+    if (*ts == NULL || *host == NULL)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory saving %s", path);
+    EMBER_FORWARD_IF_ERROR(ember_wd_get_params(m, *host, err));
+    float *p = *host;
+    for (int i = 0; i < np + ns; i++) {
+        if (i < np) ember_wd_tensor_info(m, i, &(*ts)[i]);
+        (*ts)[i].data = p;
+        if (i >= np) EMBER_FORWARD_IF_ERROR(ember_wd_get_state(m, i - np, p, err));
+        p += (*ts)[i].count;
+        int64_t bad = first_non_finite(&(*ts)[i]);
+        if (bad >= 0)
+            return ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
+                              "not saving %s: %s holds %g at element %lld (the model diverged)",
+                              path, (*ts)[i].name, (double)(*ts)[i].data[bad], (long long)bad);
+    }
+    *nt = np + ns;
+    return EMBER_STATUS_SUCCESS;
+}
+
 ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_model_err *err) {
     const ember_wd_config *cfg = ember_wd_get_config(m);
     const ember_features *fx = cfg->fx;
-    int nt = ember_wd_num_tensors(m);
-    int64_t total = ember_wd_num_params(m);
-    float *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
-    ember_st_tensor *ts = calloc((size_t)nt, sizeof *ts);
+    int nt = 0;
+    float *host = NULL;
+    ember_st_tensor *ts = NULL;
     char *schema = ember_schema_to_json(fx->schema);
     sbuf mean = {0}, sd = {0}, bounds = {0}, hidden = {0}, fbuckets = {0};
     char vals[NMETA][64];
     char crosses[1024];
     ember_st_meta meta[NMETA];
     int nm = 0;
-    ember_status st = EMBER_STATUS_SUCCESS;
-    if (!host || !ts || !schema) {
+    ember_status st = gather_tensors(m, path, &host, &ts, &nt, err);
+    if (st != EMBER_STATUS_SUCCESS) goto done;
+    if (schema == NULL) {
         st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory saving %s", path);
         goto done;
-    }
-    if ((st = ember_wd_get_params(m, host, err)) != EMBER_STATUS_SUCCESS) goto done;
-    float *p = host;
-    for (int i = 0; i < nt; i++) {
-        ember_wd_tensor_info(m, i, &ts[i]);
-        ts[i].data = p;
-        p += ts[i].count;
     }
     int bad = sb_printf(&mean, "%s", "") || sb_printf(&sd, "%s", "") ||
               sb_printf(&bounds, "%s", "") || sb_printf(&hidden, "%s", "");
@@ -125,6 +159,8 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     META("ember.reduction",
          cfg->reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
     METAF("ember.d_wide", "%lld", (long long)fx->d_wide);
+    METAF("ember.step", "%lld", (long long)ember_wd_step(m));
+    METAF("ember.epochs", "%lld", (long long)ember_wd_epochs_done(m));
 #undef META
 #undef METAF
     st = ember_st_write(path, ts, nt, meta, nm, err);
@@ -178,9 +214,9 @@ static ember_status need_float(const ember_st_file *f, const char *path, const c
     EMBER_FORWARD_IF_ERROR(need(f, path, key, &v, err));
     char *e;
     double x = strtod(v, &e);
-    if (e == v || *e != '\0')
-        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: metadata '%s' is not a number", path,
-                          key);
+    if (e == v || *e != '\0' || !(fabs(x) <= FLT_MAX))
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                          "%s: metadata '%s' = '%.40s' is not a finite number", path, key, v);
     *out = (float)x;
     return EMBER_STATUS_SUCCESS;
 }
@@ -192,7 +228,7 @@ static int parse_doubles(const char *s, const char *end, double *out, int cap) {
     while (s < end) {
         char *e;
         double x = strtod(s, &e);
-        if (e == s || e > end || n == cap) return -1;
+        if (e == s || e > end || n == cap || !isfinite(x)) return -1;
         out[n++] = x;
         s = e;
         if (s < end) {
@@ -314,10 +350,67 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     return EMBER_STATUS_SUCCESS;
 }
 
+/* Sizes and counts past 2^53 are not exact in a double and overflow sums: no file holds one. */
+#define MAX_COUNT (1ll << 53)
+
+/* The file's tensors against the layout of its config: every parameter with its shape,
+ * the optimizer state all there (with its step and epoch counts) or all absent, nothing
+ * else, and every float finite. Sets ck->has_state, ck->step, ck->epochs. */
+static ember_status check_tensors(const char *path, ember_checkpoint *ck, int64_t *param_floats,
+                                  ember_model_err *err) {
+    ember_wd_layout l;
+    if (ember_wd_layout_of(&ck->cfg, &l) != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: its model sizes are invalid", path);
+    ember_status st = EMBER_STATUS_SUCCESS;
+    int nstate = 0;
+    *param_floats = 0;
+    for (int i = 0; i < l.nparams + l.nstates && st == EMBER_STATUS_SUCCESS; i++) {
+        const ember_st_tensor *want = i < l.nparams ? &l.params[i] : &l.states[i - l.nparams];
+        const ember_st_tensor *t = ember_st_find(&ck->st, want->name);
+        if (t == NULL && i < l.nparams)
+            st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: tensor '%s' is missing", path,
+                            want->name);
+        if (t == NULL) continue;
+        int same = t->ndim == want->ndim;
+        for (int d = 0; same && d < want->ndim; d++) same = t->shape[d] == want->shape[d];
+        int64_t bad = same ? first_non_finite(t) : -1;
+        if (!same)
+            st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                            "%s: tensor '%s' has the wrong shape for its config", path, t->name);
+        else if (bad >= 0)
+            st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                            "%s: tensor '%s' holds %g at element %lld", path, t->name,
+                            (double)t->data[bad], (long long)bad);
+        if (i < l.nparams)
+            *param_floats += t->count;
+        else
+            nstate++;
+    }
+    if (st == EMBER_STATUS_SUCCESS && nstate != 0 && nstate != l.nstates)
+        st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                        "%s: holds %d of the %d optimizer state tensors of its config", path,
+                        nstate, l.nstates);
+    if (st == EMBER_STATUS_SUCCESS && ck->st.ntensors != l.nparams + nstate)
+        st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                        "%s: holds %d tensors; its config has %d parameters and %d state tensors",
+                        path, ck->st.ntensors, l.nparams, nstate);
+    ck->has_state = nstate > 0;
+    ember_wd_layout_free(&l);
+    if (st != EMBER_STATUS_SUCCESS || !ck->has_state) return st;
+    long long step, epochs;
+    EMBER_FORWARD_IF_ERROR(need_int(&ck->st, path, "ember.step", 0, MAX_COUNT, &step, err));
+    EMBER_FORWARD_IF_ERROR(need_int(&ck->st, path, "ember.epochs", 0, MAX_COUNT, &epochs, err));
+    ck->step = step;
+    ck->epochs = epochs;
+    return EMBER_STATUS_SUCCESS;
+}
+
 ember_status ember_checkpoint_read(const char *path, ember_checkpoint *ck, ember_model_err *err) {
     memset(ck, 0, sizeof *ck);
     EMBER_FORWARD_IF_ERROR(ember_st_read(path, &ck->st, err));
     ember_status st = read_config(path, ck, err);
+    int64_t floats = 0;
+    if (st == EMBER_STATUS_SUCCESS) st = check_tensors(path, ck, &floats, err);
     if (st == EMBER_STATUS_SUCCESS) {
         ember_param_count pc;
         ember_widedeep_spec spec;
@@ -330,11 +423,12 @@ ember_status ember_checkpoint_read(const char *path, ember_checkpoint *ck, ember
         if (st != EMBER_STATUS_SUCCESS) {
             st =
                 ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: its model sizes are invalid", path);
-        } else if (pc.allocated != ck->st.total_floats) {
+        } else if (pc.allocated != floats) {
             st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
-                            "%s: holds %lld floats but its config describes %lld parameters", path,
-                            (long long)ck->st.total_floats, (long long)pc.allocated);
+                            "%s: holds %lld parameters but its config describes %lld", path,
+                            (long long)floats, (long long)pc.allocated);
         }
+        ck->param_floats = floats;
     }
     if (st != EMBER_STATUS_SUCCESS) ember_checkpoint_free(ck);
     return st;
@@ -343,9 +437,6 @@ ember_status ember_checkpoint_read(const char *path, ember_checkpoint *ck, ember
 ember_status ember_checkpoint_apply(const ember_checkpoint *ck, ember_wd_model *m,
                                     ember_model_err *err) {
     int nt = ember_wd_num_tensors(m);
-    if (nt != ck->st.ntensors)
-        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "checkpoint has %d tensors, the model %d",
-                          ck->st.ntensors, nt);
     int64_t total = ember_wd_num_params(m);
     float *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
     if (host == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -423,106 +514,74 @@ ember_status ember_checkpoint_params(const char *path, ember_param_count *count,
         st = ember_widedeep_count_params(&spec, count);
         ember_wd_spec_storage_free(&ss);
     }
-    *floats_in_file = ck.st.total_floats;
+    *floats_in_file = ck.param_floats;
     ember_checkpoint_free(&ck);
     if (st != EMBER_STATUS_SUCCESS) return ember_merr(err, st, "%s: cannot count parameters", path);
     return EMBER_STATUS_SUCCESS;
 }
 
-static char *optim_path(const char *path) {
+/* Sets the model's state tensors from a file's (by name, else by the old name with the
+ * same float count) and its step and epoch counts. */
+static ember_status set_state(ember_wd_model *m, const ember_st_file *f, const char *path,
+                              long long step, long long epochs, ember_model_err *err) {
+    for (int i = 0; i < ember_wd_num_state_tensors(m); i++) {
+        ember_st_tensor info;
+        ember_wd_state_info(m, i, &info);
+        const ember_st_tensor *t = ember_st_find(f, info.name);
+        if (t == NULL) t = ember_st_find(f, ember_wd_state_legacy_name(m, i));
+        if (t == NULL || t->count != info.count)
+            return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                              "%s: optimizer state '%s' is missing or has the wrong size", path,
+                              info.name);
+        int64_t bad = first_non_finite(t);
+        if (bad >= 0)
+            return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                              "%s: optimizer state '%s' holds %g at element %lld", path, t->name,
+                              (double)t->data[bad], (long long)bad);
+        EMBER_FORWARD_IF_ERROR(ember_wd_set_state(m, i, t->data, err));
+    }
+    ember_wd_set_step(m, step);
+    ember_wd_set_epochs_done(m, epochs);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* Checkpoints written before the state moved into them kept it in PATH.optim. */
+static ember_status load_legacy_optim(ember_wd_model *m, const char *path, int *loaded,
+                                      ember_model_err *err) {
     size_t n = strlen(path);
-    char *p = malloc(n + 8);
-    if (p != NULL) {
-        memcpy(p, path, n);
-        memcpy(p + n, ".optim", 7);
-    }
-    return p;
-}
-
-ember_status ember_checkpoint_save_optimizer(ember_wd_model *m, const char *path,
-                                             ember_model_err *err) {
-    int nt = ember_wd_num_state_tensors(m);
-    ember_st_tensor *ts = calloc((size_t)(nt > 0 ? nt : 1), sizeof *ts);
-    char *op = optim_path(path);
-    int64_t total = 0;
-    for (int i = 0; i < nt && ts; i++) {
-        ember_wd_state_info(m, i, &ts[i]);
-        total += ts[i].count;
-    }
-    float *host = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
-    ember_status st = EMBER_STATUS_SUCCESS;
-    if (!ts || !op || !host) {
-        st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
-    float *p = host;
-    for (int i = 0; i < nt; i++) {
-        if ((st = ember_wd_get_state(m, i, p, err)) != EMBER_STATUS_SUCCESS) goto done;
-        ts[i].data = p;
-        p += ts[i].count;
-    }
-    char step[32], epochs[32];
-    snprintf(step, sizeof step, "%lld", (long long)ember_wd_step(m));
-    snprintf(epochs, sizeof epochs, "%lld", (long long)ember_wd_epochs_done(m));
-    ember_st_meta meta[3] = {{(char *)"ember.optimizer_state", (char *)"widedeep-1"},
-                             {(char *)"ember.step", step},
-                             {(char *)"ember.epochs", epochs}};
-    st = ember_st_write(op, ts, nt, meta, 3, err);
-done:
-    free(ts);
-    free(op);
-    free(host);
-    return st;
-}
-
-ember_status ember_checkpoint_load_optimizer(ember_wd_model *m, const char *path, int *loaded,
-                                             ember_model_err *err) {
-    *loaded = 0;
-    char *op = optim_path(path);
+    char *op = malloc(n + 8);
     if (op == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-    if (access(op, F_OK) != 0) {
-        free(op);
-        return EMBER_STATUS_SUCCESS;
-    }
+    memcpy(op, path, n);
+    memcpy(op + n, ".optim", 7);
     ember_st_file f;
-    ember_status st = ember_st_read(op, &f, err);
-    if (st != EMBER_STATUS_SUCCESS) {
+    ember_status st = EMBER_STATUS_SUCCESS;
+    if (access(op, F_OK) != 0 || (st = ember_st_read(op, &f, err)) != EMBER_STATUS_SUCCESS) {
         free(op);
         return st;
     }
-    const char *step = ember_st_meta_get(&f, "ember.step");
+    long long step = 0, epochs = 0;
     int nt = ember_wd_num_state_tensors(m);
-    if (step == NULL || f.ntensors != nt) {
+    if (f.ntensors != nt)
         st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
-                        "%s: not the optimizer state of this model (%d tensors, the model's "
-                        "optimizers keep %d)",
-                        op, f.ntensors, nt);
-        goto done;
-    }
-    for (int i = 0; i < nt; i++) {
-        ember_st_tensor info;
-        ember_wd_state_info(m, i, &info);
-        const ember_st_tensor *t = ember_st_find(&f, info.name);
-        int same = t != NULL && t->ndim == info.ndim;
-        for (int d = 0; same && d < info.ndim; d++) same = t->shape[d] == info.shape[d];
-        if (t == NULL) { /* a file from before the names and shapes of the model's tensors */
-            t = ember_st_find(&f, ember_wd_state_legacy_name(m, i));
-            same = t != NULL && t->ndim == 1 && t->count == info.count;
-        }
-        if (!same) {
-            st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
-                            "%s: optimizer state '%s' is missing or has the wrong size", op,
-                            info.name);
-            goto done;
-        }
-        if ((st = ember_wd_set_state(m, i, t->data, err)) != EMBER_STATUS_SUCCESS) goto done;
-    }
-    ember_wd_set_step(m, strtoll(step, NULL, 10));
-    const char *epochs = ember_st_meta_get(&f, "ember.epochs");
-    if (epochs != NULL) ember_wd_set_epochs_done(m, strtoll(epochs, NULL, 10));
-    *loaded = 1;
-done:
+                        "%s: not the optimizer state of %s (%d tensors, the model's optimizers "
+                        "keep %d)",
+                        op, path, f.ntensors, nt);
+    if (st == EMBER_STATUS_SUCCESS) st = need_int(&f, op, "ember.step", 0, MAX_COUNT, &step, err);
+    if (st == EMBER_STATUS_SUCCESS && ember_st_meta_get(&f, "ember.epochs") != NULL)
+        st = need_int(&f, op, "ember.epochs", 0, MAX_COUNT, &epochs, err);
+    if (st == EMBER_STATUS_SUCCESS) st = set_state(m, &f, op, step, epochs, err);
+    *loaded = st == EMBER_STATUS_SUCCESS;
     ember_st_free(&f);
     free(op);
     return st;
+}
+
+ember_status ember_checkpoint_load_optimizer(const ember_checkpoint *ck, ember_wd_model *m,
+                                             const char *path, int *loaded,
+                                             ember_model_err *err) {
+    *loaded = 0;
+    if (!ck->has_state) return load_legacy_optim(m, path, loaded, err);
+    EMBER_FORWARD_IF_ERROR(set_state(m, &ck->st, path, ck->step, ck->epochs, err));
+    *loaded = 1;
+    return EMBER_STATUS_SUCCESS;
 }

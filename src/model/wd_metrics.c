@@ -17,6 +17,8 @@ static int cmp_scored(const void *a, const void *b) {
 
 double ember_auc(const float *scores, const float *labels, int64_t n) {
     if (n <= 0) return NAN;
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(scores[i])) return NAN; /* NaN has no rank: sorting it gives any number */
     scored *v = malloc((size_t)n * sizeof *v);
     if (v == NULL) return NAN;
     for (int64_t i = 0; i < n; i++) {
@@ -67,6 +69,8 @@ double ember_accuracy(const float *probs, const float *labels, int64_t n) {
 }
 
 ember_status ember_eval_add(ember_eval *e, const float *probs, const float *labels, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(probs[i])) return EMBER_STATUS_NUMERIC_ERROR;
     if (e->n + n > e->cap) {
         int64_t nc = e->cap * 2 + n + 1024;
         float *p = realloc(e->prob, (size_t)nc * sizeof(float));

@@ -9,7 +9,8 @@
 
 /* Area under the ROC curve of scores against labels (label > 0.5 is positive): the
  * probability that a random positive scores above a random negative, ties counting 1/2.
- * Sorts a copy: O(n log n). NaN when either class is absent or memory runs out. */
+ * Sorts a copy: O(n log n). NaN when either class is absent, a score is NaN, or memory
+ * runs out. */
 double ember_auc(const float *scores, const float *labels, int64_t n);
 /* Mean binary cross-entropy of probabilities (clipped to [1e-7, 1 - 1e-7]). */
 double ember_logloss(const float *probs, const float *labels, int64_t n);
@@ -22,6 +23,8 @@ typedef struct ember_eval {
     int64_t n, cap;
 } ember_eval;
 
+/* Appends n pairs; NUMERIC_ERROR (nothing appended) when a probability is NaN: a model that
+ * scores NaN is an error, never a metric. */
 ember_status ember_eval_add(ember_eval *e, const float *probs, const float *labels, int64_t n);
 void ember_eval_reset(ember_eval *e);
 void ember_eval_free(ember_eval *e);

@@ -55,9 +55,11 @@ void ember_wd_config_defaults(ember_wd_config *cfg) {
     cfg->wide_opt = EMBER_OPTIMIZER_ADAGRAD;
     cfg->deep_opt = EMBER_OPTIMIZER_ADAM;
     cfg->emb_opt = EMBER_OPTIMIZER_ADAGRAD;
-    /* Tuned on Adult (docs/quality.md): a slow wide part (its crosses overfit quickly), a
-     * faster deep part with a little L2. */
-    cfg->wide_lr = 0.01f;
+    /* Tuned on Adult, MovieLens and a synthetic click log (docs/quality.md): a wide part
+     * slow enough that Adult's crosses do not overfit, fast enough that declared crosses
+     * are learnt before the deep part's ids overfit (often after one epoch on click logs);
+     * a faster deep part with a little L2. */
+    cfg->wide_lr = 0.02f;
     cfg->deep_lr = 0.002f;
     cfg->emb_lr = 0.02f;
     cfg->wide_l2 = 0.0f;
@@ -138,35 +140,56 @@ void ember_wd_free(ember_wd_model *m) {
     free(m);
 }
 
-/* An optimizer state tensor of parameter p, named after it (PARAM.SLOT, PyTorch's slot
- * names: sum for Adagrad, exp_avg and exp_avg_sq for Adam) and shaped like it, or
- * [rows, 1] for row-wise Adagrad's one float per row. */
-static void add_state(ember_wd_model *m, const param *of, const char *slot, const char *legacy,
-                      ember_buffer *buf) {
-    if (buf == NULL) return;
-    param *p = &m->states[m->nstates++];
-    snprintf(p->name, sizeof p->name, "%.100s.%s", of->name, slot);
+/* Names the model's buffers after the layout of its config: the parameters in checkpoint
+ * order, then the optimizer state buffers that exist (in the layout's order). */
+static void bind(param *p, const ember_st_tensor *t, const char *legacy, ember_buffer *buf) {
+    snprintf(p->name, sizeof p->name, "%s", t->name);
     snprintf(p->legacy_name, sizeof p->legacy_name, "%s", legacy);
-    p->count = (int64_t)(ember_buffer_size(buf) / sizeof(float));
-    p->ndim = of->ndim;
-    p->shape[0] = of->shape[0];
-    p->shape[1] = of->shape[1];
-    if (p->count != of->count) { /* row-wise */
-        p->ndim = 2;
-        p->shape[1] = 1;
-    }
+    p->ndim = t->ndim;
+    p->shape[0] = t->shape[0];
+    p->shape[1] = t->shape[1];
+    p->count = t->count;
     p->buf = buf;
 }
 
-static void add_param(ember_wd_model *m, const char *name, int64_t rows, int64_t cols, int ndim,
+/* Binds the next parameter (states: the next state tensor, when buf exists) to buf. */
+static void bind_next(param *list, int *n, int cap, const ember_wd_layout *l, int is_state,
                       ember_buffer *buf) {
-    param *p = &m->params[m->nparams++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = ndim;
-    p->shape[0] = rows;
-    p->shape[1] = cols;
-    p->count = ndim == 1 ? rows : rows * cols;
-    p->buf = buf;
+    if (buf == NULL || *n >= cap) {
+        if (buf != NULL) (*n)++; /* counted, so the caller sees the mismatch */
+        return;
+    }
+    bind(&list[*n], is_state ? &l->states[*n] : &l->params[*n], is_state ? l->legacy[*n] : "",
+         buf);
+    (*n)++;
+}
+
+static ember_status bind_tensors(ember_wd_model *m, ember_model_err *err) {
+    ember_wd_layout l;
+    if (ember_wd_layout_of(&m->cfg, &l) != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    int np = 0, ns = 0;
+    bind_next(m->params, &np, l.nparams, &l, 0, m->wide);
+    bind_next(m->states, &ns, l.nstates, &l, 1, m->wide_state);
+    for (int f = 0; f < m->n_deep; f++) {
+        bind_next(m->params, &np, l.nparams, &l, 0, m->emb[f]);
+        bind_next(m->states, &ns, l.nstates, &l, 1, m->emb_state[f]);
+    }
+    for (int i = 0; i < m->nl; i++) {
+        bind_next(m->params, &np, l.nparams, &l, 0, m->W[i]);
+        bind_next(m->params, &np, l.nparams, &l, 0, m->b[i]);
+        ember_buffer *s4[4] = {m->sW[i], m->sW2[i], m->sb[i], m->sb2[i]};
+        for (int k = 0; k < 4; k++) bind_next(m->states, &ns, l.nstates, &l, 1, s4[k]);
+    }
+    ember_status st = EMBER_STATUS_SUCCESS;
+    if (np != l.nparams || ns != l.nstates)
+        st = ember_merr(err, EMBER_STATUS_INTERNAL,
+                        "model: %d parameter and %d state buffers, its layout %d and %d", np, ns,
+                        l.nparams, l.nstates);
+    m->nparams = np < l.nparams ? np : l.nparams;
+    m->nstates = ns < l.nstates ? ns : l.nstates;
+    ember_wd_layout_free(&l);
+    return st;
 }
 
 static ember_status upload_floats(ember_wd_model *m, ember_buffer *buf, const float *src, int64_t n,
@@ -240,7 +263,6 @@ static ember_status check_config(const ember_wd_config *cfg, int64_t max_batch,
 static ember_status alloc_wide(ember_wd_model *m, ember_model_err *err) {
     const ember_features *fx = m->fx;
     EMBER_FORWARD_IF_ERROR(alloc(m, &m->wide, (size_t)fx->d_wide * F_, "wide weights", err));
-    add_param(m, "wide.weight", fx->d_wide, 1, 2, m->wide);
     int64_t ws = ember_optimizer_state_size(m->cfg.wide_opt, fx->d_wide, 1);
     if (ws > 0)
         EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->wide_state, (size_t)ws * F_, "wide state", err));
@@ -257,7 +279,6 @@ static ember_status alloc_embeddings(ember_wd_model *m, ember_model_err *err) {
         snprintf(name, sizeof name, "deep.emb.%.100s", cname);
         const int64_t rows = fx->field_buckets[f];
         EMBER_FORWARD_IF_ERROR(alloc(m, &m->emb[f], (size_t)(rows * m->dim) * F_, name, err));
-        add_param(m, name, rows, m->dim, 2, m->emb[f]);
         int64_t es = ember_optimizer_state_size(m->cfg.emb_opt, rows, m->dim);
         if (es > 0)
             EMBER_FORWARD_IF_ERROR(
@@ -293,8 +314,6 @@ static ember_status alloc_dense(ember_wd_model *m, ember_model_err *err) {
         EMBER_FORWARD_IF_ERROR(alloc(m, &m->b[i], bbytes, bn, err));
         EMBER_FORWARD_IF_ERROR(alloc(m, &m->dW[i], wbytes, "weight gradient", err));
         EMBER_FORWARD_IF_ERROR(alloc(m, &m->db[i], bbytes, "bias gradient", err));
-        add_param(m, wn, o, in, 2, m->W[i]);
-        add_param(m, bn, o, 1, 1, m->b[i]);
         if (opt != EMBER_OPTIMIZER_SGD) {
             EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->sW[i], wbytes, "state", err));
             EMBER_FORWARD_IF_ERROR(alloc_zero(m, &m->sb[i], bbytes, "state", err));
@@ -305,30 +324,6 @@ static ember_status alloc_dense(ember_wd_model *m, ember_model_err *err) {
         }
     }
     return EMBER_STATUS_SUCCESS;
-}
-
-/* The optimizer state tensors, in .optim order: wide, embeddings, then per layer weight
- * and bias (state before state2). Parameters are in the order alloc_* added them. */
-static void add_states(ember_wd_model *m) {
-    const ember_features *fx = m->fx;
-    const char *slot = m->cfg.deep_opt == EMBER_OPTIMIZER_ADAM ? "exp_avg" : "sum";
-    char legacy[EMBER_ST_NAME_MAX];
-    add_state(m, &m->params[0], "sum", "state.wide", m->wide_state);
-    for (int f = 0; f < fx->n_deep; f++) {
-        snprintf(legacy, sizeof legacy, "state.emb.%.100s", fx->schema->cols[fx->deep_col[f]].name);
-        add_state(m, &m->params[1 + f], "sum", legacy, m->emb_state[f]);
-    }
-    for (int i = 0; i < m->nl; i++) {
-        const param *w = &m->params[1 + fx->n_deep + 2 * i], *b = w + 1;
-        snprintf(legacy, sizeof legacy, "state.layer%d.weight", i);
-        add_state(m, w, slot, legacy, m->sW[i]);
-        snprintf(legacy, sizeof legacy, "state2.layer%d.weight", i);
-        add_state(m, w, "exp_avg_sq", legacy, m->sW2[i]);
-        snprintf(legacy, sizeof legacy, "state.layer%d.bias", i);
-        add_state(m, b, slot, legacy, m->sb[i]);
-        snprintf(legacy, sizeof legacy, "state2.layer%d.bias", i);
-        add_state(m, b, "exp_avg_sq", legacy, m->sb2[i]);
-    }
 }
 
 /* The model's host-side arrays (buffers come after). */
@@ -378,8 +373,7 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
     if ((st = alloc(m, &m->labels, (size_t)max_batch * F_, "labels", err)) ||
         (st = alloc(m, &m->probs, (size_t)max_batch * F_, "probabilities", err)))
         goto fail;
-    add_states(m);
-    if ((st = init_params(m, err))) goto fail;
+    if ((st = bind_tensors(m, err)) || (st = init_params(m, err))) goto fail;
     *out = m;
     return EMBER_STATUS_SUCCESS;
 fail:
@@ -528,6 +522,11 @@ ember_status ember_wd_predict(ember_wd_model *m, const ember_batch *b, float *pr
     API(ember_sigmoid(m->ctx, b->n, m->a[m->nl], m->probs), "sigmoid");
     API(ember_buffer_download(m->ctx, m->probs, 0, probs, (size_t)b->n * sizeof(float)),
         "downloading probabilities");
+    for (int64_t i = 0; i < b->n; i++)
+        if (isnan(probs[i]))
+            return ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
+                              "the model scores line %lld NaN (are its weights finite?)",
+                              (long long)b->line[i]);
     return EMBER_STATUS_SUCCESS;
 }
 

@@ -20,26 +20,7 @@
 #ifndef EMBER_MODEL_WIDEDEEP_H
 #define EMBER_MODEL_WIDEDEEP_H
 
-#include "wd_features.h"
-#include "wd_safetensors.h"
-
-#define EMBER_MAX_HIDDEN 8
-
-typedef struct ember_wd_config {
-    const ember_features *fx; /* not owned */
-    int64_t emb_dim;
-    int nhidden;
-    int64_t hidden[EMBER_MAX_HIDDEN];
-    /* Optimizers per part. wide: SGD or ADAGRAD (the API has no FTRL); dense layers:
-     * SGD, ADAGRAD or ADAM; embeddings: SGD, ADAGRAD or ROWWISE_ADAGRAD. L2 is the
-     * optimizer's weight_decay. */
-    ember_optimizer_kind wide_opt, deep_opt, emb_opt;
-    float wide_lr, deep_lr, emb_lr;
-    float wide_l2, deep_l2, emb_l2;
-    ember_reduction_mode reduction;
-    float emb_init; /* embeddings start U(-emb_init, emb_init) */
-    uint64_t seed;
-} ember_wd_config;
+#include "wd_layout.h"
 
 /* Defaults that train well on the Adult data. */
 void ember_wd_config_defaults(ember_wd_config *cfg);

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ struct ember_reader {
     ember_schema *s;
     char *line;
     size_t cap;
+    char *scratch; /* one token as a C string (token_string) */
+    size_t scratch_cap;
     int64_t lineno;
     long data_start;
     int64_t data_start_line;
@@ -45,6 +48,13 @@ struct ember_reader {
  * the reader
  * --------------------------------------------------------------------------------------- */
 
+/* The line's first field (after blanks) starts with a digit, or a sign and a digit. */
+static int starts_with_number(const char *line) {
+    while (*line == ' ' || *line == '\t') line++;
+    if (*line == '-' || *line == '+') line++;
+    return isdigit((unsigned char)*line) != 0;
+}
+
 ember_status ember_reader_open(ember_reader **out, const char *path, const ember_schema *schema,
                                ember_model_err *err) {
     *out = NULL;
@@ -65,11 +75,7 @@ ember_status ember_reader_open(ember_reader **out, const char *path, const ember
         st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
         goto fail;
     }
-    r->f = fopen(path, "r");
-    if (r->f == NULL) {
-        st = ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot open %s: %s", path, strerror(errno));
-        goto fail;
-    }
+    if ((st = ember_open_input(path, &r->f, err)) != EMBER_STATUS_SUCCESS) goto fail;
     if (schema->format == EMBER_FORMAT_ARFF) {
         ember_arff_attr *attrs = NULL;
         int n = 0;
@@ -88,6 +94,13 @@ ember_status ember_reader_open(ember_reader **out, const char *path, const ember
     } else if (schema->header) {
         ssize_t got = getline(&r->line, &r->cap, r->f);
         if (got >= 0) r->lineno = 1;
+        /* Adult's files may start with a line that is not data (the UCI test file's
+         * "|1x3 Cross validator", a line of column names) or with data (the UCI training
+         * file): a first line that starts with a number (the age) is data, and kept. */
+        if (got >= 0 && schema->format == EMBER_FORMAT_ADULT && starts_with_number(r->line)) {
+            rewind(r->f);
+            r->lineno = 0;
+        }
     }
     r->data_start = ftell(r->f);
     r->data_start_line = r->lineno;
@@ -142,6 +155,7 @@ void ember_reader_close(ember_reader *r) {
     free(r->path);
     ember_schema_free(r->s);
     free(r->line);
+    free(r->scratch);
     free(r->tok);
     free(r->len);
     free(r->missing);
@@ -181,6 +195,20 @@ static int is_space(char c, char delim) {
 }
 
 /* Splits and checks the current line (NUL-terminated, no newline). */
+/* Column c's token as a NUL-terminated string, whatever its length; NULL when out of memory. */
+static const char *token_string(ember_reader *r, int c) {
+    size_t n = (size_t)r->len[c];
+    if (n + 1 > r->scratch_cap) {
+        char *q = realloc(r->scratch, n + 1);
+        if (q == NULL) return NULL;
+        r->scratch = q;
+        r->scratch_cap = n + 1;
+    }
+    memcpy(r->scratch, r->tok[c], n);
+    r->scratch[n] = '\0';
+    return r->scratch;
+}
+
 static ember_status parse_line(ember_reader *r, char *line, ember_row *row, ember_model_err *err) {
     const ember_schema *s = r->s;
     const char delim = s->delim;
@@ -241,16 +269,17 @@ static ember_status parse_line(ember_reader *r, char *line, ember_row *row, embe
         const ember_column *cd = &s->cols[c];
         r->num[c] = 0.0;
         if (cd->kind == EMBER_COL_NUMERIC && !r->missing[c]) {
-            char buf[80];
-            if (r->len[c] >= (int)sizeof buf)
-                return col_err(r, err, c, "'%.40s...' is not a number", r->tok[c]);
-            memcpy(buf, r->tok[c], (size_t)r->len[c]);
-            buf[r->len[c]] = '\0';
+            const char *buf = token_string(r, c);
+            if (buf == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
             char *e;
-            errno = 0;
             double v = strtod(buf, &e);
-            if (e == buf || *e != '\0') return col_err(r, err, c, "'%s' is not a number", buf);
-            if (!isfinite(v)) return col_err(r, err, c, "'%s' is not a finite number", buf);
+            if (e == buf || *e != '\0')
+                return col_err(r, err, c, "'%.60s%s' is not a number", buf,
+                               strlen(buf) > 60 ? "..." : "");
+            /* the model computes in float: a larger number would become infinity there */
+            if (!(fabs(v) <= FLT_MAX))
+                return col_err(r, err, c, "%.60s%s is beyond the float range (|x| <= %g)", buf,
+                               strlen(buf) > 60 ? "..." : "", (double)FLT_MAX);
             r->num[c] = v;
         } else if (cd->kind == EMBER_COL_LABEL) {
             if (r->missing[c]) {
@@ -278,15 +307,13 @@ static ember_status parse_line(ember_reader *r, char *line, ember_row *row, embe
                                  ? (float)((size_t)n >= pl && memcmp(t, s->positive, pl) == 0)
                                  : (float)((size_t)n == pl && memcmp(t, s->positive, pl) == 0);
             } else {
-                char buf[64];
-                if (n >= (int)sizeof buf)
-                    return col_err(r, err, c, "label is not a number in [0, 1]");
-                memcpy(buf, t, (size_t)n);
-                buf[n] = '\0';
+                const char *buf = token_string(r, c);
+                if (buf == NULL)
+                    return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
                 char *e;
                 double v = strtod(buf, &e);
                 if (e == buf || *e != '\0' || !(v >= 0.0 && v <= 1.0))
-                    return col_err(r, err, c, "label '%s' is not a number in [0, 1]", buf);
+                    return col_err(r, err, c, "label '%.60s' is not a number in [0, 1]", buf);
                 row->label = (float)v;
             }
         }
@@ -301,7 +328,7 @@ static ember_status file_getline(ember_reader *r, ssize_t *got, ember_model_err 
     *got = getline(&r->line, &r->cap, r->f);
     if (*got < 0 && ferror(r->f))
         return ember_merr(err, EMBER_STATUS_IO_ERROR, "%s:%lld: read error: %s", r->path,
-                          (long long)r->lineno + 1, strerror(errno));
+                          (long long)r->lineno + 1, errno ? strerror(errno) : "unknown error");
     return EMBER_STATUS_SUCCESS;
 }
 

@@ -177,6 +177,7 @@ void ember_st_free(ember_st_file *f) {
     free(f->meta);
     free(f->tensors);
     free(f->blob);
+    free(f->by_name);
     memset(f, 0, sizeof *f);
 }
 
@@ -316,14 +317,6 @@ static ember_status parse_tensor(jp *j, ember_st_file *f, char *key, int *tcap,
         free(key);
         return jbad(j, "tensor name empty or too long");
     }
-    for (int t = 0; t < f->ntensors; t++) {
-        if (strcmp(f->tensors[t].name, key) == 0) {
-            ember_status st = ember_merr(j->err, EMBER_STATUS_CORRUPT_FILE,
-                                         "%s: tensor '%s' appears twice", j->path, key);
-            free(key);
-            return st;
-        }
-    }
     ember_status st = grow_tensors(j, f, tcap, offsets);
     if (st != EMBER_STATUS_SUCCESS) {
         free(key);
@@ -363,6 +356,38 @@ static ember_status parse_header(jp *j, ember_st_file *f, uint64_t **offsets) {
     jws(j);
     if (!ember_json_reader_at_end(&j->r)) return jbad(j, "text after the header object");
     return EMBER_STATUS_SUCCESS;
+}
+
+typedef struct named {
+    const char *name;
+    int index;
+} named;
+
+static int cmp_named(const void *a, const void *b) {
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
+/* The name index (sorted, so a duplicate name sits beside its twin): O(n log n) however
+ * many tensors a crafted header lists. */
+static ember_status index_names(const char *path, ember_st_file *f, ember_model_err *err) {
+    size_t n = (size_t)(f->ntensors > 0 ? f->ntensors : 1);
+    named *v = malloc(n * sizeof *v);
+    f->by_name = malloc(n * sizeof *f->by_name);
+    if (v == NULL || f->by_name == NULL) {
+        free(v);
+        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int i = 0; i < f->ntensors; i++) v[i] = (named){f->tensors[i].name, i};
+    qsort(v, (size_t)f->ntensors, sizeof *v, cmp_named);
+    ember_status st = EMBER_STATUS_SUCCESS;
+    for (int i = 0; i < f->ntensors; i++) {
+        f->by_name[i] = v[i].index;
+        if (i > 0 && st == EMBER_STATUS_SUCCESS && strcmp(v[i - 1].name, v[i].name) == 0)
+            st = ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: tensor '%s' appears twice", path,
+                            v[i].name);
+    }
+    free(v);
+    return st;
 }
 
 /* Each tensor's count from its shape, and its data_offsets: in the data section, of the
@@ -474,6 +499,8 @@ ember_status ember_st_read(const char *path, ember_st_file *out, ember_model_err
                         (unsigned long long)dsize);
         goto done;
     }
+    st = index_names(path, out, err);
+    if (st != EMBER_STATUS_SUCCESS) goto done;
     st = check_layout(path, out, offs, dsize, err);
     if (st != EMBER_STATUS_SUCCESS) goto done;
     out->blob = malloc(dsize > 0 ? (size_t)dsize : 4);
@@ -497,8 +524,15 @@ done:
 }
 
 const ember_st_tensor *ember_st_find(const ember_st_file *f, const char *name) {
-    for (int t = 0; t < f->ntensors; t++)
-        if (strcmp(f->tensors[t].name, name) == 0) return &f->tensors[t];
+    int lo = 0, hi = f->ntensors - 1;
+    while (f->by_name != NULL && lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(f->tensors[f->by_name[mid]].name, name);
+        if (c == 0) return &f->tensors[f->by_name[mid]];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
     return NULL;
 }
 

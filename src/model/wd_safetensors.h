@@ -35,6 +35,7 @@ typedef struct ember_st_file {
     ember_st_meta *meta;
     float *blob;
     int64_t total_floats;
+    int *by_name; /* tensor indices sorted by name: ember_st_find is a binary search */
 } ember_st_file;
 
 /* Writes tensors (count = product of shape is computed here) and string metadata. */

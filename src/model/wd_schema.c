@@ -243,9 +243,10 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
         ember_schema_copy_name(c->name, name[0] ? name : defname, strlen(name[0] ? name : defname));
         if (strcasecmp(kind, "label") == 0) {
             if (s->label_col >= 0) {
+                int first = s->label_col + 1; /* read before s is freed */
                 ember_schema_free(s);
                 return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                                  "schema: two label columns (%d and %d)", s->label_col + 1, i + 1);
+                                  "schema: two label columns (%d and %d)", first, i + 1);
             }
             c->kind = EMBER_COL_LABEL;
             s->label_col = i;

@@ -10,7 +10,8 @@
 
 typedef enum ember_data_format {
     EMBER_FORMAT_CSV = 0,    /* delimited text; columns given by a schema string */
-    EMBER_FORMAT_ADULT = 1,  /* UCI Adult: ", " separated, header line, '?' missing */
+    EMBER_FORMAT_ADULT = 1,  /* UCI Adult: ", " separated, '?' missing; a first line that
+                                is not data (a header) is skipped */
     EMBER_FORMAT_CRITEO = 2, /* label, 13 integers, 26 hex categoricals; tab separated */
     EMBER_FORMAT_ARFF = 3    /* Weka ARFF; the header gives the schema */
 } ember_data_format;
@@ -42,7 +43,7 @@ typedef struct ember_schema {
     ember_column *cols;
     int label_col; /* index of the one LABEL column */
     char delim;    /* ',' or '\t' */
-    int header;    /* the first line names the columns (skipped) */
+    int header;    /* the first line names the columns (skipped; ADULT: unless it is data) */
     /* The label: when label_values is non-empty the label column must hold one of them
      * (with positive_prefix: start with one of them), and the example is positive when it
      * equals (starts with) `positive`. Otherwise the label is a number in [0, 1]. */
@@ -61,11 +62,13 @@ ember_status ember_schema_preset(ember_data_format fmt, ember_schema **out, embe
 ember_status ember_schema_from_spec(const char *spec, char delim, int header, const char *positive,
                                     ember_schema **out, ember_model_err *err);
 /* Reads the header of an ARFF file into a schema: nominal attributes become categorical,
- * numeric/real/integer numeric, string categorical; the label is the attribute named
- * "class", else the last nominal one. Positive class: `positive` when given, else the second
- * declared value of the label attribute. */
-ember_status ember_schema_from_arff(const char *path, const char *positive, ember_schema **out,
-                                    ember_model_err *err);
+ * numeric/real/integer numeric, string categorical. The label is the attribute named
+ * `label` (NULL or "": the one named "class", else the last one, Weka's convention); it
+ * must be nominal, with two declared classes or, when `positive` names one, more (that
+ * class against the rest); otherwise BAD_DATA says how to choose. Positive class:
+ * `positive` when given, else the second declared value. */
+ember_status ember_schema_from_arff(const char *path, const char *label, const char *positive,
+                                    ember_schema **out, ember_model_err *err);
 ember_status ember_schema_copy(const ember_schema *s, ember_schema **out);
 void ember_schema_free(ember_schema *s);
 /* Same columns (names, kinds), label rule and delimiter. */

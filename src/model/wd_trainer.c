@@ -12,15 +12,15 @@ void ember_train_opts_defaults(ember_train_opts *o) {
     memset(o, 0, sizeof *o);
     o->format = EMBER_FORMAT_ADULT;
     o->delim = ',';
-    o->cat_buckets = 1000;
+    o->cat_buckets = 0; /* sized from the data */
     o->cross_buckets = 10000;
     o->num_bins = 10;
     o->numeric_mode = EMBER_NUMERIC_STD;
     ember_wd_config_defaults(&o->model);
-    o->epochs = 8;
+    o->epochs = 12; /* early stopping usually ends training before */
     o->batch = 64;
     o->holdout = -1.0;
-    o->patience = 3;
+    o->patience = 2;
     o->backend = EMBER_BACKEND_CPU;
     o->device = -1;
     o->threads = -1;
@@ -40,6 +40,23 @@ int ember_auto_threads(const ember_wd_config *cfg, int64_t batch) {
     return (double)batch * work < 64.0 * 1024 * 1024 ? 1 : 0;
 }
 
+ember_status ember_train_features(const ember_train_opts *o, const ember_schema *schema,
+                                  ember_features **out, ember_model_err *err) {
+    const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
+    const int64_t buckets = o->cat_buckets > 0 ? o->cat_buckets : EMBER_AUTO_BUCKETS_MAX;
+    EMBER_FORWARD_IF_ERROR(ember_features_create(out, schema, buckets, o->cross_buckets,
+                                                 o->num_bins, o->numeric_mode, crosses, err));
+    ember_status st = o->cat_buckets > 0 ? EMBER_STATUS_SUCCESS
+                                         : ember_features_size_buckets_from_data(*out, err);
+    if (st == EMBER_STATUS_SUCCESS)
+        st = ember_features_set_field_buckets(*out, o->field_buckets, err);
+    if (st != EMBER_STATUS_SUCCESS) {
+        ember_features_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 const char *ember_default_crosses(ember_data_format fmt) {
     /* The census crosses of the Wide&Deep tutorial (age enters through its buckets). */
     if (fmt == EMBER_FORMAT_ADULT)
@@ -47,17 +64,15 @@ const char *ember_default_crosses(ember_data_format fmt) {
     return "";
 }
 
-ember_status ember_schema_for(ember_data_format fmt, const char *path, const char *spec, char delim,
-                              int header, const char *positive, ember_schema **out,
-                              ember_model_err *err) {
-    switch (fmt) {
+ember_status ember_schema_for(const ember_train_opts *o, ember_schema **out, ember_model_err *err) {
+    switch (o->format) {
     case EMBER_FORMAT_ADULT:
     case EMBER_FORMAT_CRITEO:
-        return ember_schema_preset(fmt, out, err);
+        return ember_schema_preset(o->format, out, err);
     case EMBER_FORMAT_ARFF:
-        return ember_schema_from_arff(path, positive, out, err);
+        return ember_schema_from_arff(o->data, o->label, o->positive, out, err);
     case EMBER_FORMAT_CSV:
-        return ember_schema_from_spec(spec, delim, header, positive, out, err);
+        return ember_schema_from_spec(o->schema, o->delim, o->header, o->positive, out, err);
     }
     return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "unknown format");
 }
@@ -103,8 +118,11 @@ ember_status ember_score_reader(ember_wd_model *m, const ember_features *fx, emb
         if (b->n == b->cap || (eof && b->n > 0)) {
             st = ember_wd_predict(m, b, probs, err);
             if (st != EMBER_STATUS_SUCCESS) break;
-            if (ember_eval_add(ev, probs, b->label, b->n) != EMBER_STATUS_SUCCESS) {
-                st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+            st = ember_eval_add(ev, probs, b->label, b->n);
+            if (st != EMBER_STATUS_SUCCESS) {
+                ember_merr(err, st, "%s", st == EMBER_STATUS_NUMERIC_ERROR
+                                              ? "the model scores a row NaN"
+                                              : "out of memory");
                 break;
             }
             ember_batch_clear(b);
@@ -150,6 +168,7 @@ typedef struct trainer {
     int has_valid, has_test;
     int64_t rows_expected; /* training rows of one pass; 0 until known */
     int64_t global_step;
+    int saved, saved_epoch; /* a checkpoint was written in this run, after that epoch */
 } trainer;
 
 static void trainer_free(trainer *t) {
@@ -198,7 +217,8 @@ static ember_status features_from_checkpoint(trainer *t, ember_model_err *err) {
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     if (t->schema->format != EMBER_FORMAT_ARFF) return EMBER_STATUS_SUCCESS;
     ember_schema *fs = NULL;
-    EMBER_FORWARD_IF_ERROR(ember_schema_from_arff(o->data, t->schema->positive, &fs, err));
+    const char *label = t->schema->cols[t->schema->label_col].name;
+    EMBER_FORWARD_IF_ERROR(ember_schema_from_arff(o->data, label, t->schema->positive, &fs, err));
     int same = ember_schema_equal(fs, t->schema);
     ember_schema_free(fs);
     if (!same)
@@ -211,13 +231,8 @@ static ember_status features_from_checkpoint(trainer *t, ember_model_err *err) {
 /* A new model: the schema of the format and the feature map the options ask for. */
 static ember_status features_from_options(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
-    EMBER_FORWARD_IF_ERROR(ember_schema_for(o->format, o->data, o->schema, o->delim, o->header,
-                                            o->positive, &t->schema, err));
-    const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
-    EMBER_FORWARD_IF_ERROR(ember_features_create(&t->fx_owned, t->schema, o->cat_buckets,
-                                                 o->cross_buckets, o->num_bins, o->numeric_mode,
-                                                 crosses, err));
-    EMBER_FORWARD_IF_ERROR(ember_features_set_field_buckets(t->fx_owned, o->field_buckets, err));
+    EMBER_FORWARD_IF_ERROR(ember_schema_for(o, &t->schema, err));
+    EMBER_FORWARD_IF_ERROR(ember_train_features(o, t->schema, &t->fx_owned, err));
     t->fx = t->fx_owned;
     return EMBER_STATUS_SUCCESS;
 }
@@ -234,7 +249,9 @@ static ember_status open_reader(trainer *t, const char *path, ember_reader **r,
 static ember_status open_data(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
     double holdout = o->holdout;
-    if (holdout < 0) holdout = (o->test == NULL && o->valid == NULL) ? 0.2 : 0.0;
+    /* Early stopping needs validation rows even when a test file is given (the test file
+     * must not choose the epoch). */
+    if (holdout < 0) holdout = o->valid != NULL ? 0.0 : o->test != NULL ? 0.1 : 0.2;
     if (holdout >= 1.0)
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "holdout must be below 1");
     holdout_sel sel = {t->cfg.seed, (uint64_t)(holdout * 4294967296.0), 0};
@@ -249,18 +266,40 @@ static ember_status open_data(trainer *t, ember_model_err *err) {
     return EMBER_STATUS_SUCCESS;
 }
 
+/* The first pass's progress (epoch 0): rows read so far, all of them when done. */
+static void first_pass_progress(const trainer *t, double t0, int done) {
+    const ember_train_opts *o = t->o;
+    double secs = ember_now() - t0;
+    ember_train_progress p = {.epoch = 0,
+                              .epochs = o->epochs,
+                              .rows = t->rows_expected,
+                              .rows_expected = done ? t->rows_expected : 0,
+                              .running_loss = NAN,
+                              .rows_per_s = secs > 1e-9 ? t->rows_expected / secs : 0,
+                              .elapsed_s = secs};
+    o->on_progress(o->user, &p);
+}
+
 /* First pass of a new model: numeric statistics (a resumed model keeps its own) and the row
- * count for the progress bar. Only training rows count, never held-out ones. */
+ * count for the progress bar. Only training rows count, never held-out ones. Progress every
+ * 0.2 s, and once at the end. */
 static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
+    const double t0 = ember_now();
+    double last_report = t0;
     ember_row row;
     int eof = 0;
-    for (;;) {
+    for (int64_t lines = 0;; lines++) {
         EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
         if (eof) break;
+        if (t->o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
+            last_report = ember_now();
+            first_pass_progress(t, t0, 0);
+        }
         if (is_holdout(&t->train_sel, row.line)) continue;
         ember_features_stats_add(t->fx_owned, &row);
         t->rows_expected++;
     }
+    if (t->o->on_progress) first_pass_progress(t, t0, 1);
     res->skipped_train = ember_reader_skipped(t->train);
     EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(t->fx_owned, err));
     if (t->rows_expected == 0)
@@ -300,7 +339,8 @@ static ember_status build_model(trainer *t, ember_train_result *res, ember_model
         if (cfg->wide_opt == t->ck.cfg.wide_opt && cfg->deep_opt == t->ck.cfg.deep_opt &&
             cfg->emb_opt == t->ck.cfg.emb_opt)
             EMBER_FORWARD_IF_ERROR(
-                ember_checkpoint_load_optimizer(t->m, o->resume, &res->optimizer_resumed, err));
+                ember_checkpoint_load_optimizer(&t->ck, t->m, o->resume, &res->optimizer_resumed,
+                                                err));
     }
     if (ember_batch_create(&t->b, t->fx, o->batch) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -310,20 +350,46 @@ static ember_status build_model(trainer *t, ember_train_result *res, ember_model
     return EMBER_STATUS_SUCCESS;
 }
 
+/* What became of the checkpoint when training diverged: said only of what this run did. */
+static void kept_note(const trainer *t, char *buf, size_t n) {
+    if (t->o->save == NULL)
+        buf[0] = '\0';
+    else if (t->saved)
+        snprintf(buf, n, "; the last good checkpoint (after epoch %d) is kept in %s",
+                 t->saved_epoch, t->o->save);
+    else
+        snprintf(buf, n, "; no checkpoint was written");
+}
+
 static ember_status diverged(const trainer *t, float loss, int epoch, int64_t steps,
                              ember_model_err *err) {
     const ember_train_opts *o = t->o;
+    char note[600];
+    kept_note(t, note, sizeof note);
     return ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
                       "training diverged: loss is %s at epoch %d, step %lld "
                       "(global step %lld; %s lines %lld-%lld)%s",
                       isnan(loss) ? "NaN" : "infinite", epoch, (long long)steps + 1,
                       (long long)t->global_step, o->data, (long long)t->b->line[0],
-                      (long long)t->b->line[t->b->n - 1],
-                      o->save ? "; the last good checkpoint is kept" : "");
+                      (long long)t->b->line[t->b->n - 1], note);
 }
 
 /* One pass over the training rows (each epoch its own order, fixed by the seed and the
  * epochs already trained, which a resumed run restores); fills rep's training fields. */
+/* An epoch's progress: rows trained so far, the running loss. */
+static void epoch_progress(const trainer *t, int epoch, int64_t rows, double run_loss,
+                           double e0) {
+    double secs = ember_now() - e0;
+    ember_train_progress p = {.epoch = epoch,
+                              .epochs = t->o->epochs,
+                              .rows = rows,
+                              .rows_expected = t->rows_expected,
+                              .running_loss = run_loss,
+                              .rows_per_s = rows / (secs > 1e-9 ? secs : 1e-9),
+                              .elapsed_s = secs};
+    t->o->on_progress(t->o->user, &p);
+}
+
 static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
     const ember_train_opts *o = t->o;
@@ -354,18 +420,14 @@ static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
             steps++;
             run_loss = steps == 1 ? loss : 0.98 * run_loss + 0.02 * loss;
             ember_batch_clear(t->b);
-            double now = ember_now();
-            if (o->on_progress && now - last_report > 0.2) {
-                last_report = now;
-                ember_train_progress p = {epoch,    o->epochs,
-                                          rows,     t->rows_expected,
-                                          run_loss, rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
-                                          now - e0};
-                o->on_progress(o->user, &p);
+            if (o->on_progress && ember_now() - last_report > 0.2) {
+                last_report = ember_now();
+                epoch_progress(t, epoch, rows, run_loss, e0);
             }
         }
         if (eof) break;
     }
+    if (o->on_progress) epoch_progress(t, epoch, rows, run_loss, e0); /* the whole epoch */
     ember_status st = ember_context_synchronize(t->ctx);
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, st, "synchronize: %s", ember_context_last_error(t->ctx));
@@ -380,8 +442,17 @@ static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
 }
 
 static ember_status save_checkpoint(trainer *t, ember_model_err *err) {
-    EMBER_FORWARD_IF_ERROR(ember_checkpoint_save(t->m, t->o->save, err));
-    return ember_checkpoint_save_optimizer(t->m, t->o->save, err);
+    ember_status st = ember_checkpoint_save(t->m, t->o->save, err);
+    if (st == EMBER_STATUS_NUMERIC_ERROR) { /* the weights diverged at the end of the epoch */
+        char note[600], msg[sizeof err->msg];
+        kept_note(t, note, sizeof note);
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return ember_merr(err, st, "training diverged: %.900s%s", msg, note);
+    }
+    if (st != EMBER_STATUS_SUCCESS) return st;
+    t->saved_epoch = (int)ember_wd_epochs_done(t->m);
+    t->saved = 1;
+    return EMBER_STATUS_SUCCESS;
 }
 
 /* What early stopping tracks across epochs. */
@@ -420,6 +491,7 @@ static ember_status finish_epoch(trainer *t, ember_epoch_report *rep, progress *
     if (t->o->save != NULL) {
         EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
         rep->saved = 1;
+        res->saves++;
     }
     return EMBER_STATUS_SUCCESS;
 }
@@ -458,7 +530,10 @@ static ember_status run_epochs(trainer *t, ember_train_result *res, ember_model_
     /* Early stopping keeps the best epoch's model. */
     if (pg.have_best && res->best_epoch != res->epochs_run)
         EMBER_FORWARD_IF_ERROR(ember_wd_set_params(t->m, t->best, err));
-    if (o->epochs == 0 && o->save != NULL) EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
+    if (o->epochs == 0 && o->save != NULL) {
+        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
+        res->saves++;
+    }
     res->samples_per_s = pg.train_seconds > 0 ? pg.train_rows / pg.train_seconds : 0;
     res->train_rows = pg.train_rows;
     return EMBER_STATUS_SUCCESS;

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* The model library's error detail. Every fallible function of src/model takes one and, when
@@ -25,6 +26,10 @@ ember_status ember_merr(ember_model_err *err, ember_status status, const char *f
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* Opens a data file for reading: IO_ERROR naming it when it cannot be opened or is a
+ * directory (which fopen accepts and whose first read fails). */
+ember_status ember_open_input(const char *path, FILE **out, ember_model_err *err);
 
 /* Duplicates a string (malloc); NULL when out of memory. */
 char *ember_strdup(const char *s);

@@ -49,7 +49,8 @@ typedef enum ocl_kernel_id {
 /* Scratch buffers kept on the context and grown on demand (one thread per context, and the
  * in-order queue runs ops one after another, so reuse across calls is safe). */
 typedef enum ocl_scratch_id {
-    OCL_S_FLAG = 0,  /* check pass flags (4 ints) */
+    OCL_S_FLAG = 0,  /* a stand-in for absent optional buffers (ocl_mem) */
+    OCL_S_CHECK,     /* check pass flags, one 32-byte slot per table (ocl_check.c) */
     OCL_S_KEY_A,     /* group: keys and positions, ping-pong */
     OCL_S_VAL_A,
     OCL_S_KEY_B,
@@ -62,6 +63,7 @@ typedef enum ocl_scratch_id {
     OCL_S_SEG_CNT,   /* per-chunk segment counts [G + 1] */
     OCL_S_INFO,      /* number of segments */
     OCL_S_PARTIAL,   /* bce partial sums */
+    OCL_S_GEMM_TEMP, /* CLBlast's GEMM temporary buffer */
     OCL_S_COUNT
 } ocl_scratch_id;
 
@@ -73,7 +75,7 @@ typedef struct ocl_impl {
     cl_program program;
     cl_kernel kernels[OCL_K_COUNT];
     size_t kernel_max_local[OCL_K_COUNT]; /* CL_KERNEL_WORK_GROUP_SIZE of each kernel */
-    int flags_dirty;        /* the check flags hold a problem (or are new): reset them first */
+    int64_t check_clean;    /* leading OCL_S_CHECK slots known clean (ocl_check.c) */
     cl_mem scratch[OCL_S_COUNT];
     size_t scratch_bytes[OCL_S_COUNT];
     cl_ulong max_alloc;     /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */

@@ -16,6 +16,7 @@ const struct ember_backend_ops ember_opencl_backend_ops = {
     .buffer_download = ocl_buffer_download,
     .buffer_zero = ocl_buffer_zero,
     .check_indices = ocl_check_indices,
+    .check_indices_batched = ocl_check_indices_batched,
     .lookup = ocl_lookup,
     .backward_dense = ocl_backward_dense,
     .backward_sparse = ocl_backward_sparse,

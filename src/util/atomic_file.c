@@ -1,13 +1,74 @@
 /* util/atomic_file.c: temporary file, fsync, rename, fsync of the folder. */
-#define _XOPEN_SOURCE 700 /* mkstemp, fchmod, fsync */
+#define _XOPEN_SOURCE 700 /* mkstemp, fchmod, fsync, kill */
 #include "util/atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The temporaries this process has open, for ember_atomic_remove_temporaries: fixed
+ * storage, because a signal handler may neither allocate nor lock. */
+#define MAX_OPEN 16
+static char g_open_tmp[MAX_OPEN][PATH_MAX];
+static volatile sig_atomic_t g_open_used[MAX_OPEN];
+
+static void remember(const char *tmp) {
+    if (strlen(tmp) >= PATH_MAX) return; /* left to the stale-file cleanup of a later save */
+    for (int i = 0; i < MAX_OPEN; i++) {
+        if (g_open_used[i]) continue;
+        strcpy(g_open_tmp[i], tmp);
+        g_open_used[i] = 1;
+        return;
+    }
+}
+
+static void forget(const char *tmp) {
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (g_open_used[i] && strcmp(g_open_tmp[i], tmp) == 0) g_open_used[i] = 0;
+}
+
+void ember_atomic_remove_temporaries(void) {
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (g_open_used[i]) unlink(g_open_tmp[i]);
+}
+
+/* Removes PATH.tmp.PID.* beside path whose process is gone (kill(PID, 0) says ESRCH): what
+ * a killed or crashed save of the same target left. A live PID, even one reused by another
+ * program, keeps its file. */
+static void remove_stale(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dlen = slash ? (size_t)(slash - path) : 0, blen = strlen(base);
+    char dir[PATH_MAX], file[PATH_MAX];
+    if (dlen + 1 >= sizeof dir) return;
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else if (dlen == 0) {
+        strcpy(dir, "/");
+    } else {
+        memcpy(dir, path, dlen);
+        dir[dlen] = '\0';
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp.", 5) != 0) continue;
+        char *end;
+        long pid = strtol(n + blen + 5, &end, 10);
+        if (end == n + blen + 5 || *end != '.' || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if ((size_t)snprintf(file, sizeof file, "%s/%s", dir, n) < sizeof file) unlink(file);
+    }
+    closedir(d);
+}
 
 static void release(ember_atomic_file *af) {
     free(af->path);
@@ -25,6 +86,7 @@ int ember_atomic_open(ember_atomic_file *af, const char *path) {
         return ENOMEM;
     }
     memcpy(af->path, path, n + 1);
+    remove_stale(path);
     snprintf(af->tmp, n + 48, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
     int fd = mkstemp(af->tmp);
     if (fd < 0) {
@@ -32,12 +94,14 @@ int ember_atomic_open(ember_atomic_file *af, const char *path) {
         release(af);
         return e;
     }
+    remember(af->tmp);
     mode_t mask = umask(0);
     umask(mask);
     if (fchmod(fd, 0666 & ~mask) != 0 || (af->f = fdopen(fd, "w")) == NULL) {
         int e = errno;
         close(fd);
         unlink(af->tmp);
+        forget(af->tmp);
         release(af);
         return e;
     }
@@ -75,11 +139,9 @@ int ember_atomic_commit(ember_atomic_file *af) {
     if (fclose(af->f) != 0 && e == 0) e = errno;
     af->f = NULL;
     if (e == 0 && rename(af->tmp, af->path) != 0) e = errno;
-    if (e != 0) {
-        unlink(af->tmp);
-    } else {
-        sync_folder_of(af->path);
-    }
+    if (e != 0) unlink(af->tmp);
+    forget(af->tmp);
+    if (e == 0) sync_folder_of(af->path);
     release(af);
     return e;
 }
@@ -88,6 +150,7 @@ void ember_atomic_discard(ember_atomic_file *af) {
     if (af->f != NULL) {
         fclose(af->f);
         unlink(af->tmp);
+        forget(af->tmp);
     }
     release(af);
 }

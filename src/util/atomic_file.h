@@ -7,6 +7,11 @@
  * The new file gets mode 0666 & ~umask, as a file made by open(2) or any other tool would
  * (mkstemp alone would make it 0600).
  *
+ * Temporaries never pile up: opening removes those of the same target whose process (the
+ * PID in their name) no longer runs, left by a crash or kill -9; and a program that ends on
+ * a signal removes its own by calling ember_atomic_remove_temporaries from the handler
+ * (the CLI does so on SIGINT and SIGTERM).
+ *
  *   ember_atomic_file af;
  *   int e = ember_atomic_open(&af, path);
  *   if (e != 0) ... strerror(e), naming af.tmp when set
@@ -34,5 +39,9 @@ int ember_atomic_commit(ember_atomic_file *af);
 /* Gives up: closes and removes the temporary, leaves the target untouched. Safe on a
  * zeroed or already released af. */
 void ember_atomic_discard(ember_atomic_file *af);
+
+/* Removes every temporary this process has open (not yet committed or discarded).
+ * Async-signal-safe: for a SIGINT/SIGTERM handler, which then ends the program. */
+void ember_atomic_remove_temporaries(void);
 
 #endif /* EMBER_UTIL_ATOMIC_FILE_H */

@@ -53,6 +53,13 @@ expect_output() {
     fi
 }
 
+# small_csv FILE: 300 rows of label,num,city,k with a learnable label.
+small_csv() {
+    for i in $(seq 1 300); do
+        echo "$((i % 3 == 0)),0.$((i % 10)),c$((i % 4)),k$((i % 2))"
+    done >"$1"
+}
+
 built_commands() {
     "$EMBER" --help | awk '/^commands:/ {on = 1; next} on && NF {print $1}'
 }
@@ -69,7 +76,7 @@ help)
     # the help comes from the flag table: each flag with its default, shown before any
     # flag given beside --help changed it
     expect_code 0 train --epochs 3 --help
-    expect_output '^  --epochs N +.*\(default 8\)$'
+    expect_output '^  --epochs N +.*\(default 12\)$'
     expect_output '^  --batch N +.*\(default 64\)$'
     expect_code 0 bench --reps=5 -h
     expect_output '^  --reps N +.*\(default 20\)$'
@@ -185,6 +192,149 @@ params_checkpoint)
     # a truncated checkpoint
     head -c 200 "$TMP/m.safetensors" >"$TMP/cut.safetensors"
     expect_usage_error params --model "$TMP/cut.safetensors"
+    ;;
+train_quiet)
+    # --quiet drops the banner and the per-epoch lines, not the result
+    small_csv "$TMP/small.csv"
+    expect_code 0 train --data "$TMP/small.csv" --schema label,num,city:cat,k:cat --epochs 2 --quiet
+    cat "$TMP/out"
+    expect_output '^final \(validation, [0-9]+ rows, best epoch [0-9] of 2\): auc [0-9.]+ '
+    ! grep -Eq '^(epoch|ember train:|model:)' "$TMP/out" || fail "--quiet printed more than the result"
+    ;;
+train_resume)
+    # --resume continues the checkpoint's model: its seed (1 epoch + 1 resumed = 2 epochs, bit
+    # for bit, with the holdout split of the same seed), and flags that ask for another model
+    # are refused
+    small_csv "$TMP/small.csv"
+    common=(--data "$TMP/small.csv" --format csv --schema label,num,city:cat,k:cat --threads 1
+        --patience 0)
+    # --save writes only epochs that improve the validation AUC: with 1,000 buckets per field
+    # the second epoch does on this data, so two.st holds the 2-epoch model
+    expect_code 0 train "${common[@]}" --seed 7 --buckets 1000 --epochs 2 --save "$TMP/two.st"
+    grep -Eq '^epoch  2/2 .* saved$' "$TMP/out" || fail "epoch 2 of 2 was not saved: no comparison"
+    expect_code 0 train "${common[@]}" --seed 7 --buckets 1000 --epochs 1 --save "$TMP/one.st"
+    expect_code 0 train "${common[@]}" --epochs 1 --resume "$TMP/one.st" --save "$TMP/resumed.st"
+    expect_output 'seed 7'
+    cmp -s "$TMP/two.st" "$TMP/resumed.st" || fail "1 epoch + 1 resumed epoch differs from 2 epochs"
+    expect_code 0 train "${common[@]}" --epochs 1 --resume "$TMP/one.st" --seed 7 --hidden 64,32
+    for flag in "--seed 8" "--emb-dim 16" "--hidden 8" "--buckets 10" "--cross-buckets 7" \
+        "--num-buckets 3" "--numeric log" "--format adult" "--schema label,num,city:cat,k:num" \
+        "--cross city*k" "--field-buckets city=5" "--positive 1"; do
+        # shellcheck disable=SC2086
+        expect_usage_error train "${common[@]}" --epochs 1 --resume "$TMP/one.st" $flag
+    done
+    ;;
+train_format)
+    # an explicit --schema means csv whatever the file is called; *.csv is csv
+    small_csv "$TMP/adult-like.data"
+    expect_code 0 train --data "$TMP/adult-like.data" --schema label,num,city:cat,k:cat --epochs 1
+    expect_output '\(csv\)'
+    small_csv "$TMP/plain.csv"
+    expect_code 0 train --data "$TMP/plain.csv" --schema label,num,city:cat,k:cat --epochs 1
+    expect_output '\(csv\)'
+    expect_usage_error train --data "$TMP/plain.csv" --epochs 1
+    grep -q -- '--schema' "$TMP/err" || fail "a csv file without --schema: the message does not say so"
+    ;;
+train_progress)
+    # stderr not a terminal (here a file): a plain progress line every --progress seconds
+    awk 'BEGIN { for (i = 1; i <= 200000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
+        >"$TMP/big.csv"
+    expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 1 \
+        --threads 1 --progress 0.01
+    cat "$TMP/err"
+    grep -Eq '^ember train: epoch 1/1: [0-9]+ rows of [0-9]+ \([0-9]+%\), .* rows/s, loss [0-9.]+' \
+        "$TMP/err" || fail "no plain progress line on stderr"
+    expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 1 \
+        --threads 1 --progress 0
+    [[ ! -s $TMP/err ]] || fail "--progress 0 still printed progress"
+    ;;
+output_targets)
+    # a regular file is replaced atomically; a FIFO (or a device: /dev/stdout) is written in
+    # place; a directory, a missing folder and an input are refused with one line, exit 2
+    small_csv "$TMP/small.csv"
+    schema=(--format csv --schema label,num,city:cat,k:cat)
+    expect_code 0 train --data "$TMP/small.csv" "${schema[@]}" --epochs 1 --save "$TMP/m.st"
+    mkfifo "$TMP/fifo"
+    timeout 20 cat "$TMP/fifo" >"$TMP/from_fifo" &
+    reader=$!
+    expect_code 0 predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/fifo"
+    wait "$reader"
+    [[ -p $TMP/fifo ]] || fail "predict --out FIFO replaced the FIFO"
+    [[ $(wc -l <"$TMP/from_fifo") -eq 300 ]] || fail "predict --out FIFO: the reader got $(wc -l <"$TMP/from_fifo") lines"
+    mkdir "$TMP/dir"
+    expect_usage_error predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/dir"
+    [[ -d $TMP/dir ]] || fail "predict --out DIR removed the directory"
+    expect_usage_error predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/no-dir/p.txt"
+    grep -q 'no-dir' "$TMP/err" || fail "predict --out to a missing folder does not name it"
+    expect_usage_error train --data "$TMP/small.csv" "${schema[@]}" --save "$TMP/dir"
+    expect_usage_error train --data "$TMP/small.csv" "${schema[@]}" --save "$TMP/fifo"
+    cp "$TMP/small.csv" "$TMP/data.csv"
+    cp "$TMP/m.st" "$TMP/m.copy"
+    expect_usage_error train --data "$TMP/data.csv" "${schema[@]}" --save "$TMP/data.csv"
+    expect_usage_error predict --model "$TMP/m.st" --data "$TMP/data.csv" --out "$TMP/data.csv"
+    expect_usage_error predict --model "$TMP/m.st" --data "$TMP/data.csv" --out "$TMP/m.st"
+    cp "$TMP/small.csv" "$TMP/x.data.csv"
+    expect_usage_error encode --data "$TMP/x.data.csv" "${schema[@]}" --out "$TMP/x"
+    cmp -s "$TMP/small.csv" "$TMP/data.csv" || fail "an output over an input changed the input"
+    cmp -s "$TMP/small.csv" "$TMP/x.data.csv" || fail "encode over its input changed the input"
+    cmp -s "$TMP/m.st" "$TMP/m.copy" || fail "predict --out MODEL changed the model"
+    # a symbolic link stays a link; the file it names gets the output
+    ln -s "$TMP/real.txt" "$TMP/link.txt"
+    expect_code 0 predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/link.txt"
+    [[ -L $TMP/link.txt && $(wc -l <"$TMP/real.txt") -eq 300 ]] || fail "predict --out LINK"
+    ;;
+encode_together)
+    # encode's files appear together or not at all: a bad --test line leaves the earlier
+    # run's files as they were, and no temporaries
+    small_csv "$TMP/a.csv"
+    schema=(--format csv --schema label,num,city:cat,k:cat)
+    expect_code 0 encode --data "$TMP/a.csv" "${schema[@]}" --out "$TMP/enc"
+    sums=$(cat "$TMP/enc.data.csv" "$TMP/enc.json" | md5sum)
+    head -n 100 "$TMP/a.csv" >"$TMP/b.csv"
+    { head -n 10 "$TMP/a.csv"; echo "1,2"; } >"$TMP/bad.csv"
+    expect_code 2 encode --data "$TMP/b.csv" --test "$TMP/bad.csv" "${schema[@]}" --out "$TMP/enc"
+    [[ $(cat "$TMP/enc.data.csv" "$TMP/enc.json" | md5sum) == "$sums" ]] ||
+        fail "a failed encode changed the files of the earlier run"
+    [[ ! -e $TMP/enc.test.csv ]] || fail "a failed encode left a test file"
+    ls "$TMP" | grep -q tmp && fail "temporaries left behind: $(ls "$TMP")"
+    expect_code 0 encode --data "$TMP/b.csv" --test "$TMP/a.csv" "${schema[@]}" --out "$TMP/enc"
+    [[ $(($(wc -l <"$TMP/enc.data.csv") - 1)) -eq 100 && $(($(wc -l <"$TMP/enc.test.csv") - 1)) -eq 300 ]] ||
+        fail "encode --test: wrong row counts"
+    ;;
+train_saved)
+    # no "model saved" when nothing was saved: one-class validation data never improves
+    small_csv "$TMP/small.csv"
+    for i in $(seq 1 50); do echo "0,0.$((i % 10)),c$((i % 4)),k$((i % 2))"; done >"$TMP/one.csv"
+    run train --data "$TMP/small.csv" --valid "$TMP/one.csv" --format csv \
+        --schema label,num,city:cat,k:cat --epochs 2 --save "$TMP/m.st"
+    cat "$TMP/out" "$TMP/err"
+    [[ ! -e $TMP/m.st ]] || fail "a checkpoint was written although no epoch improved"
+    ! grep -q 'model saved' "$TMP/out" || fail "'model saved' printed but nothing was saved"
+    [[ $rc -ne 0 ]] || expect_output "^nothing saved to $TMP/m.st"
+    ;;
+adult_first_line)
+    # --format adult skips a first line that is not data (a header, adult.test's
+    # "|1x3 Cross validator") and keeps one that is
+    row='39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States'
+    for i in $(seq 1 40); do echo "$row, $([[ $((i % 3)) == 0 ]] && echo '>50K' || echo '<=50K')"; done >"$TMP/plain.data"
+    { echo '|1x3 Cross validator'; cat "$TMP/plain.data"; } >"$TMP/uci.test"
+    { echo 'age, workclass, fnlwgt, education, education-num, marital-status, occupation, relationship, race, sex, capital-gain, capital-loss, hours-per-week, native-country, classification'
+      cat "$TMP/plain.data"; } >"$TMP/header.data"
+    for f in plain.data uci.test header.data; do
+        expect_code 0 encode --data "$TMP/$f" --format adult --out "$TMP/enc"
+        [[ $(($(wc -l <"$TMP/enc.data.csv") - 1)) -eq 40 ]] ||
+            fail "--format adult on $f: $(($(wc -l <"$TMP/enc.data.csv") - 1)) rows, expected 40"
+    done
+    ;;
+train_first_pass)
+    # progress while the first pass reads the data for its statistics
+    awk 'BEGIN { for (i = 1; i <= 200000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
+        >"$TMP/big.csv"
+    expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 0 \
+        --threads 1 --progress 0.01
+    cat "$TMP/err"
+    grep -Eq '^ember train: first pass over .*big.csv: [0-9]+ rows' "$TMP/err" ||
+        fail "no progress line during the first pass"
     ;;
 devices)
     expect_code 0 devices

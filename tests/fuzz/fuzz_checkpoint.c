@@ -27,8 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ember_checkpoint ck;
     if (ember_checkpoint_read(path, &ck, &err) != EMBER_STATUS_SUCCESS) return 0;
     ember_wd_model *m = NULL;
-    if (ember_wd_create(ctx, &ck.cfg, 4, &m, &err) == EMBER_STATUS_SUCCESS)
-        (void)ember_checkpoint_apply(&ck, m, &err);
+    int loaded;
+    if (ember_wd_create(ctx, &ck.cfg, 4, &m, &err) == EMBER_STATUS_SUCCESS &&
+        ember_checkpoint_apply(&ck, m, &err) == EMBER_STATUS_SUCCESS)
+        (void)ember_checkpoint_load_optimizer(&ck, m, path, &loaded, &err);
     ember_wd_free(m);
     ember_checkpoint_free(&ck);
     return 0;

@@ -24,7 +24,7 @@ static ember_status make_schema(const uint8_t **data, size_t *size, const char *
                                 ember_schema **s, ember_model_err *err) {
 #if defined(FUZZ_READER_ARFF)
     (void)data, (void)size;
-    return ember_schema_from_arff(path, NULL, s, err);
+    return ember_schema_from_arff(path, NULL, NULL, s, err);
 #elif defined(FUZZ_READER_CSV)
     (void)path;
     unsigned mode = *size ? (*data)[0] : 0;

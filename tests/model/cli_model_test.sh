@@ -28,7 +28,24 @@ d = json.load(open(sys.argv[1]))
 assert all(k in d for k in ("auc", "logloss", "accuracy", "samples_per_s", "params")), d
 assert d["auc"] > 0.88 and d["params"] > 0, d' "$tmp/last.json"
 check "train prints the parameter breakdown" grep -q "formula total" "$tmp/train.out"
-check "checkpoint and optimizer state written" test -s "$tmp/m.st" -a -s "$tmp/m.st.optim"
+check "train names the label column and the positive class" \
+    grep -q "label: column 'classification', positive class '>50K'" "$tmp/train.out"
+printf '@relation iris\n@attribute w numeric\n@attribute class {a,b,c}\n@data\n1,a\n2,b\n3,c\n' \
+    >"$tmp/three.arff"
+"$ember" train --data "$tmp/three.arff" --epochs 1 --threads 1 >/dev/null 2>"$tmp/three.err"
+check "a three-class ARFF label is refused (exit 2), naming --positive" \
+    bash -c '[[ $0 -eq 2 ]] && grep -q -- "--positive" "$1"' $? "$tmp/three.err"
+"$ember" train --data "$tmp/three.arff" --label class --positive c --epochs 1 --threads 1 \
+    >"$tmp/three.out" 2>&1
+check "--label and --positive choose it (c against the rest)" \
+    grep -q "label: column 'class', positive class 'c' (against the rest)" "$tmp/three.out"
+check "checkpoint written with its optimizer state, and no second file" python3 -c '
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+assert "wide.weight.sum" in h and "out.weight.exp_avg_sq" in h, list(h)
+assert h["__metadata__"]["ember.epochs"] == "1", h["__metadata__"]' "$tmp/m.st"
+check "no .optim beside it" test ! -e "$tmp/m.st.optim"
 
 # predict: one probability per data line
 "$ember" predict --model "$tmp/m.st" --data "$adult/adult.test" --threads 1 >"$tmp/p.txt" 2>"$tmp/p.err"

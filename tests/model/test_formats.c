@@ -92,7 +92,7 @@ Test(formats, legacy_optimizer_state_loads) {
     load(&l, FIXTURE("legacy.st"), 16);
     ember_model_err err = {""};
     int got = 0;
-    cr_assert_eq(ember_checkpoint_load_optimizer(l.m, FIXTURE("legacy.st"), &got, &err),
+    cr_assert_eq(ember_checkpoint_load_optimizer(&l.ck, l.m, FIXTURE("legacy.st"), &got, &err),
                  EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert_eq(got, 1);
     cr_assert_eq(ember_wd_step(l.m), 48);
@@ -113,23 +113,31 @@ Test(formats, legacy_optimizer_state_loads) {
     unload(&l);
 }
 
-/* PARAM.SLOT names with the parameter's shape ([rows, 1] for row-wise Adagrad). */
-Test(formats, optimizer_state_uses_the_model_tensor_names_and_shapes) {
+/* One file: the parameters, then the optimizer state as PARAM.SLOT with the parameter's
+ * shape ([rows, 1] for row-wise Adagrad), and the step and epoch counts. */
+Test(formats, checkpoint_holds_optimizer_state_named_and_shaped_after_the_parameters) {
     loaded l;
     load(&l, FIXTURE("legacy.st"), 16);
     ember_model_err err = {""};
+    int got = 0;
+    cr_assert_eq(ember_checkpoint_load_optimizer(&l.ck, l.m, FIXTURE("legacy.st"), &got, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
     const char *p = write_temp(0, ".st", "");
-    cr_assert_eq(ember_checkpoint_save_optimizer(l.m, p, &err), EMBER_STATUS_SUCCESS, "%s",
-                 err.msg);
+    cr_assert_eq(ember_checkpoint_save(l.m, p, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     char op[300];
     snprintf(op, sizeof op, "%s.optim", p);
+    cr_assert_neq(access(op, F_OK), 0, "no second file");
     ember_st_file f;
-    cr_assert_eq(ember_st_read(op, &f, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
-    cr_assert_eq(f.ntensors, ember_wd_num_state_tensors(l.m));
+    cr_assert_eq(ember_st_read(p, &f, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(f.ntensors, ember_wd_num_tensors(l.m) + ember_wd_num_state_tensors(l.m));
+    cr_assert_str_eq(ember_st_meta_get(&f, "ember.step"), "48");
+    cr_assert_str_eq(ember_st_meta_get(&f, "ember.epochs"), "2");
     static const char *const slots[] = {".sum", ".exp_avg", ".exp_avg_sq"};
-    int adam = 0;
+    int adam = 0, states = 0;
     for (int i = 0; i < f.ntensors; i++) {
         const ember_st_tensor *t = &f.tensors[i];
+        if (ember_st_find(&l.ck.st, t->name) != NULL) continue; /* a parameter */
+        states++;
         const char *dot = NULL;
         for (size_t k = 0; k < 3; k++) {
             size_t n = strlen(t->name), sn = strlen(slots[k]);
@@ -144,14 +152,20 @@ Test(formats, optimizer_state_uses_the_model_tensor_names_and_shapes) {
         cr_assert_eq(t->ndim, w->ndim, "%s", t->name);
         for (int d = 0; d < w->ndim; d++) cr_assert_eq(t->shape[d], w->shape[d], "%s", t->name);
     }
+    cr_assert_eq(states, ember_wd_num_state_tensors(l.m));
     cr_assert_gt(adam, 0, "the default dense optimizer is Adam");
     ember_st_free(&f);
-    /* and it loads back */
-    int got = 0;
-    cr_assert_eq(ember_checkpoint_load_optimizer(l.m, p, &got, &err), EMBER_STATUS_SUCCESS, "%s",
-                 err.msg);
-    cr_assert_eq(got, 1);
-    unlink(op);
+    /* and it reads back whole: parameters counted without the state, state restored */
+    ember_checkpoint ck;
+    cr_assert_eq(ember_checkpoint_read(p, &ck, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(ck.has_state);
+    cr_assert_eq(ck.param_floats, ember_wd_num_params(l.m));
+    ember_wd_set_step(l.m, 0);
+    cr_assert_eq(ember_checkpoint_load_optimizer(&ck, l.m, p, &got, &err), EMBER_STATUS_SUCCESS,
+                 "%s", err.msg);
+    cr_assert_eq(ember_wd_step(l.m), 48);
+    ember_checkpoint_free(&ck);
+    unlink(p);
     unload(&l);
 }
 

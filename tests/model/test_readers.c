@@ -182,7 +182,7 @@ Test(readers, arff_header_gives_schema_and_positive_class) {
                                "'<0',x,bad\n");
     ember_schema *s;
     ember_model_err err = {""};
-    cr_assert_eq(ember_schema_from_arff(p, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert_eq(s->ncols, 3);
     cr_assert_str_eq(s->cols[0].name, "checking status");
     cr_assert_eq(s->cols[0].kind, EMBER_COL_CATEGORICAL);
@@ -204,10 +204,10 @@ Test(readers, arff_header_gives_schema_and_positive_class) {
     ember_reader_close(r);
     /* an explicit positive class, and a wrong one */
     ember_schema_free(s);
-    cr_assert_eq(ember_schema_from_arff(p, "good", &s, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, "good", &s, &err), EMBER_STATUS_SUCCESS);
     cr_assert_str_eq(s->positive, "good");
     ember_schema_free(s);
-    cr_assert_eq(ember_schema_from_arff(p, "ugly", &s, &err), EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, "ugly", &s, &err), EMBER_STATUS_INVALID_ARGUMENT);
     unlink(p);
 }
 
