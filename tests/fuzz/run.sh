@@ -43,8 +43,9 @@ for n in "${names[@]}"; do
         echo "fuzz_$n: ok, ${execs:-?} executions in ${secs} s, ${cov:-cov: ?}, corpus $(ls "$work/$n" | wc -l) inputs"
     else
         echo "fuzz_$n: FAILED (exit $rc) after ${execs:-?} executions; the report:"
-        grep -E -A30 '^==[0-9]+==ERROR|runtime error|^SUMMARY|ALARM|out-of-memory|Test unit written' "$log" |
-            head -n 60 | sed 's/^/    /'
+        # Everything but libFuzzer's progress lines: the harness's own message, the
+        # sanitizer report with its stack, the input's path.
+        grep -a -v -E '^(INFO:|#[0-9]+[[:space:]])' "$log" | head -n 70 | sed 's/^/    /'
         failed=1
     fi
 done
