@@ -17,6 +17,7 @@ Usage (from the repository root):
     bench/compare_torch.py --json                  # one JSON line with everything
     bench/compare_torch.py --interleave            # ember via ctypes, call by call with torch
     bench/compare_torch.py --model widedeep        # the Wide&Deep training benchmark
+    bench/compare_torch.py --train                 # training loops: ember.torch vs torch.optim
 Runs under Debian's python3-torch (/usr/bin/python3). torch starts with one thread there:
 --threads (default 2) sets torch.set_num_threads and ember's --threads alike.
 """
@@ -318,73 +319,23 @@ def kernels(a):
 # Interleaved: ember (through ctypes on libember) and PyTorch call by call in one process,
 # so both sides of every ratio share the same moment's load on a busy machine.
 # ---------------------------------------------------------------------------------------
-class LookupDesc(ctypes.Structure):
-    _fields_ = [("num_rows", ctypes.c_int64), ("dim", ctypes.c_int64),
-                ("num_indices", ctypes.c_int64), ("batch", ctypes.c_int64),
-                ("index_type", ctypes.c_int), ("pooling", ctypes.c_int),
-                ("padding_idx", ctypes.c_int64), ("out_row_stride", ctypes.c_int64),
-                ("out_col_offset", ctypes.c_int64), ("accumulate", ctypes.c_int)]
+def import_ember(a):
+    """The ember Python package (python/ of this tree) on the libember beside a.ember."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    lib = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.ember))), "lib",
+                       "libember.so")
+    os.environ.setdefault("EMBER_LIBRARY", lib)
+    sys.path.insert(0, os.path.join(root, "python"))
+    import ember
+    import ember.torch
 
-
-class Optimizer(ctypes.Structure):
-    _fields_ = [("kind", ctypes.c_int), ("learning_rate", ctypes.c_float),
-                ("eps", ctypes.c_float), ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
-                ("weight_decay", ctypes.c_float), ("step", ctypes.c_int64)]
-
-
-class Ember:
-    """The few calls of ember's C API the interleaved comparison needs (CPU backend)."""
-
-    def __init__(self, lib_path, threads):
-        L = self.lib = ctypes.CDLL(lib_path)
-        P, I64, VP = ctypes.POINTER, ctypes.c_int64, ctypes.c_void_p
-        L.ember_context_create.argtypes = [P(VP), ctypes.c_int, ctypes.c_int]
-        L.ember_context_set_threads.argtypes = [VP, ctypes.c_int]
-        L.ember_context_last_error.argtypes = [VP]
-        L.ember_context_last_error.restype = ctypes.c_char_p
-        L.ember_context_synchronize.argtypes = [VP]
-        L.ember_context_destroy.argtypes = [VP]
-        L.ember_buffer_alloc.argtypes = [VP, ctypes.c_size_t, P(VP)]
-        L.ember_buffer_upload.argtypes = [VP, VP, ctypes.c_size_t, VP, ctypes.c_size_t]
-        L.ember_buffer_free.argtypes = [VP]
-        L.ember_embedding_lookup.argtypes = [VP, P(LookupDesc), VP, VP, VP, VP, VP]
-        L.ember_embedding_backward_update.argtypes = [VP, P(LookupDesc), VP, VP, VP, VP,
-                                                      ctypes.c_int, P(Optimizer), VP, VP]
-        L.ember_dense_forward.argtypes = [VP, I64, I64, I64, VP, VP, VP, ctypes.c_int, VP]
-        L.ember_dense_backward.argtypes = [VP, I64, I64, I64, VP, VP, VP, VP, ctypes.c_int,
-                                           VP, VP, VP]
-        self.ctx = VP()
-        self.check(L.ember_context_create(ctypes.byref(self.ctx), 0, -1), "context_create")
-        if threads > 0:
-            L.ember_context_set_threads(self.ctx, threads)
-        self.bufs = []
-
-    def check(self, st, what):
-        if st != 0:
-            msg = self.lib.ember_context_last_error(self.ctx).decode() if self.ctx else ""
-            raise RuntimeError("ember %s failed: status %d %s" % (what, st, msg))
-
-    def upload(self, arr):
-        arr = np.ascontiguousarray(arr)
-        b = ctypes.c_void_p()
-        self.check(self.lib.ember_buffer_alloc(self.ctx, max(arr.nbytes, 1), ctypes.byref(b)),
-                   "buffer_alloc")
-        self.check(self.lib.ember_buffer_upload(self.ctx, b, 0, arr.ctypes.data, arr.nbytes),
-                   "buffer_upload")
-        self.bufs.append(b)
-        return b
-
-    def close(self):
-        for b in self.bufs:
-            self.lib.ember_buffer_free(b)
-        self.lib.ember_context_destroy(self.ctx)
+    return ember, os.environ["EMBER_LIBRARY"]
 
 
 def interleaved(a):
     torch.set_num_threads(a.threads)
-    lib = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.ember))), "lib",
-                       "libember.so")
-    em = Ember(lib, a.threads)
+    ember, lib = import_ember(a)
+    ctx = ember.Context("cpu", threads=a.threads)
     E, D, B, L = a.rows, a.dim, a.batch, a.pooling
     N = B * L
     rng = np.random.default_rng(a.seed)
@@ -394,49 +345,47 @@ def interleaved(a):
     grad = rng.uniform(-0.01, 0.01, size=(B, D)).astype(np.float32)
     offs = np.arange(0, N + 1, L, dtype=np.int64)
     # ember side
-    e_tab, e_idx, e_off = em.upload(w0), em.upload(idx), em.upload(offs)
-    e_out, e_grad = em.upload(np.zeros((B, D), np.float32)), em.upload(grad)
-    desc = LookupDesc(E, D, N, B, 0, 1, -1, D, 0, 0)
-    sgd = Optimizer(0, 0.01, 0.0, 0.0, 0.0, 0.0, 0)
-    lib_ = em.lib
+    def up(arr):
+        return ember.Buffer.from_numpy(ctx, arr)
+
+    e_tab, e_idx, e_off = up(w0), up(idx), up(offs)
+    e_out, e_grad = ember.Buffer.empty(ctx, (B, D)), up(grad)
+    desc = ember.LookupDesc(E, D, N, B, ember.Pooling.SUM)
+    sgd = ember.Optimizer(ember.OptimizerKind.SGD, 0.01)
 
     def e_fwd():
-        em.check(lib_.ember_embedding_lookup(em.ctx, ctypes.byref(desc), e_tab, e_idx, e_off,
-                                             None, e_out), "lookup")
-        lib_.ember_context_synchronize(em.ctx)
+        ember.embedding_lookup(ctx, desc, e_tab, e_idx, e_off, None, e_out)
+        ctx.synchronize()
 
-    e_nout = em.upload(np.zeros((N, D), np.float32))
-    desc_none = LookupDesc(E, D, N, N, 0, 0, -1, D, 0, 0)
+    e_nout = ember.Buffer.empty(ctx, (N, D))
+    desc_none = ember.LookupDesc(E, D, N, N)
 
     def e_plain():
-        em.check(lib_.ember_embedding_lookup(em.ctx, ctypes.byref(desc_none), e_tab, e_idx, None,
-                                             None, e_nout), "lookup none")
-        lib_.ember_context_synchronize(em.ctx)
+        ember.embedding_lookup(ctx, desc_none, e_tab, e_idx, None, None, e_nout)
+        ctx.synchronize()
 
     def e_step():
-        em.check(lib_.ember_embedding_lookup(em.ctx, ctypes.byref(desc), e_tab, e_idx, e_off,
-                                             None, e_out), "lookup")
-        em.check(lib_.ember_embedding_backward_update(em.ctx, ctypes.byref(desc), e_idx, e_off,
-                                                      None, e_grad, 0, ctypes.byref(sgd),
-                                                      e_tab, None), "backward_update")
-        lib_.ember_context_synchronize(em.ctx)
+        ember.embedding_lookup(ctx, desc, e_tab, e_idx, e_off, None, e_out)
+        ember.embedding_backward_update(ctx, desc, e_idx, e_off, None, e_grad,
+                                        ember.Reduction.ATOMIC, sgd, e_tab, None)
+        ctx.synchronize()
 
     din, dout = a.dense_in, a.dense_out
     x = rng.uniform(-1, 1, size=(B, din)).astype(np.float32)
     w = (rng.uniform(-1, 1, size=(dout, din)) / math.sqrt(din)).astype(np.float32)
     bias = rng.uniform(-0.1, 0.1, size=dout).astype(np.float32)
     dy0 = rng.uniform(-0.01, 0.01, size=(B, dout)).astype(np.float32)
-    e_x, e_w, e_b = em.upload(x), em.upload(w), em.upload(bias)
-    e_y, e_dy = em.upload(np.zeros((B, dout), np.float32)), em.upload(dy0)
-    e_dx, e_dw = em.upload(np.zeros((B, din), np.float32)), em.upload(np.zeros_like(w))
-    e_db = em.upload(np.zeros(dout, np.float32))
+    e_x, e_w, e_b = up(x), up(w), up(bias)
+    e_y, e_dy = ember.Buffer.empty(ctx, (B, dout)), up(dy0)
+    e_dx, e_dw = ember.Buffer.empty(ctx, (B, din)), ember.Buffer.empty(ctx, w.shape)
+    e_db = ember.Buffer.empty(ctx, dout)
+    relu = ember.Activation.RELU
 
     def e_dfwd():
-        em.check(lib_.ember_dense_forward(em.ctx, B, din, dout, e_x, e_w, e_b, 1, e_y), "dense")
+        ember.dense_forward(ctx, B, din, dout, e_x, e_w, e_b, relu, e_y)
 
     def e_dbwd():
-        em.check(lib_.ember_dense_backward(em.ctx, B, din, dout, e_x, e_w, e_y, e_dy, 1, e_dx,
-                                           e_dw, e_db), "dense_backward")
+        ember.dense_backward(ctx, B, din, dout, e_x, e_w, e_y, e_dy, relu, e_dx, e_dw, e_db)
 
     # torch side
     bag = torch.nn.EmbeddingBag(E, D, mode="sum", sparse=True)
@@ -484,30 +433,14 @@ def interleaved(a):
         torch.mm(dy.t(), tx)
         dy.sum(0)
 
-    pairs = [("lookup_sum", e_fwd, t_fwd), ("lookup_none", e_plain, t_plain),
-             ("step_sgd", e_step, t_step),
-             ("dense_fwd", e_dfwd, t_dfwd), ("dense_bwd", e_dbwd, t_dbwd)]
+    pairs = [(name, lambda _, f=ef: f(), lambda _, f=tf: f()) for name, ef, tf in (
+        ("lookup_sum", e_fwd, t_fwd), ("lookup_none", e_plain, t_plain),
+        ("step_sgd", e_step, t_step), ("dense_fwd", e_dfwd, t_dfwd),
+        ("dense_bwd", e_dbwd, t_dbwd))]
     res = {}
-    for name, ef, tf in pairs:
-        for _ in range(3):
-            ef()
-            tf()
-        te, tt, rat = [], [], []
-        t_start = now()
-        for _ in range(a.reps * a.rounds):
-            t0 = now()
-            ef()
-            t1 = now()
-            tf()
-            t2 = now()
-            te.append((t1 - t0) * 1e3)
-            tt.append((t2 - t1) * 1e3)
-            rat.append((t2 - t1) / (t1 - t0))
-            if len(te) >= 5 and now() - t_start > 6.0:
-                break
-        res[name] = {"ember_ms": statistics.median(te), "torch_ms": statistics.median(tt),
-                     "torch_over_ember": statistics.median(rat), "pairs": len(te)}
-    em.close()
+    for name, (te, tt, rat, n) in interleave_pairs(pairs, a.reps * a.rounds, 6.0).items():
+        res[name] = {"ember_ms": te * 1e3, "torch_ms": tt * 1e3, "torch_over_ember": rat,
+                     "pairs": n}
     res["lookup_sum"]["bytes"] = (N + B) * D * F32
     res["lookup_none"]["bytes"] = 2 * N * D * F32
     res["step_sgd"]["bytes"] = (N + B) * D * F32 + B * D * F32 + 2 * uniq * D * F32
@@ -517,7 +450,7 @@ def interleaved(a):
            "openblas_core": openblas_core(), "loadavg": os.getloadavg()}
     if emit_json(a, out):
         return
-    print("compare_torch --interleave: ember (%s, ctypes) and torch %s alternate call by call; "
+    print("compare_torch --interleave: ember (%s, python/ember) and torch %s alternate call by call; "
           "E=%d D=%d B=%d L=%d %s, dense %dx%d->%d, %d threads, OpenBLAS core %s"
           % (lib, torch.__version__, E, D, B, L, a.dist, B, din, dout, a.threads,
              out["openblas_core"]))
@@ -530,6 +463,135 @@ def interleaved(a):
             "%.1f" % (gb / (r["ember_ms"] * 1e6)) if gb else "-",
             "%.1f" % (gb / (r["torch_ms"] * 1e6)) if gb else "-", r["pairs"]))
     print("torch/ember: median over pairs of the per-pair time ratio (above 1: ember faster).")
+
+
+# ---------------------------------------------------------------------------------------
+# Training loop: the same PyTorch loop with ember's fused table-batched module (python/ember)
+# and with nn.EmbeddingBag(sparse=True) + torch.optim, iteration by iteration in one process.
+# ---------------------------------------------------------------------------------------
+def interleave_pairs(pairs, reps, budget_s):
+    """For each (name, f1, f2): 2 warm-up pairs, then f1(k) and f2(k) alternately up to reps
+    times (at least 5 pairs, then until budget_s). name -> (median f1 s, median f2 s,
+    median of the per-pair ratio f2/f1, pairs)."""
+    out = {}
+    for name, f1, f2 in pairs:
+        for k in range(2):
+            f1(k)
+            f2(k)
+        t1s, t2s, rat = [], [], []
+        t_start = now()
+        for k in range(reps):
+            t0 = now()
+            f1(k)
+            t1 = now()
+            f2(k)
+            t2 = now()
+            t1s.append(t1 - t0)
+            t2s.append(t2 - t1)
+            rat.append((t2 - t1) / (t1 - t0))
+            if k >= 4 and now() - t_start > budget_s:
+                break
+        out[name] = (statistics.median(t1s), statistics.median(t2s), statistics.median(rat),
+                     len(t1s))
+    return out
+
+
+def train_config(a, ember, T, kind, batches):
+    """One configuration of training_loop: T tables, optimizer `kind`."""
+    E, D, B = a.rows, a.dim, a.batch
+    w0 = [torch.empty(E, D).uniform_(-0.01, 0.01) for _ in range(T)]
+    tbe = ember.torch.TableBatchedEmbeddingBags([(E, D)] * T, optimizer=kind, lr=0.01,
+                                                reduction="atomic", weights=w0)
+    tbe.ctx.set_threads(a.threads)
+    bags = [torch.nn.EmbeddingBag(E, D, mode="sum", sparse=True, _weight=w) for w in w0]
+    del w0
+    t_opt = (torch.optim.SGD if kind == "sgd" else torch.optim.Adagrad)(
+        [b.weight for b in bags], lr=0.01)
+    heads = [torch.nn.Linear(T * D, 1) for _ in range(2)]
+    heads[1].load_state_dict(heads[0].state_dict())
+    h_opts = [torch.optim.SGD(h.parameters(), lr=0.01) for h in heads]
+    bce = torch.nn.BCEWithLogitsLoss()
+
+    def e_iter(k):
+        idx, offs, y, _ = batches[k % len(batches)]
+        h_opts[0].zero_grad(set_to_none=True)
+        bce(heads[0](tbe(idx, offs)).squeeze(1), y).backward()
+        h_opts[0].step()
+
+    def t_iter(k):
+        _, _, y, per_table = batches[k % len(batches)]
+        h_opts[1].zero_grad(set_to_none=True)
+        t_opt.zero_grad(set_to_none=True)
+        out = torch.cat([bag(i, o) for bag, (i, o) in zip(bags, per_table)], 1)
+        bce(heads[1](out).squeeze(1), y).backward()
+        h_opts[1].step()
+        t_opt.step()
+
+    # the module against the same two C calls made directly on ready buffers
+    g = torch.full((B, T * D), 1e-4)
+    idx, offs = batches[0][0], batches[0][1]
+    descs, e_idx, e_offs, _ = tbe._split(idx, offs, None)
+    e_out, e_g = ember.Buffer.empty(tbe.ctx, (B, T * D)), ember.Buffer.from_torch(tbe.ctx, g)
+
+    def m_iter(_):
+        tbe(idx, offs).backward(g)
+
+    def c_iter(_):
+        ember.embedding_lookup_batched(tbe.ctx, descs, tbe.tables, e_idx, e_offs, None, e_out)
+        ember.embedding_backward_update_batched(tbe.ctx, descs, e_idx, e_offs, None, e_g,
+                                                tbe.reduction, tbe.optimizer, tbe.tables,
+                                                tbe.states)
+
+    r = interleave_pairs([("loop", e_iter, t_iter), ("overhead", m_iter, c_iter)], a.reps,
+                         a.train_budget)
+    (e_s, t_s, ratio, n), (m_s, c_s, _, n2) = r["loop"], r["overhead"]
+    return {"tables": T, "optimizer": kind, "pairs": n,
+            "ember_samples_per_s": B / e_s, "torch_samples_per_s": B / t_s,
+            "ember_over_torch": ratio, "module_ms": m_s * 1e3, "c_calls_ms": c_s * 1e3,
+            "python_overhead": m_s / c_s - 1.0, "overhead_pairs": n2}
+
+
+def training_loop(a):
+    """T tables of E x D, B bags of L uniform indices each; a Linear(T*D -> 1) head and BCE
+    loss on both sides (the head steps with torch.optim.SGD on both). ember's tables take
+    its fused SGD / Adagrad in backward; PyTorch's take the torch.optim of the same name.
+    Also: the Python overhead of the module, its forward + backward against the same two
+    C calls (lookup_batched, backward_update_batched) made directly on ready buffers."""
+    torch.set_num_threads(a.threads)
+    ember, lib = import_ember(a)
+    E, D, B, L = a.rows, a.dim, a.batch, a.pooling
+    rng = np.random.default_rng(a.seed)
+    res = {}
+    for T in a.train_tables:
+        N = B * L
+        batches = []
+        for _ in range(a.train_batches):
+            idx = torch.from_numpy(rng.integers(0, E, size=T * N, dtype=np.int64))
+            offs = torch.arange(0, T * N + 1, L, dtype=torch.int64)
+            y = torch.from_numpy((rng.random(B) < 0.3).astype(np.float32))
+            per_table = [(idx[t * N:(t + 1) * N], offs[:B]) for t in range(T)]
+            batches.append((idx, offs, y, per_table))
+        for kind in ("sgd", "adagrad"):
+            res[f"T{T}_{kind}"] = train_config(a, ember, T, kind, batches)
+    out = {"mode": "training_loop", "library": lib, "threads": a.threads,
+           "torch": torch.__version__,
+           "shape": {"rows_per_table": E, "dim": D, "batch": B, "pooling": L},
+           "configs": res, "loadavg": os.getloadavg()}
+    if emit_json(a, out):
+        return
+    print("compare_torch --train: the PyTorch loop with ember.torch.TableBatchedEmbeddingBags "
+          "(fused update) and with nn.EmbeddingBag(sparse=True) + torch.optim, alternating "
+          "iteration by iteration; E=%d per table, D=%d B=%d L=%d, %d threads, torch %s"
+          % (E, D, B, L, a.threads, torch.__version__))
+    print("%-12s %14s %14s %12s %10s %10s %9s" % (
+        "config", "ember_samp/s", "torch_samp/s", "ember/torch", "module_ms", "c_ms",
+        "py_ovh"))
+    for name, r in res.items():
+        print("%-12s %14.0f %14.0f %11.2fx %10.2f %10.2f %8.1f%%" % (
+            name, r["ember_samples_per_s"], r["torch_samples_per_s"], r["ember_over_torch"],
+            r["module_ms"], r["c_calls_ms"], 100 * r["python_overhead"]))
+    print("ember/torch: median over pairs of the per-pair time ratio; py_ovh: the module's "
+          "forward+backward over the two bare C calls, minus one.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -661,6 +723,15 @@ def main():
     p.add_argument("--interleave", action="store_true",
                    help="call ember (ctypes on build/lib/libember.so) and torch alternately in "
                         "one process (T=1), instead of running ember bench")
+    p.add_argument("--train", action="store_true",
+                   help="the training-loop comparison: ember.torch's fused module against "
+                        "nn.EmbeddingBag(sparse=True) + torch.optim.SGD / Adagrad")
+    p.add_argument("--train-tables", type=lambda v: [int(x) for x in v.split(",")],
+                   default=[1, 8], help="--train: table counts T to run (default 1,8)")
+    p.add_argument("--train-batches", type=int, default=3,
+                   help="--train: distinct batches cycled through")
+    p.add_argument("--train-budget", type=float, default=20.0,
+                   help="--train: seconds per configuration at most (after 5 pairs)")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.add_argument("--json-out", metavar="FILE", help="also write the JSON line to FILE")
     a = p.parse_args()
@@ -670,6 +741,8 @@ def main():
         widedeep(a)
     elif a.interleave:
         interleaved(a)
+    elif a.train:
+        training_loop(a)
     else:
         kernels(a)
 

@@ -19,6 +19,18 @@
  *   (CUDA, OpenCL); download and ember_context_synchronize wait for it.
  * - Validation happens before anything is written: when an op returns an error status,
  *   its outputs, the table and the optimizer state are exactly as they were.
+ * - Aliasing: a buffer an op writes must not be one it reads, nor another it writes
+ *   (INVALID_ARGUMENT naming both). What an op updates in place is one argument: the table
+ *   and state of the optimizer steps and fused updates, dy of ember_dense_backward. A
+ *   state argument the optimizer ignores (SGD) may be anything. In the table-batched
+ *   update a table or state named by two entries is not refused, but what it then holds
+ *   is unspecified (a GPU backend updates all entries at once, so the two may race).
+ * - Sizes: every size is checked for overflow; a shape whose byte count does not fit in
+ *   size_t (or an int64 count) is INVALID_ARGUMENT, never wrapped.
+ * - PyTorch: the embedding ops and the head follow F.embedding, F.embedding_bag and
+ *   F.binary_cross_entropy_with_logits, edge cases included, except for the differences
+ *   named where they apply: padding_idx -1 means none (PyTorch: None), and BCE over n == 0
+ *   gives 0 (PyTorch: NaN).
  *
  * Usage:
  *   ember_context *ctx;
@@ -160,7 +172,10 @@ EMBER_API const char *ember_last_error(void);
 /* Waits until every op issued on the context has finished. */
 EMBER_API ember_status ember_context_synchronize(ember_context *ctx);
 
-/* Threads the CPU backend uses (0: all cores, the default). Other backends ignore it. */
+/* Threads the CPU backend uses. 0 (the default): the cores no other process is running on,
+ * at least one, re-checked every few milliseconds, so that busy neighbours never make an
+ * op slower than on one thread; N > 0: N threads whatever the load. Other backends ignore
+ * it. */
 EMBER_API ember_status ember_context_set_threads(ember_context *ctx, int threads);
 
 typedef enum ember_math_mode {
@@ -225,9 +240,10 @@ typedef enum ember_reduction_mode {
  * is table row indices[i] (batch == num_indices). With SUM/MEAN, bag b holds indices
  * offsets[b] .. offsets[b+1]-1; offsets has batch+1 entries, offsets[0] == 0, never
  * decreasing, offsets[batch] == num_indices. An empty bag gives a zero row. An index equal
- * to padding_idx (when >= 0) is skipped: it adds nothing, is not counted by MEAN and gets no
- * gradient; with POOLING_NONE its output row is zero (with accumulate: the output row gets
- * + 0, so it keeps its value). per_sample_weights (float, one per
+ * to padding_idx (when >= 0; -1 means none, where PyTorch uses None) never gets a gradient;
+ * in SUM and MEAN bags it is also skipped (adds nothing, not counted by MEAN), as in
+ * F.embedding_bag. With POOLING_NONE its output row is the table's row, as F.embedding
+ * returns it. per_sample_weights (float, one per
  * index) scale each row with SUM (INVALID_ARGUMENT with other poolings); they are treated
  * as constants by the backward.
  *
@@ -330,7 +346,8 @@ EMBER_API const char *ember_optimizer_name(ember_optimizer_kind kind);
 EMBER_API void ember_optimizer_init(ember_optimizer *opt, ember_optimizer_kind kind,
                                     float learning_rate);
 /* Floats of `state` a table (rows x dim) needs for the kind: 0 (SGD), rows*dim (Adagrad,
- * Adam; Adam needs a `state2` of the same size too) or rows (row-wise Adagrad). */
+ * Adam; Adam needs a `state2` of the same size too) or rows (row-wise Adagrad). -1 when
+ * rows or dim is negative or the count does not fit in int64. */
 EMBER_API int64_t ember_optimizer_state_size(ember_optimizer_kind kind, int64_t rows,
                                              int64_t dim);
 
@@ -408,8 +425,9 @@ EMBER_API ember_status ember_sigmoid(ember_context *ctx, int64_t n, const ember_
 /* Binary cross-entropy with logits, mean over n: loss = mean(max(x,0) - x*t +
  * log1p(exp(-|x|))), stable for logits from -1e4 to 1e4. labels t are floats in [0, 1].
  * *loss (host, may be NULL) receives the loss; grad (may be NULL) receives
- * (sigmoid(x) - t) / n. n == 0 gives loss 0. A non-finite logit is reported through the
- * loss value (NaN), not as an error. */
+ * (sigmoid(x) - t) / n. n == 0 gives loss 0 (PyTorch's mean of nothing is NaN). A
+ * non-finite logit is reported through the loss value, not as an error, with PyTorch's
+ * values: +inf for x = +inf with t < 1, NaN for NaN, for -inf and for +inf with t = 1. */
 EMBER_API ember_status ember_bce_with_logits(ember_context *ctx, int64_t n,
                                              const ember_buffer *logits,
                                              const ember_buffer *labels, float *loss,

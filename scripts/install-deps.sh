@@ -2,10 +2,10 @@
 # install-deps.sh: installs the Debian packages ember needs to build, test and run, when
 # they are missing. As root with apt it installs them; otherwise it prints the command.
 #
-# usage: scripts/install-deps.sh [--data] [--with-torch] [--fuzz] [--check]
+# usage: scripts/install-deps.sh [--data] [--bench] [--fuzz] [--check]
 #   --data        also make sure apt's package lists know weka, whose .deb
 #                 scripts/fetch-data.sh downloads for the credit-g data of `make run`
-#   --with-torch  also python3-torch (large; only the bench/ and reference scripts use it)
+#   --bench       also python3-sklearn (bench/lr_baseline.py, the logistic-regression baseline)
 #   --fuzz        also clang with its libFuzzer and OpenMP (tests/fuzz; .ci/run uses it)
 #   --check       only report what is missing (exit 1 if anything is), install nothing
 #
@@ -16,16 +16,19 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config  # C11 compiler, CMake >= 3.25, Ninja
     libopenblas-dev                               # CBLAS for the CPU dense layers
+    libopenblas-serial-dev                        # ...its serial build, which ember links
     libcriterion-dev                              # the test framework
     ocl-icd-opencl-dev opencl-headers libclblast-dev  # the OpenCL backend and its GEMMs
     pocl-opencl-icd clinfo                        # an OpenCL device on the CPU (tests, CI)
+    libopenmpi-dev openmpi-bin                    # libember_dist (tables sharded over MPI)
+    python3 python3-numpy python3-pytest python3-torch  # the Python package and its tests
 )
 check_only=0
 data=0
 for arg in "$@"; do
     case $arg in
     --data) data=1 ;;
-    --with-torch) packages+=(python3-torch python3-numpy) ;;
+    --bench) packages+=(python3-sklearn) ;;
     --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
     --check) check_only=1 ;;
     -h | --help)

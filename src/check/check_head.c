@@ -95,7 +95,10 @@ void chk_run_head(const ember_check_case *c, ember_context *ctx, ember_context *
         for (int64_t i = 0; i < n; i++) {
             double xi = x[i], ti = t[i], l1 = log1p(exp(-fabs(xi)));
             double pos = xi > 0 ? xi : 0;
-            sum += pos - xi * ti + l1;
+            /* A non-finite logit: PyTorch's (1 - t) x - log_sigmoid(x), +inf for +inf with
+             * t < 1, else NaN (ember.h). */
+            if (!isfinite(xi)) sum += xi > 0 && ti < 1 ? INFINITY : NAN;
+            else sum += pos - xi * ti + l1;
             mag += fabs(pos) + fabs(xi * ti) + l1;
             double s = sigmoid_d(xi);
             want[i] = (s - ti) / (double)n;

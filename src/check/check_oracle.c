@@ -39,6 +39,13 @@ static void bag_range(const chk_emb *e, int64_t b, int64_t *lo, int64_t *hi) {
     }
 }
 
+/* Whether the lookup reads index id: SUM and MEAN bags skip the padding index; without
+ * pooling its row is returned like any other (PyTorch's F.embedding), and padding only
+ * blocks the gradient. */
+static int lookup_reads(const chk_emb *e, int64_t id) {
+    return e->desc.pooling == EMBER_POOLING_NONE || !is_pad(e, id);
+}
+
 static int64_t bag_count(const chk_emb *e, int64_t lo, int64_t hi) {
     int64_t c = 0;
     for (int64_t k = lo; k < hi; k++) c += !is_pad(e, e->idx[k]);
@@ -60,11 +67,11 @@ int chk_oracle_lookup(const chk_emb *e, chk_want *out) {
     for (int64_t b = 0; b < B; b++) {
         int64_t lo, hi;
         bag_range(e, b, &lo, &hi);
-        int64_t count = bag_count(e, lo, hi);
+        int64_t count = d->pooling == EMBER_POOLING_NONE ? 1 : bag_count(e, lo, hi);
         for (int64_t j = 0; j < D; j++) {
             double sum = 0, mag = 0;
             for (int64_t k = lo; k < hi; k++) {
-                if (is_pad(e, e->idx[k])) continue;
+                if (!lookup_reads(e, e->idx[k])) continue;
                 double t = (double)e->table[e->idx[k] * D + j];
                 if (e->weights) t *= (double)e->weights[k];
                 sum += t;

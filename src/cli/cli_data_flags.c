@@ -13,6 +13,13 @@ static int numeric_flag(const char *cmd, const cli_flag *flag, const char *value
     return 0;
 }
 
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x) /* a number's macro as text */
+/* What --help says --buckets defaults to, from the constants that decide it. */
+#define BUCKETS_DEFAULT                                                                            \
+    "sized from the data: " CLI_STR(                                                               \
+        EMBER_BUCKETS_PER_VALUE) " per distinct value, at most " CLI_STR(EMBER_AUTO_BUCKETS_MAX)
+
 size_t cli_data_flags(ember_train_opts *o, cli_data_values *v, cli_flag *out) {
     const cli_flag flags[CLI_DATA_FLAG_COUNT] = {
         {"--format", CLI_STRING, &v->format, .meta = "F",
@@ -35,7 +42,8 @@ size_t cli_data_flags(ember_train_opts *o, cli_data_values *v, cli_flag *out) {
          .help = "skip malformed lines (and report how many) instead of failing"},
         {.type = CLI_SECTION, .help = "features:"},
         {"--buckets", CLI_INT, &o->cat_buckets, .min = 2, .max = (int64_t)1 << 32,
-         .seen = &v->buckets_set, .meta = "N", .help = "hash buckets per categorical field"},
+         .seen = &v->buckets_set, .meta = "N", .help = "hash buckets of every categorical field",
+         .def = BUCKETS_DEFAULT},
         {"--field-buckets", CLI_STRING, &o->field_buckets, .meta = "S",
          .help = "per-field overrides, e.g. 'native-country=100,C3=1000000'"},
         {"--cross-buckets", CLI_INT, &o->cross_buckets, .min = 2, .max = (int64_t)1 << 32,

@@ -42,8 +42,8 @@ int cli_output_check(const char *cmd, const char *flag, const char *path, const 
     if (is_stream(&out)) {
         if (regular_only)
             return cli_usage_error(cmd,
-                                   "%s %s: not a regular file (the checkpoint's optimizer "
-                                   "state is written beside it)",
+                                   "%s %s: not a regular file (a checkpoint is a file to "
+                                   "read back)",
                                    flag, path);
         return 0; /* a device or pipe: written in place, never "the same file" as an input */
     }

@@ -1,5 +1,5 @@
-/* cli_output.h: the files a subcommand writes (`predict --out`, `encode`'s three files,
- * `train --save`), by one rule for all of them:
+/* cli_output.h: the files a subcommand writes (`predict --out`, `encode`'s three files;
+ * `train --save` is checked here and written by the model), by one rule for all of them:
  * - a regular file, or a name not taken yet, is replaced atomically (src/util's atomic
  *   file: a temporary beside it renamed over it once complete), so an interrupted command
  *   leaves the old file or the whole new one;
@@ -25,8 +25,8 @@ typedef struct cli_output {
 } cli_output;
 
 /* Checks path as the output `flag` names, against the command's inputs (NULL entries are
- * skipped). regular_only refuses devices and FIFOs too (a checkpoint, whose optimizer state
- * goes beside it). Returns 0, or 2 after one line naming the problem. */
+ * skipped). regular_only refuses devices and FIFOs too (a checkpoint: a file to read back,
+ * not a stream). Returns 0, or 2 after one line naming the problem. */
 int cli_output_check(const char *cmd, const char *flag, const char *path, const char *const *inputs,
                      int ninputs, int regular_only);
 

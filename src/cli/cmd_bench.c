@@ -25,9 +25,10 @@ static const char bench_about[] =
     "Defaults: cpu/opencl T=1 E=1000000 D=64 B=4096 L=20 uniform; cuda T=32 E=100000\n"
     "D=128 B=512 L=20 (FBGEMM's default). Dense layer: [B x 400] -> [B x 400], bias, ReLU.\n\n"
     "Every figure is also a ratio: GB/s to a STREAM-style host copy measured in the\n"
-    "same run (on a device: to its own full-table gather, a device copy); dense ops to\n"
-    "the same SGEMMs called directly through OpenBLAS (CPU); with a non-CPU backend the\n"
-    "same shapes also run on the CPU backend (unless --no-cpu), side by side.\n"
+    "same run (on a device: to its own full-table gather, a device copy; on CUDA also\n"
+    "to cudaMemcpy device to device); dense ops to the same SGEMMs called directly\n"
+    "through OpenBLAS (CPU) or cuBLAS (CUDA); with a non-CPU backend the same shapes\n"
+    "also run on the CPU backend (unless --no-cpu), side by side.\n"
     "GB/s counts rows read plus written (a row = D*4 bytes): forward ops every indexed\n"
     "row read and every output row written; backward/update ops the output gradient\n"
     "read and each distinct touched row of table, gradient and state read and written\n"
@@ -151,6 +152,10 @@ static int make_config(const char *cmd, const bench_args *a, bench_config *cfg) 
 
 int ember_cmd_bench(int argc, char **argv) {
     const char *cmd = argv[0];
+    /* `--dist` alone is the distributed benchmark; `--dist uniform|zipf` the index law. */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--dist") == 0 && (i + 1 == argc || strncmp(argv[i + 1], "--", 2) == 0))
+            return ember_cmd_bench_dist(argc, argv);
     if (has_model_flag(argc, argv)) return ember_cmd_bench_model(argc, argv);
     bench_args a;
     bench_config cfg;

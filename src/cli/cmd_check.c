@@ -408,6 +408,8 @@ in_process:
 }
 
 int ember_cmd_check(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--dist") == 0) return ember_cmd_check_dist(argc, argv);
     run_opts o = {0};
     int have_backend = 0, list = 0;
     ember_backend_kind kind = EMBER_BACKEND_CPU;

@@ -48,7 +48,8 @@ static int parse_args(int argc, char **argv, encode_args *a) {
         {"--test", CLI_STRING, &a->o.test, .meta = "FILE",
          .help = "test data, encoded with --data's statistics"},
         {"--out", CLI_STRING, &a->prefix, .meta = "PREFIX", .required = 1,
-         .help = "writes PREFIX.data.csv, PREFIX.test.csv and PREFIX.json"},
+         .help = "writes PREFIX.data.csv, PREFIX.test.csv and PREFIX.json,\n"
+                 "together or not at all"},
         {"--model", CLI_STRING, &a->model, .meta = "CHECKPOINT",
          .help = "encode as this checkpoint's model does (its features and\n"
                  "statistics; the data and feature flags are then not used)"},
@@ -149,11 +150,7 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
     ember_schema *s = NULL;
     ember_features *fx = NULL;
     ember_reader *r = NULL;
-    if (ember_schema_for(o, &s, err) ||
-        ember_features_create(&fx, s, o->cat_buckets, o->cross_buckets, o->num_bins,
-                              o->numeric_mode,
-                              o->crosses ? o->crosses : ember_default_crosses(o->format), err) ||
-        ember_features_set_field_buckets(fx, o->field_buckets, err) ||
+    if (ember_schema_for(o, &s, err) || ember_train_features(o, s, &fx, err) ||
         ember_reader_open(&r, o->data, fx->schema, err))
         goto fail;
     ember_schema_free(s);
@@ -167,7 +164,8 @@ static int features_from_data(const encode_args *a, ember_features **out, ember_
         ember_features_stats_add(fx, &row);
     }
     ember_reader_close(r);
-    ember_features_stats_finish(fx, err);
+    r = NULL;
+    if (ember_features_stats_finish(fx, err) != EMBER_STATUS_SUCCESS) goto fail;
     *out = fx;
     return 0;
 fail:

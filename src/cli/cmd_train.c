@@ -98,7 +98,7 @@ static size_t data_section(ember_train_opts *o, train_values *tv, cli_flag *out)
          .help = "validation data for early stopping", .def = "--holdout rows"},
         {"--holdout", CLI_FLOAT, &o->holdout, .fmin = 0, .fmax = 0.95, .meta = "F",
          .help = "fraction of --data held out for validation",
-         .def = "0.2 when there is no --test or --valid, else 0"},
+         .def = "0.1 with --test, 0 with --valid, else 0.2"},
     };
     memcpy(out, flags, sizeof flags);
     return CLI_COUNT(flags) + cli_data_flags(o, &tv->data, out + CLI_COUNT(flags));
@@ -166,12 +166,13 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
                  "on small models such as Adult's)",
          .def = "1 for small models, all cores for large ones"},
         {"--save", CLI_STRING, &o->save, .meta = "FILE",
-         .help = "safetensors checkpoint, written atomically after each epoch that\n"
-                 "improves validation AUC (every epoch without validation data); a\n"
-                 "regular file, its optimizer state beside it as FILE.optim"},
+         .help = "safetensors checkpoint with the optimizer state, written\n"
+                 "atomically after each epoch that improves validation AUC (every\n"
+                 "epoch without validation data); a regular file"},
         {"--resume", CLI_STRING, &o->resume, .meta = "FILE",
-         .help = "continue from a checkpoint (its features, sizes and optimizer\n"
-                 "state: 1 epoch + a resumed epoch = 2 epochs, bit for bit)"},
+         .help = "continue from a checkpoint: its format, columns, features,\n"
+                 "sizes, seed and optimizer state (a flag asking for other ones is\n"
+                 "refused): 1 epoch + a resumed epoch = 2 epochs, bit for bit"},
         {"--json", CLI_SWITCH, &u->json,
          .help = "last line of stdout: one JSON object (auc, logloss, accuracy,\n"
                  "samples_per_s, params, ...)"},
@@ -185,19 +186,12 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
     return CLI_COUNT(flags);
 }
 
-/* --save: a regular file (its optimizer state goes beside it, FILE.optim), and neither it
- * nor FILE.optim one of the data files. (--resume FILE --save FILE is fine: the checkpoint is
- * read before it is replaced.) Returns 0, or 2 after one line. */
+/* --save: a regular file (a checkpoint is replaced atomically, to be read back by --resume,
+ * not streamed into a device), and not one of the data files. (--resume FILE --save FILE is
+ * fine: the checkpoint is read before it is replaced.) Returns 0, or 2 after one line. */
 static int check_save(const char *cmd, const ember_train_opts *o) {
     const char *inputs[] = {o->data, o->test, o->valid};
-    if (cli_output_check(cmd, "--save", o->save, inputs, 3, 1) != 0) return 2;
-    size_t n = strlen(o->save) + sizeof ".optim";
-    char *optim = malloc(n);
-    if (optim == NULL) return cli_usage_error(cmd, "out of memory");
-    snprintf(optim, n, "%s.optim", o->save);
-    int rc = cli_output_check(cmd, "--save", optim, inputs, 3, 1);
-    free(optim);
-    return rc;
+    return cli_output_check(cmd, "--save", o->save, inputs, 3, 1);
 }
 
 /* Parses the flags into *o and *u; CLI_CONTINUE or the exit code. */

@@ -13,5 +13,9 @@ int ember_cmd_check(int argc, char **argv);
 int ember_cmd_train(int argc, char **argv);
 int ember_cmd_predict(int argc, char **argv);
 int ember_cmd_encode(int argc, char **argv);
+/* `ember check --dist` and `ember bench --dist` under mpirun (cmd_*_dist.c; without MPI in
+ * the build they say so and return 2). */
+int ember_cmd_check_dist(int argc, char **argv);
+int ember_cmd_bench_dist(int argc, char **argv);
 
 #endif

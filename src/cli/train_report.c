@@ -111,6 +111,7 @@ static void on_epoch(void *user, const ember_epoch_report *r) {
 static void on_start(void *user, const ember_wd_config *cfg, const ember_param_count *pc,
                      const char *device) {
     train_ui *u = user;
+    train_ui_clear_bar(u); /* the first pass's */
     if (u->quiet) return;
     const ember_features *fx = cfg->fx;
     FILE *o = u->out;

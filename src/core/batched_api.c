@@ -28,7 +28,11 @@ static ember_status check_tables(ember_context *ctx, int64_t num_tables,
     EMBER_RETURN_IF(num_tables > 0 && (!descs || !indices), ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "descs or indices array is NULL");
     if (num_tables == 0) return EMBER_STATUS_SUCCESS;
-    ember_lookup_desc *d = malloc((size_t)num_tables * sizeof *d);
+    size_t bytes;
+    EMBER_RETURN_IF(__builtin_mul_overflow((size_t)num_tables, sizeof(ember_lookup_desc), &bytes),
+                    ctx, EMBER_STATUS_INVALID_ARGUMENT, "num_tables = %lld overflows",
+                    (long long)num_tables);
+    ember_lookup_desc *d = malloc(bytes);
     EMBER_RETURN_IF(!d, ctx, EMBER_STATUS_OUT_OF_MEMORY, "cannot allocate %lld descs",
                     (long long)num_tables);
     ember_status st = EMBER_STATUS_SUCCESS;
@@ -46,6 +50,31 @@ static ember_status check_tables(ember_context *ctx, int64_t num_tables,
     if (st == EMBER_STATUS_SUCCESS) *norm = d;
     else free(d);
     return st;
+}
+
+/* The aliasing rule of the batched update: no table or state (each updated in place) is
+ * grad_out or any table's indices, offsets or weights, and no table is any table's state.
+ * A table (or state) named by two entries is not refused; ember.h leaves the result
+ * unspecified. */
+static ember_status check_update_alias(ember_context *ctx, int64_t num_tables,
+                                       const ember_optimizer *opt, ember_buffer *const *tables,
+                                       ember_buffer *const *states,
+                                       const ember_buffer *const *indices,
+                                       const ember_buffer *const *offsets,
+                                       const ember_buffer *const *weights,
+                                       const ember_buffer *grad_out) {
+    for (int64_t t = 0; t < num_tables; t++) {
+        for (int64_t u = 0; u < num_tables; u++) {
+            const ember_named_buffer outs[] = {
+                {tables[t], "table"},
+                {states ? ember_used_state(opt, states[u]) : NULL, "state"}};
+            ember_status st = ember_check_embedding_alias(
+                ctx, outs, EMBER_COUNT_OF(outs), (ember_named_buffer){grad_out, "grad_out"},
+                indices[u], offsets ? offsets[u] : NULL, weights ? weights[u] : NULL);
+            if (st != EMBER_STATUS_SUCCESS) return name_table(ctx, st, t);
+        }
+    }
+    return EMBER_STATUS_SUCCESS;
 }
 
 /* Runs the bounds-check pass of every table (after all shapes were found valid): in one pass
@@ -91,6 +120,14 @@ ember_status ember_embedding_lookup_batched(ember_context *ctx, int64_t num_tabl
         st = ember_check_table(ctx, &d[t], tables[t], "table");
         if (st != EMBER_STATUS_SUCCESS) name_table(ctx, st, t);
     }
+    for (int64_t t = 0; t < num_tables && st == EMBER_STATUS_SUCCESS; t++) {
+        const ember_named_buffer outs[] = {{out, "out"}};
+        st = ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
+                                         (ember_named_buffer){tables[t], "table"}, indices[t],
+                                         offsets ? offsets[t] : NULL,
+                                         per_sample_weights ? per_sample_weights[t] : NULL);
+        if (st != EMBER_STATUS_SUCCESS) name_table(ctx, st, t);
+    }
     if (st == EMBER_STATUS_SUCCESS) st = check_all_indices(ctx, num_tables, d, indices, offsets);
     if (st == EMBER_STATUS_SUCCESS && num_tables > 0 && d[0].batch > 0) {
         if (ctx->ops->lookup_batched) {
@@ -128,6 +165,9 @@ ember_status ember_embedding_backward_update_batched(
                                           states ? states[t] : NULL);
         if (st != EMBER_STATUS_SUCCESS) name_table(ctx, st, t);
     }
+    if (st == EMBER_STATUS_SUCCESS)
+        st = check_update_alias(ctx, num_tables, opt, tables, states, indices, offsets,
+                                per_sample_weights, grad_out);
     if (st == EMBER_STATUS_SUCCESS) st = check_all_indices(ctx, num_tables, d, indices, offsets);
     if (st == EMBER_STATUS_SUCCESS && num_tables > 0 && d[0].batch > 0) {
         if (ctx->ops->backward_update_batched) {

@@ -29,6 +29,10 @@ ember_status ember_dense_forward(ember_context *ctx, int64_t batch, int64_t in, 
     EMBER_FORWARD_IF_ERROR(check_matrix(ctx, w, "w", out, in, 0));
     EMBER_FORWARD_IF_ERROR(check_matrix(ctx, b, "b", out, 1, 1));
     EMBER_FORWARD_IF_ERROR(check_matrix(ctx, y, "y", batch, out, 0));
+    const ember_named_buffer outs[] = {{y, "y"}};
+    const ember_named_buffer ins[] = {{x, "x"}, {w, "w"}, {b, "b"}};
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_no_alias(ctx, outs, EMBER_COUNT_OF(outs), ins, EMBER_COUNT_OF(ins)));
     if (batch == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->dense_forward(ctx, batch, in, out, x, w, b, act, y);
 }
@@ -46,8 +50,15 @@ ember_status ember_dense_backward(ember_context *ctx, int64_t batch, int64_t in,
     EMBER_FORWARD_IF_ERROR(check_matrix(ctx, dx, "dx", batch, in, 1));
     EMBER_FORWARD_IF_ERROR(check_matrix(ctx, dw, "dw", out, in, 0));
     EMBER_FORWARD_IF_ERROR(check_matrix(ctx, db, "db", out, 1, 1));
+    /* dy is written (masked by the ReLU) as well as read: it counts as an output. */
+    const ember_named_buffer outs[] = {{dy, "dy"}, {dx, "dx"}, {dw, "dw"}, {db, "db"}};
+    const ember_named_buffer ins[] = {{x, "x"}, {w, "w"}, {y, "y"}};
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_no_alias(ctx, outs, EMBER_COUNT_OF(outs), ins, EMBER_COUNT_OF(ins)));
     if (batch == 0) { /* the gradient of an empty batch is zero */
-        EMBER_FORWARD_IF_ERROR(ember_buffer_zero(ctx, dw, 0, (size_t)(out * in) * sizeof(float)));
+        size_t dw_bytes = 0; /* checked above not to overflow */
+        EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "dw", out, in, sizeof(float), &dw_bytes));
+        EMBER_FORWARD_IF_ERROR(ember_buffer_zero(ctx, dw, 0, dw_bytes));
         if (db) EMBER_FORWARD_IF_ERROR(ember_buffer_zero(ctx, db, 0, (size_t)out * sizeof(float)));
         return EMBER_STATUS_SUCCESS;
     }

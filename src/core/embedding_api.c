@@ -38,6 +38,10 @@ ember_status ember_embedding_lookup(ember_context *ctx, const ember_lookup_desc 
     EMBER_FORWARD_IF_ERROR(
         ember_check_lookup_args(ctx, desc, indices, offsets, per_sample_weights, out, "out", &d));
     EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, table, "table"));
+    const ember_named_buffer outs[] = {{out, "out"}};
+    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
+                                                       (ember_named_buffer){table, "table"},
+                                                       indices, offsets, per_sample_weights));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
     if (d.batch == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->lookup(ctx, &d, table, indices, offsets, per_sample_weights, out);
@@ -56,6 +60,10 @@ ember_status ember_embedding_backward_dense(ember_context *ctx, const ember_look
                                                    per_sample_weights, grad_out, "grad_out", &d));
     EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
     EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, grad_table, "grad_table"));
+    const ember_named_buffer outs[] = {{grad_table, "grad_table"}};
+    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
+                                                       (ember_named_buffer){grad_out, "grad_out"},
+                                                       indices, offsets, per_sample_weights));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
     if (d.batch == 0 || d.num_indices == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->backward_dense(ctx, &d, indices, offsets, per_sample_weights, grad_out, mode,
@@ -81,6 +89,10 @@ ember_status ember_embedding_backward_sparse(ember_context *ctx, const ember_loo
     EMBER_FORWARD_IF_ERROR(
         ember_check_bytes(ctx, "unique_grads", d.num_indices, d.dim, sizeof(float), &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_grads, "unique_grads", need));
+    const ember_named_buffer outs[] = {{unique_ids, "unique_ids"}, {unique_grads, "unique_grads"}};
+    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
+                                                       (ember_named_buffer){grad_out, "grad_out"},
+                                                       indices, offsets, per_sample_weights));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
     if (d.batch == 0 || d.num_indices == 0) {
         *num_unique = 0;
@@ -105,6 +117,10 @@ ember_status ember_embedding_backward_update(ember_context *ctx, const ember_loo
     EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
     EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, table, "table"));
     EMBER_FORWARD_IF_ERROR(ember_check_sparse_state(ctx, opt, d.num_rows, d.dim, state));
+    const ember_named_buffer outs[] = {{table, "table"}, {ember_used_state(opt, state), "state"}};
+    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
+                                                       (ember_named_buffer){grad_out, "grad_out"},
+                                                       indices, offsets, per_sample_weights));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
     return ember_dispatch_backward_update(ctx, &d, indices, offsets, per_sample_weights,
                                           grad_out, mode, opt, table, state);
@@ -125,10 +141,12 @@ ember_status ember_dispatch_backward_update(ember_context *ctx, const ember_look
     /* Default for backends without a fused path: materialise the sparse gradient. */
     ember_buffer *ids = NULL, *grads = NULL;
     int64_t n = 0;
-    ember_status st = ember_buffer_alloc(ctx, (size_t)d->num_indices * 8, &ids);
-    if (st == EMBER_STATUS_SUCCESS)
-        st = ember_buffer_alloc(ctx, (size_t)d->num_indices * (size_t)d->dim * sizeof(float),
-                                &grads);
+    size_t ids_bytes = 0, grads_bytes = 0;
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_ids", d->num_indices, 1, 8, &ids_bytes));
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_bytes(ctx, "unique_grads", d->num_indices, d->dim, sizeof(float), &grads_bytes));
+    ember_status st = ember_buffer_alloc(ctx, ids_bytes, &ids);
+    if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_alloc(ctx, grads_bytes, &grads);
     if (st == EMBER_STATUS_SUCCESS)
         st = ctx->ops->backward_sparse(ctx, d, indices, offsets, weights, grad_out, mode, ids,
                                        grads, &n);
@@ -157,6 +175,10 @@ ember_status ember_sparse_optimizer_step(ember_context *ctx, const ember_optimiz
     EMBER_FORWARD_IF_ERROR(
         ember_check_bytes(ctx, "unique_grads", num_unique, dim, sizeof(float), &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_grads, "unique_grads", need));
+    const ember_named_buffer outs[] = {{table, "table"}, {ember_used_state(opt, state), "state"}};
+    const ember_named_buffer ins[] = {{unique_ids, "unique_ids"}, {unique_grads, "unique_grads"}};
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_no_alias(ctx, outs, EMBER_COUNT_OF(outs), ins, EMBER_COUNT_OF(ins)));
     EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, unique_ids, NULL));
     if (num_unique == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->sparse_step(ctx, opt, num_rows, dim, table, state, unique_ids, unique_grads,

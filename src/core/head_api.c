@@ -14,6 +14,10 @@ ember_status ember_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x,
     EMBER_RETURN_IF(n < 0, ctx, EMBER_STATUS_INVALID_ARGUMENT, "n = %lld", (long long)n);
     EMBER_FORWARD_IF_ERROR(check_vector(ctx, x, "x", n, 0));
     EMBER_FORWARD_IF_ERROR(check_vector(ctx, y, "y", n, 0));
+    const ember_named_buffer outs[] = {{y, "y"}};
+    const ember_named_buffer ins[] = {{x, "x"}};
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_no_alias(ctx, outs, EMBER_COUNT_OF(outs), ins, EMBER_COUNT_OF(ins)));
     if (n == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->sigmoid(ctx, n, x, y);
 }
@@ -25,6 +29,10 @@ ember_status ember_bce_with_logits(ember_context *ctx, int64_t n, const ember_bu
     EMBER_FORWARD_IF_ERROR(check_vector(ctx, logits, "logits", n, 0));
     EMBER_FORWARD_IF_ERROR(check_vector(ctx, labels, "labels", n, 0));
     EMBER_FORWARD_IF_ERROR(check_vector(ctx, grad, "grad", n, 1));
+    const ember_named_buffer outs[] = {{grad, "grad"}};
+    const ember_named_buffer ins[] = {{logits, "logits"}, {labels, "labels"}};
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_no_alias(ctx, outs, EMBER_COUNT_OF(outs), ins, EMBER_COUNT_OF(ins)));
     if (n == 0) {
         if (loss) *loss = 0.0f;
         return EMBER_STATUS_SUCCESS;

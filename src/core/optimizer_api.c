@@ -27,10 +27,12 @@ const char *ember_optimizer_name(ember_optimizer_kind kind) {
 }
 
 int64_t ember_optimizer_state_size(ember_optimizer_kind kind, int64_t rows, int64_t dim) {
+    if (rows < 0 || dim < 0) return -1;
+    int64_t floats;
     switch (kind) {
     case EMBER_OPTIMIZER_ADAGRAD:
     case EMBER_OPTIMIZER_ADAM:
-        return rows * dim;
+        return __builtin_mul_overflow(rows, dim, &floats) ? -1 : floats;
     case EMBER_OPTIMIZER_ROWWISE_ADAGRAD:
         return rows;
     default:
@@ -52,6 +54,14 @@ ember_status ember_dense_optimizer_step(ember_context *ctx, const ember_optimize
         EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, state, "state", need));
     if (opt->kind == EMBER_OPTIMIZER_ADAM)
         EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, state2, "state2", need));
+    /* state and state2 only count where the kind uses them (SGD ignores both). */
+    const ember_named_buffer outs[] = {
+        {param, "param"},
+        {ember_used_state(opt, state), "state"},
+        {opt->kind == EMBER_OPTIMIZER_ADAM ? state2 : NULL, "state2"}};
+    const ember_named_buffer ins[] = {{grad, "grad"}};
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_no_alias(ctx, outs, EMBER_COUNT_OF(outs), ins, EMBER_COUNT_OF(ins)));
     if (n == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->dense_step(ctx, opt, n, param, grad, state, state2);
 }

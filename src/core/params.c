@@ -39,9 +39,10 @@ ember_status ember_widedeep_count_params(const ember_widedeep_spec *s, ember_par
         n_prev = s->hidden[l];
     }
     c.d_deep = n_prev;
-    c.wide = c.d_wide + 1;
-    c.output = c.d_wide + c.d_deep + 1;
-    c.shared = c.d_wide + 1;
+    if (__builtin_add_overflow(c.d_wide, 1, &c.wide) ||
+        __builtin_add_overflow(c.wide, c.d_deep, &c.output))
+        return bad("overflow");
+    c.shared = c.wide;
     if (__builtin_add_overflow(c.wide, c.embeddings, &c.formula_total) ||
         __builtin_add_overflow(c.formula_total, c.dnn, &c.formula_total) ||
         __builtin_add_overflow(c.formula_total, c.output, &c.formula_total))

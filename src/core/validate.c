@@ -38,6 +38,35 @@ ember_status ember_check_buffer(ember_context *ctx, const ember_buffer *buf, con
     return ember_check_optional_buffer(ctx, buf, name, need);
 }
 
+ember_status ember_check_no_alias(ember_context *ctx, const ember_named_buffer *outs,
+                                  size_t num_outs, const ember_named_buffer *ins,
+                                  size_t num_ins) {
+    for (size_t o = 0; o < num_outs; o++) {
+        const ember_buffer *b = outs[o].buf;
+        if (!b) continue;
+        for (size_t k = o + 1; k < num_outs; k++)
+            EMBER_RETURN_IF(outs[k].buf == b, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                            "%s and %s are the same buffer (an op's outputs must be distinct)",
+                            outs[o].name, outs[k].name);
+        for (size_t i = 0; i < num_ins; i++)
+            EMBER_RETURN_IF(ins[i].buf == b, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                            "%s (written) and %s (read) are the same buffer: give the output "
+                            "its own buffer",
+                            outs[o].name, ins[i].name);
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+ember_status ember_check_embedding_alias(ember_context *ctx, const ember_named_buffer *outs,
+                                         size_t num_outs, ember_named_buffer data,
+                                         const ember_buffer *indices,
+                                         const ember_buffer *offsets,
+                                         const ember_buffer *weights) {
+    const ember_named_buffer ins[] = {
+        data, {indices, "indices"}, {offsets, "offsets"}, {weights, "per_sample_weights"}};
+    return ember_check_no_alias(ctx, outs, num_outs, ins, EMBER_COUNT_OF(ins));
+}
+
 ember_status ember_check_lookup_args(ember_context *ctx, const ember_lookup_desc *desc,
                                      const ember_buffer *indices, const ember_buffer *offsets,
                                      const ember_buffer *weights, const ember_buffer *out,
@@ -65,9 +94,8 @@ ember_status ember_check_lookup_args(ember_context *ctx, const ember_lookup_desc
                     (long long)d.out_row_stride, (long long)d.out_col_offset);
     if (d.out_row_stride == 0) d.out_row_stride = d.dim;
     EMBER_RETURN_IF(d.out_col_offset > d.out_row_stride - d.dim, ctx, EMBER_STATUS_SHAPE_MISMATCH,
-                    "columns %lld..%lld do not fit in rows of stride %lld",
-                    (long long)d.out_col_offset, (long long)(d.out_col_offset + d.dim - 1),
-                    (long long)d.out_row_stride);
+                    "%lld columns from column %lld do not fit in rows of stride %lld",
+                    (long long)d.dim, (long long)d.out_col_offset, (long long)d.out_row_stride);
     switch (d.pooling) {
     case EMBER_POOLING_NONE:
         EMBER_RETURN_IF(d.batch != d.num_indices, ctx, EMBER_STATUS_SHAPE_MISMATCH,
@@ -92,6 +120,8 @@ ember_status ember_check_lookup_args(ember_context *ctx, const ember_lookup_desc
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "indices", d.num_indices, 1, isz, &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, indices, "indices", need));
     if (offsets) {
+        EMBER_RETURN_IF(d.batch == INT64_MAX, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                        "batch = %lld: offsets (batch + 1 entries) overflow", (long long)d.batch);
         EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "offsets", d.batch + 1, 1, isz, &need));
         EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, offsets, "offsets", need));
     }
@@ -198,6 +228,9 @@ ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer 
                                       int64_t rows, int64_t dim, const ember_buffer *state) {
     EMBER_FORWARD_IF_ERROR(ember_check_optimizer(ctx, opt, 1));
     int64_t floats = ember_optimizer_state_size(opt->kind, rows, dim);
+    EMBER_RETURN_IF(floats < 0, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "optimizer state of %lld x %lld: negative or overflowing size",
+                    (long long)rows, (long long)dim);
     if (floats == 0) return EMBER_STATUS_SUCCESS;
     size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "state", floats, 1, sizeof(float), &need));

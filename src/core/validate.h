@@ -14,6 +14,28 @@ ember_status ember_check_context(const ember_context *ctx);
 ember_status ember_check_bytes(ember_context *ctx, const char *what, int64_t a, int64_t b,
                                size_t elem, size_t *out);
 
+/* A buffer argument and its name, for ember_check_no_alias. */
+typedef struct ember_named_buffer {
+    const ember_buffer *buf; /* may be NULL (an absent optional argument) */
+    const char *name;
+} ember_named_buffer;
+
+/* The rule of every op: a buffer it writes is none of the buffers it reads and none of the
+ * other buffers it writes (a kernel reading what it is writing would read half-updated or,
+ * for indices, out-of-range values). Buffers an op updates in place (the table and state
+ * of an optimizer step, dy of the dense backward) are listed once, among the outputs.
+ * INVALID_ARGUMENT naming both arguments otherwise; NULL entries are skipped. */
+ember_status ember_check_no_alias(ember_context *ctx, const ember_named_buffer *outs,
+                                  size_t num_outs, const ember_named_buffer *ins,
+                                  size_t num_ins);
+#define EMBER_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+/* `state` when the (validated) optimizer uses one, else NULL: SGD ignores its state
+ * argument, so whatever is passed there is no output. */
+static inline const ember_buffer *ember_used_state(const ember_optimizer *opt,
+                                                   const ember_buffer *state) {
+    return opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state;
+}
+
 /* buf is non-NULL, belongs to ctx and holds at least `need` bytes. `name` is the argument's
  * name in messages. */
 ember_status ember_check_buffer(ember_context *ctx, const ember_buffer *buf, const char *name,
@@ -50,6 +72,14 @@ ember_status ember_check_table(ember_context *ctx, const ember_lookup_desc *d,
 /* The optimizer is valid for sparse updates and `state` holds what its kind needs. */
 ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer *opt,
                                       int64_t rows, int64_t dim, const ember_buffer *state);
+
+/* The aliasing rule for the embedding ops: no output in `outs` is indices, offsets,
+ * per-sample weights or `data` (the table a lookup reads, the gradient a backward reads). */
+ember_status ember_check_embedding_alias(ember_context *ctx, const ember_named_buffer *outs,
+                                         size_t num_outs, ember_named_buffer data,
+                                         const ember_buffer *indices,
+                                         const ember_buffer *offsets,
+                                         const ember_buffer *weights);
 
 /* Runs a validated, index-checked fused backward + update: the backend's fused entry, or
  * backward_sparse + sparse_step into scratch buffers when it has none. */

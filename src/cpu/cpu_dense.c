@@ -15,12 +15,23 @@ static void blas_single_thread(void) {
     if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
-/* C[M x N] = op(A) op(B) (+ C when accumulate), row-major. K == 0 gives zeros (or leaves C)
- * without asking OpenBLAS. Rows of C are split over the threads; row i of op(A) starts at
- * A + i * lda (no transpose) or A + i (transposed). */
-static void gemm(const ember_context *ctx, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M,
-                 int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
-                 float *C, int64_t ldc, int accumulate) {
+/* Threads worth using for an [M x N x K] GEMM: work in units of 64x64x64 blocks, and each
+ * thread gets at least 16 rows of C. */
+static int gemm_threads(const ember_context *ctx, int64_t M, int64_t N, int64_t K) {
+    int64_t work = (M / 64 + 1) * (N / 64 + 1) * (K / 64 + 1) * 2048 / 32;
+    int nt = cpu_threads_for(ctx, work);
+    if (nt > M / 16) nt = (int)(M / 16 > 1 ? M / 16 : 1);
+    return nt;
+}
+
+/* C[M x N] = op(A) op(B) (+ C when accumulate), row-major, on at most `max_threads`
+ * threads (what cpu_blas_begin granted). K == 0 gives zeros (or leaves C) without asking
+ * OpenBLAS. Rows of C are split over the threads; row i of op(A) starts at A + i * lda (no
+ * transpose) or A + i (transposed). */
+static void gemm(const ember_context *ctx, int max_threads, CBLAS_TRANSPOSE ta,
+                 CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, const float *A,
+                 int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                 int accumulate) {
     if (M == 0 || N == 0) return;
     if (K == 0) {
         if (!accumulate)
@@ -28,10 +39,8 @@ static void gemm(const ember_context *ctx, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE t
         return;
     }
     blas_single_thread();
-    /* Work in units of 64x64x64 blocks; each thread gets at least 16 rows. */
-    int64_t work = (M / 64 + 1) * (N / 64 + 1) * (K / 64 + 1) * 2048 / 32;
-    int nt = cpu_threads_for(ctx, work);
-    if (nt > M / 16) nt = (int)(M / 16 > 1 ? M / 16 : 1);
+    int nt = gemm_threads(ctx, M, N, K);
+    if (nt > max_threads) nt = max_threads;
     const float beta = accumulate ? 1.0f : 0.0f;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -51,6 +60,9 @@ ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, in
     if (batch > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
                            "cpu: dense layer sizes must be below 2^31 for OpenBLAS");
+    /* OpenBLAS's buffers first, so that OUT_OF_MEMORY leaves y untouched. */
+    int granted;
+    EMBER_FORWARD_IF_ERROR(cpu_blas_begin(ctx, gemm_threads(ctx, batch, out, in), &granted));
     float *Y = (float *)y->handle;
     const float *bias = b ? (const float *)b->handle : NULL;
     /* The bias is written into Y first and SGEMM adds X W^T to it (beta = 1): OpenBLAS
@@ -60,8 +72,9 @@ ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, in
     if (bias)
         for (int64_t i = 0; i < batch; i++) memcpy(Y + i * out, bias, (size_t)out * sizeof(float));
     /* Y (+)= X W^T: X [batch x in], W [out x in]. */
-    gemm(ctx, CblasNoTrans, CblasTrans, batch, out, in, (const float *)x->handle, in,
+    gemm(ctx, granted, CblasNoTrans, CblasTrans, batch, out, in, (const float *)x->handle, in,
          (const float *)w->handle, in, Y, out, bias != NULL);
+    cpu_blas_end(granted);
     if (act == EMBER_ACTIVATION_RELU) {
         const int64_t total = batch * out;
         /* v < 0 ? 0 : v keeps NaN as NaN (as PyTorch's relu), where fmaxf would hide it. */
@@ -77,6 +90,10 @@ ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, i
     if (batch > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
                            "cpu: dense layer sizes must be below 2^31 for OpenBLAS");
+    /* OpenBLAS's buffers first, so that OUT_OF_MEMORY leaves dy and the outputs untouched. */
+    int want = dx ? gemm_threads(ctx, batch, in, out) : 1, granted;
+    if (dw && gemm_threads(ctx, out, in, batch) > want) want = gemm_threads(ctx, out, in, batch);
+    EMBER_FORWARD_IF_ERROR(cpu_blas_begin(ctx, want, &granted));
     float *DY = (float *)dy->handle;
     const float *Yv = y ? (const float *)y->handle : NULL;
     const int relu = act == EMBER_ACTIVATION_RELU;
@@ -104,11 +121,12 @@ ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, i
     }
     /* dx [batch x in] = dy [batch x out] W [out x in] */
     if (dx)
-        gemm(ctx, CblasNoTrans, CblasNoTrans, batch, in, out, DY, out, (const float *)w->handle,
-             in, (float *)dx->handle, in, 0);
+        gemm(ctx, granted, CblasNoTrans, CblasNoTrans, batch, in, out, DY, out,
+             (const float *)w->handle, in, (float *)dx->handle, in, 0);
     /* dw [out x in] = dy^T [out x batch] x [batch x in] */
     if (dw)
-        gemm(ctx, CblasTrans, CblasNoTrans, out, in, batch, DY, out, (const float *)x->handle,
-             in, (float *)dw->handle, in, 0);
+        gemm(ctx, granted, CblasTrans, CblasNoTrans, out, in, batch, DY, out,
+             (const float *)x->handle, in, (float *)dw->handle, in, 0);
+    cpu_blas_end(granted);
     return EMBER_STATUS_SUCCESS;
 }

@@ -12,7 +12,8 @@
 /* --- threads ------------------------------------------------------------------------------ */
 
 int cpu_threads(const ember_context *ctx) {
-    int t = ctx && ctx->threads > 0 ? ctx->threads : omp_get_max_threads();
+    /* The default (0) is every core nobody else is running on (cpu_load.c). */
+    int t = ctx && ctx->threads > 0 ? ctx->threads : cpu_idle_cores(omp_get_max_threads());
     if (t < 1) t = 1;
     if (t > 64) t = 64; /* cpu_groups holds at most 64 chunks */
     return t;

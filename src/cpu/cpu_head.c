@@ -21,8 +21,16 @@ ember_status cpu_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x, e
     return EMBER_STATUS_SUCCESS;
 }
 
-/* loss_i = max(x,0) - x*t + log1p(exp(-|x|)), in double and summed in double: the mean of
- * a large batch keeps its digits. grad_i = (sigmoid(x) - t) / n in float. */
+/* One loss term: max(x,0) - x*t + log1p(exp(-|x|)) for a finite logit. A non-finite one
+ * gives PyTorch's value ((1 - t) x - log_sigmoid(x)): +inf for x = +inf with t < 1, NaN
+ * otherwise (NaN, -inf, or +inf with t = 1), where this formula's own would differ. */
+static inline double bce_term(double x, double t) {
+    if (!isfinite(x)) return x > 0.0 && t < 1.0 ? (double)INFINITY : (double)NAN;
+    return (x > 0.0 ? x : 0.0) - x * t + log1p(exp(-fabs(x)));
+}
+
+/* loss_i = bce_term, in double and summed in double: the mean of a large batch keeps its
+ * digits. grad_i = (sigmoid(x) - t) / n in float. */
 ember_status cpu_bce_with_logits(ember_context *ctx, int64_t n, const ember_buffer *logits,
                                  const ember_buffer *labels, float *loss, ember_buffer *grad) {
     const float *X = (const float *)logits->handle;
@@ -33,8 +41,7 @@ ember_status cpu_bce_with_logits(ember_context *ctx, int64_t n, const ember_buff
     int nt = cpu_threads_for(ctx, n);
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : sum) if (nt > 1)
     for (int64_t i = 0; i < n; i++) {
-        const double xv = (double)X[i], tv = (double)T[i];
-        if (loss) sum += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
+        if (loss) sum += bce_term((double)X[i], (double)T[i]);
         if (G) G[i] = (sigmoid_f(X[i]) - T[i]) / fn;
     }
     if (loss) *loss = (float)(sum / (double)n);

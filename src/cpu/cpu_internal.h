@@ -37,7 +37,10 @@ typedef struct cpu_impl {
     size_t scratch_bytes;
 } cpu_impl;
 
-/* Threads to use for this context (ctx->threads, 0 meaning all cores), >= 1. */
+/* Of `cores` allowed, how many no other process is running on now (>= 1): cores minus the
+ * other runnable tasks, re-read every few ms (cpu_load.c). */
+int cpu_idle_cores(int cores);
+/* Threads to use for this context (ctx->threads, 0 meaning all idle cores), >= 1. */
 int cpu_threads(const ember_context *ctx);
 /* Threads worth using for `work` units of roughly one cache line each: 1 for small inputs,
  * where waking an OpenMP team costs more than it saves. */
@@ -46,6 +49,13 @@ int cpu_threads_for(const ember_context *ctx, int64_t work);
 /* Returns scratch memory of at least `bytes` (64-byte aligned), grown as needed and kept
  * on the context; NULL after recording OUT_OF_MEMORY on ctx. Contents are undefined. */
 void *cpu_scratch(ember_context *ctx, size_t bytes);
+
+/* Before `threads` threads each run one OpenBLAS GEMM (cpu_blas.c): makes sure OpenBLAS
+ * has a mapped work buffer for each, so it never maps one inside the GEMM (where a failure
+ * spins forever). *granted (>= 1) is how many may run; pass it to cpu_blas_end after the
+ * GEMMs. OUT_OF_MEMORY (recorded on ctx) when not even one buffer can be mapped. */
+ember_status cpu_blas_begin(ember_context *ctx, int threads, int *granted);
+void cpu_blas_end(int granted);
 
 /* 64-byte aligned allocation used for buffers and scratch. */
 void *cpu_aligned_alloc(size_t bytes);

@@ -174,7 +174,9 @@ ember_status cpu_lookup(ember_context *ctx, const ember_lookup_desc *desc,
         .n = desc->num_indices,
         .dim = desc->dim,
         .stride = desc->out_row_stride,
-        .pad = desc->padding_idx,
+        /* Without pooling the padding row is returned like any other (PyTorch's
+         * F.embedding); padding only blocks its gradient. */
+        .pad = desc->pooling == EMBER_POOLING_NONE ? -1 : desc->padding_idx,
         .mean = desc->pooling == EMBER_POOLING_MEAN,
         .accumulate = desc->accumulate,
     };

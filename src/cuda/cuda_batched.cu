@@ -280,7 +280,7 @@ extern "C" ember_status cuda_lookup_batched(ember_context *ctx, int64_t nt,
         e.off = pooled ? offsets[t]->handle : NULL;
         e.w = pooled && weights && weights[t] ? (const float *)weights[t]->handle : NULL;
         e.dim = dt->dim;
-        e.pad = dt->padding_idx;
+        e.pad = pooled ? dt->padding_idx : -1; /* unpooled: the padding row is read too */
         e.mean = dt->pooling == EMBER_POOLING_MEAN;
         e.accumulate = dt->accumulate;
         /* The variant cuda_lookup would choose for this table alone. */

@@ -30,7 +30,7 @@ extern "C" ember_status cuda_sigmoid(ember_context *ctx, int64_t n, const ember_
 }
 
 /* One block: thread t sums elements t, t+T, ... in double, then a fixed tree (the same
- * order every run). A NaN logit gives a NaN loss through -x*t. */
+ * order every run). */
 static __global__ void __launch_bounds__(HEAD_REDUCE_THREADS)
 bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, float *loss,
            float *grad) {
@@ -41,7 +41,9 @@ bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, 
         const float xi = __ldg(x + i), ti = __ldg(t + i);
         /* In double, as the CPU backend, so the mean keeps its digits. */
         const double xv = (double)xi, tv = (double)ti;
-        s += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
+        /* A non-finite logit: PyTorch's value, as the CPU backend's bce_term. */
+        if (!isfinite(xv)) s += xv > 0.0 && tv < 1.0 ? (double)INFINITY : (double)NAN;
+        else s += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
         if (grad) grad[i] = (stable_sigmoid(xi) - ti) / nf;
     }
     part[threadIdx.x] = s;

@@ -34,10 +34,10 @@ static void launch(unsigned blocks, cudaStream_t st, const float *table, const v
                    const void *off, const float *w, float *out, const ember_lookup_desc *d) {
     const int mean = d->pooling == EMBER_POOLING_MEAN;
     if (!off) {
+        /* Without pooling the padding row is read like any other (PyTorch's F.embedding). */
         const unsigned gb = cuda_blocks((d->batch + 31) / 32, LOOKUP_BLOCK / 32, 1u << 30);
         gather_kernel<I, V><<<gb, LOOKUP_BLOCK, 0, st>>>(table, idx, out, d->batch, d->dim,
-                                                         d->out_row_stride, d->padding_idx,
-                                                         d->accumulate);
+                                                         d->out_row_stride, -1, d->accumulate);
         return;
     }
     if (w)

@@ -39,6 +39,8 @@ void ember_features_free(ember_features *fx) {
     ember_schema_free(fx->schema);
     free(fx->deep_col);
     free(fx->field_buckets);
+    free(fx->sized);
+    free(fx->distinct);
     free(fx->num_col);
     free(fx->wide_buckets);
     free(fx->wide_offset);
@@ -183,8 +185,10 @@ ember_status ember_features_set_field_buckets(ember_features *fx, const char *sp
         else if (f < 0)
             st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
                             "field buckets: no categorical column named '%s'", name);
-        else
+        else {
             b[f] = v;
+            fx->sized[f] = 0; /* a count given wins over sizing from the data */
+        }
         p = end ? end + 1 : p + n;
     }
     if (st == EMBER_STATUS_SUCCESS) st = ember_features_set_bucket_list(fx, b, err);
@@ -227,7 +231,8 @@ ember_status ember_features_create(ember_features **out, const ember_schema *sch
         if (k == EMBER_COL_NUMERIC) fx->num_col[fx->n_num++] = c;
     }
     fx->field_buckets = calloc((size_t)(fx->n_deep > 0 ? fx->n_deep : 1), sizeof(int64_t));
-    if (!fx->field_buckets) goto oom;
+    fx->sized = calloc((size_t)(fx->n_deep > 0 ? fx->n_deep : 1), 1);
+    if (!fx->field_buckets || !fx->sized) goto oom;
     for (int f = 0; f < fx->n_deep; f++) fx->field_buckets[f] = cat_buckets;
     wide_layout(fx);
     size_t nn = (size_t)(fx->n_num > 0 ? fx->n_num : 1);
@@ -258,7 +263,68 @@ static double pre_std(ember_numeric_mode m, double x) {
     return x;
 }
 
+ember_status ember_features_size_buckets_from_data(ember_features *fx, ember_model_err *err) {
+    if (fx->distinct == NULL)
+        fx->distinct = calloc((size_t)(fx->n_deep > 0 ? fx->n_deep : 1), sizeof(ember_distinct));
+    if (fx->distinct == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    memset(fx->sized, 1, (size_t)fx->n_deep);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The next value of a multi-valued field's text [t, end): *s and *n get it without the
+ * blanks around it (n may be 0); returns where the value after it starts. */
+static const char *next_value(const char *t, const char *end, char sep, const char **s, size_t *n) {
+    const char *b = t;
+    while (t < end && *t != sep) t++;
+    const char *e = t;
+    while (b < e && (*b == ' ' || *b == '\t')) b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    *s = b;
+    *n = (size_t)(e - b);
+    return t < end ? t + 1 : t;
+}
+
+/* Counts the row's values of every field whose buckets the data decides. */
+static void count_values(ember_features *fx, const ember_row *row) {
+    for (int f = 0; f < fx->n_deep; f++) {
+        const int c = fx->deep_col[f];
+        if (!fx->sized[f] || row->missing[c]) continue;
+        const char *t = row->tok[c], *end = t + row->len[c];
+        if (fx->schema->cols[c].kind != EMBER_COL_MULTI) {
+            ember_distinct_add(&fx->distinct[f],
+                               ember_hash_bytes(t, (size_t)row->len[c], (uint64_t)c));
+            continue;
+        }
+        while (t < end) {
+            const char *s;
+            size_t n;
+            t = next_value(t, end, fx->schema->cols[c].sep, &s, &n);
+            if (n > 0) ember_distinct_add(&fx->distinct[f], ember_hash_bytes(s, n, (uint64_t)c));
+        }
+    }
+}
+
+/* Sets each sized field's buckets from its count of distinct values. */
+static ember_status size_buckets(ember_features *fx, ember_model_err *err) {
+    int64_t *b = malloc((size_t)(fx->n_deep > 0 ? fx->n_deep : 1) * sizeof(int64_t));
+    if (b == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int f = 0; f < fx->n_deep; f++) {
+        const double want =
+            1.0 + EMBER_BUCKETS_PER_VALUE * floor(ember_distinct_estimate(&fx->distinct[f]) + 0.5);
+        b[f] = !fx->sized[f]                     ? fx->field_buckets[f]
+               : want >= (double)fx->cat_buckets ? fx->cat_buckets
+                                                 : (int64_t)want;
+        if (b[f] < 2) b[f] = 2; /* a field never seen: the missing id and one more */
+    }
+    ember_status st = ember_features_set_bucket_list(fx, b, err);
+    free(b);
+    free(fx->distinct);
+    fx->distinct = NULL;
+    return st;
+}
+
 void ember_features_stats_add(ember_features *fx, const ember_row *row) {
+    if (fx->distinct != NULL) count_values(fx, row);
     if (fx->reservoir == NULL && fx->num_bins > 1 && fx->n_num > 0) {
         fx->reservoir = malloc((size_t)fx->n_num * EMBER_RESERVOIR * sizeof(double));
         /* Without the reservoir the buckets fall back to none; numbers still work. */
@@ -316,8 +382,7 @@ ember_status ember_features_stats_finish(ember_features *fx, ember_model_err *er
     free(fx->reservoir);
     fx->reservoir = NULL;
     fx->stats_ready = 1;
-    (void)err;
-    return EMBER_STATUS_SUCCESS;
+    return fx->distinct != NULL ? size_buckets(fx, err) : EMBER_STATUS_SUCCESS;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -441,21 +506,17 @@ ember_status ember_features_encode(const ember_features *fx, const ember_row *ro
             if (!row->missing[c]) {
                 const char *t = row->tok[c], *end = t + row->len[c];
                 while (t < end) {
-                    const char *s = t;
-                    while (t < end && *t != cd->sep) t++;
-                    const char *e = t;
-                    while (s < e && (*s == ' ' || *s == '\t')) s++;
-                    while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
-                    if (e > s) {
-                        int64_t id =
-                            ember_hash_bucket(ember_hash_bytes(s, (size_t)(e - s), (uint64_t)c),
-                                              fx->field_buckets[f]);
+                    const char *s;
+                    size_t n;
+                    t = next_value(t, end, cd->sep, &s, &n);
+                    if (n > 0) {
+                        int64_t id = ember_hash_bucket(ember_hash_bytes(s, n, (uint64_t)c),
+                                                       fx->field_buckets[f]);
                         if (push_id(&b->deep_ids[f], &b->deep_ids_cap[f], at + count, id) ||
                             push_id(&b->wide_ids, &b->wide_cap, w++, fx->wide_offset[wf] + id))
                             goto oom;
                         count++;
                     }
-                    if (t < end) t++;
                 }
             }
             if (count == 0) { /* missing or empty: the missing id */

@@ -14,6 +14,7 @@
 #ifndef EMBER_MODEL_FEATURES_H
 #define EMBER_MODEL_FEATURES_H
 
+#include "wd_distinct.h"
 #include "wd_reader.h"
 
 typedef enum ember_numeric_mode {
@@ -31,8 +32,11 @@ ember_status ember_numeric_mode_parse(const char *s, ember_numeric_mode *m);
 
 typedef struct ember_features {
     ember_schema *schema;   /* owned */
-    int64_t cat_buckets;    /* the default buckets of a categorical field */
+    int64_t cat_buckets;    /* the default buckets of a categorical field (when sized from
+                               the data: the most a field gets) */
     int64_t *field_buckets; /* [n_deep]: each categorical field's buckets */
+    unsigned char *sized;   /* [n_deep]: 1 when the statistics pass sizes the field */
+    ember_distinct *distinct; /* [n_deep] while a statistics pass sizes buckets, else NULL */
     int64_t cross_buckets;
     int num_bins;
     ember_numeric_mode numeric_mode;
@@ -74,6 +78,15 @@ void ember_features_free(ember_features *fx);
  * statistics pass; recomputes the wide layout. */
 ember_status ember_features_set_field_buckets(ember_features *fx, const char *spec,
                                               ember_model_err *err);
+/* Bucket sizing from the data: every categorical field that ember_features_set_field_buckets
+ * does not name gets EMBER_BUCKETS_PER_VALUE buckets per distinct value the statistics pass
+ * sees (so about 3% of the values share a bucket with another: hashing an id field of 1,682
+ * values into a fixed 1,000 buckets merged most of them), plus the missing id, at most
+ * cat_buckets. Call before the statistics pass. */
+#define EMBER_BUCKETS_PER_VALUE 32
+/* cat_buckets of `ember train` when sizing: 2^17 rows per field (4 MiB at dimension 8). */
+#define EMBER_AUTO_BUCKETS_MAX 131072
+ember_status ember_features_size_buckets_from_data(ember_features *fx, ember_model_err *err);
 /* The same from one count per categorical field, in field order. */
 ember_status ember_features_set_bucket_list(ember_features *fx, const int64_t *buckets,
                                             ember_model_err *err);
@@ -81,7 +94,8 @@ ember_status ember_features_set_bucket_list(ember_features *fx, const int64_t *b
 void ember_features_crosses_string(const ember_features *fx, char *buf, size_t cap);
 
 /* The statistics pass: add every training row, then finish (computes mean, deviation and
- * bucket boundaries; a numeric column never seen gets mean 0, deviation 1). */
+ * bucket boundaries; a numeric column never seen gets mean 0, deviation 1; sizes buckets
+ * when asked to, which recomputes the wide layout). */
 void ember_features_stats_add(ember_features *fx, const ember_row *row);
 ember_status ember_features_stats_finish(ember_features *fx, ember_model_err *err);
 

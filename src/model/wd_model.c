@@ -55,9 +55,11 @@ void ember_wd_config_defaults(ember_wd_config *cfg) {
     cfg->wide_opt = EMBER_OPTIMIZER_ADAGRAD;
     cfg->deep_opt = EMBER_OPTIMIZER_ADAM;
     cfg->emb_opt = EMBER_OPTIMIZER_ADAGRAD;
-    /* Tuned on Adult (docs/quality.md): a slow wide part (its crosses overfit quickly), a
-     * faster deep part with a little L2. */
-    cfg->wide_lr = 0.01f;
+    /* Tuned on Adult, MovieLens and a synthetic click log (docs/quality.md): a wide part
+     * slow enough that Adult's crosses do not overfit, fast enough that declared crosses
+     * are learnt before the deep part's ids overfit (often after one epoch on click logs);
+     * a faster deep part with a little L2. */
+    cfg->wide_lr = 0.02f;
     cfg->deep_lr = 0.002f;
     cfg->emb_lr = 0.02f;
     cfg->wide_l2 = 0.0f;

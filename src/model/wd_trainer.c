@@ -12,15 +12,15 @@ void ember_train_opts_defaults(ember_train_opts *o) {
     memset(o, 0, sizeof *o);
     o->format = EMBER_FORMAT_ADULT;
     o->delim = ',';
-    o->cat_buckets = 1000;
+    o->cat_buckets = 0; /* sized from the data */
     o->cross_buckets = 10000;
     o->num_bins = 10;
     o->numeric_mode = EMBER_NUMERIC_STD;
     ember_wd_config_defaults(&o->model);
-    o->epochs = 8;
+    o->epochs = 12; /* early stopping usually ends training before */
     o->batch = 64;
     o->holdout = -1.0;
-    o->patience = 3;
+    o->patience = 2;
     o->backend = EMBER_BACKEND_CPU;
     o->device = -1;
     o->threads = -1;
@@ -38,6 +38,23 @@ int ember_auto_threads(const ember_wd_config *cfg, int64_t batch) {
         width = (double)cfg->hidden[l];
     }
     return (double)batch * work < 64.0 * 1024 * 1024 ? 1 : 0;
+}
+
+ember_status ember_train_features(const ember_train_opts *o, const ember_schema *schema,
+                                  ember_features **out, ember_model_err *err) {
+    const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
+    const int64_t buckets = o->cat_buckets > 0 ? o->cat_buckets : EMBER_AUTO_BUCKETS_MAX;
+    EMBER_FORWARD_IF_ERROR(ember_features_create(out, schema, buckets, o->cross_buckets,
+                                                 o->num_bins, o->numeric_mode, crosses, err));
+    ember_status st = o->cat_buckets > 0 ? EMBER_STATUS_SUCCESS
+                                         : ember_features_size_buckets_from_data(*out, err);
+    if (st == EMBER_STATUS_SUCCESS)
+        st = ember_features_set_field_buckets(*out, o->field_buckets, err);
+    if (st != EMBER_STATUS_SUCCESS) {
+        ember_features_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 const char *ember_default_crosses(ember_data_format fmt) {
@@ -215,11 +232,7 @@ static ember_status features_from_checkpoint(trainer *t, ember_model_err *err) {
 static ember_status features_from_options(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
     EMBER_FORWARD_IF_ERROR(ember_schema_for(o, &t->schema, err));
-    const char *crosses = o->crosses != NULL ? o->crosses : ember_default_crosses(o->format);
-    EMBER_FORWARD_IF_ERROR(ember_features_create(&t->fx_owned, t->schema, o->cat_buckets,
-                                                 o->cross_buckets, o->num_bins, o->numeric_mode,
-                                                 crosses, err));
-    EMBER_FORWARD_IF_ERROR(ember_features_set_field_buckets(t->fx_owned, o->field_buckets, err));
+    EMBER_FORWARD_IF_ERROR(ember_train_features(o, t->schema, &t->fx_owned, err));
     t->fx = t->fx_owned;
     return EMBER_STATUS_SUCCESS;
 }
@@ -236,7 +249,9 @@ static ember_status open_reader(trainer *t, const char *path, ember_reader **r,
 static ember_status open_data(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
     double holdout = o->holdout;
-    if (holdout < 0) holdout = (o->test == NULL && o->valid == NULL) ? 0.2 : 0.0;
+    /* Early stopping needs validation rows even when a test file is given (the test file
+     * must not choose the epoch). */
+    if (holdout < 0) holdout = o->valid != NULL ? 0.0 : o->test != NULL ? 0.1 : 0.2;
     if (holdout >= 1.0)
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "holdout must be below 1");
     holdout_sel sel = {t->cfg.seed, (uint64_t)(holdout * 4294967296.0), 0};
@@ -251,10 +266,24 @@ static ember_status open_data(trainer *t, ember_model_err *err) {
     return EMBER_STATUS_SUCCESS;
 }
 
-/* First pass of a new model: numeric statistics (a resumed model keeps its own) and the row
- * count for the progress bar. Only training rows count, never held-out ones. */
-static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
+/* The first pass's progress (epoch 0): rows read so far, all of them when done. */
+static void first_pass_progress(const trainer *t, double t0, int done) {
     const ember_train_opts *o = t->o;
+    double secs = ember_now() - t0;
+    ember_train_progress p = {.epoch = 0,
+                              .epochs = o->epochs,
+                              .rows = t->rows_expected,
+                              .rows_expected = done ? t->rows_expected : 0,
+                              .running_loss = NAN,
+                              .rows_per_s = secs > 1e-9 ? t->rows_expected / secs : 0,
+                              .elapsed_s = secs};
+    o->on_progress(o->user, &p);
+}
+
+/* First pass of a new model: numeric statistics (a resumed model keeps its own) and the row
+ * count for the progress bar. Only training rows count, never held-out ones. Progress every
+ * 0.2 s, and once at the end. */
+static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
     const double t0 = ember_now();
     double last_report = t0;
     ember_row row;
@@ -262,16 +291,15 @@ static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_
     for (int64_t lines = 0;; lines++) {
         EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
         if (eof) break;
-        if (o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
-            double now = last_report = ember_now();
-            ember_train_progress p = {0, o->epochs, t->rows_expected, 0, NAN,
-                                      t->rows_expected / (now - t0), now - t0};
-            o->on_progress(o->user, &p);
+        if (t->o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
+            last_report = ember_now();
+            first_pass_progress(t, t0, 0);
         }
         if (is_holdout(&t->train_sel, row.line)) continue;
         ember_features_stats_add(t->fx_owned, &row);
         t->rows_expected++;
     }
+    if (t->o->on_progress) first_pass_progress(t, t0, 1);
     res->skipped_train = ember_reader_skipped(t->train);
     EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(t->fx_owned, err));
     if (t->rows_expected == 0)
@@ -348,6 +376,20 @@ static ember_status diverged(const trainer *t, float loss, int epoch, int64_t st
 
 /* One pass over the training rows (each epoch its own order, fixed by the seed and the
  * epochs already trained, which a resumed run restores); fills rep's training fields. */
+/* An epoch's progress: rows trained so far, the running loss. */
+static void epoch_progress(const trainer *t, int epoch, int64_t rows, double run_loss,
+                           double e0) {
+    double secs = ember_now() - e0;
+    ember_train_progress p = {.epoch = epoch,
+                              .epochs = t->o->epochs,
+                              .rows = rows,
+                              .rows_expected = t->rows_expected,
+                              .running_loss = run_loss,
+                              .rows_per_s = rows / (secs > 1e-9 ? secs : 1e-9),
+                              .elapsed_s = secs};
+    t->o->on_progress(t->o->user, &p);
+}
+
 static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
     const ember_train_opts *o = t->o;
@@ -378,18 +420,14 @@ static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
             steps++;
             run_loss = steps == 1 ? loss : 0.98 * run_loss + 0.02 * loss;
             ember_batch_clear(t->b);
-            double now = ember_now();
-            if (o->on_progress && now - last_report > 0.2) {
-                last_report = now;
-                ember_train_progress p = {epoch,    o->epochs,
-                                          rows,     t->rows_expected,
-                                          run_loss, rows / (now - e0 > 1e-9 ? now - e0 : 1e-9),
-                                          now - e0};
-                o->on_progress(o->user, &p);
+            if (o->on_progress && ember_now() - last_report > 0.2) {
+                last_report = ember_now();
+                epoch_progress(t, epoch, rows, run_loss, e0);
             }
         }
         if (eof) break;
     }
+    if (o->on_progress) epoch_progress(t, epoch, rows, run_loss, e0); /* the whole epoch */
     ember_status st = ember_context_synchronize(t->ctx);
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, st, "synchronize: %s", ember_context_last_error(t->ctx));

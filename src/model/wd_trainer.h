@@ -7,8 +7,9 @@
 #include "wd_checkpoint.h"
 #include "wd_metrics.h"
 
-/* Progress within a pass over the training data. epoch 0 is the first pass of a new model,
- * which reads the data for its statistics and row count (no loss yet). */
+/* Progress within a pass over the training data, every 0.2 s and once when the pass is
+ * done. epoch 0 is the first pass of a new model, which reads the data for its statistics
+ * and row count (no loss yet; rows_expected is set by its last report). */
 typedef struct ember_train_progress {
     int epoch, epochs;
     int64_t rows, rows_expected; /* rows_expected 0 when unknown */
@@ -35,7 +36,10 @@ typedef struct ember_train_opts {
     const char *positive; /* csv/arff positive class */
     const char *label;    /* arff: the label attribute (NULL: "class", else the last) */
     /* features (ignored with resume: the checkpoint's are used) */
-    int64_t cat_buckets, cross_buckets;
+    int64_t cat_buckets; /* every categorical field's buckets; 0: sized from the data (see
+                            ember_features_size_buckets_from_data), at most
+                            EMBER_AUTO_BUCKETS_MAX */
+    int64_t cross_buckets;
     const char *field_buckets; /* "NAME=N,..." per-field overrides of cat_buckets */
     int num_bins;
     ember_numeric_mode numeric_mode;
@@ -44,7 +48,7 @@ typedef struct ember_train_opts {
     int epochs;
     int64_t batch;
     double holdout; /* fraction of the training file held out for validation; < 0: auto
-                       (0.2 when there is neither --test nor --valid) */
+                       (0 with --valid, 0.1 with --test, else 0.2) */
     int shuffle;    /* shuffle buffer of that many lines for training passes (0: file order) */
     int patience;   /* epochs without validation AUC gain before stopping; 0 = never */
     int skip_bad;
@@ -80,6 +84,12 @@ typedef struct ember_train_result {
 } ember_train_result;
 
 ember_status ember_train(const ember_train_opts *o, ember_train_result *res, ember_model_err *err);
+
+/* The feature map `ember train` builds from o's feature settings (crosses, the format's
+ * default when o->crosses is NULL; buckets, sized by the statistics pass when
+ * o->cat_buckets is 0; the per-field overrides) for a schema, before the statistics pass. */
+ember_status ember_train_features(const ember_train_opts *o, const ember_schema *schema,
+                                  ember_features **out, ember_model_err *err);
 
 /* The default crosses of a format ("" for none). */
 const char *ember_default_crosses(ember_data_format fmt);

@@ -12,8 +12,13 @@ ember_status ocl_buffer_alloc(ember_context *ctx, size_t bytes, void **handle) {
                            "memory %llu bytes): split the table",
                            bytes, ctx->device_name, (unsigned long long)im->max_alloc,
                            (unsigned long long)im->global_mem);
+    /* A CPU device's memory is host memory, and PoCL maps a plain buffer only at its first
+     * use, where a failed map aborts the process inside PoCL (pocl_util.c: assertion
+     * `p->mem_ptr != NULL'). CL_MEM_ALLOC_HOST_PTR makes it map the memory here, so a failure
+     * is an error status now. GPU drivers report allocation failures as errors at any time. */
+    const cl_mem_flags flags = CL_MEM_READ_WRITE | (im->is_cpu ? CL_MEM_ALLOC_HOST_PTR : 0);
     cl_int err;
-    cl_mem m = clCreateBuffer(im->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    cl_mem m = clCreateBuffer(im->context, flags, bytes, NULL, &err);
     if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES ||
         err == CL_OUT_OF_HOST_MEMORY || err == CL_INVALID_BUFFER_SIZE)
         return ember_error(ctx, EMBER_STATUS_OUT_OF_MEMORY,

@@ -17,11 +17,22 @@ static ember_status gemm(ember_context *ctx, CLBlastTranspose ta, CLBlastTranspo
               "clEnqueueFillBuffer (GEMM output)");
     if (m == 0 || n == 0 || k == 0) return EMBER_STATUS_SUCCESS;
     im->used_clblast = 1;
-    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, 1.0f, a, 0, lda, b,
-                                       0, ldb, 0.0f, c, 0, n, &im->queue, NULL);
+    /* CLBlast's temporary buffer comes from ember (ocl_scratch, backed at allocation): one
+     * CLBlast made itself would, on PoCL, be mapped at first use and abort when that fails. */
+    size_t temp_bytes = 0;
+    CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, m, n, k, 0,
+                                                     lda, 0, ldb, 0, n, &im->queue, &temp_bytes);
+    cl_mem temp = NULL;
+    if (s == CLBlastSuccess)
+        EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_GEMM_TEMP, temp_bytes, &temp));
+    if (s == CLBlastSuccess)
+        s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k, 1.0f, a, 0, lda, b,
+                                       0, ldb, 0.0f, c, 0, n, &im->queue, NULL, temp);
     if (s != CLBlastSuccess) {
+        /* CLBlast's C API returns CLBlastUnknownError for a C++ exception it caught; the one
+         * a GEMM throws in practice is std::bad_alloc (its host-side buffers). */
         ember_status st = (s == CL_MEM_OBJECT_ALLOCATION_FAILURE || s == CL_OUT_OF_RESOURCES ||
-                           s == CL_OUT_OF_HOST_MEMORY)
+                           s == CL_OUT_OF_HOST_MEMORY || s == CLBlastUnknownError)
                               ? EMBER_STATUS_OUT_OF_MEMORY
                               : EMBER_STATUS_DEVICE_ERROR;
         return ember_error(ctx, st, "OpenCL: CLBlastSgemm (%s, %zu x %zu x %zu) failed: status %d%s%s",

@@ -442,17 +442,12 @@ ember_status ocl_scratch(ember_context *ctx, ocl_scratch_id id, size_t bytes, cl
     if (im->scratch[id]) clReleaseMemObject(im->scratch[id]);
     im->scratch[id] = NULL;
     im->scratch_bytes[id] = 0;
-    if (im->max_alloc && bytes > im->max_alloc)
-        return ember_error(ctx, EMBER_STATUS_OUT_OF_MEMORY,
-                           "OpenCL: scratch buffer of %zu bytes exceeds the device's largest "
-                           "allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE = %llu bytes)",
-                           bytes, (unsigned long long)im->max_alloc);
-    cl_int err;
-    cl_mem m = clCreateBuffer(im->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS) return ocl_fail(ctx, err, "clCreateBuffer (scratch)");
-    im->scratch[id] = m;
+    /* As any buffer: backed now, so a failure is OUT_OF_MEMORY here, not an abort at use. */
+    void *m = NULL;
+    EMBER_FORWARD_IF_ERROR(ocl_buffer_alloc(ctx, bytes, &m));
+    im->scratch[id] = (cl_mem)m;
     im->scratch_bytes[id] = bytes;
-    *out = m;
+    *out = (cl_mem)m;
     return EMBER_STATUS_SUCCESS;
 }
 

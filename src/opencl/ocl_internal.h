@@ -63,6 +63,7 @@ typedef enum ocl_scratch_id {
     OCL_S_SEG_CNT,   /* per-chunk segment counts [G + 1] */
     OCL_S_INFO,      /* number of segments */
     OCL_S_PARTIAL,   /* bce partial sums */
+    OCL_S_GEMM_TEMP, /* CLBlast's GEMM temporary buffer */
     OCL_S_COUNT
 } ocl_scratch_id;
 

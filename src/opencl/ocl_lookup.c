@@ -8,6 +8,8 @@
 ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const ember_buffer *table,
                         const ember_buffer *indices, const ember_buffer *offsets,
                         const ember_buffer *weights, ember_buffer *out) {
+    /* Without pooling the padding row is read like any other (PyTorch's F.embedding). */
+    const int64_t pad = d->pooling == EMBER_POOLING_NONE ? -1 : d->padding_idx;
     if (ocl_of(ctx)->is_cpu) {
         ocl_call c = ocl_begin(ctx, OCL_K_LOOKUP_ROWS);
         ocl_arg_mem(&c, (cl_mem)table->handle);
@@ -16,7 +18,7 @@ ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const em
         ocl_arg_mem(&c, ocl_mem(ctx, offsets));
         ocl_arg_int(&c, ocl_is32(d));
         ocl_arg_int(&c, (int)d->pooling);
-        ocl_arg_long(&c, d->padding_idx);
+        ocl_arg_long(&c, pad);
         ocl_arg_mem(&c, ocl_mem(ctx, weights));
         ocl_arg_int(&c, weights != NULL);
         ocl_arg_mem(&c, (cl_mem)out->handle);
@@ -36,7 +38,7 @@ ember_status ocl_lookup(ember_context *ctx, const ember_lookup_desc *d, const em
     ocl_arg_mem(&c, ocl_mem(ctx, offsets));
     ocl_arg_int(&c, ocl_is32(d));
     ocl_arg_int(&c, (int)d->pooling);
-    ocl_arg_long(&c, d->padding_idx);
+    ocl_arg_long(&c, pad);
     ocl_arg_mem(&c, ocl_mem(ctx, weights));
     ocl_arg_int(&c, weights != NULL);
     ocl_arg_mem(&c, (cl_mem)out->handle);

@@ -25,6 +25,12 @@ __kernel void ember_bce(__global const float *x, __global const float *t, long n
     EMBER_ACC acc = 0;
     for (long i = lo; i < hi; i++) {
         float xi = x[i], ti = t[i];
+        /* A non-finite logit: PyTorch's value, as the CPU backend's bce_term. */
+        if (!isfinite(xi)) {
+            acc += (xi > 0.0f && ti < 1.0f) ? INFINITY : NAN;
+            if (has_grad) grad[i] = (ember_sigmoid1(xi) - ti) / (float)n;
+            continue;
+        }
 #ifdef cl_khr_fp64
         /* In double, as the CPU backend computes it. */
         double xv = (double)xi, tv = (double)ti;

@@ -1,0 +1,297 @@
+"""The C API from Python: statuses as exceptions, buffers, every op against numpy, errors
+that write nothing, and buffers freed with their Python objects."""
+
+import ctypes
+import gc
+import os
+import re
+import weakref
+
+import numpy as np
+import pytest
+
+import ember
+from ember import _library as L
+
+U = np.finfo(np.float32).eps  # the conformance suite's unit roundoff (check_tolerance.h)
+
+
+def close(a, b, terms=1):
+    """Within the conformance suite's summation bound for `terms` added terms."""
+    tol = 16.0 * (terms + 1) * U * (1.0 + np.abs(b))
+    assert a.shape == b.shape
+    assert np.all(np.abs(a - b) <= tol), float(np.max(np.abs(a - b) - tol))
+
+
+def test_one_exception_class_per_status():
+    names = []
+    for status in range(1, 64):
+        name = L.text(L.lib.ember_status_name(status))
+        if name == "UNKNOWN":
+            break
+        names.append(name)
+        cls = ember.errors.BY_STATUS[status]
+        assert cls.name == name and issubclass(cls, ember.EmberError)
+    assert len(names) == len(ember.errors.BY_STATUS)
+
+
+def test_every_function_of_the_header_is_bound():
+    """The whole C API from Python: each EMBER_API function of include/ember.h has a ctypes
+    prototype (a function added to the header without one fails here)."""
+    header = os.path.join(os.path.dirname(__file__), "..", "..", "include", "ember.h")
+    with open(header) as f:
+        declared = set(re.findall(r"EMBER_API[^;(]*?\b(ember_\w+)\s*\(", f.read()))
+    assert len(declared) > 40
+    assert declared - L.PROTOTYPED == set()
+
+
+def test_version_and_names():
+    assert re.fullmatch(r"\d+\.\d+\.\d+", ember.version())
+    assert ember.OptimizerKind.ROWWISE_ADAGRAD.label == "rowwise_adagrad"
+    assert ember.Pooling.MEAN.label == "mean" and ember.Backend.OPENCL.label == "opencl"
+    assert ember.Backend.parse("CUDA") == ember.Backend.CUDA
+
+
+def test_devices_and_contexts():
+    cpu = ember.devices("cpu")
+    assert cpu and cpu[0].usable and cpu[0].memory_bytes > 0
+    with ember.Context("cpu", threads=1) as c:
+        assert c.backend == ember.Backend.CPU and c.device_name == cpu[0].name
+        c.synchronize()
+    with pytest.raises(ValueError, match="closed"):
+        c.synchronize()
+    with pytest.raises(ember.InvalidArgument, match="unknown backend"):
+        ember.Context("tpu")
+    with pytest.raises(ember.InvalidArgument, match="device index"):
+        ember.Context("cpu", device=-7)
+
+
+def test_buffers_from_and_to_numpy_and_torch(ctx):
+    import torch
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]  # not contiguous
+    buf = ember.Buffer.from_numpy(ctx, a)
+    assert buf.shape == (4, 3) and buf.nbytes == 48 and buf.dtype == np.float32
+    assert np.array_equal(buf.to_numpy(), a)
+    t = torch.arange(10, dtype=torch.int64)
+    tb = ember.Buffer.from_torch(ctx, t)
+    assert torch.equal(tb.to_torch(), t)
+    tb.upload(np.array([7, 8], np.int64), offset=8)
+    assert tb.to_numpy()[:4].tolist() == [0, 7, 8, 3]
+    z = ember.Buffer.zeros(ctx, (3, 3))
+    assert not z.to_numpy().any()
+    with pytest.raises(ember.BufferTooSmall, match="outside"):
+        z.upload(np.zeros(10, np.float32))
+
+
+def _bags(rng, rows, batch, max_len):
+    lens = rng.integers(0, max_len + 1, batch)
+    offs = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    return rng.integers(0, rows, offs[-1]).astype(np.int64), offs
+
+
+@pytest.mark.parametrize("pooling", [ember.Pooling.SUM, ember.Pooling.MEAN])
+def test_lookup_and_backward_against_numpy(ctx, pooling):
+    rng = np.random.default_rng(1)
+    rows, dim, batch = 40, 5, 9
+    table = rng.standard_normal((rows, dim)).astype(np.float32)
+    idx, offs = _bags(rng, rows, batch, 6)
+    idx[0] = 3  # the padding row appears at least once
+    desc = ember.LookupDesc(rows, dim, len(idx), batch, pooling, padding_idx=3)
+    T, I, O = (ember.Buffer.from_numpy(ctx, x) for x in (table, idx, offs))
+    out = ember.Buffer.empty(ctx, (batch, dim))
+    ember.embedding_lookup(ctx, desc, T, I, O, None, out)
+    want = np.zeros((batch, dim), np.float32)
+    for b in range(batch):
+        bag = [i for i in idx[offs[b]:offs[b + 1]] if i != 3]
+        if bag:
+            want[b] = table[bag].sum(0) / (len(bag) if pooling == ember.Pooling.MEAN else 1)
+    close(out.to_numpy(), want, 6)
+    # dense backward: every row gets the gradient of the bags that read it
+    g = rng.standard_normal((batch, dim)).astype(np.float32)
+    G = ember.Buffer.from_numpy(ctx, g)
+    gt = ember.Buffer.zeros(ctx, (rows, dim))
+    ember.embedding_backward_dense(ctx, desc, I, O, None, G, ember.Reduction.DETERMINISTIC, gt)
+    want_g = np.zeros((rows, dim), np.float32)
+    for b in range(batch):
+        bag = [i for i in idx[offs[b]:offs[b + 1]] if i != 3]
+        for i in bag:
+            want_g[i] += g[b] / (len(bag) if pooling == ember.Pooling.MEAN else 1)
+    close(gt.to_numpy(), want_g, len(idx))
+
+
+@pytest.mark.parametrize("kind", [ember.OptimizerKind.SGD, ember.OptimizerKind.ADAGRAD,
+                                  ember.OptimizerKind.ROWWISE_ADAGRAD])
+def test_fused_update_equals_sparse_backward_then_step(ctx, kind):
+    """The header's promise, bit for bit in DETERMINISTIC mode, through the Python API."""
+    rng = np.random.default_rng(2)
+    rows, dim, batch = 30, 4, 8
+    table = rng.standard_normal((rows, dim)).astype(np.float32)
+    idx, offs = _bags(rng, rows, batch, 5)
+    g = rng.standard_normal((batch, dim)).astype(np.float32)
+    desc = ember.LookupDesc(rows, dim, len(idx), batch, ember.Pooling.SUM)
+    opt = ember.Optimizer(kind, 0.1)
+    n_state = opt.state_size(rows, dim)
+    I, O, G = (ember.Buffer.from_numpy(ctx, x) for x in (idx, offs, g))
+    fused, split = (ember.Buffer.from_numpy(ctx, table) for _ in range(2))
+    s1, s2 = ((ember.Buffer.zeros(ctx, n_state) if n_state else None) for _ in range(2))
+    ember.embedding_backward_update(ctx, desc, I, O, None, G, ember.Reduction.DETERMINISTIC,
+                                    opt, fused, s1)
+    ids = ember.Buffer.empty(ctx, max(len(idx), 1), np.int64)
+    grads = ember.Buffer.empty(ctx, (max(len(idx), 1), dim))
+    n = ember.embedding_backward_sparse(ctx, desc, I, O, None, G, ember.Reduction.DETERMINISTIC,
+                                        ids, grads)
+    assert n == len(set(idx.tolist()))
+    assert ids.to_numpy()[:n].tolist() == sorted(set(idx.tolist()))
+    ember.sparse_optimizer_step(ctx, opt, rows, dim, split, s2, ids, grads, n)
+    assert np.array_equal(fused.to_numpy(), split.to_numpy())
+    untouched = sorted(set(range(rows)) - set(idx.tolist()))
+    assert np.array_equal(fused.to_numpy().reshape(rows, dim)[untouched], table[untouched])
+
+
+def test_batched_lookup_writes_side_by_side(ctx):
+    rng = np.random.default_rng(3)
+    batch, shapes = 6, [(20, 3), (7, 2)]
+    tables = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    bags = [_bags(rng, s[0], batch, 4) for s in shapes]
+    descs, col = [], 0
+    for (rows, dim), (idx, _) in zip(shapes, bags):
+        descs.append(ember.LookupDesc(rows, dim, len(idx), batch, ember.Pooling.SUM,
+                                      out_row_stride=5, out_col_offset=col))
+        col += dim
+    out = ember.Buffer.empty(ctx, (batch, 5))
+    ember.embedding_lookup_batched(
+        ctx, descs, [ember.Buffer.from_numpy(ctx, t) for t in tables],
+        [ember.Buffer.from_numpy(ctx, i) for i, _ in bags],
+        [ember.Buffer.from_numpy(ctx, o) for _, o in bags], None, out)
+    want = np.concatenate([
+        np.stack([t[i[o[b]:o[b + 1]]].sum(0) for b in range(batch)])
+        for t, (i, o) in zip(tables, bags)], 1)
+    close(out.to_numpy(), want, 4)
+
+
+def test_dense_layer_head_and_dense_optimizer(ctx):
+    rng = np.random.default_rng(4)
+    batch, nin, nout = 5, 7, 3
+    x = rng.standard_normal((batch, nin)).astype(np.float32)
+    w = rng.standard_normal((nout, nin)).astype(np.float32)
+    b = rng.standard_normal(nout).astype(np.float32)
+    X, W, Bb = (ember.Buffer.from_numpy(ctx, v) for v in (x, w, b))
+    Y = ember.Buffer.empty(ctx, (batch, nout))
+    ember.dense_forward(ctx, batch, nin, nout, X, W, Bb, ember.Activation.RELU, Y)
+    y = np.maximum(x @ w.T + b, 0)
+    close(Y.to_numpy(), y, nin)
+    dy = rng.standard_normal((batch, nout)).astype(np.float32)
+    DY = ember.Buffer.from_numpy(ctx, dy)
+    DX, DW, DB = (ember.Buffer.empty(ctx, s) for s in ((batch, nin), (nout, nin), nout))
+    ember.dense_backward(ctx, batch, nin, nout, X, W, Y, DY, ember.Activation.RELU, DX, DW, DB)
+    g = dy * (y > 0)
+    close(DW.to_numpy(), g.T @ x, batch)
+    close(DX.to_numpy(), g @ w, nout)
+    close(DB.to_numpy(), g.sum(0), batch)
+    logits = np.array([-3.0, 0.0, 2.5, 40.0], np.float32)
+    labels = np.array([0.0, 1.0, 1.0, 0.0], np.float32)
+    Lg, Lb, P, Gr = (ember.Buffer.from_numpy(ctx, v) for v in (logits, labels, logits, logits))
+    ember.sigmoid(ctx, 4, Lg, P)
+    close(P.to_numpy(), (1 / (1 + np.exp(-logits.astype(np.float64)))).astype(np.float32))
+    loss = ember.bce_with_logits(ctx, 4, Lg, Lb, Gr)
+    x64 = logits.astype(np.float64)
+    want = np.mean(np.maximum(x64, 0) - x64 * labels + np.log1p(np.exp(-np.abs(x64))))
+    assert abs(loss - want) <= 16 * U * want
+    opt = ember.Optimizer(ember.OptimizerKind.ADAM, 0.01)
+    p, st, st2 = (ember.Buffer.zeros(ctx, 4) for _ in range(3))
+    ember.dense_optimizer_step(ctx, opt, 4, p, Gr, st, st2)
+    assert np.all(np.sign(p.to_numpy()) == -np.sign(Gr.to_numpy()))
+
+
+def test_errors_raise_with_the_message_and_write_nothing(ctx):
+    rows, dim = 10, 2
+    T = ember.Buffer.from_numpy(ctx, np.ones((rows, dim), np.float32))
+    out = ember.Buffer.from_numpy(ctx, np.full((2, dim), 7.0, np.float32))
+    desc = ember.LookupDesc(rows, dim, 3, 2, ember.Pooling.SUM)
+    offs = ember.Buffer.from_numpy(ctx, np.array([0, 1, 3], np.int64))
+    bad_idx = ember.Buffer.from_numpy(ctx, np.array([1, 2, 10], np.int64))
+    with pytest.raises(ember.IndexOutOfRange, match=r"indices\[2\] = 10") as e:
+        ember.embedding_lookup(ctx, desc, T, bad_idx, offs, None, out)
+    assert e.value.status == 2 and isinstance(e.value, IndexError)
+    good_idx = ember.Buffer.from_numpy(ctx, np.array([1, 2, 3], np.int64))
+    bad_offs = ember.Buffer.from_numpy(ctx, np.array([0, 2, 1], np.int64))
+    with pytest.raises(ember.BadOffsets):
+        ember.embedding_lookup(ctx, desc, T, good_idx, bad_offs, None, out)
+    with pytest.raises(ember.BufferTooSmall):
+        ember.embedding_lookup(ctx, desc, T, good_idx, offs, None, ember.Buffer.empty(ctx, 3))
+    other = ember.Context("cpu")
+    with pytest.raises(ember.WrongContext):
+        ember.embedding_lookup(ctx, desc, T, good_idx, offs, None,
+                               ember.Buffer.empty(other, (2, dim)))
+    opt = ember.Optimizer(ember.OptimizerKind.ADAGRAD, 0.1)
+    state = ember.Buffer.zeros(ctx, rows * dim)
+    G = ember.Buffer.from_numpy(ctx, np.ones((2, dim), np.float32))
+    with pytest.raises(ember.IndexOutOfRange):
+        ember.embedding_backward_update(ctx, desc, bad_idx, offs, None, G,
+                                        ember.Reduction.ATOMIC, opt, T, state)
+    assert np.all(out.to_numpy() == 7.0)
+    assert np.all(T.to_numpy() == 1.0) and not state.to_numpy().any()
+    with pytest.raises(ember.InvalidArgument):
+        ember.Buffer(ctx, 0)
+
+
+def test_buffers_are_freed_with_their_python_objects():
+    ctx = ember.Context("cpu")
+    buf = ember.Buffer.empty(ctx, 16)
+    ref = weakref.ref(buf)
+    assert ctx._live_buffers == 1
+    with pytest.raises(ember.InvalidArgument, match="still alive"):
+        ctx.close()
+    del buf
+    gc.collect()
+    assert ref() is None and ctx._live_buffers == 0
+    ctx.close()
+    # a buffer keeps its context alive: dropping the context first is safe
+    ctx2 = ember.Context("cpu")
+    b2 = ember.Buffer.zeros(ctx2, 4)
+    del ctx2
+    gc.collect()
+    assert not b2.to_numpy().any()
+    b2.free()
+    with pytest.raises(ValueError, match="freed"):
+        b2.to_numpy()
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_no_leak_over_10000_create_free_cycles():
+    """64 KiB a cycle: a leaked buffer or context would grow the process by 640 MiB."""
+    data = np.ones(16384, np.float32)
+
+    def cycles(n):
+        for _ in range(n):
+            with ember.Context("cpu") as c:
+                b = ember.Buffer.from_numpy(c, data)
+                assert b.to_numpy()[-1] == 1.0
+                b.free()
+
+    cycles(500)  # warm up allocator pools
+    gc.collect()
+    before = _rss_bytes()
+    cycles(10000)
+    gc.collect()
+    grown = _rss_bytes() - before
+    assert grown < 16 << 20, f"RSS grew by {grown >> 20} MiB over 10,000 cycles"
+
+
+def test_widedeep_count_params():
+    pc = ember.widedeep_count_params([10, 20], [10, 20], [8, 8], 3, [16])
+    assert pc.d_wide == 30 and pc.embeddings == 240 and pc.dnn == (19 * 16 + 16)
+    assert pc.allocated == pc.formula_total - pc.shared
+    with pytest.raises(ember.InvalidArgument):
+        ember.widedeep_count_params([-1], [], [], 0, [])
+
+
+def test_ctypes_struct_sizes_match_the_header():
+    """The structs' layouts, as the C compiler lays them out (x86-64 / aarch64 LP64)."""
+    assert ctypes.sizeof(L.LookupDescStruct) == 72
+    assert ctypes.sizeof(L.OptimizerStruct) == 32
+    assert ctypes.sizeof(L.DeviceInfo) == 4 + 4 + 256 + 256 + 8 + 4 + 256 + 4  # tail padding
