@@ -10,7 +10,6 @@
 #include "model/wd_checkpoint.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,9 +29,10 @@ struct model_args {
  * line, e.g. "hidden 64,32"; '#' starts a comment, '=' or ':' may separate name and value. */
 static int read_spec(const char *cmd, const cli_flag *flag, const char *path) {
     const cli_command *sizes = flag->dst;
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "ember %s: cannot open spec file %s: %s\n", cmd, path, strerror(errno));
+    FILE *f;
+    ember_model_err err;
+    if (ember_open_input(path, &f, &err) != EMBER_STATUS_SUCCESS) { /* a directory too */
+        fprintf(stderr, "ember %s: spec file: %s\n", cmd, err.msg);
         return 2;
     }
     char line[8192];

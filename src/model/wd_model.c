@@ -534,14 +534,17 @@ int ember_wd_num_tensors(const ember_wd_model *m) {
     return m->nparams;
 }
 
-void ember_wd_tensor_info(const ember_wd_model *m, int i, ember_st_tensor *info) {
-    const param *p = &m->params[i];
+static void describe(const param *p, ember_st_tensor *info) {
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", p->name);
     info->ndim = p->ndim;
     info->shape[0] = p->shape[0];
     info->shape[1] = p->shape[1];
     info->count = p->count;
+}
+
+void ember_wd_tensor_info(const ember_wd_model *m, int i, ember_st_tensor *info) {
+    describe(&m->params[i], info);
 }
 
 int64_t ember_wd_num_params(const ember_wd_model *m) {
@@ -574,13 +577,7 @@ int ember_wd_num_state_tensors(const ember_wd_model *m) {
 }
 
 void ember_wd_state_info(const ember_wd_model *m, int i, ember_st_tensor *info) {
-    const param *p = &m->states[i];
-    memset(info, 0, sizeof *info);
-    snprintf(info->name, sizeof info->name, "%s", p->name);
-    info->ndim = p->ndim;
-    info->shape[0] = p->shape[0];
-    info->shape[1] = p->shape[1];
-    info->count = p->count;
+    describe(&m->states[i], info);
 }
 
 const char *ember_wd_state_legacy_name(const ember_wd_model *m, int i) {

@@ -5,7 +5,8 @@
  *    "separator":"|"},...]}
  *
  * Reading is strict: every key above must appear once, no other key may, and a column's
- * name must fit EMBER_NAME_MAX; whatever is wrong is named in the CORRUPT_FILE message. */
+ * name must fit EMBER_NAME_MAX (an empty one is allowed: an ARFF file can declare it);
+ * whatever is wrong is named in the CORRUPT_FILE message. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "wd_schema.h"
 
@@ -111,7 +112,7 @@ static ember_status read_column(parser *p, ember_column *c) {
         EMBER_FORWARD_IF_ERROR(read_name(p, key, sizeof key, 0, "bad key in a column"));
         if (!ember_json_eat(&p->r, ':')) return bad(p, "expected ':' in a column");
         if (strcmp(key, "name") == 0 && !have_name) {
-            EMBER_FORWARD_IF_ERROR(read_name(p, c->name, sizeof c->name, 0, "bad column name"));
+            EMBER_FORWARD_IF_ERROR(read_name(p, c->name, sizeof c->name, 1, "bad column name"));
             have_name = 1;
         } else if (strcmp(key, "kind") == 0 && !kind[0]) {
             EMBER_FORWARD_IF_ERROR(read_name(p, kind, sizeof kind, 0, "bad column kind"));

@@ -82,8 +82,8 @@ ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     }
     s->delim = (char)delim;
-    s->header = header;
-    s->positive_prefix = prefix;
+    s->header = header != 0; /* flags: any non-zero number was true */
+    s->positive_prefix = prefix != 0;
     if (pos_s && unesc(s->positive, EMBER_NAME_MAX, pos_s, pos_n) != 0) goto bad;
     const char *q = labels_s;
     for (int i = 0; i < nlab; i++) {
@@ -103,8 +103,11 @@ ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
         if (sscanf(c1, ":%d:%d", &kind, &sep) != 2 || kind < 0 || kind > EMBER_COL_MULTI ||
             sep < 0 || sep > 255)
             goto bad;
+        /* a multi column splits on one character other than the delimiter; no other
+         * kind has a separator */
+        if (kind == EMBER_COL_MULTI && (sep == 0 || sep == delim)) goto bad;
         s->cols[i].kind = (ember_col_kind)kind;
-        s->cols[i].sep = (char)sep;
+        s->cols[i].sep = kind == EMBER_COL_MULTI ? (char)sep : '\0';
         if (kind == EMBER_COL_LABEL) {
             if (s->label_col >= 0) goto bad;
             s->label_col = i;

@@ -60,6 +60,14 @@ assert all(0.0 <= x <= 1.0 for x in v)' "$tmp/p.txt"
 "$ember" params --model "$tmp/m.st" >"$tmp/params.out" 2>&1
 check "params --model: floats in the checkpoint equal the count" grep -q "equals" "$tmp/params.out"
 
+# a directory where a file belongs is named as such (exit 2), never read as empty
+"$ember" params --spec "$tmp" >/dev/null 2>"$tmp/dir.err"
+check "params --spec DIR: exit 2 naming the directory" \
+    bash -c '[[ $0 -eq 2 ]] && grep -q "directory" "$1"' $? "$tmp/dir.err"
+"$ember" train --data "$tmp" --format adult --epochs 1 >/dev/null 2>"$tmp/dir2.err"
+check "train --data DIR: exit 2 naming the directory" \
+    bash -c '[[ $0 -eq 2 ]] && grep -q "directory" "$1"' $? "$tmp/dir2.err"
+
 # encode
 "$ember" encode --model "$tmp/m.st" --data "$adult/adult.test" --out "$tmp/enc" >/dev/null 2>&1
 check "encode writes CSV + JSON" test -s "$tmp/enc.data.csv" -a -s "$tmp/enc.json"

@@ -295,6 +295,24 @@ Test(readers, schema_legacy_text) {
     ember_schema_free(t);
     cr_assert_neq(ember_schema_from_checkpoint("format=csv;cols=x:9:0", &t, &err),
                   EMBER_STATUS_SUCCESS);
+    /* a multi column without a separator, or splitting on the delimiter (fuzz) */
+    cr_assert_eq(ember_schema_from_checkpoint("format=csv;cols=y:1:0|t:4:0", &t, &err),
+                 EMBER_STATUS_CORRUPT_FILE);
+    cr_assert_eq(ember_schema_from_checkpoint("format=csv;delim=44;cols=y:1:0|t:4:44", &t, &err),
+                 EMBER_STATUS_CORRUPT_FILE);
+    /* flags were atoi'ed: "prefix=08" is true, and survives the JSON form as true (fuzz) */
+    cr_assert_eq(ember_schema_from_checkpoint("format=csv;delim=44;header=2;prefix=08;cols=y:1:0",
+                                              &t, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(t->positive_prefix, 1);
+    cr_assert_eq(t->header, 1);
+    char *text = ember_schema_to_json(t);
+    ember_schema *back;
+    cr_assert_eq(ember_schema_from_checkpoint(text, &back, &err), EMBER_STATUS_SUCCESS);
+    cr_assert(ember_schema_equal(t, back) && back->header == t->header);
+    free(text);
+    ember_schema_free(back);
+    ember_schema_free(t);
 }
 
 /* Random garbage (quotes, delimiters, NUL bytes, very long lines) never crashes a reader:
