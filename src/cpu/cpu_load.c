@@ -20,7 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#define LOAD_REFRESH_NS 20000000LL /* 20 ms: far below how fast a neighbour's load changes */
+/* 250 ms: well below how fast a neighbour's load changes, and rare enough that the refresh
+ * (about ten procfs system calls, each a chance to lose the core under load: at 20 ms it
+ * cost lookup_sum 10-20% beside busy loops) is noise. */
+#define LOAD_REFRESH_NS 250000000LL
 
 static _Atomic long long next_read_ns;
 static _Atomic int others_running = 0; /* runnable tasks that are not ours, at the last read */

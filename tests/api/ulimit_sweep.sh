@@ -18,7 +18,7 @@ for mb in 60 80 100 120 140 160 180 200 240 320; do
         failed=1
     elif ((rc == 0)); then
         echo "ok   ${mb} MB: trained"
-    elif grep -q OUT_OF_MEMORY "$tmp/out"; then
+    elif grep -qiE "out[_ ]of[_ ]memory" "$tmp/out"; then
         echo "ok   ${mb} MB: exit $rc, $last"
         oom=$((oom + 1))
     else
