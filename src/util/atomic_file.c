@@ -18,14 +18,24 @@
 static char g_open_tmp[MAX_OPEN][PATH_MAX];
 static volatile sig_atomic_t g_open_used[MAX_OPEN];
 
-static void remember(const char *tmp) {
-    if (strlen(tmp) >= PATH_MAX) return; /* left to the stale-file cleanup of a later save */
-    for (int i = 0; i < MAX_OPEN; i++) {
-        if (g_open_used[i]) continue;
-        strcpy(g_open_tmp[i], tmp);
-        g_open_used[i] = 1;
-        return;
+/* Creates the temporary named by the template `tmp` (mkstemp) inside a free slot of the
+ * table, so that a signal arriving at any moment finds the file under the name the slot
+ * holds: before the file exists the slot holds a name that no file has, and mkstemp fills
+ * in the final name before it creates the file. Copies the name back into tmp. Returns
+ * mkstemp's descriptor, or -1 with errno set. */
+static int create_remembered(char *tmp) {
+    if (strlen(tmp) < PATH_MAX) {
+        for (int i = 0; i < MAX_OPEN; i++) {
+            if (g_open_used[i]) continue;
+            strcpy(g_open_tmp[i], tmp);
+            g_open_used[i] = 1;
+            int fd = mkstemp(g_open_tmp[i]);
+            if (fd < 0) g_open_used[i] = 0;
+            else strcpy(tmp, g_open_tmp[i]);
+            return fd;
+        }
     }
+    return mkstemp(tmp); /* left to the stale-file cleanup of a later save */
 }
 
 static void forget(const char *tmp) {
@@ -88,13 +98,12 @@ int ember_atomic_open(ember_atomic_file *af, const char *path) {
     memcpy(af->path, path, n + 1);
     remove_stale(path);
     snprintf(af->tmp, n + 48, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
-    int fd = mkstemp(af->tmp);
+    int fd = create_remembered(af->tmp);
     if (fd < 0) {
         int e = errno;
         release(af);
         return e;
     }
-    remember(af->tmp);
     mode_t mask = umask(0);
     umask(mask);
     if (fchmod(fd, 0666 & ~mask) != 0 || (af->f = fdopen(fd, "w")) == NULL) {
