@@ -2,11 +2,12 @@
 # install-deps.sh: installs the Debian packages ember needs to build, test and run, when
 # they are missing. As root with apt it installs them; otherwise it prints the command.
 #
-# usage: scripts/install-deps.sh [--data] [--bench] [--fuzz] [--check]
+# usage: scripts/install-deps.sh [--data] [--bench] [--fuzz] [--format] [--check]
 #   --data        also make sure apt's package lists know weka, whose .deb
 #                 scripts/fetch-data.sh downloads for the credit-g data of `make run`
 #   --bench       also python3-sklearn (bench/lr_baseline.py, the logistic-regression baseline)
 #   --fuzz        also clang with its libFuzzer and OpenMP (tests/fuzz; .ci/run uses it)
+#   --format      also clang-format (scripts/format.sh; .ci/run checks the tree with it)
 #   --check       only report what is missing (exit 1 if anything is), install nothing
 #
 # A machine that already has everything costs one dpkg-query and no apt call; the package
@@ -30,6 +31,7 @@ for arg in "$@"; do
     --data) data=1 ;;
     --bench) packages+=(python3-sklearn) ;;
     --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
+    --format) packages+=(clang-format) ;;
     --check) check_only=1 ;;
     -h | --help)
         awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
