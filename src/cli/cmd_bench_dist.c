@@ -241,9 +241,7 @@ int ember_cmd_bench_dist(int argc, char **argv) {
 
 int ember_cmd_bench_dist(int argc, char **argv) {
     (void)argc;
-    fprintf(stderr, "ember %s: --dist needs libember_dist, which this build lacks (MPI was not "
-                    "found: install libopenmpi-dev openmpi-bin and rebuild)\n", argv[0]);
-    return 2;
+    return cli_dist_missing(argv[0]);
 }
 
 #endif

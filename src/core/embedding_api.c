@@ -47,6 +47,30 @@ ember_status ember_embedding_lookup(ember_context *ctx, const ember_lookup_desc 
     return ctx->ops->lookup(ctx, &d, table, indices, offsets, per_sample_weights, out);
 }
 
+/* The checks every embedding backward starts with: its lookup (with grad_out where a
+ * lookup has out) and the reduction mode. Fills *d with the desc's defaults resolved. */
+static ember_status check_backward_args(ember_context *ctx, const ember_lookup_desc *desc,
+                                        const ember_buffer *indices, const ember_buffer *offsets,
+                                        const ember_buffer *weights, const ember_buffer *grad_out,
+                                        ember_reduction_mode mode, ember_lookup_desc *d) {
+    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets, weights,
+                                                   grad_out, "grad_out", d));
+    return ember_check_mode(ctx, mode);
+}
+
+/* The checks every embedding backward ends with: no output aliases what it reads, and
+ * every index is in range. */
+static ember_status check_backward_inputs(ember_context *ctx, const ember_lookup_desc *d,
+                                          const ember_named_buffer *outs, size_t num_outs,
+                                          const ember_buffer *grad_out,
+                                          const ember_buffer *indices, const ember_buffer *offsets,
+                                          const ember_buffer *weights) {
+    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, num_outs,
+                                                       (ember_named_buffer){grad_out, "grad_out"},
+                                                       indices, offsets, weights));
+    return ember_run_index_check(ctx, d, indices, offsets);
+}
+
 ember_status ember_embedding_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
                                             const ember_buffer *indices,
                                             const ember_buffer *offsets,
@@ -56,15 +80,12 @@ ember_status ember_embedding_backward_dense(ember_context *ctx, const ember_look
                                             ember_buffer *grad_table) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     ember_lookup_desc d;
-    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
-                                                   per_sample_weights, grad_out, "grad_out", &d));
-    EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
+    EMBER_FORWARD_IF_ERROR(
+        check_backward_args(ctx, desc, indices, offsets, per_sample_weights, grad_out, mode, &d));
     EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, grad_table, "grad_table"));
     const ember_named_buffer outs[] = {{grad_table, "grad_table"}};
-    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
-                                                       (ember_named_buffer){grad_out, "grad_out"},
-                                                       indices, offsets, per_sample_weights));
-    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
+    EMBER_FORWARD_IF_ERROR(check_backward_inputs(ctx, &d, outs, EMBER_COUNT_OF(outs), grad_out,
+                                                 indices, offsets, per_sample_weights));
     if (d.batch == 0 || d.num_indices == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->backward_dense(ctx, &d, indices, offsets, per_sample_weights, grad_out, mode,
                                     grad_table);
@@ -80,9 +101,8 @@ ember_status ember_embedding_backward_sparse(ember_context *ctx, const ember_loo
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     EMBER_RETURN_IF(!num_unique, ctx, EMBER_STATUS_INVALID_ARGUMENT, "num_unique is NULL");
     ember_lookup_desc d;
-    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
-                                                   per_sample_weights, grad_out, "grad_out", &d));
-    EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
+    EMBER_FORWARD_IF_ERROR(
+        check_backward_args(ctx, desc, indices, offsets, per_sample_weights, grad_out, mode, &d));
     size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_ids", d.num_indices, 1, 8, &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_ids, "unique_ids", need));
@@ -90,10 +110,8 @@ ember_status ember_embedding_backward_sparse(ember_context *ctx, const ember_loo
         ember_check_bytes(ctx, "unique_grads", d.num_indices, d.dim, sizeof(float), &need));
     EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, unique_grads, "unique_grads", need));
     const ember_named_buffer outs[] = {{unique_ids, "unique_ids"}, {unique_grads, "unique_grads"}};
-    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
-                                                       (ember_named_buffer){grad_out, "grad_out"},
-                                                       indices, offsets, per_sample_weights));
-    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
+    EMBER_FORWARD_IF_ERROR(check_backward_inputs(ctx, &d, outs, EMBER_COUNT_OF(outs), grad_out,
+                                                 indices, offsets, per_sample_weights));
     if (d.batch == 0 || d.num_indices == 0) {
         *num_unique = 0;
         return EMBER_STATUS_SUCCESS;
@@ -112,16 +130,13 @@ ember_status ember_embedding_backward_update(ember_context *ctx, const ember_loo
                                              ember_buffer *state) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     ember_lookup_desc d;
-    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets,
-                                                   per_sample_weights, grad_out, "grad_out", &d));
-    EMBER_FORWARD_IF_ERROR(ember_check_mode(ctx, mode));
+    EMBER_FORWARD_IF_ERROR(
+        check_backward_args(ctx, desc, indices, offsets, per_sample_weights, grad_out, mode, &d));
     EMBER_FORWARD_IF_ERROR(ember_check_table(ctx, &d, table, "table"));
     EMBER_FORWARD_IF_ERROR(ember_check_sparse_state(ctx, opt, d.num_rows, d.dim, state));
     const ember_named_buffer outs[] = {{table, "table"}, {ember_used_state(opt, state), "state"}};
-    EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
-                                                       (ember_named_buffer){grad_out, "grad_out"},
-                                                       indices, offsets, per_sample_weights));
-    EMBER_FORWARD_IF_ERROR(ember_run_index_check(ctx, &d, indices, offsets));
+    EMBER_FORWARD_IF_ERROR(check_backward_inputs(ctx, &d, outs, EMBER_COUNT_OF(outs), grad_out,
+                                                 indices, offsets, per_sample_weights));
     return ember_dispatch_backward_update(ctx, &d, indices, offsets, per_sample_weights,
                                           grad_out, mode, opt, table, state);
 }

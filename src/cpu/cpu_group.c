@@ -71,6 +71,47 @@ void *cpu_bwd_prepare(ember_context *ctx, const ember_lookup_desc *desc,
     return m;
 }
 
+/* Exclusive scan of the per-thread histograms, digit-major then thread: stable across
+ * threads. Returns the total count. */
+static int64_t scan_histograms(int64_t *hist, int64_t buckets, int threads) {
+    int64_t sum = 0;
+    for (int64_t d = 0; d < buckets; d++)
+        for (int t = 0; t < threads; t++) {
+            int64_t v = hist[(int64_t)t * buckets + d];
+            hist[(int64_t)t * buckets + d] = sum;
+            sum += v;
+        }
+    return sum;
+}
+
+/* Chunk starts: near an even split of the sorted keys, moved forward to the start of a
+ * row's run, so no row is split between chunks. */
+static void set_chunk_bounds(cpu_groups *out, int chunks) {
+    const uint64_t *keys = out->keys;
+    const int64_t m = out->count;
+    const int pos_bits = out->pos_bits;
+    out->bound[0] = 0;
+    for (int c = 1; c < chunks; c++) {
+        int64_t i = m / chunks * c;
+        if (i < out->bound[c - 1]) i = out->bound[c - 1];
+        if (i > 0 && i < m) {
+            /* First key whose row is greater than keys[i-1]'s. */
+            uint64_t limit = ((keys[i - 1] >> pos_bits) + 1) << pos_bits;
+            int64_t lo = i, hi = m;
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (keys[mid] < limit)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            i = lo;
+        }
+        out->bound[c] = i;
+    }
+    out->bound[chunks] = m;
+}
+
 ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
                               const void *indices, int threads, int chunks, void *mem,
                               cpu_groups *out) {
@@ -131,14 +172,7 @@ ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
 #pragma omp barrier
 #pragma omp single
             {
-                /* Exclusive scan, digit-major then thread: stable across threads. */
-                int64_t sum = 0;
-                for (int64_t d = 0; d < buckets; d++)
-                    for (int tt = 0; tt < nth; tt++) {
-                        int64_t v = hist[(int64_t)tt * buckets + (int64_t)d];
-                        hist[(int64_t)tt * buckets + d] = sum;
-                        sum += v;
-                    }
+                int64_t sum = scan_histograms(hist, buckets, nth);
                 if (pass == 0) m = sum;
             }
             if (pass == 0) {
@@ -164,27 +198,7 @@ ember_status cpu_group_by_row(ember_context *ctx, const ember_lookup_desc *desc,
         {
             out->keys = src;
             out->count = m;
-            /* Chunk starts: near an even split, moved forward to the start of a row's run. */
-            out->bound[0] = 0;
-            for (int c = 1; c < chunks; c++) {
-                int64_t i = m / chunks * c;
-                if (i < out->bound[c - 1]) i = out->bound[c - 1];
-                if (i > 0 && i < m) {
-                    /* First key whose row is greater than keys[i-1]'s. */
-                    uint64_t limit = ((src[i - 1] >> pos_bits) + 1) << pos_bits;
-                    int64_t lo = i, hi = m;
-                    while (lo < hi) {
-                        int64_t mid = lo + (hi - lo) / 2;
-                        if (src[mid] < limit)
-                            lo = mid + 1;
-                        else
-                            hi = mid;
-                    }
-                    i = lo;
-                }
-                out->bound[c] = i;
-            }
-            out->bound[chunks] = m;
+            set_chunk_bounds(out, chunks);
         }
         /* Distinct rows per chunk, for the output positions of a sparse gradient. */
         for (int c = t; c < chunks; c += nth) {

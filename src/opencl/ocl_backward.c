@@ -64,11 +64,6 @@ ember_status ocl_backward_update(ember_context *ctx, const ember_lookup_desc *d,
     EMBER_FORWARD_IF_ERROR(ocl_group_by_row(ctx, d, indices, offsets, &g));
     ocl_call c = ocl_begin(ctx, OCL_K_GROUP_UPDATE);
     ocl_group_args(&c, d, &g, grad_out, weights, ctx);
-    ocl_arg_int(&c, (int)opt->kind);
-    ocl_arg_float(&c, opt->learning_rate);
-    ocl_arg_float(&c, opt->eps);
-    ocl_arg_float(&c, opt->weight_decay);
-    ocl_arg_mem(&c, (cl_mem)table->handle);
-    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
+    ocl_arg_sparse_optimizer(&c, ctx, opt, table, state);
     return ocl_launch(ctx, &c, (size_t)g.n, ocl_of(ctx)->row_local);
 }

@@ -165,6 +165,20 @@ static inline cl_mem ocl_mem(ember_context *ctx, const ember_buffer *b) {
     return flag;
 }
 
+/* The sparse optimizer's arguments, last in every kernel that applies it (kernels/optim.cl,
+ * group.cl): kind, lr, eps, weight decay, table, state (a stand-in for SGD's none). */
+static inline void ocl_arg_sparse_optimizer(ocl_call *c, ember_context *ctx,
+                                            const ember_optimizer *opt,
+                                            const ember_buffer *table,
+                                            const ember_buffer *state) {
+    ocl_arg_int(c, (int)opt->kind);
+    ocl_arg_float(c, opt->learning_rate);
+    ocl_arg_float(c, opt->eps);
+    ocl_arg_float(c, opt->weight_decay);
+    ocl_arg_mem(c, (cl_mem)table->handle);
+    ocl_arg_mem(c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
+}
+
 /* --- grouping by row (ocl_group.c) ------------------------------------------------------ */
 typedef struct ocl_groups {
     cl_mem seg_start, ukey, sorted_pos, info; /* see kernels/group.cl */

@@ -14,12 +14,7 @@ ember_status ocl_sparse_step(ember_context *ctx, const ember_optimizer *opt, int
     ocl_arg_mem(&c, (cl_mem)unique_grads->handle);
     ocl_arg_long(&c, num_unique);
     ocl_arg_long(&c, dim);
-    ocl_arg_int(&c, (int)opt->kind);
-    ocl_arg_float(&c, opt->learning_rate);
-    ocl_arg_float(&c, opt->eps);
-    ocl_arg_float(&c, opt->weight_decay);
-    ocl_arg_mem(&c, (cl_mem)table->handle);
-    ocl_arg_mem(&c, ocl_mem(ctx, opt->kind == EMBER_OPTIMIZER_SGD ? NULL : state));
+    ocl_arg_sparse_optimizer(&c, ctx, opt, table, state);
     return ocl_launch(ctx, &c, (size_t)num_unique, 16);
 }
 

@@ -60,6 +60,12 @@ small_csv() {
     done >"$1"
 }
 
+# small_csv's columns over 200000 rows: enough for a progress line to fall due.
+big_csv() {
+    awk 'BEGIN { for (i = 1; i <= 200000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
+        >"$1"
+}
+
 built_commands() {
     "$EMBER" --help | awk '/^commands:/ {on = 1; next} on && NF {print $1}'
 }
@@ -237,8 +243,7 @@ train_format)
     ;;
 train_progress)
     # stderr not a terminal (here a file): a plain progress line every --progress seconds
-    awk 'BEGIN { for (i = 1; i <= 200000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
-        >"$TMP/big.csv"
+    big_csv "$TMP/big.csv"
     expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 1 \
         --threads 1 --progress 0.01
     cat "$TMP/err"
@@ -328,8 +333,7 @@ adult_first_line)
     ;;
 train_first_pass)
     # progress while the first pass reads the data for its statistics
-    awk 'BEGIN { for (i = 1; i <= 200000; i++) printf "%d,0.%d,c%d,k%d\n", i % 3 == 0, i % 10, i % 4, i % 2 }' \
-        >"$TMP/big.csv"
+    big_csv "$TMP/big.csv"
     expect_code 0 train --data "$TMP/big.csv" --schema label,num,city:cat,k:cat --epochs 0 \
         --threads 1 --progress 0.01
     cat "$TMP/err"
