@@ -250,6 +250,7 @@ class TableBatchedEmbeddingBags(nn.Module):
         return descs, idx, offs, psw if per_sample_weights is not None else None
 
     def _forward(self, indices, offsets, per_sample_weights):
+        self._staging.follow_stream(indices.device)
         descs, idx, offs, psw = self._split(indices, offsets, per_sample_weights)
         out, finish = self._staging.output((descs[0].batch, self.total_dim), indices.device)
         try:
@@ -264,6 +265,7 @@ class TableBatchedEmbeddingBags(nn.Module):
 
     def _backward_update(self, saved, grad_out: torch.Tensor) -> None:
         descs, idx, offs, psw = saved
+        self._staging.follow_stream(grad_out.device)
         grad = self._staging.input(grad_out.to(torch.float32))
         try:
             embedding_backward_update_batched(self.ctx, descs, idx, offs, psw, grad,
@@ -295,6 +297,7 @@ class _Bag(torch.autograd.Function):
     def forward(fn_ctx, module: "EmbeddingBag", weight: torch.Tensor, indices: torch.Tensor,
                 offsets: Optional[torch.Tensor], per_sample_weights: Optional[torch.Tensor]):
         ctx, stage = module.ctx, module._staging
+        stage.follow_stream(weight.device)
         desc = module._desc(indices, offsets)
         bufs = (stage.input(indices), None if offsets is None else stage.input(offsets),
                 None if per_sample_weights is None else stage.input(per_sample_weights))
@@ -314,6 +317,7 @@ class _Bag(torch.autograd.Function):
         module, desc, bufs = fn_ctx.module, fn_ctx.desc, fn_ctx.bufs
         ctx, stage, n = module.ctx, module._staging, max(desc.num_indices, 1)
         dev = fn_ctx.weight_device
+        stage.follow_stream(dev)
         ids, ids_done = stage.output((n,), dev, torch.int64)
         grads, grads_done = stage.output((n, desc.dim), dev)
         grad_buf = stage.input(grad_out.to(torch.float32))
