@@ -210,12 +210,11 @@ class TableBatchedEmbeddingBags(nn.Module):
                     continue
                 buf.upload(value)
 
-    def _descs(self, offsets: torch.Tensor, batch: int, index_type: IndexType) -> List[LookupDesc]:
+    def _descs(self, bounds: List[int], batch: int, index_type: IndexType) -> List[LookupDesc]:
         descs, col = [], 0
-        bounds = offsets[:: batch].tolist() if batch > 0 else [0] * (len(self.tables) + 1)
         for t, (rows, dim) in enumerate(self.table_shapes):
-            descs.append(LookupDesc(rows, dim, int(bounds[t + 1] - bounds[t]), batch,
-                                    self.pooling, index_type, out_row_stride=self.total_dim,
+            descs.append(LookupDesc(rows, dim, bounds[t + 1] - bounds[t], batch, self.pooling,
+                                    index_type, out_row_stride=self.total_dim,
                                     out_col_offset=col))
             col += dim
         return descs
@@ -230,21 +229,16 @@ class TableBatchedEmbeddingBags(nn.Module):
         batch = (offsets.numel() - 1) // T
         itype = IndexType.INT32 if indices.dtype == torch.int32 else IndexType.INT64
         offsets = offsets.to(indices.dtype if itype == IndexType.INT32 else torch.int64)
-        descs = self._descs(offsets, batch, itype)
-        bounds = offsets[:: batch].tolist() if batch > 0 else [0] * (T + 1)
-        # table t's bags are offsets[t*B .. (t+1)*B], rebased to start at 0
-        if batch > 0:
-            starts = offsets[:-1:batch].unsqueeze(1)
-            rebased = torch.cat([offsets[:-1].view(T, batch), offsets[batch::batch].unsqueeze(1)],
-                                1) - starts
-        else:
-            rebased = offsets.new_zeros(T, 1)
+        bounds = offsets[::batch].tolist() if batch > 0 else [0] * (T + 1)
+        descs = self._descs(bounds, batch, itype)
         stage = self._staging.input
         idx, offs, psw = [], [], []
         for t in range(T):
-            lo, hi = int(bounds[t]), int(bounds[t + 1])
+            lo, hi = bounds[t], bounds[t + 1]
+            # table t's bags: offsets[t*B .. (t+1)*B], rebased to start at 0 (when not already)
+            own = offsets[t * batch:(t + 1) * batch + 1]
             idx.append(stage(indices[lo:hi]))
-            offs.append(stage(rebased[t]))
+            offs.append(stage(own - lo if lo else own))
             if per_sample_weights is not None:
                 psw.append(stage(per_sample_weights[lo:hi]))
         return descs, idx, offs, psw if per_sample_weights is not None else None
