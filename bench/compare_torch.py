@@ -527,16 +527,18 @@ def train_config(a, ember, T, kind, batches):
         h_opts[1].step()
         t_opt.step()
 
-    # the module against the same two C calls made directly on ready buffers
+    # the module against the same two C calls made directly on ready buffers, but for the
+    # output: a new tensor each call, as the module returns (its first writes cost the same)
     g = torch.full((B, T * D), 1e-4)
     idx, offs = batches[0][0], batches[0][1]
     descs, e_idx, e_offs, _ = tbe._split(idx, offs, None)
-    e_out, e_g = ember.Buffer.empty(tbe.ctx, (B, T * D)), ember.Buffer.from_torch(tbe.ctx, g)
+    e_g = ember.Buffer.from_torch(tbe.ctx, g)
 
     def m_iter(_):
         tbe(idx, offs).backward(g)
 
     def c_iter(_):
+        e_out = ember.Buffer.wrap_torch(tbe.ctx, torch.empty(B, T * D))
         ember.embedding_lookup_batched(tbe.ctx, descs, tbe.tables, e_idx, e_offs, None, e_out)
         ember.embedding_backward_update_batched(tbe.ctx, descs, e_idx, e_offs, None, e_g,
                                                 tbe.reduction, tbe.optimizer, tbe.tables,
@@ -556,7 +558,8 @@ def training_loop(a):
     loss on both sides (the head steps with torch.optim.SGD on both). ember's tables take
     its fused SGD / Adagrad in backward; PyTorch's take the torch.optim of the same name.
     Also: the Python overhead of the module, its forward + backward against the same two
-    C calls (lookup_batched, backward_update_batched) made directly on ready buffers."""
+    C calls (lookup_batched, backward_update_batched) made directly on ready buffers (the
+    output a new tensor each call, as the module's is)."""
     torch.set_num_threads(a.threads)
     ember, lib = import_ember(a)
     E, D, B, L = a.rows, a.dim, a.batch, a.pooling

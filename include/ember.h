@@ -11,10 +11,11 @@
  *   time; different contexts may be used from different threads concurrently. The
  *   functions that take no context (status strings, device listing, parameter counting)
  *   are thread-safe.
- * - Memory: device memory (ember_buffer) is obtained only from ember_buffer_alloc and is
- *   owned by the caller until ember_buffer_free; copies between host and device are
- *   explicit (upload/download). ember keeps no pointer to caller memory after a call
- *   returns. Every destroy/free function accepts NULL.
+ * - Memory: device memory (ember_buffer) comes from ember_buffer_alloc and is owned by the
+ *   caller until ember_buffer_free, or wraps memory the caller owns (ember_buffer_wrap);
+ *   copies between host and device are explicit (upload/download). Apart from wrapped
+ *   memory, ember keeps no pointer to caller memory after a call returns. Every
+ *   destroy/free function accepts NULL.
  * - Ops are ordered on their context: a call may return before the device has finished
  *   (CUDA, OpenCL); download and ember_context_synchronize wait for it.
  * - Validation happens before anything is written: when an op returns an error status,
@@ -184,6 +185,13 @@ typedef enum ember_math_mode {
 } ember_math_mode;
 EMBER_API ember_status ember_context_set_math_mode(ember_context *ctx, ember_math_mode mode);
 
+/* CUDA: runs the context's work from now on `stream`, a cudaStream_t of the context's device
+ * that the caller owns (PyTorch's current stream, say), instead of the context's own stream,
+ * so that ember's ops order with the caller's kernels without a device-wide synchronisation.
+ * NULL returns to the context's own stream. Work already issued finishes first. The caller
+ * keeps the stream alive while the context uses it. Other backends: NOT_SUPPORTED. */
+EMBER_API ember_status ember_context_set_stream(ember_context *ctx, void *stream);
+
 /* ======================================================================================
  * Device memory
  * ====================================================================================== */
@@ -193,7 +201,23 @@ typedef struct ember_buffer ember_buffer;
 /* Allocates `bytes` (> 0) of device memory on the context. Contents are undefined.
  * EMBER_STATUS_OUT_OF_MEMORY names the size asked and, where known, the size free. */
 EMBER_API ember_status ember_buffer_alloc(ember_context *ctx, size_t bytes, ember_buffer **out);
-/* Frees a buffer; accepts NULL. */
+/* Wraps memory the caller owns as a buffer of `bytes` (> 0) bytes, without copying: a host
+ * pointer for the CPU backend, a device pointer of the context's device for CUDA, a cl_mem
+ * of the context's cl_context for OpenCL. The buffer then serves every call as an allocated
+ * one would. ember never frees wrapped memory: ember_buffer_free and ember_context_destroy
+ * release only the handle, and the caller keeps the memory (for OpenCL, a reference to the
+ * cl_mem) alive while the buffer exists. ember keeps nothing derived from a wrapped
+ * buffer's contents between calls, so the caller may change them between calls. Errors:
+ * INVALID_ARGUMENT for NULL or 0 bytes, and where the backend can tell: CUDA memory that is
+ * not the context's device's, an OpenCL cl_mem of another context or smaller than `bytes`
+ * (host memory cannot be checked; nor can a CUDA allocation's size). */
+EMBER_API ember_status ember_buffer_wrap(ember_context *ctx, void *native, size_t bytes,
+                                         ember_buffer **out);
+/* The memory behind a buffer, as ember_buffer_wrap takes it: host pointer (CPU), device
+ * pointer (CUDA) or cl_mem (OpenCL), to share it with other libraries; NULL for NULL or a
+ * buffer whose context was destroyed. An allocated buffer's memory stays ember's. */
+EMBER_API void *ember_buffer_native(const ember_buffer *buf);
+/* Frees a buffer (a wrapped buffer's handle only); accepts NULL. */
 EMBER_API void ember_buffer_free(ember_buffer *buf);
 EMBER_API size_t ember_buffer_size(const ember_buffer *buf);
 /* Copies host memory into the buffer at byte `offset`; blocks until `src` may be reused. */

@@ -181,14 +181,15 @@ _proto("ember_last_error", c_char_p)
 _proto("ember_context_synchronize", status, ctx_p)
 _proto("ember_context_set_threads", status, ctx_p, c_int)
 _proto("ember_context_set_math_mode", status, ctx_p, c_int)
+_proto("ember_context_set_stream", status, ctx_p, c_void_p)
 _proto("ember_buffer_alloc", status, ctx_p, c_size_t, POINTER(buf_p))
 _proto("ember_buffer_free", None, buf_p)
 _proto("ember_buffer_size", c_size_t, buf_p)
 _proto("ember_buffer_upload", status, ctx_p, buf_p, c_size_t, c_void_p, c_size_t)
 _proto("ember_buffer_download", status, ctx_p, buf_p, c_size_t, c_void_p, c_size_t)
 _proto("ember_buffer_zero", status, ctx_p, buf_p, c_size_t, c_size_t)
-if hasattr(lib, "ember_buffer_wrap"):
-    _proto("ember_buffer_wrap", status, ctx_p, c_void_p, c_size_t, POINTER(buf_p))
+_proto("ember_buffer_wrap", status, ctx_p, c_void_p, c_size_t, POINTER(buf_p))
+_proto("ember_buffer_native", c_void_p, buf_p)
 _proto("ember_pooling_name", c_char_p, c_int)
 _proto("ember_lookup_desc_init", None, desc_p, c_int64, c_int64, c_int64, c_int64, c_int)
 _proto("ember_embedding_lookup", status, ctx_p, desc_p, buf_p, buf_p, buf_p, buf_p, buf_p)
@@ -231,11 +232,6 @@ _proto(
 _proto("ember_sigmoid", status, ctx_p, c_int64, buf_p, buf_p)
 _proto("ember_bce_with_logits", status, ctx_p, c_int64, buf_p, buf_p, POINTER(c_float), buf_p)
 _proto("ember_widedeep_count_params", status, POINTER(WideDeepSpec), POINTER(ParamCount))
-
-
-def has(name: str) -> bool:
-    """Whether this libember exports `name` (newer calls are absent from older builds)."""
-    return hasattr(lib, name)
 
 
 def text(p: Optional[bytes]) -> str:

@@ -1,10 +1,11 @@
 """Torch tensors in and out of ember buffers for one context, as cheaply as the pair allows.
 
 When the context's backend can address the tensor's memory (the CPU backend and a CPU
-tensor; the CUDA backend and a CUDA tensor on its device) and libember has
-ember_buffer_wrap, the buffer wraps the tensor: no copy, and ember never frees it. Otherwise
-(OpenCL; an older libember) the values are copied through buffers taken from a pool, so a
-training loop does not allocate device memory on every call.
+tensor; the CUDA backend and a CUDA tensor on its device), the buffer wraps the tensor
+(ember_buffer_wrap): no copy, and ember never frees it. Otherwise (OpenCL) the values are
+copied through buffers taken from a pool, so a training loop does not allocate device
+memory on every call. On CUDA, every call first moves the context onto PyTorch's current
+stream (ember_context_set_stream), so ember's kernels order with PyTorch's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import numpy as np
 import torch
 
-from . import _library as L
 from .buffer import Buffer
 from .context import Backend, Context
 
@@ -28,16 +28,22 @@ class Staging:
         kind = ctx.backend
         self._host = kind in (Backend.CPU, Backend.PERTURBED)
         self._cuda = kind == Backend.CUDA
-        self._wrap = L.has("ember_buffer_wrap")
         self._pool: Dict[int, List[Buffer]] = {}
+        self._stream = 0
 
     def can_wrap(self, device: torch.device) -> bool:
         """Whether tensors on `device` are wrapped rather than copied."""
-        if not self._wrap:
-            return False
         if device.type == "cpu":
             return self._host
         return self._cuda and device.type == "cuda"
+
+    def follow_stream(self, device: torch.device) -> None:
+        """CUDA: puts the context on PyTorch's current stream of `device` (once per change)."""
+        if self._cuda and device.type == "cuda":
+            stream = torch.cuda.current_stream(device).cuda_stream
+            if stream != self._stream:
+                self.ctx.set_stream(stream)
+                self._stream = stream
 
     # --- the pool ----------------------------------------------------------------------
 

@@ -76,8 +76,6 @@ class Buffer:
         """A buffer over memory the caller owns, without copying (ember_buffer_wrap): a host
         pointer for the CPU backend, a device pointer for CUDA, a cl_mem for OpenCL. ember
         never frees it; the Buffer keeps `owner` (the object owning the memory) alive."""
-        if not L.has("ember_buffer_wrap"):
-            raise NotImplementedError("ember: this libember has no ember_buffer_wrap")
         self = cls.__new__(cls)
         self._handle = None
         self.ctx, self.owner = ctx, owner
@@ -114,6 +112,12 @@ class Buffer:
         if self._handle is None:
             raise ValueError("ember: the buffer has been freed")
         return self._handle
+
+    @property
+    def native(self) -> int:
+        """The memory behind the buffer as ember_buffer_wrap takes it (ember_buffer_native):
+        a host pointer (CPU), device pointer (CUDA) or cl_mem (OpenCL)."""
+        return int(L.lib.ember_buffer_native(self.handle) or 0)
 
     @property
     def nbytes(self) -> int:

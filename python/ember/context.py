@@ -144,6 +144,12 @@ class Context:
     def set_math_mode(self, mode: MathMode) -> None:
         self.check(L.lib.ember_context_set_math_mode(self.handle, int(mode)))
 
+    def set_stream(self, stream: Optional[int]) -> None:
+        """CUDA: run the context's work on a caller's cudaStream_t (an int, e.g.
+        torch.cuda.current_stream().cuda_stream); None or 0: the context's own stream.
+        Other backends raise NotSupported (ember_context_set_stream)."""
+        self.check(L.lib.ember_context_set_stream(self.handle, stream or None))
+
     def close(self) -> None:
         """Destroys the context now. Buffers still alive keep it open until they go; close()
         is then refused with an exception naming how many."""

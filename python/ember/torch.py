@@ -210,12 +210,11 @@ class TableBatchedEmbeddingBags(nn.Module):
                     continue
                 buf.upload(value)
 
-    def _descs(self, offsets: torch.Tensor, batch: int, index_type: IndexType) -> List[LookupDesc]:
+    def _descs(self, bounds: List[int], batch: int, index_type: IndexType) -> List[LookupDesc]:
         descs, col = [], 0
-        bounds = offsets[:: batch].tolist() if batch > 0 else [0] * (len(self.tables) + 1)
         for t, (rows, dim) in enumerate(self.table_shapes):
-            descs.append(LookupDesc(rows, dim, int(bounds[t + 1] - bounds[t]), batch,
-                                    self.pooling, index_type, out_row_stride=self.total_dim,
+            descs.append(LookupDesc(rows, dim, bounds[t + 1] - bounds[t], batch, self.pooling,
+                                    index_type, out_row_stride=self.total_dim,
                                     out_col_offset=col))
             col += dim
         return descs
@@ -230,26 +229,22 @@ class TableBatchedEmbeddingBags(nn.Module):
         batch = (offsets.numel() - 1) // T
         itype = IndexType.INT32 if indices.dtype == torch.int32 else IndexType.INT64
         offsets = offsets.to(indices.dtype if itype == IndexType.INT32 else torch.int64)
-        descs = self._descs(offsets, batch, itype)
-        bounds = offsets[:: batch].tolist() if batch > 0 else [0] * (T + 1)
-        # table t's bags are offsets[t*B .. (t+1)*B], rebased to start at 0
-        if batch > 0:
-            starts = offsets[:-1:batch].unsqueeze(1)
-            rebased = torch.cat([offsets[:-1].view(T, batch), offsets[batch::batch].unsqueeze(1)],
-                                1) - starts
-        else:
-            rebased = offsets.new_zeros(T, 1)
+        bounds = offsets[::batch].tolist() if batch > 0 else [0] * (T + 1)
+        descs = self._descs(bounds, batch, itype)
         stage = self._staging.input
         idx, offs, psw = [], [], []
         for t in range(T):
-            lo, hi = int(bounds[t]), int(bounds[t + 1])
+            lo, hi = bounds[t], bounds[t + 1]
+            # table t's bags: offsets[t*B .. (t+1)*B], rebased to start at 0 (when not already)
+            own = offsets[t * batch:(t + 1) * batch + 1]
             idx.append(stage(indices[lo:hi]))
-            offs.append(stage(rebased[t]))
+            offs.append(stage(own - lo if lo else own))
             if per_sample_weights is not None:
                 psw.append(stage(per_sample_weights[lo:hi]))
         return descs, idx, offs, psw if per_sample_weights is not None else None
 
     def _forward(self, indices, offsets, per_sample_weights):
+        self._staging.follow_stream(indices.device)
         descs, idx, offs, psw = self._split(indices, offsets, per_sample_weights)
         out, finish = self._staging.output((descs[0].batch, self.total_dim), indices.device)
         try:
@@ -264,6 +259,7 @@ class TableBatchedEmbeddingBags(nn.Module):
 
     def _backward_update(self, saved, grad_out: torch.Tensor) -> None:
         descs, idx, offs, psw = saved
+        self._staging.follow_stream(grad_out.device)
         grad = self._staging.input(grad_out.to(torch.float32))
         try:
             embedding_backward_update_batched(self.ctx, descs, idx, offs, psw, grad,
@@ -295,6 +291,7 @@ class _Bag(torch.autograd.Function):
     def forward(fn_ctx, module: "EmbeddingBag", weight: torch.Tensor, indices: torch.Tensor,
                 offsets: Optional[torch.Tensor], per_sample_weights: Optional[torch.Tensor]):
         ctx, stage = module.ctx, module._staging
+        stage.follow_stream(weight.device)
         desc = module._desc(indices, offsets)
         bufs = (stage.input(indices), None if offsets is None else stage.input(offsets),
                 None if per_sample_weights is None else stage.input(per_sample_weights))
@@ -314,6 +311,7 @@ class _Bag(torch.autograd.Function):
         module, desc, bufs = fn_ctx.module, fn_ctx.desc, fn_ctx.bufs
         ctx, stage, n = module.ctx, module._staging, max(desc.num_indices, 1)
         dev = fn_ctx.weight_device
+        stage.follow_stream(dev)
         ids, ids_done = stage.output((n,), dev, torch.int64)
         grads, grads_done = stage.output((n, desc.dim), dev)
         grad_buf = stage.input(grad_out.to(torch.float32))

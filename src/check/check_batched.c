@@ -109,11 +109,12 @@ static void bt_got_free(bt_got *g) {
     memset(g, 0, sizeof *g);
 }
 
-/* Runs the case's batched op on ctx, or with `singles` the single-table op table by table
- * on the same buffers (what the batched op must equal). */
+/* Runs the case's batched op on ctx (on wrapped buffers when the case says so), or with
+ * `singles` the single-table op table by table on allocated buffers (what the batched op
+ * must equal). */
 static int bt_exec(ember_context *ctx, const ember_check_case *c, const bt_inputs *in, int singles,
                    bt_got *g, char *err, size_t errsz) {
-    chk_dev d = {.ctx = ctx};
+    chk_dev d = {.ctx = ctx, .wrap = c->wrapped && !singles};
     int nt = in->nt;
     ember_buffer *idx[EMBER_CHECK_MAX_TABLES] = {0}, *off[EMBER_CHECK_MAX_TABLES] = {0},
                  *wts[EMBER_CHECK_MAX_TABLES] = {0}, *tab[EMBER_CHECK_MAX_TABLES] = {0},
@@ -179,6 +180,7 @@ done:
         ember_buffer_free(state[t]);
     }
     ember_buffer_free(out);
+    chk_dev_release(&d);
     if (d.st) snprintf(err, errsz, "%s", d.err);
     return d.st ? -1 : 0;
 }

@@ -143,6 +143,7 @@ static void make_name(ember_check_case *c) {
         if (c->accumulate) PUT("/acc");
         if (c->special) PUT("/nan_inf");
     }
+    if (c->wrapped) PUT("/wrapped");
     if (c->full_only) PUT("/large");
 #undef PUT
 }
@@ -720,6 +721,29 @@ static void add_batched_cases(void) {
     }
 }
 
+/* The embedding and batched ops on wrapped memory (ember_check_case.wrapped). */
+static void add_wrapped_cases(void) {
+    for (int p = 0; p < 3; p++) {
+        ember_check_case c = with_pool(emb(EMBER_CHECK_LOOKUP, 93, 7, 13, 3), (ember_pooling)p);
+        c.wrapped = 1;
+        add(c);
+    }
+    const ember_check_op backward[] = {EMBER_CHECK_BACKWARD_DENSE, EMBER_CHECK_BACKWARD_SPARSE,
+                                       EMBER_CHECK_BACKWARD_UPDATE};
+    for (int k = 0; k < 3; k++) {
+        ember_check_case c = emb(backward[k], 93, 7, 13, 3);
+        c.mode = EMBER_REDUCTION_DETERMINISTIC, c.dist = EMBER_CHECK_DIST_DUPLICATES;
+        c.opt = EMBER_OPTIMIZER_ADAGRAD, c.wrapped = 1;
+        add(c);
+    }
+    ember_check_case c = batched(EMBER_CHECK_LOOKUP_BATCHED, 3, 0, 13);
+    c.wrapped = 1;
+    add(c);
+    c.op = EMBER_CHECK_BACKWARD_UPDATE_BATCHED;
+    c.opt = EMBER_OPTIMIZER_ADAGRAD, c.mode = EMBER_REDUCTION_DETERMINISTIC;
+    add(c);
+}
+
 static void build(void) {
     add_seed_cases();
     add_lookup_cases();
@@ -729,6 +753,7 @@ static void build(void) {
     add_head_cases();
     add_error_cases();
     add_batched_cases();
+    add_wrapped_cases();
     add_out_of_memory_cases();
 }
 

@@ -21,6 +21,20 @@ static void fill_sentinel(unsigned char *p, size_t bytes) {
     for (size_t i = 0; i + 4 <= bytes; i += 4) memcpy(p + i, &s, 4);
 }
 
+/* A buffer wrapping b's memory; b joins d->owners (NULL and b freed on failure). */
+static ember_buffer *wrap_of(chk_dev *d, ember_buffer *b, size_t bytes) {
+    ember_buffer *w = NULL;
+    if (d->nowners == CHK_MAX_OWNERS) {
+        chk_fail_st(d, EMBER_STATUS_INTERNAL, "chk_up: more wrapped buffers than CHK_MAX_OWNERS");
+    } else if (chk_fail_st(d, ember_buffer_wrap(d->ctx, ember_buffer_native(b), bytes, &w),
+                           "ember_buffer_wrap") == 0) {
+        d->owners[d->nowners++] = b;
+        return w;
+    }
+    ember_buffer_free(b);
+    return NULL;
+}
+
 ember_buffer *chk_up(chk_dev *d, const void *data, int64_t elems, size_t esize) {
     if (d->st != EMBER_STATUS_SUCCESS) return NULL;
     if (elems < 0) elems = 0;
@@ -47,7 +61,12 @@ ember_buffer *chk_up(chk_dev *d, const void *data, int64_t elems, size_t esize) 
         b = NULL;
     }
     free(host);
-    return b;
+    return b && d->wrap ? wrap_of(d, b, total) : b;
+}
+
+void chk_dev_release(chk_dev *d) {
+    for (int i = 0; i < d->nowners; i++) ember_buffer_free(d->owners[i]);
+    d->nowners = 0;
 }
 
 void *chk_down(chk_dev *d, const ember_buffer *b, int64_t elems, size_t esize) {

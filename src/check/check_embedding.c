@@ -24,9 +24,10 @@ static void got_free(emb_got *g) {
     memset(g, 0, sizeof *g);
 }
 
-static int emb_exec(ember_context *ctx, const ember_check_case *c, const chk_emb *e, emb_got *g,
-                    char *err, size_t errsz) {
-    chk_dev d = {.ctx = ctx};
+/* Runs the case's op on ctx; with wrap, on wrapped buffers (ember_check_case.wrapped). */
+static int emb_exec(ember_context *ctx, const ember_check_case *c, const chk_emb *e, int wrap,
+                    emb_got *g, char *err, size_t errsz) {
+    chk_dev d = {.ctx = ctx, .wrap = wrap};
     const ember_lookup_desc *desc = &e->desc;
     int64_t R = desc->num_rows, D = desc->dim, B = desc->batch, S = desc->out_row_stride;
     int64_t ni = desc->num_indices;
@@ -110,6 +111,7 @@ done:
     ember_buffer_free(uid);
     ember_buffer_free(ug);
     ember_buffer_free(state);
+    chk_dev_release(&d);
     free(ib);
     free(ob);
     if (d.st) snprintf(err, errsz, "%s", d.err);
@@ -200,13 +202,13 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
     int det = c->mode == EMBER_REDUCTION_DETERMINISTIC && is_backward(c->op);
     int cpu_like = chk_cpu_like(ctx);
     if (det && cpu_like) ember_context_set_threads(ctx, 1);
-    int rc = emb_exec(ctx, c, &e, &g, err, sizeof err);
+    int rc = emb_exec(ctx, c, &e, c->wrapped, &g, err, sizeof err);
     if (det && cpu_like) ember_context_set_threads(ctx, 0);
     if (rc) {
         chk_result_failf(r, "%s", err);
         goto done;
     }
-    if (ref && emb_exec(ref, c, &e, &gr, err, sizeof err)) {
+    if (ref && emb_exec(ref, c, &e, 0, &gr, err, sizeof err)) {
         chk_result_failf(r, "the CPU reference failed: %s", err);
         goto done;
     }
@@ -280,17 +282,19 @@ void chk_run_embedding(const ember_check_case *c, ember_context *ctx, ember_cont
     if (!w1.v && r->outcome != EMBER_CHECK_FAILED)
         chk_result_failf(r, "out of host memory in the oracle");
 
-    /* DETERMINISTIC: the same bits again (on the CPU with 2 threads instead of 1). */
+    /* DETERMINISTIC: the same bits again (on the CPU with 2 threads instead of 1), on
+     * allocated buffers when the first run's were wrapped. */
     if (det && r->outcome != EMBER_CHECK_FAILED) {
         if (cpu_like) ember_context_set_threads(ctx, 2);
-        rc = emb_exec(ctx, c, &e, &g2, err, sizeof err);
+        rc = emb_exec(ctx, c, &e, 0, &g2, err, sizeof err);
         if (cpu_like) ember_context_set_threads(ctx, 0);
         if (rc)
             chk_result_failf(r, "second deterministic run: %s", err);
         else
             same_run(r, c, &e, &g, &g2,
-                     cpu_like ? "deterministic run with 2 threads vs 1 thread"
-                              : "deterministic second run vs first");
+                     c->wrapped ? "deterministic run on allocated buffers vs on wrapped ones"
+                     : cpu_like ? "deterministic run with 2 threads vs 1 thread"
+                                : "deterministic second run vs first");
     }
 done:
     got_free(&g);

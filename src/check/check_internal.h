@@ -55,11 +55,20 @@ void chk_fill(ember_rng *r, float *p, int64_t n, float lo, float hi);
 #define CHK_GUARD 16
 #define CHK_SENTINEL 0xDEADBEEFu
 
+#define CHK_MAX_OWNERS 64
+
 typedef struct chk_dev {
     ember_context *ctx;
     char err[1024]; /* the failing call and its message */
     ember_status st;
+    /* wrap: chk_up hands out wraps of its allocations' memory and keeps the allocations in
+     * owners, freed by chk_dev_release */
+    int wrap, nowners;
+    ember_buffer *owners[CHK_MAX_OWNERS];
 } chk_dev;
+
+/* Frees the allocations behind wrapped buffers (after the wraps themselves). */
+void chk_dev_release(chk_dev *d);
 
 /* Allocates elems (+ guard) elements of esize bytes and uploads data (NULL: sentinels). */
 ember_buffer *chk_up(chk_dev *d, const void *data, int64_t elems, size_t esize);

@@ -106,6 +106,10 @@ typedef struct ember_check_case {
     ember_optimizer_kind opt;
     float weight_decay;
     int special; /* 1: NaN and infinities among the inputs */
+    /* 1: every buffer the op is given wraps (ember_buffer_wrap) the memory of an allocated
+     * one (ember_buffer_native), for embedding and batched ops: checked as allocated buffers
+     * are, and bit for bit against a run on allocated buffers where the op is deterministic */
+    int wrapped;
 
     /* dense ops: batch above, and */
     int64_t in, out;

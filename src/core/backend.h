@@ -48,6 +48,8 @@ struct ember_buffer {
     ember_context *ctx;       /* NULL once the context was destroyed with it still alive */
     size_t bytes;
     void *handle;             /* CPU: host pointer; CUDA: device pointer; OpenCL: cl_mem */
+    int wrapped;              /* 1: the caller's memory (ember_buffer_wrap), never freed here;
+                                 a backend keeps nothing derived from its contents */
     struct ember_buffer *prev, *next; /* ctx->buffers */
 };
 
@@ -89,6 +91,9 @@ typedef struct ember_index_problem {
     /* mode is a known ember_math_mode (checked). NULL: the mode is recorded and the backend  \
      * computes strict FP32 anyway. */                                                        \
     X(OPTIONAL, ember_status, set_math_mode, (ember_context *ctx, ember_math_mode mode))       \
+    /* CUDA: the stream the context's work runs on from now (NULL: its own); work issued      \
+     * before finishes first. NULL: the dispatch layer returns NOT_SUPPORTED. */              \
+    X(OPTIONAL, ember_status, set_stream, (ember_context *ctx, void *stream))                  \
     /* Memory. alloc sets *handle; bytes > 0. Offsets and sizes are checked. */               \
     X(REQUIRED, ember_status, buffer_alloc, (ember_context *ctx, size_t bytes, void **handle)) \
     X(REQUIRED, void, buffer_free, (ember_context *ctx, void *handle))                         \
@@ -98,6 +103,11 @@ typedef struct ember_index_problem {
       (ember_context *ctx, const void *handle, size_t offset, void *dst, size_t bytes))        \
     X(REQUIRED, ember_status, buffer_zero,                                                     \
       (ember_context *ctx, void *handle, size_t offset, size_t bytes))                         \
+    /* Checks memory the caller wraps (ember_buffer_wrap; native not NULL, bytes > 0): that it \
+     * is this context's and holds `bytes`, as far as the backend can tell; INVALID_ARGUMENT  \
+     * naming why not. NULL: every handle is taken (host memory cannot be checked). */        \
+    X(OPTIONAL, ember_status, buffer_wrap_check,                                               \
+      (ember_context *ctx, void *native, size_t bytes))                                        \
     /* The bounds-check pass, run before every op that reads indices: checks offsets (when    \
      * not NULL; batch + 1 entries) and indices against [0, desc->num_rows). Reports the      \
      * lowest offending position in *problem and returns SUCCESS; a non-SUCCESS return is a   \
@@ -173,7 +183,7 @@ typedef struct ember_index_problem {
  * ember_buffer, which the CUDA plugin, built separately, reads and writes. Bump it with any
  * change to them (an op added, removed or changed, a field moved); the registry refuses a
  * plugin whose table carries another version. */
-#define EMBER_BACKEND_ABI_VERSION 3u
+#define EMBER_BACKEND_ABI_VERSION 4u
 
 struct ember_backend_ops {
     /* First, and never moved: the registry reads them before trusting anything else. */

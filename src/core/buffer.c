@@ -5,36 +5,62 @@
 
 #include <stdlib.h>
 
+/* A handle for `bytes` at `handle` on ctx's list of live buffers; NULL when out of memory. */
+static ember_buffer *new_handle(ember_context *ctx, size_t bytes, void *handle, int wrapped) {
+    ember_buffer *buf = malloc(sizeof *buf);
+    if (!buf) return NULL;
+    buf->ctx = ctx;
+    buf->bytes = bytes;
+    buf->handle = handle;
+    buf->wrapped = wrapped;
+    buf->prev = NULL;
+    buf->next = ctx->buffers;
+    if (ctx->buffers) ctx->buffers->prev = buf;
+    ctx->buffers = buf;
+    return buf;
+}
+
 ember_status ember_buffer_alloc(ember_context *ctx, size_t bytes, ember_buffer **out) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     EMBER_RETURN_IF(!out, ctx, EMBER_STATUS_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
     EMBER_RETURN_IF(bytes == 0, ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "cannot allocate 0 bytes");
-    ember_buffer *buf = malloc(sizeof *buf);
-    EMBER_RETURN_IF(!buf, ctx, EMBER_STATUS_OUT_OF_MEMORY,
-                    "cannot allocate a buffer handle (%zu bytes of host memory)", sizeof *buf);
     void *handle = NULL;
-    ember_status st = ctx->ops->buffer_alloc(ctx, bytes, &handle);
-    if (st != EMBER_STATUS_SUCCESS) {
-        free(buf);
-        return st;
+    EMBER_FORWARD_IF_ERROR(ctx->ops->buffer_alloc(ctx, bytes, &handle));
+    *out = new_handle(ctx, bytes, handle, 0);
+    if (!*out) {
+        ctx->ops->buffer_free(ctx, handle);
+        return ember_error(ctx, EMBER_STATUS_OUT_OF_MEMORY,
+                           "cannot allocate a buffer handle (%zu bytes of host memory)",
+                           sizeof(ember_buffer));
     }
-    buf->ctx = ctx;
-    buf->bytes = bytes;
-    buf->handle = handle;
-    buf->prev = NULL;
-    buf->next = ctx->buffers;
-    if (ctx->buffers) ctx->buffers->prev = buf;
-    ctx->buffers = buf;
-    *out = buf;
     return EMBER_STATUS_SUCCESS;
 }
 
-/* Releases the buffer's memory and takes it off its context's list; the handle stays. */
+ember_status ember_buffer_wrap(ember_context *ctx, void *native, size_t bytes,
+                               ember_buffer **out) {
+    EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
+    EMBER_RETURN_IF(!out, ctx, EMBER_STATUS_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    EMBER_RETURN_IF(!native, ctx, EMBER_STATUS_INVALID_ARGUMENT, "the memory to wrap is NULL");
+    EMBER_RETURN_IF(bytes == 0, ctx, EMBER_STATUS_INVALID_ARGUMENT, "cannot wrap 0 bytes");
+    if (ctx->ops->buffer_wrap_check)
+        EMBER_FORWARD_IF_ERROR(ctx->ops->buffer_wrap_check(ctx, native, bytes));
+    *out = new_handle(ctx, bytes, native, 1);
+    EMBER_RETURN_IF(!*out, ctx, EMBER_STATUS_OUT_OF_MEMORY,
+                    "cannot allocate a buffer handle (%zu bytes of host memory)",
+                    sizeof(ember_buffer));
+    return EMBER_STATUS_SUCCESS;
+}
+
+void *ember_buffer_native(const ember_buffer *buf) { return buf ? buf->handle : NULL; }
+
+/* Releases the buffer's memory (not wrapped memory: the caller's) and takes it off its
+ * context's list; the handle stays. */
 static void release(ember_buffer *buf) {
     ember_context *ctx = buf->ctx;
-    ctx->ops->buffer_free(ctx, buf->handle);
+    if (!buf->wrapped) ctx->ops->buffer_free(ctx, buf->handle);
     if (buf->prev)
         buf->prev->next = buf->next;
     else

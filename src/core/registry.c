@@ -320,3 +320,11 @@ ember_status ember_context_set_math_mode(ember_context *ctx, ember_math_mode mod
     ctx->math_mode = mode;
     return EMBER_STATUS_SUCCESS;
 }
+
+ember_status ember_context_set_stream(ember_context *ctx, void *stream) {
+    if (!ctx) return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "context is NULL");
+    EMBER_RETURN_IF(!ctx->ops->set_stream, ctx, EMBER_STATUS_NOT_SUPPORTED,
+                    "the %s backend has no streams (ember_context_set_stream is CUDA's)",
+                    ctx->ops->name);
+    return ctx->ops->set_stream(ctx, stream);
+}

@@ -2,6 +2,7 @@
 #include "core/validate.h"
 
 #include <math.h>
+#include <stdint.h>
 
 ember_status ember_check_context(const ember_context *ctx) {
     if (!ctx) return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "context is NULL");
@@ -38,6 +39,17 @@ ember_status ember_check_buffer(ember_context *ctx, const ember_buffer *buf, con
     return ember_check_optional_buffer(ctx, buf, name, need);
 }
 
+/* Whether two buffers share memory: the same handle, or a wrapped one (ember_buffer_wrap;
+ * allocations never overlap) whose address range meets the other's. An OpenCL cl_mem is an
+ * opaque handle: only the same one is the same memory. */
+static int same_memory(const ember_context *ctx, const ember_buffer *a, const ember_buffer *b) {
+    if (!a || !b) return 0;
+    if (a == b || a->handle == b->handle) return 1;
+    if (!(a->wrapped || b->wrapped) || ctx->kind == EMBER_BACKEND_OPENCL) return 0;
+    uintptr_t pa = (uintptr_t)a->handle, pb = (uintptr_t)b->handle;
+    return pa < pb + b->bytes && pb < pa + a->bytes;
+}
+
 ember_status ember_check_no_alias(ember_context *ctx, const ember_named_buffer *outs,
                                   size_t num_outs, const ember_named_buffer *ins,
                                   size_t num_ins) {
@@ -45,13 +57,16 @@ ember_status ember_check_no_alias(ember_context *ctx, const ember_named_buffer *
         const ember_buffer *b = outs[o].buf;
         if (!b) continue;
         for (size_t k = o + 1; k < num_outs; k++)
-            EMBER_RETURN_IF(outs[k].buf == b, ctx, EMBER_STATUS_INVALID_ARGUMENT,
-                            "%s and %s are the same buffer (an op's outputs must be distinct)",
+            EMBER_RETURN_IF(same_memory(ctx, outs[k].buf, b), ctx,
+                            EMBER_STATUS_INVALID_ARGUMENT,
+                            "%s and %s are the same buffer or share memory (an op's outputs "
+                            "must be distinct)",
                             outs[o].name, outs[k].name);
         for (size_t i = 0; i < num_ins; i++)
-            EMBER_RETURN_IF(ins[i].buf == b, ctx, EMBER_STATUS_INVALID_ARGUMENT,
-                            "%s (written) and %s (read) are the same buffer: give the output "
-                            "its own buffer",
+            EMBER_RETURN_IF(same_memory(ctx, ins[i].buf, b), ctx,
+                            EMBER_STATUS_INVALID_ARGUMENT,
+                            "%s (written) and %s (read) are the same buffer or share memory: "
+                            "give the output its own buffer",
                             outs[o].name, ins[i].name);
     }
     return EMBER_STATUS_SUCCESS;

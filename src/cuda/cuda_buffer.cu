@@ -9,6 +9,25 @@ extern "C" ember_status cuda_buffer_alloc(ember_context *ctx, size_t bytes, void
     return EMBER_STATUS_SUCCESS;
 }
 
+extern "C" ember_status cuda_buffer_wrap_check(ember_context *ctx, void *native, size_t bytes) {
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    (void)bytes; /* the runtime API does not say how large an allocation is */
+    cudaPointerAttributes a;
+    cudaError_t err = cudaPointerGetAttributes(&a, native);
+    cudaGetLastError();
+    EMBER_RETURN_IF(err != cudaSuccess, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "CUDA: cannot tell what the memory to wrap is (cudaPointerGetAttributes: %s)",
+                    cudaGetErrorString(err));
+    EMBER_RETURN_IF(a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged, ctx,
+                    EMBER_STATUS_INVALID_ARGUMENT,
+                    "CUDA: the memory to wrap is not device memory (host or unregistered)");
+    EMBER_RETURN_IF(a.device != m->device, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "CUDA: the memory to wrap is device %d's, this context is on device %d",
+                    a.device, m->device);
+    return EMBER_STATUS_SUCCESS;
+}
+
 extern "C" void cuda_buffer_free(ember_context *ctx, void *handle) {
     cuda_impl *m;
     if (!handle || cuda_enter(ctx, &m) != EMBER_STATUS_SUCCESS) return;

@@ -84,7 +84,9 @@ extern "C" ember_status cuda_check_indices(ember_context *ctx, const ember_looku
     const void *idx = (n > 0 && indices) ? indices->handle : NULL;
     const void *off = offsets ? offsets->handle : NULL;
     if (!idx && !off) return EMBER_STATUS_SUCCESS;
-    if (cache_find(m, desc, idx, off)) return EMBER_STATUS_SUCCESS;
+    /* The caller may rewrite wrapped memory between calls without ember seeing it. */
+    const int cacheable = !(indices && indices->wrapped) && !(offsets && offsets->wrapped);
+    if (cacheable && cache_find(m, desc, idx, off)) return EMBER_STATUS_SUCCESS;
 
     CUDA_TRY(ctx, cudaMemsetAsync(m->flags_dev, 0xff, 4 * sizeof(unsigned long long), m->stream));
     int64_t items = (idx ? n : 0) > (off ? batch + 1 : 0) ? (idx ? n : 0) : (off ? batch + 1 : 0);
@@ -123,6 +125,6 @@ extern "C" ember_status cuda_check_indices(ember_context *ctx, const ember_looku
         problem->position = (int64_t)f[0];
         return read_value(ctx, m, idx, desc->index_type, problem->position, &problem->value);
     }
-    cache_add(m, desc, idx, off);
+    if (cacheable) cache_add(m, desc, idx, off);
     return EMBER_STATUS_SUCCESS;
 }

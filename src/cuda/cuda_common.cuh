@@ -23,7 +23,8 @@ struct cuda_checked {
 
 struct cuda_impl {
     int device;
-    cudaStream_t stream;
+    cudaStream_t stream;     /* where work runs: own_stream, or the caller's (set_stream) */
+    cudaStream_t own_stream; /* created and destroyed with the context */
     cublasHandle_t blas;
     unsigned long long *flags_dev;  /* cuda_check.cu's problem flags (4 entries) */
     unsigned long long *flags_host; /* pinned mirror */

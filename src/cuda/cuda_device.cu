@@ -100,7 +100,7 @@ static void release(cuda_impl *m) {
     cudaFree(m->loss_dev);
     if (m->flags_host) cudaFreeHost(m->flags_host);
     if (m->loss_host) cudaFreeHost(m->loss_host);
-    if (m->stream) cudaStreamDestroy(m->stream);
+    if (m->own_stream) cudaStreamDestroy(m->own_stream); /* never the caller's */
     cudaGetLastError();
     free(m);
 }
@@ -133,7 +133,8 @@ static ember_status init_impl(ember_context *ctx, cuda_impl *m, int device) {
                            p.name, p.major, p.minor);
     snprintf(ctx->device_name, sizeof ctx->device_name, "%s", p.name);
     m->sm_count = p.multiProcessorCount;
-    CUDA_TRY(ctx, cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking));
+    CUDA_TRY(ctx, cudaStreamCreateWithFlags(&m->own_stream, cudaStreamNonBlocking));
+    m->stream = m->own_stream;
     EMBER_CUBLAS_TRY(ctx, cublasCreate(&m->blas));
     EMBER_CUBLAS_TRY(ctx, cublasSetStream(m->blas, m->stream));
     EMBER_FORWARD_IF_ERROR(apply_math_mode(ctx, m, ctx->math_mode));
@@ -158,6 +159,19 @@ extern "C" ember_status cuda_init(ember_context *ctx, int device) {
         return st;
     }
     ctx->impl = m;
+    return EMBER_STATUS_SUCCESS;
+}
+
+extern "C" ember_status cuda_set_stream(ember_context *ctx, void *stream) {
+    cuda_impl *m;
+    EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
+    cudaStream_t next = stream ? (cudaStream_t)stream : m->own_stream;
+    if (next == m->stream) return EMBER_STATUS_SUCCESS;
+    /* What ran on the old stream (and the scratch memory it used) must be done before work on
+     * the new one may start. */
+    CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
+    EMBER_CUBLAS_TRY(ctx, cublasSetStream(m->blas, next));
+    m->stream = next;
     return EMBER_STATUS_SUCCESS;
 }
 

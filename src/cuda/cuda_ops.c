@@ -10,11 +10,13 @@ __attribute__((visibility("default"))) const struct ember_backend_ops ember_cuda
     .synchronize = cuda_synchronize,
     .set_threads = NULL, /* a GPU has no thread count to set (the dispatch layer records it) */
     .set_math_mode = cuda_set_math_mode,
+    .set_stream = cuda_set_stream,
     .buffer_alloc = cuda_buffer_alloc,
     .buffer_free = cuda_buffer_free,
     .buffer_upload = cuda_buffer_upload,
     .buffer_download = cuda_buffer_download,
     .buffer_zero = cuda_buffer_zero,
+    .buffer_wrap_check = cuda_buffer_wrap_check,
     .check_indices = cuda_check_indices,
     .check_indices_batched = NULL, /* per table; a one-pass device check awaits a GPU run */
     .lookup = cuda_lookup,

@@ -30,6 +30,23 @@ ember_status ocl_buffer_alloc(ember_context *ctx, size_t bytes, void **handle) {
     return EMBER_STATUS_SUCCESS;
 }
 
+ember_status ocl_buffer_wrap_check(ember_context *ctx, void *native, size_t bytes) {
+    cl_context owner = NULL;
+    size_t size = 0;
+    cl_int err = clGetMemObjectInfo((cl_mem)native, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo((cl_mem)native, CL_MEM_SIZE, sizeof size, &size, NULL);
+    EMBER_RETURN_IF(err != CL_SUCCESS, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "OpenCL: the memory to wrap is not a cl_mem (clGetMemObjectInfo: %s)",
+                    ocl_error_name(err));
+    EMBER_RETURN_IF(owner != ocl_of(ctx)->context, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "OpenCL: the cl_mem to wrap belongs to another cl_context than this "
+                    "context's");
+    EMBER_RETURN_IF(size < bytes, ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "OpenCL: the cl_mem to wrap holds %zu bytes, %zu asked", size, bytes);
+    return EMBER_STATUS_SUCCESS;
+}
+
 void ocl_buffer_free(ember_context *ctx, void *handle) {
     (void)ctx;
     if (handle) clReleaseMemObject((cl_mem)handle);

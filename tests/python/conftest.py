@@ -28,10 +28,9 @@ def _usable(name):
     return ok, "; ".join(d.reason for d in devs if d.reason) or "no device"
 
 
-@pytest.fixture(params=["cpu", "opencl", "cuda"])
-def backend(request):
-    """The name of a backend that has a usable device here."""
-    name = request.param
+def require_backend(name):
+    """Returns `name` when the backend has a usable device here; else skips with the reason
+    (fails for the CPU, and for OpenCL when EMBER_REQUIRE_OPENCL=1)."""
     ok, reason = _usable(name)
     if not ok:
         if name == "opencl" and os.environ.get("EMBER_REQUIRE_OPENCL") == "1":
@@ -40,6 +39,18 @@ def backend(request):
             pytest.fail(f"the CPU backend is not usable: {reason}")
         pytest.skip(f"{name}: {reason}")
     return name
+
+
+@pytest.fixture(params=["cpu", "opencl", "cuda"])
+def backend(request):
+    """The name of a backend that has a usable device here."""
+    return require_backend(request.param)
+
+
+@pytest.fixture(params=["opencl", "cuda"])
+def device_backend(request):
+    """The same for the backends whose memory ember can check (not the CPU's)."""
+    return require_backend(request.param)
 
 
 @pytest.fixture

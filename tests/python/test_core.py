@@ -295,3 +295,90 @@ def test_ctypes_struct_sizes_match_the_header():
     assert ctypes.sizeof(L.LookupDescStruct) == 72
     assert ctypes.sizeof(L.OptimizerStruct) == 32
     assert ctypes.sizeof(L.DeviceInfo) == 4 + 4 + 256 + 256 + 8 + 4 + 256 + 4  # tail padding
+
+
+def test_wrapped_arrays_are_used_in_place_and_never_freed():
+    """CPU: ops read and write a wrapped numpy array's own memory; freeing the buffer (or
+    destroying its context) leaves the array alone."""
+    ctx = ember.Context("cpu")
+    rows, dim = 20, 4
+    table = np.arange(rows * dim, dtype=np.float32).reshape(rows, dim)
+    idx = np.array([3, 3, 7, 19], np.int64)
+    offs = np.array([0, 2, 4], np.int64)
+    out = np.full((2, dim), -1.0, np.float32)
+    T, I, O, Y = (ember.Buffer.wrap_numpy(ctx, a) for a in (table, idx, offs, out))
+    assert T.native == table.ctypes.data and T.nbytes == table.nbytes
+    desc = ember.LookupDesc(rows, dim, 4, 2, ember.Pooling.SUM)
+    ember.embedding_lookup(ctx, desc, T, I, O, None, Y)
+    assert np.array_equal(out, np.stack([2 * table[3], table[7] + table[19]]))
+    G = ember.Buffer.wrap_numpy(ctx, np.ones((2, dim), np.float32))
+    before = table.copy()
+    ember.embedding_backward_update(ctx, desc, I, O, None, G, ember.Reduction.DETERMINISTIC,
+                                    ember.Optimizer(ember.OptimizerKind.SGD, 0.5), T, None)
+    assert np.array_equal(table[3], before[3] - 1.0) and np.array_equal(table[0], before[0])
+    for b in (T, I, O, Y, G):
+        b.free()
+    ctx.close()
+    assert np.array_equal(out, np.stack([2 * before[3], before[7] + before[19]]))
+    table[:] = 0  # still the caller's memory
+
+
+def test_wrapping_the_memory_of_a_buffer(ctx):
+    """On every backend: a buffer wrapping another's memory (ember_buffer_native) sees its
+    contents, writes through to it, and freeing it frees nothing."""
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((30, 3)).astype(np.float32)
+    owner = ember.Buffer.from_numpy(ctx, table)
+    assert owner.native != 0
+    view = ember.Buffer.wrap(ctx, owner.native, owner.nbytes, owner, np.float32, (30, 3))
+    assert np.array_equal(view.to_numpy(), table)
+    view.upload(np.zeros(3, np.float32), offset=12)
+    table[1] = 0
+    idx = ember.Buffer.from_numpy(ctx, np.array([1, 29], np.int64))
+    out = ember.Buffer.empty(ctx, (2, 3))
+    ember.embedding_lookup(ctx, ember.LookupDesc(30, 3, 2, 2), view, idx, None, None, out)
+    assert np.array_equal(out.to_numpy(), table[[1, 29]])
+    view.free()
+    assert np.array_equal(owner.to_numpy(), table)
+    with pytest.raises(ember.InvalidArgument):
+        ember.Buffer.wrap(ctx, 0, 16)
+    with pytest.raises(ember.InvalidArgument):
+        ember.Buffer.wrap(ctx, owner.native, 0)
+
+
+def test_wrap_refuses_memory_ember_can_tell_is_not_the_contexts(device_backend):
+    """(Host memory cannot be checked: the CPU backend takes any pointer.)"""
+    backend = device_backend
+    a = ember.Context(backend)
+    owner = ember.Buffer(a, 64)  # 64 bytes
+    if backend == "cuda":
+        host = np.zeros(16, np.float32)
+        with pytest.raises(ember.InvalidArgument):  # host memory, not the device's
+            ember.Buffer.wrap(a, host.ctypes.data, 64)
+        return
+    b = ember.Context(backend)
+    with pytest.raises(ember.InvalidArgument):  # another context's cl_mem
+        ember.Buffer.wrap(b, owner.native, 64)
+    with pytest.raises(ember.InvalidArgument):  # more bytes than the cl_mem holds
+        ember.Buffer.wrap(a, owner.native, 65)
+
+
+def test_streams_are_cuda_only(ctx, backend):
+    if backend == "cuda":
+        ctx.set_stream(None)  # back to its own stream: always allowed
+        return
+    with pytest.raises(ember.NotSupported):
+        ctx.set_stream(1234)
+
+
+def test_wrapped_buffers_sharing_memory_are_refused_as_aliases():
+    """Two handles over overlapping memory count as the same buffer (src/core's alias check)."""
+    ctx = ember.Context("cpu")
+    mem = np.zeros((8, 2), np.float32)
+    table = ember.Buffer.wrap_numpy(ctx, mem)
+    out = ember.Buffer.wrap(ctx, mem.ctypes.data + 8, 8)  # rows 1..: inside the table
+    idx = ember.Buffer.from_numpy(ctx, np.array([0], np.int64))
+    with pytest.raises(ember.InvalidArgument, match="share memory"):
+        ember.embedding_lookup(ctx, ember.LookupDesc(8, 2, 1, 1), table, idx, None, None, out)
+    apart = ember.Buffer.wrap_numpy(ctx, np.zeros(2, np.float32))
+    ember.embedding_lookup(ctx, ember.LookupDesc(8, 2, 1, 1), table, idx, None, None, apart)

@@ -177,13 +177,41 @@ def test_embedding_bag_dense_gradient_and_2d_input(backend):
         ours(torch.tensor([[1, 12]]))
 
 
-def test_cuda_tensors_use_the_cuda_backend():
+def test_cuda_tensors_use_the_cuda_backend_on_torchs_stream():
     if not torch.cuda.is_available():
         pytest.skip("torch sees no CUDA device")
     if not any(d.usable for d in ember.devices("cuda")):
         pytest.skip("ember's CUDA backend has no usable device: "
                     + "; ".join(d.reason for d in ember.devices("cuda")))
-    tbe = et.TableBatchedEmbeddingBags([(100, 8)], optimizer="adagrad", device="cuda")
-    assert tbe.ctx.backend == ember.Backend.CUDA
-    out = tbe(torch.tensor([1, 2, 3], device="cuda"), torch.tensor([0, 1, 3], device="cuda"))
-    assert out.device.type == "cuda" and out.shape == (2, 8)
+    w = torch.randn(100, 8)
+    ref = torch.nn.EmbeddingBag(100, 8, mode="sum", _weight=w.clone())
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        tbe = et.TableBatchedEmbeddingBags([(100, 8)], optimizer="sgd", lr=0.1, device="cuda",
+                                           weights=[w])
+        idx, offs = torch.tensor([1, 2, 3]), torch.tensor([0, 1, 3])
+        out = tbe(idx.cuda(), offs.cuda())
+        assert tbe.ctx.backend == ember.Backend.CUDA
+        assert tbe._staging._stream == stream.cuda_stream  # ember's work on torch's stream
+        (out * 2).sum().backward()
+    torch.cuda.synchronize()
+    assert out.device.type == "cuda"
+    assert_close(out.cpu().detach(), ref(idx, offs[:-1]).detach(), 2)
+    want = w.clone()
+    want[[1, 2, 3]] -= 0.2
+    assert_close(tbe.split_embedding_weights()[0].cpu(), want, 2)
+
+
+def test_tensors_are_wrapped_where_the_backend_can_address_them(backend):
+    """CPU tensors on the CPU backend (CUDA tensors on CUDA) go to ember without a copy;
+    OpenCL copies through pooled buffers."""
+    ctx = et.context_for("cpu", backend if backend != "cuda" else None)
+    t = torch.zeros(4, 2)
+    if ctx.backend == ember.Backend.CPU:
+        b = ember.Buffer.wrap_torch(ctx, t)
+        b.upload(np.ones(2, np.float32), offset=8)
+        assert t[1].tolist() == [1.0, 1.0] and b.native == t.data_ptr()
+        staging = et._shared("cpu", None)[1]
+        assert staging.can_wrap(torch.device("cpu"))
+    else:
+        assert not et._shared("cpu", backend)[1].can_wrap(torch.device("cpu"))
