@@ -72,24 +72,24 @@ EMBER_API const char *ember_version(void);
  * ====================================================================================== */
 
 /* X(name, message): one list gives the enum and ember_status_string(). */
-#define EMBER_STATUS_LIST(X)                                                              \
-    X(SUCCESS, "success")                                                                 \
-    X(INVALID_ARGUMENT, "invalid argument")                                               \
-    X(INDEX_OUT_OF_RANGE, "index out of range")                                           \
-    X(BAD_OFFSETS, "bad offsets")                                                         \
-    X(SHAPE_MISMATCH, "shape mismatch")                                                   \
-    X(BUFFER_TOO_SMALL, "buffer too small for the given shape")                           \
-    X(WRONG_CONTEXT, "buffer belongs to another context")                                 \
-    X(OUT_OF_MEMORY, "out of memory")                                                     \
-    X(NOT_SUPPORTED, "not supported by this backend")                                     \
-    X(BACKEND_NOT_COMPILED, "backend not compiled in")                                    \
-    X(NO_DEVICE, "no usable device")                                                      \
-    X(DEVICE_ERROR, "device or driver error")                                             \
-    X(BUILD_FAILED, "kernel build failed")                                                \
-    X(IO_ERROR, "input/output error")                                                     \
-    X(BAD_DATA, "malformed input data")                                                   \
-    X(CORRUPT_FILE, "corrupt or truncated file")                                          \
-    X(NUMERIC_ERROR, "non-finite value (NaN or infinity)")                                \
+#define EMBER_STATUS_LIST(X)                                                                       \
+    X(SUCCESS, "success")                                                                          \
+    X(INVALID_ARGUMENT, "invalid argument")                                                        \
+    X(INDEX_OUT_OF_RANGE, "index out of range")                                                    \
+    X(BAD_OFFSETS, "bad offsets")                                                                  \
+    X(SHAPE_MISMATCH, "shape mismatch")                                                            \
+    X(BUFFER_TOO_SMALL, "buffer too small for the given shape")                                    \
+    X(WRONG_CONTEXT, "buffer belongs to another context")                                          \
+    X(OUT_OF_MEMORY, "out of memory")                                                              \
+    X(NOT_SUPPORTED, "not supported by this backend")                                              \
+    X(BACKEND_NOT_COMPILED, "backend not compiled in")                                             \
+    X(NO_DEVICE, "no usable device")                                                               \
+    X(DEVICE_ERROR, "device or driver error")                                                      \
+    X(BUILD_FAILED, "kernel build failed")                                                         \
+    X(IO_ERROR, "input/output error")                                                              \
+    X(BAD_DATA, "malformed input data")                                                            \
+    X(CORRUPT_FILE, "corrupt or truncated file")                                                   \
+    X(NUMERIC_ERROR, "non-finite value (NaN or infinity)")                                         \
     X(INTERNAL, "internal error")
 
 typedef enum ember_status {
@@ -125,12 +125,12 @@ EMBER_API int ember_backend_compiled(ember_backend_kind kind);
 
 typedef struct ember_device_info {
     ember_backend_kind kind;
-    int index;            /* device index within the backend, as passed to create */
-    char name[256];       /* e.g. "NVIDIA H200", "pthread-skylake-avx512 (PoCL)" */
-    char detail[256];     /* platform, driver version, compute capability, threads */
-    uint64_t memory_bytes;/* device memory; host memory for the CPU */
-    int usable;           /* 1 when a context can be created on it */
-    char reason[256];     /* when not usable: why */
+    int index;             /* device index within the backend, as passed to create */
+    char name[256];        /* e.g. "NVIDIA H200", "pthread-skylake-avx512 (PoCL)" */
+    char detail[256];      /* platform, driver version, compute capability, threads */
+    uint64_t memory_bytes; /* device memory; host memory for the CPU */
+    int usable;            /* 1 when a context can be created on it */
+    char reason[256];      /* when not usable: why */
 } ember_device_info;
 
 /* Lists the devices of one backend. Writes at most `capacity` entries to `out` (which may
@@ -250,11 +250,11 @@ EMBER_API const char *ember_pooling_name(ember_pooling pooling);
 
 /* How gradients of repeated indices are added. */
 typedef enum ember_reduction_mode {
-    EMBER_REDUCTION_ATOMIC = 0,        /* default: fastest; float sums may differ by rounding
-                                          from run to run */
-    EMBER_REDUCTION_DETERMINISTIC = 1  /* bit-identical from run to run and for any thread
-                                          count: indices are grouped by row and each row's
-                                          contributions are added in input order */
+    EMBER_REDUCTION_ATOMIC = 0,       /* default: fastest; float sums may differ by rounding
+                                         from run to run */
+    EMBER_REDUCTION_DETERMINISTIC = 1 /* bit-identical from run to run and for any thread
+                                         count: indices are grouped by row and each row's
+                                         contributions are added in input order */
 } ember_reduction_mode;
 
 /* The shape of one embedding op. Zero-initialise it (or use ember_lookup_desc_init) and
@@ -277,22 +277,21 @@ typedef enum ember_reduction_mode {
  * out_row_stride 0 means dim. With accumulate = 1 the lookup adds into the output instead
  * of overwriting it. */
 typedef struct ember_lookup_desc {
-    int64_t num_rows;        /* table rows (vocabulary) */
-    int64_t dim;             /* table columns (embedding dimension), >= 1 */
-    int64_t num_indices;     /* length of the index buffer, >= 0 */
-    int64_t batch;           /* output rows, >= 0 */
+    int64_t num_rows;    /* table rows (vocabulary) */
+    int64_t dim;         /* table columns (embedding dimension), >= 1 */
+    int64_t num_indices; /* length of the index buffer, >= 0 */
+    int64_t batch;       /* output rows, >= 0 */
     ember_index_type index_type;
     ember_pooling pooling;
-    int64_t padding_idx;     /* -1: none */
-    int64_t out_row_stride;  /* 0: dim */
-    int64_t out_col_offset;  /* 0 */
-    int accumulate;          /* lookup only: 1 adds into the output */
+    int64_t padding_idx;    /* -1: none */
+    int64_t out_row_stride; /* 0: dim */
+    int64_t out_col_offset; /* 0 */
+    int accumulate;         /* lookup only: 1 adds into the output */
 } ember_lookup_desc;
 
 /* Fills a desc with the defaults: int64 indices, no pooling, no padding, dense output. */
 EMBER_API void ember_lookup_desc_init(ember_lookup_desc *desc, int64_t num_rows, int64_t dim,
-                                      int64_t num_indices, int64_t batch,
-                                      ember_pooling pooling);
+                                      int64_t num_indices, int64_t batch, ember_pooling pooling);
 
 /* Gathers (and pools) table rows into `out`. `offsets` is NULL with POOLING_NONE and
  * required otherwise; per_sample_weights may be NULL. Errors: INDEX_OUT_OF_RANGE (message:
@@ -331,26 +330,28 @@ EMBER_API ember_status ember_embedding_backward_sparse(
  * whose entries may be NULL. Every table's arguments and indices are validated before
  * anything is written; an error names the table. A GPU backend runs all tables in one
  * launch, so small tables do not leave the device idle between calls. */
-EMBER_API ember_status ember_embedding_lookup_batched(
-    ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,
-    const ember_buffer *const *tables, const ember_buffer *const *indices,
-    const ember_buffer *const *offsets, const ember_buffer *const *per_sample_weights,
-    ember_buffer *out);
+EMBER_API ember_status ember_embedding_lookup_batched(ember_context *ctx, int64_t num_tables,
+                                                      const ember_lookup_desc *descs,
+                                                      const ember_buffer *const *tables,
+                                                      const ember_buffer *const *indices,
+                                                      const ember_buffer *const *offsets,
+                                                      const ember_buffer *const *per_sample_weights,
+                                                      ember_buffer *out);
 
 /* ======================================================================================
  * Optimizers
  * ====================================================================================== */
 
 typedef enum ember_optimizer_kind {
-    EMBER_OPTIMIZER_SGD = 0,              /* w -= lr * g; no state */
-    EMBER_OPTIMIZER_ADAGRAD = 1,          /* s += g*g; w -= lr * g / (sqrt(s) + eps);
-                                             state: one float per parameter */
-    EMBER_OPTIMIZER_ROWWISE_ADAGRAD = 2,  /* s_row += mean(g*g over the row); w -= lr * g /
-                                             (sqrt(s_row) + eps); state: one float per row.
-                                             Sparse (embedding) only. */
-    EMBER_OPTIMIZER_ADAM = 3              /* m, v with bias correction; state: two floats
-                                             per parameter (state, then state2). Dense
-                                             only. */
+    EMBER_OPTIMIZER_SGD = 0,             /* w -= lr * g; no state */
+    EMBER_OPTIMIZER_ADAGRAD = 1,         /* s += g*g; w -= lr * g / (sqrt(s) + eps);
+                                            state: one float per parameter */
+    EMBER_OPTIMIZER_ROWWISE_ADAGRAD = 2, /* s_row += mean(g*g over the row); w -= lr * g /
+                                            (sqrt(s_row) + eps); state: one float per row.
+                                            Sparse (embedding) only. */
+    EMBER_OPTIMIZER_ADAM = 3             /* m, v with bias correction; state: two floats
+                                            per parameter (state, then state2). Dense
+                                            only. */
 } ember_optimizer_kind;
 
 typedef struct ember_optimizer {
@@ -372,8 +373,7 @@ EMBER_API void ember_optimizer_init(ember_optimizer *opt, ember_optimizer_kind k
 /* Floats of `state` a table (rows x dim) needs for the kind: 0 (SGD), rows*dim (Adagrad,
  * Adam; Adam needs a `state2` of the same size too) or rows (row-wise Adagrad). -1 when
  * rows or dim is negative or the count does not fit in int64. */
-EMBER_API int64_t ember_optimizer_state_size(ember_optimizer_kind kind, int64_t rows,
-                                             int64_t dim);
+EMBER_API int64_t ember_optimizer_state_size(ember_optimizer_kind kind, int64_t rows, int64_t dim);
 
 /* Applies a coalesced sparse gradient (as ember_embedding_backward_sparse returns it) to
  * the rows it names and no others. `state` holds ember_optimizer_state_size floats
@@ -453,9 +453,8 @@ EMBER_API ember_status ember_sigmoid(ember_context *ctx, int64_t n, const ember_
  * non-finite logit is reported through the loss value, not as an error, with PyTorch's
  * values: +inf for x = +inf with t < 1, NaN for NaN, for -inf and for +inf with t = 1. */
 EMBER_API ember_status ember_bce_with_logits(ember_context *ctx, int64_t n,
-                                             const ember_buffer *logits,
-                                             const ember_buffer *labels, float *loss,
-                                             ember_buffer *grad);
+                                             const ember_buffer *logits, const ember_buffer *labels,
+                                             float *loss, ember_buffer *grad);
 
 /* ======================================================================================
  * Wide&Deep parameter counting
@@ -469,25 +468,25 @@ typedef struct ember_widedeep_spec {
     int64_t num_wide_fields;
     const int64_t *wide_buckets; /* d_wide = sum of these */
     int64_t num_deep_fields;
-    const int64_t *vocab;        /* rows of each deep embedding table */
-    const int64_t *emb_dim;      /* dimension of each deep embedding table */
+    const int64_t *vocab;   /* rows of each deep embedding table */
+    const int64_t *emb_dim; /* dimension of each deep embedding table */
     int64_t num_numeric;
     int64_t num_hidden;
-    const int64_t *hidden;       /* n_1 .. n_L */
+    const int64_t *hidden; /* n_1 .. n_L */
 } ember_widedeep_spec;
 
 /* The seed's formulas term by term, and what the model allocates. */
 typedef struct ember_param_count {
     int64_t d_wide, d_deep;
-    int64_t wide;        /* d_wide + 1 */
-    int64_t embeddings;  /* sum(vocab_i * emb_dim_i) */
-    int64_t dnn;         /* sum(n_{l-1} * n_l + n_l) */
-    int64_t output;      /* (d_wide + d_deep) + 1 */
+    int64_t wide;          /* d_wide + 1 */
+    int64_t embeddings;    /* sum(vocab_i * emb_dim_i) */
+    int64_t dnn;           /* sum(n_{l-1} * n_l + n_l) */
+    int64_t output;        /* (d_wide + d_deep) + 1 */
     int64_t formula_total; /* wide + embeddings + dnn + output */
     /* The formulas' wide and output terms both hold the d_wide wide weights and a bias;
      * the model holds each once: allocated = formula_total - shared. */
-    int64_t shared;      /* d_wide + 1 */
-    int64_t allocated;   /* d_wide + embeddings + dnn + d_deep + 1 */
+    int64_t shared;    /* d_wide + 1 */
+    int64_t allocated; /* d_wide + embeddings + dnn + d_deep + 1 */
 } ember_param_count;
 
 /* Counts parameters. INVALID_ARGUMENT for negative sizes or NULL arrays with a nonzero

@@ -84,10 +84,10 @@ typedef struct ember_dist_table_spec {
     int64_t dim;
     ember_pooling pooling;
     ember_index_type index_type; /* of the indices and offsets the lookup is given */
-    int64_t padding_idx;       /* -1: none */
-    double indices_per_bag;    /* on average (L), for the cost estimate;
-                                  0 counts as 1 */
-    ember_shard_kind shard;    /* AUTO, or the user's choice, which the planner keeps */
+    int64_t padding_idx;         /* -1: none */
+    double indices_per_bag;      /* on average (L), for the cost estimate;
+                                    0 counts as 1 */
+    ember_shard_kind shard;      /* AUTO, or the user's choice, which the planner keeps */
 } ember_dist_table_spec;
 
 /* Fills a spec: int64 indices, no padding, one index per bag, planner's choice. */
@@ -105,11 +105,11 @@ typedef struct ember_dist_planner_options {
 
 /* One table's plan and its estimated cost per training step (forward + backward). */
 typedef struct ember_dist_table_plan {
-    ember_shard_kind kind;   /* never AUTO */
-    int owner;               /* TABLE_WISE: the rank holding the table; else -1 */
-    double comm_bytes;       /* bytes one rank sends per step for this table */
-    double lookup_bytes;     /* table bytes the busiest rank reads per step (fwd + bwd) */
-    double memory_bytes;     /* table + state bytes on the fullest rank */
+    ember_shard_kind kind; /* never AUTO */
+    int owner;             /* TABLE_WISE: the rank holding the table; else -1 */
+    double comm_bytes;     /* bytes one rank sends per step for this table */
+    double lookup_bytes;   /* table bytes the busiest rank reads per step (fwd + bwd) */
+    double memory_bytes;   /* table + state bytes on the fullest rank */
 } ember_dist_table_plan;
 
 /* Chooses a plan for every table, largest tables first: the user's choice where a spec
@@ -154,8 +154,8 @@ EMBER_API ember_status ember_dist_tables_set(ember_dist_tables *tables, int64_t 
                                              const float *table, const float *state);
 /* Assembles the full table t (and its state when `state` is not NULL) on every rank.
  * Collective. */
-EMBER_API ember_status ember_dist_tables_get(ember_dist_tables *tables, int64_t t,
-                                             float *table, float *state);
+EMBER_API ember_status ember_dist_tables_get(ember_dist_tables *tables, int64_t t, float *table,
+                                             float *state);
 
 /* Distributed lookup of this rank's batch: for each table t, indices[t] (of the spec's
  * index_type) holds num_indices[t] entries and offsets[t] batch_local + 1 CSR offsets (NULL with
@@ -183,11 +183,11 @@ EMBER_API ember_status ember_dist_allreduce_mean(ember_dist_comm *comm, float *d
 
 /* What the last lookup + backward cost this rank (reset by each lookup). */
 typedef struct ember_dist_step_stats {
-    uint64_t bytes_sent;      /* payload this rank sent to other ranks */
+    uint64_t bytes_sent; /* payload this rank sent to other ranks */
     uint64_t bytes_received;
     uint64_t alltoall_bytes_max; /* the largest per-rank payload of any all-to-all */
-    double alltoall_seconds;  /* in MPI_Alltoall(v) and the replicated MPI_Allreduce */
-    double lookup_seconds;    /* in ember's lookup and fused backward (incl. staging) */
+    double alltoall_seconds;     /* in MPI_Alltoall(v) and the replicated MPI_Allreduce */
+    double lookup_seconds;       /* in ember's lookup and fused backward (incl. staging) */
     double total_seconds;
 } ember_dist_step_stats;
 EMBER_API void ember_dist_tables_stats(const ember_dist_tables *tables,

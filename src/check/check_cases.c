@@ -46,12 +46,12 @@ static const char *opt_name(ember_optimizer_kind k) {
     return n[k];
 }
 static const char *err_name(int e) {
-    static const char *const n[] = {
-        "index_negative",  "index_too_big",     "offset_first",    "offset_decreasing",
-        "offset_last",     "out_too_small",     "table_too_small", "batch_mismatch",
-        "slice_too_wide",  "weights_with_mean", "padding_too_big", "rowwise_dense",
-        "dense_too_small", "wrong_context",     "batch_differs",   "stride_differs",
-        "two_tables_bad"};
+    static const char *const n[] = {"index_negative",    "index_too_big",   "offset_first",
+                                    "offset_decreasing", "offset_last",     "out_too_small",
+                                    "table_too_small",   "batch_mismatch",  "slice_too_wide",
+                                    "weights_with_mean", "padding_too_big", "rowwise_dense",
+                                    "dense_too_small",   "wrong_context",   "batch_differs",
+                                    "stride_differs",    "two_tables_bad"};
     return n[e];
 }
 

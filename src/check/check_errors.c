@@ -42,7 +42,7 @@ typedef struct err_case {
     int64_t idx2[E_NI]; /* BATCHED_TWO_BAD: table 2's indices, bad at a lower position */
     float wts[E_NI];
     void *ib, *ob, *gib, *gob, *ib2; /* idx, off, good_idx, good_off, idx2 in the index type */
-    unsigned char *scratch;    /* random bytes every kept buffer starts as */
+    unsigned char *scratch;          /* random bytes every kept buffer starts as */
     size_t scratch_bytes;
     kept k[E_KEPT];
     int nk;
@@ -306,8 +306,8 @@ static int bad_table(const err_case *e) {
 /* bad_table(e) of a batched call carries the bad input (or shape). */
 static ember_status err_invoke_batched(err_case *e) {
     ember_lookup_desc descs[3];
-    const ember_buffer *bis[3] = {e->bgi, e->bgi, e->bgi},
-                       *bos[3] = {e->bgoff, e->bgoff, e->bgoff}, *bws[3] = {NULL, NULL, NULL};
+    const ember_buffer *bis[3] = {e->bgi, e->bgi, e->bgi}, *bos[3] = {e->bgoff, e->bgoff, e->bgoff},
+                       *bws[3] = {NULL, NULL, NULL};
     int bad = bad_table(e);
     bis[bad] = e->bi, bos[bad] = e->bo, bws[bad] = e->bw;
     if (e->bi2) bis[2] = e->bi2;
@@ -391,8 +391,8 @@ static int err_check_status(err_case *e, ember_status st, ember_check_result *r)
     char table[16];
     snprintf(table, sizeof table, "table %d: ", bad_table(e));
     if (e->batched && (!msg || !strstr(msg, table)))
-        chk_result_failf(r, "%s's message \"%s\" does not name the table (\"%s...\")",
-                         e->call, msg ? msg : "(null)", table);
+        chk_result_failf(r, "%s's message \"%s\" does not name the table (\"%s...\")", e->call,
+                         msg ? msg : "(null)", table);
     if (e->nu_host != -7)
         chk_result_failf(r, "%s wrote num_unique = %lld although it failed", e->call,
                          (long long)e->nu_host);
@@ -450,10 +450,10 @@ static void err_rewrite(err_case *e, int fix) {
                                         (size_t)(E_BATCH + 1) * e->isz),
                     "ember_buffer_upload (offsets)");
     if (e->bi2)
-        chk_fail_st(d,
-                    ember_buffer_upload(e->ctx, e->bi2, 0, fix ? e->gib : e->ib2,
-                                        (size_t)e->ni * e->isz),
-                    "ember_buffer_upload (table 2's indices)");
+        chk_fail_st(
+            d,
+            ember_buffer_upload(e->ctx, e->bi2, 0, fix ? e->gib : e->ib2, (size_t)e->ni * e->isz),
+            "ember_buffer_upload (table 2's indices)");
 }
 
 /* A bad index or offset fixed in place must be checked again and accepted; broken again
@@ -506,7 +506,7 @@ static void err_free(err_case *e) {
         ember_buffer_free(e->k[i].buf);
         free(e->k[i].before);
     }
-    ember_buffer *own[] = {e->bi,  e->bo, e->bw, e->bgo,     e->bgi,
+    ember_buffer *own[] = {e->bi,    e->bo, e->bw, e->bgo,     e->bgi,
                            e->bgoff, e->bx, e->bu, e->foreign, e->bi2};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) ember_buffer_free(own[i]);
     ember_context_destroy(e->other);

@@ -97,8 +97,10 @@ void chk_run_head(const ember_check_case *c, ember_context *ctx, ember_context *
             double pos = xi > 0 ? xi : 0;
             /* A non-finite logit: PyTorch's (1 - t) x - log_sigmoid(x), +inf for +inf with
              * t < 1, else NaN (ember.h). */
-            if (!isfinite(xi)) sum += xi > 0 && ti < 1 ? INFINITY : NAN;
-            else sum += pos - xi * ti + l1;
+            if (!isfinite(xi))
+                sum += xi > 0 && ti < 1 ? INFINITY : NAN;
+            else
+                sum += pos - xi * ti + l1;
             mag += fabs(pos) + fabs(xi * ti) + l1;
             double s = sigmoid_d(xi);
             want[i] = (s - ti) / (double)n;

@@ -22,7 +22,9 @@ static double zipf_helper1(double x) {
 static double zipf_helper2(double x) {
     return fabs(x) > 1e-8 ? expm1(x) / x : 1.0 + x * 0.5 * (1.0 + x / 3.0 * (1.0 + 0.25 * x));
 }
-static double zipf_h(const zipf *z, double x) { return exp(-z->e * log(x)); }
+static double zipf_h(const zipf *z, double x) {
+    return exp(-z->e * log(x));
+}
 static double zipf_hint(const zipf *z, double x) {
     double lx = log(x);
     return zipf_helper2((1.0 - z->e) * lx) * lx;

@@ -25,13 +25,13 @@ static float *rand_floats(size_t n, uint64_t seed) {
 static void gemms(int fwd, int b, int in, int out, const float *x, const float *w, float *y,
                   const float *dy, float *dx, float *dw) {
     if (fwd) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, out, in, 1.0f, x, in, w, in,
-                    0.0f, y, out);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, out, in, 1.0f, x, in, w, in, 0.0f,
+                    y, out);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, in, out, 1.0f, dy, out, w, in,
                     0.0f, dx, in);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, b, 1.0f, dy, out, x, in,
-                    0.0f, dw, in);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, b, 1.0f, dy, out, x, in, 0.0f,
+                    dw, in);
     }
 }
 

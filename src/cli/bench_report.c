@@ -23,8 +23,10 @@ static double gather_basis(const bench_run *run) {
 }
 
 static void print_num(double v, int width, int prec) {
-    if (isfinite(v)) printf(" %*.*f", width, prec, v);
-    else printf(" %*s", width, "-");
+    if (isfinite(v))
+        printf(" %*.*f", width, prec, v);
+    else
+        printf(" %*s", width, "-");
 }
 
 void bench_print_text(const bench_report *r) {
@@ -41,9 +43,10 @@ void bench_print_text(const bench_report *r) {
            (long long)sh->rows, (long long)sh->dim, (long long)sh->batch, (long long)sh->pooling,
            sh->dist == BENCH_DIST_ZIPF ? "zipf" : "uniform");
     if (sh->dist == BENCH_DIST_ZIPF) printf(" alpha=%.3g", sh->alpha);
-    printf("; N=%lld indices, U=%lld distinct rows (all tables); dense %lldx%lld->%lld; seed %llu\n",
-           (long long)m->num_indices, (long long)m->unique_rows, (long long)sh->batch,
-           (long long)sh->dense_in, (long long)sh->dense_out, (unsigned long long)sh->seed);
+    printf(
+        "; N=%lld indices, U=%lld distinct rows (all tables); dense %lldx%lld->%lld; seed %llu\n",
+        (long long)m->num_indices, (long long)m->unique_rows, (long long)sh->batch,
+        (long long)sh->dense_in, (long long)sh->dense_out, (unsigned long long)sh->seed);
     double load[3] = {NAN, NAN, NAN};
     if (getloadavg(load, 3) == 3) printf("load average (1 min) at the end: %.2f\n", load[0]);
     printf("host copy (STREAM-style memcpy, %d threads, read+write bytes): %.1f GB/s\n",
@@ -55,7 +58,8 @@ void bench_print_text(const bench_report *r) {
     printf("context create %.1f ms, input setup %.0f ms", m->create_ms, m->setup_ms);
     if (c) printf("; cpu context create %.1f ms", c->create_ms);
     printf("\nx_copy = GB/s / host copy (%.1f GB/s); x_gather = GB/s / this backend's gather_copy "
-           "(%.1f GB/s)\n\n", basis, gbasis);
+           "(%.1f GB/s)\n\n",
+           basis, gbasis);
 
     printf("%-23s %9s %9s %9s %7s %8s %8s %9s", "op", "median_ms", "min_ms", "GB/s", "x_copy",
            "x_gather", "Mrows/s", "first_ms");
@@ -197,7 +201,8 @@ void bench_print_json(const bench_report *r) {
         for (int i = 0; i < BENCH_OP_COUNT_; i++) {
             const bench_result *o = &r->main->op[i], *co = &r->cpu->op[i];
             if (o->ran != 1 || co->ran != 1) continue;
-            ember_json_key_number(&j, bench_op_name((enum bench_op)i), co->median_ms / o->median_ms);
+            ember_json_key_number(&j, bench_op_name((enum bench_op)i),
+                                  co->median_ms / o->median_ms);
         }
         ember_json_end_object(&j);
     }

@@ -74,8 +74,8 @@ int bench_host_copy(size_t bytes, int threads, int reps, double *gbps, int *thre
     if (ok) {
         size_t chunk = bytes / (size_t)threads;
         for (int t = 0; t < threads; t++) {
-            parts[t] = (copy_part){b + t * chunk, a + t * chunk, chunk, reps, &barrier, times,
-                                   t == 0};
+            parts[t] =
+                (copy_part){b + t * chunk, a + t * chunk, chunk, reps, &barrier, times, t == 0};
         }
         for (int t = 1; t < threads; t++) {
             if (pthread_create(&tids[t], NULL, copy_thread, &parts[t]) != 0) break;

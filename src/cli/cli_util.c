@@ -25,7 +25,9 @@ int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status
 }
 
 int cli_dist_missing(const char *cmd) {
-    fprintf(stderr, "ember %s: --dist needs libember_dist, which this build lacks (MPI was not "
-                    "found: install libopenmpi-dev openmpi-bin and rebuild)\n", cmd);
+    fprintf(stderr,
+            "ember %s: --dist needs libember_dist, which this build lacks (MPI was not "
+            "found: install libopenmpi-dev openmpi-bin and rebuild)\n",
+            cmd);
     return 2;
 }

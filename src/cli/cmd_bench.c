@@ -50,15 +50,26 @@ typedef struct bench_args {
 
 /* Parses the flags into *a; CLI_CONTINUE or the exit code. */
 static int parse_args(int argc, char **argv, bench_args *a) {
-    *a = (bench_args){.kind = EMBER_BACKEND_CPU, .device = -1, .reps = 20, .threads = 0,
-                      .seed = 42, .tables = -1, .rows = -1, .dim = -1, .batch = -1,
-                      .pooling = -1, .dense_in = 400, .dense_out = 400, .alpha = 1.05,
+    *a = (bench_args){.kind = EMBER_BACKEND_CPU,
+                      .device = -1,
+                      .reps = 20,
+                      .threads = 0,
+                      .seed = 42,
+                      .tables = -1,
+                      .rows = -1,
+                      .dim = -1,
+                      .batch = -1,
+                      .pooling = -1,
+                      .dense_in = 400,
+                      .dense_out = 400,
+                      .alpha = 1.05,
                       .dist = BENCH_DIST_UNIFORM};
     const cli_flag flags[] = {
         {"--backend", CLI_BACKEND, &a->kind, .meta = "K", .help = "cpu, cuda or opencl"},
         {"--device", CLI_INT, &a->device, .min = -1, .max = 1000000, .meta = "N",
          .help = "device index", .def = "the backend's default"},
-        {"--json", CLI_SWITCH, &a->json, .help = "one JSON object on one line instead of the table"},
+        {"--json", CLI_SWITCH, &a->json,
+         .help = "one JSON object on one line instead of the table"},
         {"--reps", CLI_INT, &a->reps, .min = 1, .max = 100000, .meta = "N",
          .help = "timed repetitions per op (fewer for slow ops)"},
         {"--op", CLI_STRING, &a->op_list, .meta = "LIST", .help = "ops to time, comma-separated",
@@ -182,8 +193,10 @@ int ember_cmd_bench(int argc, char **argv) {
         if (bench_run_suite(cmd, EMBER_BACKEND_CPU, -1, &cfg, a.verbose, &cpu_run) != 0) return 1;
         rep.cpu = &cpu_run;
     }
-    if (a.json) bench_print_json(&rep);
-    else bench_print_text(&rep);
+    if (a.json)
+        bench_print_json(&rep);
+    else
+        bench_print_text(&rep);
 
     int failed = 0;
     for (int i = 0; i < BENCH_OP_COUNT_; i++) {

@@ -42,9 +42,12 @@ static ember_status make_batch(ember_context *ctx, const dist_bench_opts *o, uin
         num[t] = n;
         if (bench_make_indices(host, n, o->rows, BENCH_DIST_UNIFORM, 1.0, seed + (uint64_t)t))
             st = EMBER_STATUS_OUT_OF_MEMORY;
-        if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_alloc(ctx, (size_t)(n > 0 ? n : 1) * 8, &idx[t]);
-        if (st == EMBER_STATUS_SUCCESS && n > 0) st = ember_buffer_upload(ctx, idx[t], 0, host, (size_t)n * 8);
-        if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_alloc(ctx, (size_t)(o->batch + 1) * 8, &off[t]);
+        if (st == EMBER_STATUS_SUCCESS)
+            st = ember_buffer_alloc(ctx, (size_t)(n > 0 ? n : 1) * 8, &idx[t]);
+        if (st == EMBER_STATUS_SUCCESS && n > 0)
+            st = ember_buffer_upload(ctx, idx[t], 0, host, (size_t)n * 8);
+        if (st == EMBER_STATUS_SUCCESS)
+            st = ember_buffer_alloc(ctx, (size_t)(o->batch + 1) * 8, &off[t]);
         if (st == EMBER_STATUS_SUCCESS)
             st = ember_buffer_upload(ctx, off[t], 0, offs, (size_t)(o->batch + 1) * 8);
     }
@@ -64,7 +67,8 @@ static double slowest_median(double *v, int n) {
 static double bare_alltoall_s(double bytes, int size, int reps) {
     if (size < 2) return 0;
     int per = (int)(bytes / (size - 1) + 0.5);
-    char *s = calloc((size_t)per * (size_t)size + 1, 1), *r = calloc((size_t)per * (size_t)size + 1, 1);
+    char *s = calloc((size_t)per * (size_t)size + 1, 1),
+         *r = calloc((size_t)per * (size_t)size + 1, 1);
     double *t = calloc((size_t)reps, sizeof *t);
     if (!s || !r || !t) {
         free(s), free(r), free(t);
@@ -144,8 +148,9 @@ static void report(const dist_bench_opts *o, ember_dist_comm *comm, step_figures
     printf("  lookup + update time      %.3f ms (ember's ops, with host staging)\n", lookup * 1e3);
     printf("  step time                 %.3f ms\n", total * 1e3);
     if (size > 1 && bare > 0) {
-        printf("  MPI_Alltoall, same bytes  %.3f ms -> ratio %.2f (ember's all-to-all time / bare)\n",
-               bare * 1e3, a2a / bare);
+        printf(
+            "  MPI_Alltoall, same bytes  %.3f ms -> ratio %.2f (ember's all-to-all time / bare)\n",
+            bare * 1e3, a2a / bare);
         printf("  all-to-all bandwidth      %.3f GB/s per rank (ember), %.3f GB/s (bare)\n",
                bytes_mean / a2a / 1e9, bytes_mean / bare / 1e9);
     } else {
@@ -179,20 +184,24 @@ static int bench(const char *cmd, const dist_bench_opts *o) {
     ember_dist_planner_options po = {.batch_per_rank = o->batch, .optimizer = EMBER_OPTIMIZER_SGD};
     if (st == EMBER_STATUS_SUCCESS) st = ember_dist_plan(comm, o->tables, specs, &po, plans);
     if (st == EMBER_STATUS_SUCCESS && rank == 0) {
-        printf("ember bench --dist: %d rank%s, %s, %lld tables of %lld x %lld, batch %lld per rank, "
-               "pooling %lld, SGD\n", size, size == 1 ? "" : "s", ember_backend_name(o->kind),
-               (long long)o->tables, (long long)o->rows, (long long)o->dim, (long long)o->batch,
-               (long long)o->pooling);
+        printf(
+            "ember bench --dist: %d rank%s, %s, %lld tables of %lld x %lld, batch %lld per rank, "
+            "pooling %lld, SGD\n",
+            size, size == 1 ? "" : "s", ember_backend_name(o->kind), (long long)o->tables,
+            (long long)o->rows, (long long)o->dim, (long long)o->batch, (long long)o->pooling);
         ember_dist_plan_print(stdout, size, o->tables, specs, plans);
     }
     /* Every rank reaches the collective calls; a local failure is agreed inside them. */
     if (st == EMBER_STATUS_SUCCESS)
-        st = ember_dist_tables_create(comm, ctx, o->tables, specs, plans, EMBER_OPTIMIZER_SGD, &tabs);
+        st = ember_dist_tables_create(comm, ctx, o->tables, specs, plans, EMBER_OPTIMIZER_SGD,
+                                      &tabs);
     if (st == EMBER_STATUS_SUCCESS) st = run_steps(ctx, tabs, o, rank, &f);
-    if (st == EMBER_STATUS_SUCCESS) report(o, comm, &f);
+    if (st == EMBER_STATUS_SUCCESS)
+        report(o, comm, &f);
     else
         fprintf(stderr, "ember %s: rank %d: %s: %s%s\n", cmd, rank, ember_status_name(st),
-                ember_dist_last_error(comm), ctx ? ember_context_last_error(ctx) : ember_last_error());
+                ember_dist_last_error(comm),
+                ctx ? ember_context_last_error(ctx) : ember_last_error());
     ember_dist_tables_destroy(tabs);
     ember_context_destroy(ctx);
     ember_dist_comm_destroy(comm);
@@ -204,8 +213,10 @@ static int bench(const char *cmd, const dist_bench_opts *o) {
 static int parse_shard(const char *cmd, const cli_flag *flag, const char *value) {
     if (ember_shard_kind_parse(value, (ember_shard_kind *)flag->dst) == EMBER_STATUS_SUCCESS)
         return 0;
-    return cli_usage_error(cmd, "--shard: '%s' is not auto, table-wise, row-wise, column-wise or "
-                                "replicated", value);
+    return cli_usage_error(cmd,
+                           "--shard: '%s' is not auto, table-wise, row-wise, column-wise or "
+                           "replicated",
+                           value);
 }
 
 int ember_cmd_bench_dist(int argc, char **argv) {
@@ -221,8 +232,7 @@ int ember_cmd_bench_dist(int argc, char **argv) {
          .help = "bags per rank and step"},
         {"--pooling", CLI_INT, &o.pooling, .min = 1, .max = 4096, .meta = "L",
          .help = "indices per bag"},
-        {"--steps", CLI_INT, &o.steps, .min = 1, .max = 100000, .meta = "S",
-         .help = "timed steps"},
+        {"--steps", CLI_INT, &o.steps, .min = 1, .max = 100000, .meta = "S", .help = "timed steps"},
         {"--shard", CLI_CUSTOM, &o.shard, .parse = parse_shard, .meta = "K", .def = "auto",
          .help = "auto (the planner), table-wise, row-wise, column-wise, replicated"},
         {"--backend", CLI_BACKEND, &o.kind, .meta = "K", .help = "every rank's backend"},

@@ -249,8 +249,7 @@ static void run_device(const run_opts *o, totals *t, ember_backend_kind kind, in
         ember_json_key_int(&j, "failed", failed);
         ember_json_key_number(&j, "seconds", secs);
         ember_json_end_object(&j);
-    }
-    else
+    } else
         printf("  %s: %d cases, %d failed, %.2f s\n", name, n, failed, secs);
 }
 

@@ -32,8 +32,8 @@ static int rank_device(ember_dist_comm *comm, ember_backend_kind kind) {
     return count > 0 ? local % (int)count : 0;
 }
 
-static int run_cases(const char *cmd, ember_backend_kind kind, int64_t threads,
-                     const char *prefix, uint64_t seed, int verbose) {
+static int run_cases(const char *cmd, ember_backend_kind kind, int64_t threads, const char *prefix,
+                     uint64_t seed, int verbose) {
     ember_dist_comm *comm = NULL;
     ember_status st = ember_dist_comm_init(NULL, NULL, &comm);
     if (st != EMBER_STATUS_SUCCESS) {

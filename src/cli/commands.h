@@ -7,7 +7,7 @@
 int ember_cmd_devices(int argc, char **argv);
 int ember_cmd_demo(int argc, char **argv);
 int ember_cmd_params(int argc, char **argv);
-int ember_cmd_bench(int argc, char **argv);       /* kernels; `--model widedeep` goes to: */
+int ember_cmd_bench(int argc, char **argv); /* kernels; `--model widedeep` goes to: */
 int ember_cmd_bench_model(int argc, char **argv);
 int ember_cmd_check(int argc, char **argv);
 int ember_cmd_train(int argc, char **argv);

@@ -35,8 +35,8 @@ struct ember_context {
     ember_backend_kind kind;
     int device;
     char device_name[256];
-    void *impl;               /* backend-private state */
-    int threads;              /* CPU: 0 = all cores */
+    void *impl;  /* backend-private state */
+    int threads; /* CPU: 0 = all cores */
     ember_math_mode math_mode;
     /* The buffers allocated here and not yet freed (a list through ember_buffer.next), so
      * that destroy can release them and detach their handles (buffer.c). */
@@ -45,11 +45,11 @@ struct ember_context {
 };
 
 struct ember_buffer {
-    ember_context *ctx;       /* NULL once the context was destroyed with it still alive */
+    ember_context *ctx; /* NULL once the context was destroyed with it still alive */
     size_t bytes;
-    void *handle;             /* CPU: host pointer; CUDA: device pointer; OpenCL: cl_mem */
-    int wrapped;              /* 1: the caller's memory (ember_buffer_wrap), never freed here;
-                                 a backend keeps nothing derived from its contents */
+    void *handle; /* CPU: host pointer; CUDA: device pointer; OpenCL: cl_mem */
+    int wrapped;  /* 1: the caller's memory (ember_buffer_wrap), never freed here;
+                     a backend keeps nothing derived from its contents */
     struct ember_buffer *prev, *next; /* ctx->buffers */
 };
 
@@ -62,8 +62,9 @@ typedef enum ember_index_problem_kind {
     EMBER_INDEX_PROBLEM_NONE = 0,
     EMBER_INDEX_PROBLEM_INDEX = 1,        /* indices[position] == value is < 0 or >= rows */
     EMBER_INDEX_PROBLEM_OFFSET_FIRST = 2, /* offsets[0] == value != 0 */
-    EMBER_INDEX_PROBLEM_OFFSET_DECREASING = 3, /* offsets[position] == value < offsets[position-1] */
-    EMBER_INDEX_PROBLEM_OFFSET_LAST = 4   /* offsets[batch] == value != num_indices */
+    EMBER_INDEX_PROBLEM_OFFSET_DECREASING =
+        3,                              /* offsets[position] == value < offsets[position-1] */
+    EMBER_INDEX_PROBLEM_OFFSET_LAST = 4 /* offsets[batch] == value != num_indices */
 } ember_index_problem_kind;
 
 typedef struct ember_index_problem {
@@ -77,106 +78,105 @@ typedef struct ember_index_problem {
  * default written beside it). The list makes the table's fields below and each backend's
  * prototypes (cpu_<name>, ocl_<name>, cuda_<name> in cpu_internal.h, ocl_internal.h,
  * cuda_internal.h), so the three can never disagree with the contract. */
-#define EMBER_BACKEND_OPS(X)                                                                   \
-    /* Device listing: as ember_backend_devices. */                                           \
-    X(REQUIRED, ember_status, devices, (ember_device_info *out, size_t capacity, size_t *count)) \
-    /* Opens device `device` (>= 0, or -1 meaning "the backend's default") on ctx: sets        \
-     * ctx->impl and ctx->device_name; on failure sets the error and frees what it made. */    \
-    X(REQUIRED, ember_status, init, (ember_context *ctx, int device))                          \
-    /* Releases everything init made. */                                                      \
-    X(REQUIRED, void, destroy, (ember_context *ctx))                                           \
-    X(REQUIRED, ember_status, synchronize, (ember_context *ctx))                               \
-    /* threads >= 0 (checked). NULL: the dispatch layer just records the value. */            \
-    X(OPTIONAL, ember_status, set_threads, (ember_context *ctx, int threads))                  \
-    /* mode is a known ember_math_mode (checked). NULL: the mode is recorded and the backend  \
-     * computes strict FP32 anyway. */                                                        \
-    X(OPTIONAL, ember_status, set_math_mode, (ember_context *ctx, ember_math_mode mode))       \
-    /* CUDA: the stream the context's work runs on from now (NULL: its own); work issued      \
-     * before finishes first. NULL: the dispatch layer returns NOT_SUPPORTED. */              \
-    X(OPTIONAL, ember_status, set_stream, (ember_context *ctx, void *stream))                  \
-    /* Memory. alloc sets *handle; bytes > 0. Offsets and sizes are checked. */               \
-    X(REQUIRED, ember_status, buffer_alloc, (ember_context *ctx, size_t bytes, void **handle)) \
-    X(REQUIRED, void, buffer_free, (ember_context *ctx, void *handle))                         \
-    X(REQUIRED, ember_status, buffer_upload,                                                   \
-      (ember_context *ctx, void *handle, size_t offset, const void *src, size_t bytes))        \
-    X(REQUIRED, ember_status, buffer_download,                                                 \
-      (ember_context *ctx, const void *handle, size_t offset, void *dst, size_t bytes))        \
-    X(REQUIRED, ember_status, buffer_zero,                                                     \
-      (ember_context *ctx, void *handle, size_t offset, size_t bytes))                         \
-    /* Checks memory the caller wraps (ember_buffer_wrap; native not NULL, bytes > 0): that it \
-     * is this context's and holds `bytes`, as far as the backend can tell; INVALID_ARGUMENT  \
-     * naming why not. NULL: every handle is taken (host memory cannot be checked). */        \
-    X(OPTIONAL, ember_status, buffer_wrap_check,                                               \
-      (ember_context *ctx, void *native, size_t bytes))                                        \
-    /* The bounds-check pass, run before every op that reads indices: checks offsets (when    \
-     * not NULL; batch + 1 entries) and indices against [0, desc->num_rows). Reports the      \
-     * lowest offending position in *problem and returns SUCCESS; a non-SUCCESS return is a   \
-     * device failure. */                                                                     \
-    X(REQUIRED, ember_status, check_indices,                                                   \
-      (ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,         \
-       const ember_buffer *offsets, ember_index_problem *problem))                             \
-    /* The same pass over every table of a table-batched call (offsets NULL or an array whose \
-     * entries may be NULL), at most one host round trip when all are valid: *table gets the  \
-     * lowest table with a problem (-1: none) and *problem that table's, as check_indices     \
-     * reports it. NULL: the dispatch layer runs check_indices table by table. */             \
-    X(OPTIONAL, ember_status, check_indices_batched,                                           \
-      (ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,                 \
-       const ember_buffer *const *indices, const ember_buffer *const *offsets, int64_t *table, \
-       ember_index_problem *problem))                                                          \
-    /* The ops, with the public API's meaning; arguments already validated and indices        \
-     * checked. */                                                                            \
-    X(REQUIRED, ember_status, lookup,                                                          \
-      (ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *table,           \
-       const ember_buffer *indices, const ember_buffer *offsets, const ember_buffer *weights,  \
-       ember_buffer *out))                                                                     \
-    X(REQUIRED, ember_status, backward_dense,                                                  \
-      (ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,         \
-       const ember_buffer *offsets, const ember_buffer *weights, const ember_buffer *grad_out, \
-       ember_reduction_mode mode, ember_buffer *grad_table))                                   \
-    X(REQUIRED, ember_status, backward_sparse,                                                 \
-      (ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,         \
-       const ember_buffer *offsets, const ember_buffer *weights, const ember_buffer *grad_out, \
-       ember_reduction_mode mode, ember_buffer *unique_ids, ember_buffer *unique_grads,        \
-       int64_t *num_unique))                                                                   \
-    /* unique_ids already checked to be in range. */                                          \
-    X(REQUIRED, ember_status, sparse_step,                                                     \
-      (ember_context *ctx, const ember_optimizer *opt, int64_t num_rows, int64_t dim,          \
-       ember_buffer *table, ember_buffer *state, const ember_buffer *unique_ids,               \
-       const ember_buffer *unique_grads, int64_t num_unique))                                  \
-    /* NULL: the dispatch layer runs backward_sparse into scratch buffers and sparse_step     \
-     * (correct, but materialises the sparse gradient). */                                    \
-    X(OPTIONAL, ember_status, backward_update,                                                 \
-      (ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,         \
-       const ember_buffer *offsets, const ember_buffer *weights, const ember_buffer *grad_out, \
-       ember_reduction_mode mode, const ember_optimizer *opt, ember_buffer *table,             \
-       ember_buffer *state))                                                                   \
-    /* Table-batched forms; descs normalised, every table validated and index-checked.        \
-     * NULL: the dispatch layer calls lookup / backward_update once per table. */             \
-    X(OPTIONAL, ember_status, lookup_batched,                                                  \
-      (ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,                 \
-       const ember_buffer *const *tables, const ember_buffer *const *indices,                  \
-       const ember_buffer *const *offsets, const ember_buffer *const *weights,                 \
-       ember_buffer *out))                                                                     \
-    X(OPTIONAL, ember_status, backward_update_batched,                                         \
-      (ember_context *ctx, int64_t num_tables, const ember_lookup_desc *descs,                 \
-       const ember_buffer *const *indices, const ember_buffer *const *offsets,                 \
-       const ember_buffer *const *weights, const ember_buffer *grad_out,                       \
-       ember_reduction_mode mode, const ember_optimizer *opt, ember_buffer *const *tables,     \
-       ember_buffer *const *states))                                                           \
-    X(REQUIRED, ember_status, dense_step,                                                      \
-      (ember_context *ctx, const ember_optimizer *opt, int64_t n, ember_buffer *param,         \
-       const ember_buffer *grad, ember_buffer *state, ember_buffer *state2))                   \
-    X(REQUIRED, ember_status, dense_forward,                                                   \
-      (ember_context *ctx, int64_t batch, int64_t in, int64_t out, const ember_buffer *x,      \
-       const ember_buffer *w, const ember_buffer *b, ember_activation act, ember_buffer *y))   \
-    X(REQUIRED, ember_status, dense_backward,                                                  \
-      (ember_context *ctx, int64_t batch, int64_t in, int64_t out, const ember_buffer *x,      \
-       const ember_buffer *w, const ember_buffer *y, ember_buffer *dy, ember_activation act,   \
-       ember_buffer *dx, ember_buffer *dw, ember_buffer *db))                                  \
-    X(REQUIRED, ember_status, sigmoid,                                                         \
-      (ember_context *ctx, int64_t n, const ember_buffer *x, ember_buffer *y))                 \
-    X(REQUIRED, ember_status, bce_with_logits,                                                 \
-      (ember_context *ctx, int64_t n, const ember_buffer *logits, const ember_buffer *labels,  \
+#define EMBER_BACKEND_OPS(X)                                                                       \
+    /* Device listing: as ember_backend_devices. */                                                \
+    X(REQUIRED, ember_status, devices, (ember_device_info * out, size_t capacity, size_t * count)) \
+    /* Opens device `device` (>= 0, or -1 meaning "the backend's default") on ctx: sets            \
+     * ctx->impl and ctx->device_name; on failure sets the error and frees what it made. */        \
+    X(REQUIRED, ember_status, init, (ember_context * ctx, int device))                             \
+    /* Releases everything init made. */                                                           \
+    X(REQUIRED, void, destroy, (ember_context * ctx))                                              \
+    X(REQUIRED, ember_status, synchronize, (ember_context * ctx))                                  \
+    /* threads >= 0 (checked). NULL: the dispatch layer just records the value. */                 \
+    X(OPTIONAL, ember_status, set_threads, (ember_context * ctx, int threads))                     \
+    /* mode is a known ember_math_mode (checked). NULL: the mode is recorded and the backend       \
+     * computes strict FP32 anyway. */                                                             \
+    X(OPTIONAL, ember_status, set_math_mode, (ember_context * ctx, ember_math_mode mode))          \
+    /* CUDA: the stream the context's work runs on from now (NULL: its own); work issued           \
+     * before finishes first. NULL: the dispatch layer returns NOT_SUPPORTED. */                   \
+    X(OPTIONAL, ember_status, set_stream, (ember_context * ctx, void *stream))                     \
+    /* Memory. alloc sets *handle; bytes > 0. Offsets and sizes are checked. */                    \
+    X(REQUIRED, ember_status, buffer_alloc, (ember_context * ctx, size_t bytes, void **handle))    \
+    X(REQUIRED, void, buffer_free, (ember_context * ctx, void *handle))                            \
+    X(REQUIRED, ember_status, buffer_upload,                                                       \
+      (ember_context * ctx, void *handle, size_t offset, const void *src, size_t bytes))           \
+    X(REQUIRED, ember_status, buffer_download,                                                     \
+      (ember_context * ctx, const void *handle, size_t offset, void *dst, size_t bytes))           \
+    X(REQUIRED, ember_status, buffer_zero,                                                         \
+      (ember_context * ctx, void *handle, size_t offset, size_t bytes))                            \
+    /* Checks memory the caller wraps (ember_buffer_wrap; native not NULL, bytes > 0): that it     \
+     * is this context's and holds `bytes`, as far as the backend can tell; INVALID_ARGUMENT       \
+     * naming why not. NULL: every handle is taken (host memory cannot be checked). */             \
+    X(OPTIONAL, ember_status, buffer_wrap_check,                                                   \
+      (ember_context * ctx, void *native, size_t bytes))                                           \
+    /* The bounds-check pass, run before every op that reads indices: checks offsets (when         \
+     * not NULL; batch + 1 entries) and indices against [0, desc->num_rows). Reports the           \
+     * lowest offending position in *problem and returns SUCCESS; a non-SUCCESS return is a        \
+     * device failure. */                                                                          \
+    X(REQUIRED, ember_status, check_indices,                                                       \
+      (ember_context * ctx, const ember_lookup_desc *desc, const ember_buffer *indices,            \
+       const ember_buffer *offsets, ember_index_problem *problem))                                 \
+    /* The same pass over every table of a table-batched call (offsets NULL or an array whose      \
+     * entries may be NULL), at most one host round trip when all are valid: *table gets the       \
+     * lowest table with a problem (-1: none) and *problem that table's, as check_indices          \
+     * reports it. NULL: the dispatch layer runs check_indices table by table. */                  \
+    X(OPTIONAL, ember_status, check_indices_batched,                                               \
+      (ember_context * ctx, int64_t num_tables, const ember_lookup_desc *descs,                    \
+       const ember_buffer *const *indices, const ember_buffer *const *offsets, int64_t *table,     \
+       ember_index_problem *problem))                                                              \
+    /* The ops, with the public API's meaning; arguments already validated and indices             \
+     * checked. */                                                                                 \
+    X(REQUIRED, ember_status, lookup,                                                              \
+      (ember_context * ctx, const ember_lookup_desc *desc, const ember_buffer *table,              \
+       const ember_buffer *indices, const ember_buffer *offsets, const ember_buffer *weights,      \
+       ember_buffer *out))                                                                         \
+    X(REQUIRED, ember_status, backward_dense,                                                      \
+      (ember_context * ctx, const ember_lookup_desc *desc, const ember_buffer *indices,            \
+       const ember_buffer *offsets, const ember_buffer *weights, const ember_buffer *grad_out,     \
+       ember_reduction_mode mode, ember_buffer *grad_table))                                       \
+    X(REQUIRED, ember_status, backward_sparse,                                                     \
+      (ember_context * ctx, const ember_lookup_desc *desc, const ember_buffer *indices,            \
+       const ember_buffer *offsets, const ember_buffer *weights, const ember_buffer *grad_out,     \
+       ember_reduction_mode mode, ember_buffer *unique_ids, ember_buffer *unique_grads,            \
+       int64_t *num_unique))                                                                       \
+    /* unique_ids already checked to be in range. */                                               \
+    X(REQUIRED, ember_status, sparse_step,                                                         \
+      (ember_context * ctx, const ember_optimizer *opt, int64_t num_rows, int64_t dim,             \
+       ember_buffer *table, ember_buffer *state, const ember_buffer *unique_ids,                   \
+       const ember_buffer *unique_grads, int64_t num_unique))                                      \
+    /* NULL: the dispatch layer runs backward_sparse into scratch buffers and sparse_step          \
+     * (correct, but materialises the sparse gradient). */                                         \
+    X(OPTIONAL, ember_status, backward_update,                                                     \
+      (ember_context * ctx, const ember_lookup_desc *desc, const ember_buffer *indices,            \
+       const ember_buffer *offsets, const ember_buffer *weights, const ember_buffer *grad_out,     \
+       ember_reduction_mode mode, const ember_optimizer *opt, ember_buffer *table,                 \
+       ember_buffer *state))                                                                       \
+    /* Table-batched forms; descs normalised, every table validated and index-checked.             \
+     * NULL: the dispatch layer calls lookup / backward_update once per table. */                  \
+    X(OPTIONAL, ember_status, lookup_batched,                                                      \
+      (ember_context * ctx, int64_t num_tables, const ember_lookup_desc *descs,                    \
+       const ember_buffer *const *tables, const ember_buffer *const *indices,                      \
+       const ember_buffer *const *offsets, const ember_buffer *const *weights, ember_buffer *out)) \
+    X(OPTIONAL, ember_status, backward_update_batched,                                             \
+      (ember_context * ctx, int64_t num_tables, const ember_lookup_desc *descs,                    \
+       const ember_buffer *const *indices, const ember_buffer *const *offsets,                     \
+       const ember_buffer *const *weights, const ember_buffer *grad_out,                           \
+       ember_reduction_mode mode, const ember_optimizer *opt, ember_buffer *const *tables,         \
+       ember_buffer *const *states))                                                               \
+    X(REQUIRED, ember_status, dense_step,                                                          \
+      (ember_context * ctx, const ember_optimizer *opt, int64_t n, ember_buffer *param,            \
+       const ember_buffer *grad, ember_buffer *state, ember_buffer *state2))                       \
+    X(REQUIRED, ember_status, dense_forward,                                                       \
+      (ember_context * ctx, int64_t batch, int64_t in, int64_t out, const ember_buffer *x,         \
+       const ember_buffer *w, const ember_buffer *b, ember_activation act, ember_buffer *y))       \
+    X(REQUIRED, ember_status, dense_backward,                                                      \
+      (ember_context * ctx, int64_t batch, int64_t in, int64_t out, const ember_buffer *x,         \
+       const ember_buffer *w, const ember_buffer *y, ember_buffer *dy, ember_activation act,       \
+       ember_buffer *dx, ember_buffer *dw, ember_buffer *db))                                      \
+    X(REQUIRED, ember_status, sigmoid,                                                             \
+      (ember_context * ctx, int64_t n, const ember_buffer *x, ember_buffer *y))                    \
+    X(REQUIRED, ember_status, bce_with_logits,                                                     \
+      (ember_context * ctx, int64_t n, const ember_buffer *logits, const ember_buffer *labels,     \
        float *loss, ember_buffer *grad))
 
 /* The version of this contract: of struct ember_backend_ops, struct ember_context and struct
@@ -197,13 +197,14 @@ struct ember_backend_ops {
 };
 
 /* The start of every ops table: `EMBER_BACKEND_OPS_HEADER(EMBER_BACKEND_CPU, "cpu"),`. */
-#define EMBER_BACKEND_OPS_HEADER(kind_, name_)                                                 \
-    .abi_version = EMBER_BACKEND_ABI_VERSION, .size = sizeof(struct ember_backend_ops),       \
+#define EMBER_BACKEND_OPS_HEADER(kind_, name_)                                                     \
+    .abi_version = EMBER_BACKEND_ABI_VERSION, .size = sizeof(struct ember_backend_ops),            \
     .kind = (kind_), .name = (name_)
 
 /* Checks a table that may come from another build (the CUDA plugin): its ABI version and
  * size, then that every REQUIRED op is set. SUCCESS, or BACKEND_NOT_COMPILED with why
- * written to `why` ("<what> was built for backend ABI 2, this libember (0.1.0) expects ABI 3 ..."). */
+ * written to `why` ("<what> was built for backend ABI 2, this libember (0.1.0) expects ABI 3 ...").
+ */
 EMBER_API ember_status ember_backend_ops_check(const struct ember_backend_ops *ops,
                                                const char *what, char *why, size_t why_size);
 
@@ -213,9 +214,9 @@ EMBER_API ember_status ember_backend_ops_check(const struct ember_backend_ops *o
  * CUDA runtime it links does not unload cleanly). The CUDA backend is loaded through it;
  * the tests load deliberately broken plugins through it. */
 EMBER_API const struct ember_backend_ops *ember_backend_plugin_load(const char *path,
-                                                                     const char *symbol,
-                                                                     ember_status *status,
-                                                                     char *why, size_t why_size);
+                                                                    const char *symbol,
+                                                                    ember_status *status, char *why,
+                                                                    size_t why_size);
 
 /* Records a formatted message on ctx (or, when ctx is NULL, in the thread's last error)
  * and returns status, so a backend writes `return ember_error(ctx, ST, "...", ...)`. */
@@ -228,9 +229,9 @@ EMBER_API ember_status ember_error_v(ember_context *ctx, ember_status status, co
                                      va_list ap);
 
 /* zstd-style checks that return, never abort. */
-#define EMBER_RETURN_IF(cond, ctx, status, ...)                                            \
-    do {                                                                                   \
-        if (cond) return ember_error((ctx), (status), __VA_ARGS__);                        \
+#define EMBER_RETURN_IF(cond, ctx, status, ...)                                                    \
+    do {                                                                                           \
+        if (cond) return ember_error((ctx), (status), __VA_ARGS__);                                \
     } while (0)
 /* EMBER_FORWARD_IF_ERROR(expr) comes from util/status.h, shared with the model library. */
 

@@ -17,8 +17,7 @@ static ember_status name_table(ember_context *ctx, ember_status st, int64_t t) {
 /* Validates the arrays and every table's desc, buffers and indices; on success *norm holds
  * num_tables normalised descs (free()d by the caller). */
 static ember_status check_tables(ember_context *ctx, int64_t num_tables,
-                                 const ember_lookup_desc *descs,
-                                 const ember_buffer *const *indices,
+                                 const ember_lookup_desc *descs, const ember_buffer *const *indices,
                                  const ember_buffer *const *offsets,
                                  const ember_buffer *const *weights, const ember_buffer *out,
                                  const char *out_name, ember_lookup_desc **norm) {
@@ -39,16 +38,18 @@ static ember_status check_tables(ember_context *ctx, int64_t num_tables,
     for (int64_t t = 0; t < num_tables && st == EMBER_STATUS_SUCCESS; t++) {
         st = ember_check_lookup_args(ctx, &descs[t], indices[t], offsets ? offsets[t] : NULL,
                                      weights ? weights[t] : NULL, out, out_name, &d[t]);
-        if (st == EMBER_STATUS_SUCCESS && (d[t].batch != d[0].batch ||
-                                           d[t].out_row_stride != d[0].out_row_stride))
+        if (st == EMBER_STATUS_SUCCESS &&
+            (d[t].batch != d[0].batch || d[t].out_row_stride != d[0].out_row_stride))
             st = ember_error(ctx, EMBER_STATUS_SHAPE_MISMATCH,
                              "batch %lld and row stride %lld differ from table 0's (%lld, %lld)",
                              (long long)d[t].batch, (long long)d[t].out_row_stride,
                              (long long)d[0].batch, (long long)d[0].out_row_stride);
         if (st != EMBER_STATUS_SUCCESS) name_table(ctx, st, t);
     }
-    if (st == EMBER_STATUS_SUCCESS) *norm = d;
-    else free(d);
+    if (st == EMBER_STATUS_SUCCESS)
+        *norm = d;
+    else
+        free(d);
     return st;
 }
 
@@ -56,18 +57,15 @@ static ember_status check_tables(ember_context *ctx, int64_t num_tables,
  * grad_out or any table's indices, offsets or weights, and no table is any table's state.
  * A table (or state) named by two entries is not refused; ember.h leaves the result
  * unspecified. */
-static ember_status check_update_alias(ember_context *ctx, int64_t num_tables,
-                                       const ember_optimizer *opt, ember_buffer *const *tables,
-                                       ember_buffer *const *states,
-                                       const ember_buffer *const *indices,
-                                       const ember_buffer *const *offsets,
-                                       const ember_buffer *const *weights,
-                                       const ember_buffer *grad_out) {
+static ember_status
+check_update_alias(ember_context *ctx, int64_t num_tables, const ember_optimizer *opt,
+                   ember_buffer *const *tables, ember_buffer *const *states,
+                   const ember_buffer *const *indices, const ember_buffer *const *offsets,
+                   const ember_buffer *const *weights, const ember_buffer *grad_out) {
     for (int64_t t = 0; t < num_tables; t++) {
         for (int64_t u = 0; u < num_tables; u++) {
             const ember_named_buffer outs[] = {
-                {tables[t], "table"},
-                {states ? ember_used_state(opt, states[u]) : NULL, "state"}};
+                {tables[t], "table"}, {states ? ember_used_state(opt, states[u]) : NULL, "state"}};
             ember_status st = ember_check_embedding_alias(
                 ctx, outs, EMBER_COUNT_OF(outs), (ember_named_buffer){grad_out, "grad_out"},
                 indices[u], offsets ? offsets[u] : NULL, weights ? weights[u] : NULL);
@@ -96,7 +94,8 @@ static ember_status check_all_indices(ember_context *ctx, int64_t num_tables,
         return name_table(ctx, ember_index_problem_status(ctx, &d[t], &p), t);
     }
     for (int64_t t = 0; t < num_tables; t++) {
-        ember_status st = ember_run_index_check(ctx, &d[t], indices[t], offsets ? offsets[t] : NULL);
+        ember_status st =
+            ember_run_index_check(ctx, &d[t], indices[t], offsets ? offsets[t] : NULL);
         if (st != EMBER_STATUS_SUCCESS) return name_table(ctx, st, t);
     }
     return EMBER_STATUS_SUCCESS;
@@ -113,8 +112,8 @@ ember_status ember_embedding_lookup_batched(ember_context *ctx, int64_t num_tabl
     EMBER_RETURN_IF(num_tables > 0 && !tables, ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "tables array is NULL");
     ember_lookup_desc *d;
-    EMBER_FORWARD_IF_ERROR(check_tables(ctx, num_tables, descs, indices, offsets,
-                                        per_sample_weights, out, "out", &d));
+    EMBER_FORWARD_IF_ERROR(
+        check_tables(ctx, num_tables, descs, indices, offsets, per_sample_weights, out, "out", &d));
     ember_status st = EMBER_STATUS_SUCCESS;
     for (int64_t t = 0; t < num_tables && st == EMBER_STATUS_SUCCESS; t++) {
         st = ember_check_table(ctx, &d[t], tables[t], "table");
@@ -122,10 +121,9 @@ ember_status ember_embedding_lookup_batched(ember_context *ctx, int64_t num_tabl
     }
     for (int64_t t = 0; t < num_tables && st == EMBER_STATUS_SUCCESS; t++) {
         const ember_named_buffer outs[] = {{out, "out"}};
-        st = ember_check_embedding_alias(ctx, outs, EMBER_COUNT_OF(outs),
-                                         (ember_named_buffer){tables[t], "table"}, indices[t],
-                                         offsets ? offsets[t] : NULL,
-                                         per_sample_weights ? per_sample_weights[t] : NULL);
+        st = ember_check_embedding_alias(
+            ctx, outs, EMBER_COUNT_OF(outs), (ember_named_buffer){tables[t], "table"}, indices[t],
+            offsets ? offsets[t] : NULL, per_sample_weights ? per_sample_weights[t] : NULL);
         if (st != EMBER_STATUS_SUCCESS) name_table(ctx, st, t);
     }
     if (st == EMBER_STATUS_SUCCESS) st = check_all_indices(ctx, num_tables, d, indices, offsets);
@@ -135,9 +133,9 @@ ember_status ember_embedding_lookup_batched(ember_context *ctx, int64_t num_tabl
                                           per_sample_weights, out);
         } else {
             for (int64_t t = 0; t < num_tables && st == EMBER_STATUS_SUCCESS; t++)
-                st = ctx->ops->lookup(ctx, &d[t], tables[t], indices[t],
-                                      offsets ? offsets[t] : NULL,
-                                      per_sample_weights ? per_sample_weights[t] : NULL, out);
+                st =
+                    ctx->ops->lookup(ctx, &d[t], tables[t], indices[t], offsets ? offsets[t] : NULL,
+                                     per_sample_weights ? per_sample_weights[t] : NULL, out);
         }
     }
     free(d);
@@ -172,8 +170,8 @@ ember_status ember_embedding_backward_update_batched(
     if (st == EMBER_STATUS_SUCCESS && num_tables > 0 && d[0].batch > 0) {
         if (ctx->ops->backward_update_batched) {
             st = ctx->ops->backward_update_batched(ctx, num_tables, d, indices, offsets,
-                                                   per_sample_weights, grad_out, mode, opt,
-                                                   tables, states);
+                                                   per_sample_weights, grad_out, mode, opt, tables,
+                                                   states);
         } else {
             for (int64_t t = 0; t < num_tables && st == EMBER_STATUS_SUCCESS; t++)
                 st = ember_dispatch_backward_update(

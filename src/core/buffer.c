@@ -24,8 +24,7 @@ ember_status ember_buffer_alloc(ember_context *ctx, size_t bytes, ember_buffer *
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     EMBER_RETURN_IF(!out, ctx, EMBER_STATUS_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
-    EMBER_RETURN_IF(bytes == 0, ctx, EMBER_STATUS_INVALID_ARGUMENT,
-                    "cannot allocate 0 bytes");
+    EMBER_RETURN_IF(bytes == 0, ctx, EMBER_STATUS_INVALID_ARGUMENT, "cannot allocate 0 bytes");
     void *handle = NULL;
     EMBER_FORWARD_IF_ERROR(ctx->ops->buffer_alloc(ctx, bytes, &handle));
     *out = new_handle(ctx, bytes, handle, 0);
@@ -38,8 +37,7 @@ ember_status ember_buffer_alloc(ember_context *ctx, size_t bytes, ember_buffer *
     return EMBER_STATUS_SUCCESS;
 }
 
-ember_status ember_buffer_wrap(ember_context *ctx, void *native, size_t bytes,
-                               ember_buffer **out) {
+ember_status ember_buffer_wrap(ember_context *ctx, void *native, size_t bytes, ember_buffer **out) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     EMBER_RETURN_IF(!out, ctx, EMBER_STATUS_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
@@ -54,7 +52,9 @@ ember_status ember_buffer_wrap(ember_context *ctx, void *native, size_t bytes,
     return EMBER_STATUS_SUCCESS;
 }
 
-void *ember_buffer_native(const ember_buffer *buf) { return buf ? buf->handle : NULL; }
+void *ember_buffer_native(const ember_buffer *buf) {
+    return buf ? buf->handle : NULL;
+}
 
 /* Releases the buffer's memory (not wrapped memory: the caller's) and takes it off its
  * context's list; the handle stays. */
@@ -86,7 +86,9 @@ size_t ember_buffer_release_all(ember_context *ctx) {
     return n;
 }
 
-size_t ember_buffer_size(const ember_buffer *buf) { return buf ? buf->bytes : 0; }
+size_t ember_buffer_size(const ember_buffer *buf) {
+    return buf ? buf->bytes : 0;
+}
 
 /* [offset, offset + bytes) lies inside buf. */
 static ember_status check_range(ember_context *ctx, const ember_buffer *buf, size_t offset,
@@ -116,8 +118,7 @@ ember_status ember_buffer_download(ember_context *ctx, const ember_buffer *src, 
     return ctx->ops->buffer_download(ctx, src->handle, offset, dst, bytes);
 }
 
-ember_status ember_buffer_zero(ember_context *ctx, ember_buffer *buf, size_t offset,
-                               size_t bytes) {
+ember_status ember_buffer_zero(ember_context *ctx, ember_buffer *buf, size_t offset, size_t bytes) {
     EMBER_FORWARD_IF_ERROR(check_range(ctx, buf, offset, bytes, NULL, NULL));
     if (bytes == 0) return EMBER_STATUS_SUCCESS;
     return ctx->ops->buffer_zero(ctx, buf->handle, offset, bytes);

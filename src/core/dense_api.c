@@ -55,7 +55,7 @@ ember_status ember_dense_backward(ember_context *ctx, int64_t batch, int64_t in,
     const ember_named_buffer ins[] = {{x, "x"}, {w, "w"}, {y, "y"}};
     EMBER_FORWARD_IF_ERROR(
         ember_check_no_alias(ctx, outs, EMBER_COUNT_OF(outs), ins, EMBER_COUNT_OF(ins)));
-    if (batch == 0) { /* the gradient of an empty batch is zero */
+    if (batch == 0) {        /* the gradient of an empty batch is zero */
         size_t dw_bytes = 0; /* checked above not to overflow */
         EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "dw", out, in, sizeof(float), &dw_bytes));
         EMBER_FORWARD_IF_ERROR(ember_buffer_zero(ctx, dw, 0, dw_bytes));

@@ -53,8 +53,8 @@ static ember_status check_backward_args(ember_context *ctx, const ember_lookup_d
                                         const ember_buffer *indices, const ember_buffer *offsets,
                                         const ember_buffer *weights, const ember_buffer *grad_out,
                                         ember_reduction_mode mode, ember_lookup_desc *d) {
-    EMBER_FORWARD_IF_ERROR(ember_check_lookup_args(ctx, desc, indices, offsets, weights,
-                                                   grad_out, "grad_out", d));
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_lookup_args(ctx, desc, indices, offsets, weights, grad_out, "grad_out", d));
     return ember_check_mode(ctx, mode);
 }
 
@@ -62,8 +62,8 @@ static ember_status check_backward_args(ember_context *ctx, const ember_lookup_d
  * every index is in range. */
 static ember_status check_backward_inputs(ember_context *ctx, const ember_lookup_desc *d,
                                           const ember_named_buffer *outs, size_t num_outs,
-                                          const ember_buffer *grad_out,
-                                          const ember_buffer *indices, const ember_buffer *offsets,
+                                          const ember_buffer *grad_out, const ember_buffer *indices,
+                                          const ember_buffer *offsets,
                                           const ember_buffer *weights) {
     EMBER_FORWARD_IF_ERROR(ember_check_embedding_alias(ctx, outs, num_outs,
                                                        (ember_named_buffer){grad_out, "grad_out"},
@@ -75,8 +75,7 @@ ember_status ember_embedding_backward_dense(ember_context *ctx, const ember_look
                                             const ember_buffer *indices,
                                             const ember_buffer *offsets,
                                             const ember_buffer *per_sample_weights,
-                                            const ember_buffer *grad_out,
-                                            ember_reduction_mode mode,
+                                            const ember_buffer *grad_out, ember_reduction_mode mode,
                                             ember_buffer *grad_table) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     ember_lookup_desc d;
@@ -116,8 +115,8 @@ ember_status ember_embedding_backward_sparse(ember_context *ctx, const ember_loo
         *num_unique = 0;
         return EMBER_STATUS_SUCCESS;
     }
-    return ctx->ops->backward_sparse(ctx, &d, indices, offsets, per_sample_weights, grad_out,
-                                     mode, unique_ids, unique_grads, num_unique);
+    return ctx->ops->backward_sparse(ctx, &d, indices, offsets, per_sample_weights, grad_out, mode,
+                                     unique_ids, unique_grads, num_unique);
 }
 
 ember_status ember_embedding_backward_update(ember_context *ctx, const ember_lookup_desc *desc,
@@ -125,9 +124,8 @@ ember_status ember_embedding_backward_update(ember_context *ctx, const ember_loo
                                              const ember_buffer *offsets,
                                              const ember_buffer *per_sample_weights,
                                              const ember_buffer *grad_out,
-                                             ember_reduction_mode mode,
-                                             const ember_optimizer *opt, ember_buffer *table,
-                                             ember_buffer *state) {
+                                             ember_reduction_mode mode, const ember_optimizer *opt,
+                                             ember_buffer *table, ember_buffer *state) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     ember_lookup_desc d;
     EMBER_FORWARD_IF_ERROR(
@@ -137,17 +135,17 @@ ember_status ember_embedding_backward_update(ember_context *ctx, const ember_loo
     const ember_named_buffer outs[] = {{table, "table"}, {ember_used_state(opt, state), "state"}};
     EMBER_FORWARD_IF_ERROR(check_backward_inputs(ctx, &d, outs, EMBER_COUNT_OF(outs), grad_out,
                                                  indices, offsets, per_sample_weights));
-    return ember_dispatch_backward_update(ctx, &d, indices, offsets, per_sample_weights,
-                                          grad_out, mode, opt, table, state);
+    return ember_dispatch_backward_update(ctx, &d, indices, offsets, per_sample_weights, grad_out,
+                                          mode, opt, table, state);
 }
 
 ember_status ember_dispatch_backward_update(ember_context *ctx, const ember_lookup_desc *d,
                                             const ember_buffer *indices,
                                             const ember_buffer *offsets,
                                             const ember_buffer *weights,
-                                            const ember_buffer *grad_out,
-                                            ember_reduction_mode mode, const ember_optimizer *opt,
-                                            ember_buffer *table, ember_buffer *state) {
+                                            const ember_buffer *grad_out, ember_reduction_mode mode,
+                                            const ember_optimizer *opt, ember_buffer *table,
+                                            ember_buffer *state) {
     if (d->batch == 0 || d->num_indices == 0) return EMBER_STATUS_SUCCESS;
     if (ctx->ops->backward_update)
         return ctx->ops->backward_update(ctx, d, indices, offsets, weights, grad_out, mode, opt,
@@ -158,8 +156,8 @@ ember_status ember_dispatch_backward_update(ember_context *ctx, const ember_look
     int64_t n = 0;
     size_t ids_bytes = 0, grads_bytes = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_ids", d->num_indices, 1, 8, &ids_bytes));
-    EMBER_FORWARD_IF_ERROR(
-        ember_check_bytes(ctx, "unique_grads", d->num_indices, d->dim, sizeof(float), &grads_bytes));
+    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "unique_grads", d->num_indices, d->dim,
+                                             sizeof(float), &grads_bytes));
     ember_status st = ember_buffer_alloc(ctx, ids_bytes, &ids);
     if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_alloc(ctx, grads_bytes, &grads);
     if (st == EMBER_STATUS_SUCCESS)

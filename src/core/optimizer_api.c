@@ -40,10 +40,9 @@ int64_t ember_optimizer_state_size(ember_optimizer_kind kind, int64_t rows, int6
     }
 }
 
-ember_status ember_dense_optimizer_step(ember_context *ctx, const ember_optimizer *opt,
-                                        int64_t n, ember_buffer *param,
-                                        const ember_buffer *grad, ember_buffer *state,
-                                        ember_buffer *state2) {
+ember_status ember_dense_optimizer_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
+                                        ember_buffer *param, const ember_buffer *grad,
+                                        ember_buffer *state, ember_buffer *state2) {
     EMBER_FORWARD_IF_ERROR(ember_check_context(ctx));
     EMBER_FORWARD_IF_ERROR(ember_check_optimizer(ctx, opt, 0));
     size_t need = 0;

@@ -14,8 +14,7 @@ static ember_status bad(const char *what) {
 
 ember_status ember_widedeep_count_params(const ember_widedeep_spec *s, ember_param_count *out) {
     if (!s || !out) return bad("spec or out is NULL");
-    if (s->num_wide_fields < 0 || s->num_deep_fields < 0 || s->num_numeric < 0 ||
-        s->num_hidden < 0)
+    if (s->num_wide_fields < 0 || s->num_deep_fields < 0 || s->num_numeric < 0 || s->num_hidden < 0)
         return bad("negative count");
     if ((s->num_wide_fields && !s->wide_buckets) ||
         (s->num_deep_fields && (!s->vocab || !s->emb_dim)) || (s->num_hidden && !s->hidden))

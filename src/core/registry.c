@@ -33,7 +33,8 @@ const char *ember_backend_name(ember_backend_kind kind) {
 }
 
 ember_status ember_backend_parse(const char *name, ember_backend_kind *kind) {
-    if (!name || !kind) return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "name or kind is NULL");
+    if (!name || !kind)
+        return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "name or kind is NULL");
     for (size_t i = 0; i < NUM_BACKEND_NAMES; i++) {
         const char *a = name, *b = backend_names[i].name;
         while (*a && *b && tolower((unsigned char)*a) == *b) a++, b++;
@@ -72,10 +73,10 @@ ember_status ember_backend_ops_check(const struct ember_backend_ops *ops, const 
     }
 #define EMBER_OP_IS_REQUIRED_REQUIRED 1
 #define EMBER_OP_IS_REQUIRED_OPTIONAL 0
-#define CHECK_PRESENT_(presence, ret, op, params)                                              \
-    if (EMBER_OP_IS_REQUIRED_##presence && !ops->op) {                                         \
-        snprintf(why, why_size, "%s lacks the required op %s", what, #op);                     \
-        return EMBER_STATUS_BACKEND_NOT_COMPILED;                                              \
+#define CHECK_PRESENT_(presence, ret, op, params)                                                  \
+    if (EMBER_OP_IS_REQUIRED_##presence && !ops->op) {                                             \
+        snprintf(why, why_size, "%s lacks the required op %s", what, #op);                         \
+        return EMBER_STATUS_BACKEND_NOT_COMPILED;                                                  \
     }
     EMBER_BACKEND_OPS(CHECK_PRESENT_)
 #undef CHECK_PRESENT_
@@ -209,8 +210,8 @@ int ember_backend_compiled(ember_backend_kind kind) {
     }
 }
 
-ember_status ember_backend_devices(ember_backend_kind kind, ember_device_info *out,
-                                   size_t capacity, size_t *count) {
+ember_status ember_backend_devices(ember_backend_kind kind, ember_device_info *out, size_t capacity,
+                                   size_t *count) {
     if (!count) return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "count is NULL");
     if (capacity > 0 && !out)
         return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "out is NULL with capacity %zu",
@@ -248,16 +249,15 @@ ember_status ember_context_create(ember_context **out, ember_backend_kind kind, 
     if (!ops) return ember_error(NULL, st, "%s", reason);
     ember_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
-        return ember_error(NULL, EMBER_STATUS_OUT_OF_MEMORY, "cannot allocate a context (%zu bytes)",
-                           sizeof *ctx);
+        return ember_error(NULL, EMBER_STATUS_OUT_OF_MEMORY,
+                           "cannot allocate a context (%zu bytes)", sizeof *ctx);
     ctx->ops = ops;
     ctx->kind = kind;
     ctx->device = device;
     st = ops->init(ctx, device);
     if (st != EMBER_STATUS_SUCCESS) {
         if (ctx->last_error[0])
-            ember_error(NULL, st, "%s backend, device %d: %s", ops->name, device,
-                        ctx->last_error);
+            ember_error(NULL, st, "%s backend, device %d: %s", ops->name, device, ctx->last_error);
         else
             ember_error(NULL, st, "%s backend, device %d", ops->name, device);
         free(ctx);

@@ -6,8 +6,8 @@
 
 const char *ember_status_string(ember_status status) {
     switch (status) {
-#define EMBER_STATUS_MSG_(name, msg)                                                        \
-    case EMBER_STATUS_##name:                                                               \
+#define EMBER_STATUS_MSG_(name, msg)                                                               \
+    case EMBER_STATUS_##name:                                                                      \
         return msg;
         EMBER_STATUS_LIST(EMBER_STATUS_MSG_)
 #undef EMBER_STATUS_MSG_
@@ -18,8 +18,8 @@ const char *ember_status_string(ember_status status) {
 
 const char *ember_status_name(ember_status status) {
     switch (status) {
-#define EMBER_STATUS_NAME_(name, msg)                                                       \
-    case EMBER_STATUS_##name:                                                               \
+#define EMBER_STATUS_NAME_(name, msg)                                                              \
+    case EMBER_STATUS_##name:                                                                      \
         return #name;
         EMBER_STATUS_LIST(EMBER_STATUS_NAME_)
 #undef EMBER_STATUS_NAME_
@@ -31,7 +31,9 @@ const char *ember_status_name(ember_status status) {
 /* Errors of calls that have no context (create, device listing) land here, per thread. */
 static _Thread_local char thread_last_error[2048];
 
-const char *ember_last_error(void) { return thread_last_error; }
+const char *ember_last_error(void) {
+    return thread_last_error;
+}
 
 ember_status ember_error_v(ember_context *ctx, ember_status status, const char *fmt, va_list ap) {
     char *dst = ctx ? ctx->last_error : thread_last_error;

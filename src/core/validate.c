@@ -51,20 +51,17 @@ static int same_memory(const ember_context *ctx, const ember_buffer *a, const em
 }
 
 ember_status ember_check_no_alias(ember_context *ctx, const ember_named_buffer *outs,
-                                  size_t num_outs, const ember_named_buffer *ins,
-                                  size_t num_ins) {
+                                  size_t num_outs, const ember_named_buffer *ins, size_t num_ins) {
     for (size_t o = 0; o < num_outs; o++) {
         const ember_buffer *b = outs[o].buf;
         if (!b) continue;
         for (size_t k = o + 1; k < num_outs; k++)
-            EMBER_RETURN_IF(same_memory(ctx, outs[k].buf, b), ctx,
-                            EMBER_STATUS_INVALID_ARGUMENT,
+            EMBER_RETURN_IF(same_memory(ctx, outs[k].buf, b), ctx, EMBER_STATUS_INVALID_ARGUMENT,
                             "%s and %s are the same buffer or share memory (an op's outputs "
                             "must be distinct)",
                             outs[o].name, outs[k].name);
         for (size_t i = 0; i < num_ins; i++)
-            EMBER_RETURN_IF(same_memory(ctx, ins[i].buf, b), ctx,
-                            EMBER_STATUS_INVALID_ARGUMENT,
+            EMBER_RETURN_IF(same_memory(ctx, ins[i].buf, b), ctx, EMBER_STATUS_INVALID_ARGUMENT,
                             "%s (written) and %s (read) are the same buffer or share memory: "
                             "give the output its own buffer",
                             outs[o].name, ins[i].name);
@@ -74,8 +71,7 @@ ember_status ember_check_no_alias(ember_context *ctx, const ember_named_buffer *
 
 ember_status ember_check_embedding_alias(ember_context *ctx, const ember_named_buffer *outs,
                                          size_t num_outs, ember_named_buffer data,
-                                         const ember_buffer *indices,
-                                         const ember_buffer *offsets,
+                                         const ember_buffer *indices, const ember_buffer *offsets,
                                          const ember_buffer *weights) {
     const ember_named_buffer ins[] = {
         data, {indices, "indices"}, {offsets, "offsets"}, {weights, "per_sample_weights"}};
@@ -140,8 +136,8 @@ ember_status ember_check_lookup_args(ember_context *ctx, const ember_lookup_desc
         EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "offsets", d.batch + 1, 1, isz, &need));
         EMBER_FORWARD_IF_ERROR(ember_check_buffer(ctx, offsets, "offsets", need));
     }
-    EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "per_sample_weights", d.num_indices, 1,
-                                             sizeof(float), &need));
+    EMBER_FORWARD_IF_ERROR(
+        ember_check_bytes(ctx, "per_sample_weights", d.num_indices, 1, sizeof(float), &need));
     EMBER_FORWARD_IF_ERROR(ember_check_optional_buffer(ctx, weights, "per_sample_weights", need));
     EMBER_FORWARD_IF_ERROR(
         ember_check_bytes(ctx, out_name, d.batch, d.out_row_stride, sizeof(float), &need));
@@ -182,11 +178,9 @@ ember_status ember_index_problem_status(ember_context *ctx, const ember_lookup_d
     case EMBER_INDEX_PROBLEM_OFFSET_LAST:
         return ember_error(ctx, EMBER_STATUS_BAD_OFFSETS,
                            "offsets[%lld] = %lld, must equal the number of indices %lld",
-                           (long long)p.position, (long long)p.value,
-                           (long long)norm->num_indices);
+                           (long long)p.position, (long long)p.value, (long long)norm->num_indices);
     default:
-        return ember_error(ctx, EMBER_STATUS_INTERNAL, "index check returned kind %d",
-                           (int)p.kind);
+        return ember_error(ctx, EMBER_STATUS_INTERNAL, "index check returned kind %d", (int)p.kind);
     }
 }
 
@@ -206,11 +200,10 @@ ember_status ember_check_optimizer(ember_context *ctx, const ember_optimizer *op
                         "for embedding tables");
         EMBER_RETURN_IF(opt->step < 1, ctx, EMBER_STATUS_INVALID_ARGUMENT,
                         "Adam step = %lld (1-based)", (long long)opt->step);
-        EMBER_RETURN_IF(!(opt->beta1 >= 0.0f && opt->beta1 < 1.0f && opt->beta2 >= 0.0f &&
-                          opt->beta2 < 1.0f),
-                        ctx, EMBER_STATUS_INVALID_ARGUMENT,
-                        "Adam betas (%g, %g) must be in [0, 1)", (double)opt->beta1,
-                        (double)opt->beta2);
+        EMBER_RETURN_IF(
+            !(opt->beta1 >= 0.0f && opt->beta1 < 1.0f && opt->beta2 >= 0.0f && opt->beta2 < 1.0f),
+            ctx, EMBER_STATUS_INVALID_ARGUMENT, "Adam betas (%g, %g) must be in [0, 1)",
+            (double)opt->beta1, (double)opt->beta2);
         break;
     default:
         return ember_error(ctx, EMBER_STATUS_INVALID_ARGUMENT, "unknown optimizer kind %d",
@@ -218,9 +211,8 @@ ember_status ember_check_optimizer(ember_context *ctx, const ember_optimizer *op
     }
     EMBER_RETURN_IF(!isfinite(opt->learning_rate), ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "learning rate %g is not finite", (double)opt->learning_rate);
-    EMBER_RETURN_IF(!(opt->eps >= 0.0f) || !isfinite(opt->eps), ctx,
-                    EMBER_STATUS_INVALID_ARGUMENT, "eps %g (must be finite and >= 0)",
-                    (double)opt->eps);
+    EMBER_RETURN_IF(!(opt->eps >= 0.0f) || !isfinite(opt->eps), ctx, EMBER_STATUS_INVALID_ARGUMENT,
+                    "eps %g (must be finite and >= 0)", (double)opt->eps);
     EMBER_RETURN_IF(!isfinite(opt->weight_decay), ctx, EMBER_STATUS_INVALID_ARGUMENT,
                     "weight decay %g is not finite", (double)opt->weight_decay);
     return EMBER_STATUS_SUCCESS;
@@ -239,13 +231,13 @@ ember_status ember_check_table(ember_context *ctx, const ember_lookup_desc *d,
     return ember_check_buffer(ctx, table, name, need);
 }
 
-ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer *opt,
-                                      int64_t rows, int64_t dim, const ember_buffer *state) {
+ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer *opt, int64_t rows,
+                                      int64_t dim, const ember_buffer *state) {
     EMBER_FORWARD_IF_ERROR(ember_check_optimizer(ctx, opt, 1));
     int64_t floats = ember_optimizer_state_size(opt->kind, rows, dim);
     EMBER_RETURN_IF(floats < 0, ctx, EMBER_STATUS_INVALID_ARGUMENT,
-                    "optimizer state of %lld x %lld: negative or overflowing size",
-                    (long long)rows, (long long)dim);
+                    "optimizer state of %lld x %lld: negative or overflowing size", (long long)rows,
+                    (long long)dim);
     if (floats == 0) return EMBER_STATUS_SUCCESS;
     size_t need = 0;
     EMBER_FORWARD_IF_ERROR(ember_check_bytes(ctx, "state", floats, 1, sizeof(float), &need));

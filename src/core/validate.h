@@ -26,8 +26,7 @@ typedef struct ember_named_buffer {
  * of an optimizer step, dy of the dense backward) are listed once, among the outputs.
  * INVALID_ARGUMENT naming both arguments otherwise; NULL entries are skipped. */
 ember_status ember_check_no_alias(ember_context *ctx, const ember_named_buffer *outs,
-                                  size_t num_outs, const ember_named_buffer *ins,
-                                  size_t num_ins);
+                                  size_t num_outs, const ember_named_buffer *ins, size_t num_ins);
 #define EMBER_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 /* `state` when the (validated) optimizer uses one, else NULL: SGD ignores its state
  * argument, so whatever is passed there is no output. */
@@ -70,15 +69,14 @@ ember_status ember_check_mode(ember_context *ctx, ember_reduction_mode mode);
 ember_status ember_check_table(ember_context *ctx, const ember_lookup_desc *d,
                                const ember_buffer *table, const char *name);
 /* The optimizer is valid for sparse updates and `state` holds what its kind needs. */
-ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer *opt,
-                                      int64_t rows, int64_t dim, const ember_buffer *state);
+ember_status ember_check_sparse_state(ember_context *ctx, const ember_optimizer *opt, int64_t rows,
+                                      int64_t dim, const ember_buffer *state);
 
 /* The aliasing rule for the embedding ops: no output in `outs` is indices, offsets,
  * per-sample weights or `data` (the table a lookup reads, the gradient a backward reads). */
 ember_status ember_check_embedding_alias(ember_context *ctx, const ember_named_buffer *outs,
                                          size_t num_outs, ember_named_buffer data,
-                                         const ember_buffer *indices,
-                                         const ember_buffer *offsets,
+                                         const ember_buffer *indices, const ember_buffer *offsets,
                                          const ember_buffer *weights);
 
 /* Runs a validated, index-checked fused backward + update: the backend's fused entry, or
@@ -87,8 +85,8 @@ ember_status ember_dispatch_backward_update(ember_context *ctx, const ember_look
                                             const ember_buffer *indices,
                                             const ember_buffer *offsets,
                                             const ember_buffer *weights,
-                                            const ember_buffer *grad_out,
-                                            ember_reduction_mode mode, const ember_optimizer *opt,
-                                            ember_buffer *table, ember_buffer *state);
+                                            const ember_buffer *grad_out, ember_reduction_mode mode,
+                                            const ember_optimizer *opt, ember_buffer *table,
+                                            ember_buffer *state);
 
 #endif

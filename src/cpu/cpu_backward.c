@@ -11,7 +11,9 @@
 #endif
 #define PREFETCH_AHEAD PREFETCH_AHEAD_BW
 
-static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
+static size_t round64(size_t b) {
+    return (b + 63) & ~(size_t)63;
+}
 
 /* ---------------------------------------------------------------------------------------
  * Scatter path: no sort. One stable counting pass deals the positions into buckets by a
@@ -25,9 +27,9 @@ static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 #define SCATTER_BUCKETS_PER_THREAD 8
 
-static inline __attribute__((always_inline)) void
-scatter_one(const cpu_bwd *bw, float *dst, int64_t dim, const int64_t W, int sgd, float lr,
-            int64_t p, int64_t r) {
+static inline __attribute__((always_inline)) void scatter_one(const cpu_bwd *bw, float *dst,
+                                                              int64_t dim, const int64_t W, int sgd,
+                                                              float lr, int64_t p, int64_t r) {
     float s;
     int plain;
     const float *g = cpu_bwd_grad_row(bw, p, &s, &plain);
@@ -52,9 +54,10 @@ scatter_one(const cpu_bwd *bw, float *dst, int64_t dim, const int64_t W, int sgd
 }
 
 /* Applies positions list[0..count) (or 0..count-1 themselves when list is NULL), in order. */
-static inline __attribute__((always_inline)) void
-scatter_kernel(const cpu_bwd *bw, float *dst, const int64_t W, int sgd, float lr,
-               const int64_t *list, int64_t count) {
+static inline __attribute__((always_inline)) void scatter_kernel(const cpu_bwd *bw, float *dst,
+                                                                 const int64_t W, int sgd, float lr,
+                                                                 const int64_t *list,
+                                                                 int64_t count) {
     const ember_lookup_desc *desc = bw->desc;
     const int64_t pad = desc->padding_idx, dim = desc->dim;
     const int is32 = desc->index_type == EMBER_INDEX_INT32;
@@ -76,12 +79,12 @@ scatter_kernel(const cpu_bwd *bw, float *dst, const int64_t W, int sgd, float lr
 #undef ROW
 }
 
-typedef void (*scatter_fn)(const cpu_bwd *bw, float *dst, int sgd, float lr,
-                           const int64_t *list, int64_t count);
-#define DEFINE_SCATTER(NAME, W)                                                            \
-    CPU_HOT static void NAME(const cpu_bwd *bw, float *dst, int sgd, float lr,             \
-                             const int64_t *list, int64_t count) {                         \
-        scatter_kernel(bw, dst, W, sgd, lr, list, count);                                  \
+typedef void (*scatter_fn)(const cpu_bwd *bw, float *dst, int sgd, float lr, const int64_t *list,
+                           int64_t count);
+#define DEFINE_SCATTER(NAME, W)                                                                    \
+    CPU_HOT static void NAME(const cpu_bwd *bw, float *dst, int sgd, float lr,                     \
+                             const int64_t *list, int64_t count) {                                 \
+        scatter_kernel(bw, dst, W, sgd, lr, list, count);                                          \
     }
 DEFINE_SCATTER(scatter_8, 8)
 DEFINE_SCATTER(scatter_16, 16)
@@ -100,19 +103,32 @@ static ember_status scatter_run(ember_context *ctx, const ember_lookup_desc *des
                                 float *dst, int sgd, float lr) {
     scatter_fn fn;
     switch (desc->dim) {
-    case 8: fn = scatter_8; break;
-    case 16: fn = scatter_16; break;
-    case 32: fn = scatter_32; break;
-    case 64: fn = scatter_64; break;
-    case 128: fn = scatter_128; break;
-    default: fn = scatter_any; break;
+    case 8:
+        fn = scatter_8;
+        break;
+    case 16:
+        fn = scatter_16;
+        break;
+    case 32:
+        fn = scatter_32;
+        break;
+    case 64:
+        fn = scatter_64;
+        break;
+    case 128:
+        fn = scatter_128;
+        break;
+    default:
+        fn = scatter_any;
+        break;
     }
     const int64_t n = desc->num_indices;
     const int nt = cpu_threads_for(ctx, n * ((desc->dim * 4 + 63) / 64) * 2);
     const int64_t K = nt > 1 ? (int64_t)nt * SCATTER_BUCKETS_PER_THREAD : 1;
     size_t bwd_bytes = cpu_bwd_scratch_bytes(desc, 0, 1);
     size_t list_bytes = nt > 1 ? round64((size_t)n * sizeof(int64_t)) : 0;
-    size_t hist_bytes = nt > 1 ? round64(((size_t)nt * (size_t)K + (size_t)K + 1) * sizeof(int64_t)) : 0;
+    size_t hist_bytes =
+        nt > 1 ? round64(((size_t)nt * (size_t)K + (size_t)K + 1) * sizeof(int64_t)) : 0;
     char *mem = (char *)cpu_scratch(ctx, list_bytes + hist_bytes + bwd_bytes);
     if (!mem) return EMBER_STATUS_OUT_OF_MEMORY;
     cpu_bwd bw;
@@ -125,7 +141,7 @@ static ember_status scatter_run(ember_context *ctx, const ember_lookup_desc *des
     }
     int64_t *list = (int64_t *)mem;
     int64_t *hist = (int64_t *)(mem + list_bytes); /* [thread][bucket] */
-    int64_t *start = hist + (int64_t)nt * K;          /* [bucket], K + 1 entries */
+    int64_t *start = hist + (int64_t)nt * K;       /* [bucket], K + 1 entries */
     const int is32 = desc->index_type == EMBER_INDEX_INT32;
     const int64_t *i64 = (const int64_t *)bw.indices;
     const int32_t *i32 = (const int32_t *)bw.indices;
@@ -166,7 +182,8 @@ static ember_status scatter_run(ember_context *ctx, const ember_lookup_desc *des
 #pragma omp barrier
 #pragma omp for schedule(dynamic, 1)
         for (int64_t k = 0; k < K; k++)
-            if (start[k + 1] > start[k]) fn(&bw, dst, sgd, lr, list + start[k], start[k + 1] - start[k]);
+            if (start[k + 1] > start[k])
+                fn(&bw, dst, sgd, lr, list + start[k], start[k + 1] - start[k]);
     }
     return EMBER_STATUS_SUCCESS;
 }
@@ -190,7 +207,7 @@ typedef struct group_job {
     float *state;               /* UPDATE: NULL for SGD */
     float *acc;                 /* threads x round64(dim) floats */
     int threads;
-    size_t acc_stride;          /* floats */
+    size_t acc_stride; /* floats */
 } group_job;
 
 static inline __attribute__((always_inline)) void
@@ -217,8 +234,8 @@ group_sum(const group_job *j, int64_t lo, int64_t hi, float *acc, const int64_t 
     }
 }
 
-static inline __attribute__((always_inline)) void group_chunk(const group_job *j, int c,
-                                                              float *acc, const int64_t W) {
+static inline __attribute__((always_inline)) void group_chunk(const group_job *j, int c, float *acc,
+                                                              const int64_t W) {
     const cpu_groups *gr = j->gr;
     const cpu_bwd *bw = j->bw;
     const int64_t dim = bw->desc->dim;
@@ -240,8 +257,8 @@ static inline __attribute__((always_inline)) void group_chunk(const group_job *j
             if (state && rowwise) __builtin_prefetch(state + rr, 1, 3);
             float s;
             int plain;
-            cpu_prefetch_lines(cpu_bwd_grad_row(bw, cpu_group_pos(gr, k), &s, &plain), row_bytes,
-                               0, 0);
+            cpu_prefetch_lines(cpu_bwd_grad_row(bw, cpu_group_pos(gr, k), &s, &plain), row_bytes, 0,
+                               0);
         }
         switch (j->act) {
         case ACT_DENSE: {
@@ -257,7 +274,9 @@ static inline __attribute__((always_inline)) void group_chunk(const group_job *j
         case ACT_UPDATE:
             group_sum(j, i, e, acc, W);
             cpu_optim_row(j->opt, dim, j->dst + r * dim, acc,
-                          !state ? NULL : rowwise ? state + r : state + r * dim);
+                          !state    ? NULL
+                          : rowwise ? state + r
+                                    : state + r * dim);
             break;
         }
         u++;
@@ -266,9 +285,9 @@ static inline __attribute__((always_inline)) void group_chunk(const group_job *j
 }
 
 typedef void (*chunk_fn)(const group_job *j, int c, float *acc);
-#define DEFINE_CHUNK(NAME, W)                                                              \
-    CPU_HOT static void NAME(const group_job *j, int c, float *acc) {                      \
-        group_chunk(j, c, acc, W);                                                         \
+#define DEFINE_CHUNK(NAME, W)                                                                      \
+    CPU_HOT static void NAME(const group_job *j, int c, float *acc) {                              \
+        group_chunk(j, c, acc, W);                                                                 \
     }
 DEFINE_CHUNK(chunk_16, 16)
 DEFINE_CHUNK(chunk_32, 32)
@@ -281,11 +300,21 @@ CPU_HOT static void chunk_any(const group_job *j, int c, float *acc) {
 static void groups_run(const group_job *j) {
     chunk_fn fn;
     switch (j->bw->desc->dim) {
-    case 16: fn = chunk_16; break;
-    case 32: fn = chunk_32; break;
-    case 64: fn = chunk_64; break;
-    case 128: fn = chunk_128; break;
-    default: fn = chunk_any; break;
+    case 16:
+        fn = chunk_16;
+        break;
+    case 32:
+        fn = chunk_32;
+        break;
+    case 64:
+        fn = chunk_64;
+        break;
+    case 128:
+        fn = chunk_128;
+        break;
+    default:
+        fn = chunk_any;
+        break;
     }
     /* Several chunks per thread, handed out dynamically (see scatter_run). */
     const int chunks = j->gr->chunks;
@@ -308,7 +337,8 @@ static ember_status grouped_prepare(ember_context *ctx, const ember_lookup_desc 
     memset(job, 0, sizeof *job);
     job->acc = (float *)mem;
     job->acc_stride = acc_stride;
-    void *rest = cpu_bwd_prepare(ctx, desc, indices, offsets, weights, grad_out, mem + acc_bytes, bw);
+    void *rest =
+        cpu_bwd_prepare(ctx, desc, indices, offsets, weights, grad_out, mem + acc_bytes, bw);
     if (!rest) return EMBER_STATUS_NOT_SUPPORTED;
     const int chunks = nt > 1 ? (nt * 8 < 64 ? nt * 8 : 64) : 1;
     EMBER_FORWARD_IF_ERROR(cpu_group_by_row(ctx, desc, bw->indices, nt, chunks, rest, gr));
@@ -376,8 +406,8 @@ ember_status cpu_backward_update(ember_context *ctx, const ember_lookup_desc *de
          * summing first. That differs from backward_sparse + sparse_step by rounding only.
          * DETERMINISTIC takes the grouped path below, which matches backward_sparse +
          * sparse_step and the GPU backends bit for bit. */
-        return scatter_run(ctx, desc, indices, offsets, weights, grad_out,
-                           (float *)table->handle, 1, opt->learning_rate);
+        return scatter_run(ctx, desc, indices, offsets, weights, grad_out, (float *)table->handle,
+                           1, opt->learning_rate);
     }
     cpu_groups gr;
     group_job job;

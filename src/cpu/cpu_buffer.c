@@ -29,7 +29,9 @@ void *cpu_aligned_alloc(size_t bytes) {
     return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 }
 
-void cpu_aligned_free(void *p) { free(p); }
+void cpu_aligned_free(void *p) {
+    free(p);
+}
 
 void *cpu_scratch(ember_context *ctx, size_t bytes) {
     cpu_impl *impl = (cpu_impl *)ctx->impl;
@@ -52,19 +54,20 @@ ember_status cpu_buffer_alloc(ember_context *ctx, size_t bytes, void **handle) {
     void *p = cpu_aligned_alloc(bytes);
     if (!p) {
         long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        return ember_error(ctx, EMBER_STATUS_OUT_OF_MEMORY,
-                           "cpu: cannot allocate %zu bytes of host memory (about %llu bytes "
-                           "free)",
-                           bytes,
-                           (unsigned long long)(pages > 0 && page > 0
-                                                    ? (uint64_t)pages * (uint64_t)page
-                                                    : 0));
+        return ember_error(
+            ctx, EMBER_STATUS_OUT_OF_MEMORY,
+            "cpu: cannot allocate %zu bytes of host memory (about %llu bytes "
+            "free)",
+            bytes,
+            (unsigned long long)(pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0));
     }
     *handle = p;
     return EMBER_STATUS_SUCCESS;
 }
 
-void cpu_buffer_free(ember_context *ctx, void *handle) { cpu_aligned_free(handle); }
+void cpu_buffer_free(ember_context *ctx, void *handle) {
+    cpu_aligned_free(handle);
+}
 
 /* Large copies use every thread: one core alone reaches only about half the machine's
  * memory bandwidth. */
@@ -82,20 +85,19 @@ static void cpu_copy(const ember_context *ctx, void *dst, const void *src, size_
     }
 }
 
-ember_status cpu_buffer_upload(ember_context *ctx, void *handle, size_t offset,
-                                      const void *src, size_t bytes) {
+ember_status cpu_buffer_upload(ember_context *ctx, void *handle, size_t offset, const void *src,
+                               size_t bytes) {
     if (bytes) cpu_copy(ctx, (char *)handle + offset, src, bytes);
     return EMBER_STATUS_SUCCESS;
 }
 
-ember_status cpu_buffer_download(ember_context *ctx, const void *handle, size_t offset,
-                                        void *dst, size_t bytes) {
+ember_status cpu_buffer_download(ember_context *ctx, const void *handle, size_t offset, void *dst,
+                                 size_t bytes) {
     if (bytes) cpu_copy(ctx, dst, (const char *)handle + offset, bytes);
     return EMBER_STATUS_SUCCESS;
 }
 
-ember_status cpu_buffer_zero(ember_context *ctx, void *handle, size_t offset,
-                                    size_t bytes) {
+ember_status cpu_buffer_zero(ember_context *ctx, void *handle, size_t offset, size_t bytes) {
     char *p = (char *)handle + offset;
     int nt = cpu_threads_for(ctx, (int64_t)(bytes / 64 / 16));
     if (nt <= 1) {

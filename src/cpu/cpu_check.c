@@ -8,34 +8,34 @@
  * that holds a bad entry is scanned again for its first one. */
 #define CHECK_BLOCK 1024
 
-#define DEFINE_FIRST_BAD(NAME, T)                                                         \
-    static int64_t NAME(const T *v, int64_t lo, int64_t hi, uint64_t rows) {              \
-        for (int64_t b = lo; b < hi; b += CHECK_BLOCK) {                                  \
-            int64_t e = b + CHECK_BLOCK < hi ? b + CHECK_BLOCK : hi;                      \
-            int bad = 0;                                                                  \
-            for (int64_t i = b; i < e; i++) bad |= (uint64_t)(int64_t)v[i] >= rows;       \
-            if (!bad) continue;                                                           \
-            for (int64_t i = b; i < e; i++)                                               \
-                if ((uint64_t)(int64_t)v[i] >= rows) return i;                            \
-        }                                                                                 \
-        return -1;                                                                        \
+#define DEFINE_FIRST_BAD(NAME, T)                                                                  \
+    static int64_t NAME(const T *v, int64_t lo, int64_t hi, uint64_t rows) {                       \
+        for (int64_t b = lo; b < hi; b += CHECK_BLOCK) {                                           \
+            int64_t e = b + CHECK_BLOCK < hi ? b + CHECK_BLOCK : hi;                               \
+            int bad = 0;                                                                           \
+            for (int64_t i = b; i < e; i++) bad |= (uint64_t)(int64_t)v[i] >= rows;                \
+            if (!bad) continue;                                                                    \
+            for (int64_t i = b; i < e; i++)                                                        \
+                if ((uint64_t)(int64_t)v[i] >= rows) return i;                                     \
+        }                                                                                          \
+        return -1;                                                                                 \
     }
 DEFINE_FIRST_BAD(first_bad_i64, int64_t)
 DEFINE_FIRST_BAD(first_bad_i32, int32_t)
 
 /* Lowest position in [lo, hi) (hi <= count) where v[i] < v[i-1]; i >= 1. */
-#define DEFINE_FIRST_DECREASE(NAME, T)                                                    \
-    static int64_t NAME(const T *v, int64_t lo, int64_t hi) {                             \
-        if (lo < 1) lo = 1;                                                               \
-        for (int64_t b = lo; b < hi; b += CHECK_BLOCK) {                                  \
-            int64_t e = b + CHECK_BLOCK < hi ? b + CHECK_BLOCK : hi;                      \
-            int bad = 0;                                                                  \
-            for (int64_t i = b; i < e; i++) bad |= v[i] < v[i - 1];                       \
-            if (!bad) continue;                                                           \
-            for (int64_t i = b; i < e; i++)                                               \
-                if (v[i] < v[i - 1]) return i;                                            \
-        }                                                                                 \
-        return -1;                                                                        \
+#define DEFINE_FIRST_DECREASE(NAME, T)                                                             \
+    static int64_t NAME(const T *v, int64_t lo, int64_t hi) {                                      \
+        if (lo < 1) lo = 1;                                                                        \
+        for (int64_t b = lo; b < hi; b += CHECK_BLOCK) {                                           \
+            int64_t e = b + CHECK_BLOCK < hi ? b + CHECK_BLOCK : hi;                               \
+            int bad = 0;                                                                           \
+            for (int64_t i = b; i < e; i++) bad |= v[i] < v[i - 1];                                \
+            if (!bad) continue;                                                                    \
+            for (int64_t i = b; i < e; i++)                                                        \
+                if (v[i] < v[i - 1]) return i;                                                     \
+        }                                                                                          \
+        return -1;                                                                                 \
     }
 DEFINE_FIRST_DECREASE(first_decrease_i64, int64_t)
 DEFINE_FIRST_DECREASE(first_decrease_i32, int32_t)
@@ -63,12 +63,12 @@ static int64_t scan(const check_unit *u) {
 
 /* The units covering entries [0, n) of v, written from u[k] on (u NULL: only counted);
  * returns the next k. */
-static int64_t add_units(check_unit *u, int64_t k, const void *v, int64_t n, int is32,
-                         int offsets, uint64_t rows) {
+static int64_t add_units(check_unit *u, int64_t k, const void *v, int64_t n, int is32, int offsets,
+                         uint64_t rows) {
     for (int64_t lo = 0; lo < n; lo += CHECK_UNIT, k++)
         if (u) {
-            check_unit x = {v, lo, lo + CHECK_UNIT < n ? lo + CHECK_UNIT : n, -1, rows, is32,
-                            offsets};
+            check_unit x = {v,    lo,     lo + CHECK_UNIT < n ? lo + CHECK_UNIT : n, -1, rows,
+                            is32, offsets};
             u[k] = x;
         }
     return k;

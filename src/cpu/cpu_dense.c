@@ -28,10 +28,9 @@ static int gemm_threads(const ember_context *ctx, int64_t M, int64_t N, int64_t 
  * threads (what cpu_blas_begin granted). K == 0 gives zeros (or leaves C) without asking
  * OpenBLAS. Rows of C are split over the threads; row i of op(A) starts at A + i * lda (no
  * transpose) or A + i (transposed). */
-static void gemm(const ember_context *ctx, int max_threads, CBLAS_TRANSPOSE ta,
-                 CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, const float *A,
-                 int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
-                 int accumulate) {
+static void gemm(const ember_context *ctx, int max_threads, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb,
+                 int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                 int64_t ldb, float *C, int64_t ldc, int accumulate) {
     if (M == 0 || N == 0) return;
     if (K == 0) {
         if (!accumulate)
@@ -48,15 +47,15 @@ static void gemm(const ember_context *ctx, int max_threads, CBLAS_TRANSPOSE ta,
         const int64_t lo = M * t / n, hi = M * (t + 1) / n;
         if (hi > lo) {
             const float *At = ta == CblasNoTrans ? A + lo * lda : A + lo;
-            cblas_sgemm(CblasRowMajor, ta, tb, (blasint)(hi - lo), (blasint)N, (blasint)K, 1.0f,
-                        At, (blasint)lda, B, (blasint)ldb, beta, C + lo * ldc, (blasint)ldc);
+            cblas_sgemm(CblasRowMajor, ta, tb, (blasint)(hi - lo), (blasint)N, (blasint)K, 1.0f, At,
+                        (blasint)lda, B, (blasint)ldb, beta, C + lo * ldc, (blasint)ldc);
         }
     }
 }
 
 ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                               const ember_buffer *x, const ember_buffer *w,
-                               const ember_buffer *b, ember_activation act, ember_buffer *y) {
+                               const ember_buffer *x, const ember_buffer *w, const ember_buffer *b,
+                               ember_activation act, ember_buffer *y) {
     if (batch > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
                            "cpu: dense layer sizes must be below 2^31 for OpenBLAS");
@@ -84,9 +83,9 @@ ember_status cpu_dense_forward(ember_context *ctx, int64_t batch, int64_t in, in
 }
 
 ember_status cpu_dense_backward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                                const ember_buffer *x, const ember_buffer *w,
-                                const ember_buffer *y, ember_buffer *dy, ember_activation act,
-                                ember_buffer *dx, ember_buffer *dw, ember_buffer *db) {
+                                const ember_buffer *x, const ember_buffer *w, const ember_buffer *y,
+                                ember_buffer *dy, ember_activation act, ember_buffer *dx,
+                                ember_buffer *dw, ember_buffer *db) {
     if (batch > INT32_MAX || in > INT32_MAX || out > INT32_MAX)
         return ember_error(ctx, EMBER_STATUS_NOT_SUPPORTED,
                            "cpu: dense layer sizes must be below 2^31 for OpenBLAS");

@@ -9,7 +9,9 @@
 #define RADIX_MAX_BITS 11
 #define RADIX_MAX_BUCKETS (1 << RADIX_MAX_BITS)
 
-static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
+static size_t round64(size_t b) {
+    return (b + 63) & ~(size_t)63;
+}
 
 static int bits_for(uint64_t maxval) {
     int b = maxval ? 64 - __builtin_clzll(maxval) : 0;

@@ -66,8 +66,8 @@ void cpu_aligned_free(void *p);
  * (row << pos_bits) | position, sorted ascending, so each row's positions are contiguous
  * and in input order. Padding positions are left out. */
 typedef struct cpu_groups {
-    uint64_t *keys;     /* count entries */
-    int64_t count;      /* non-padding positions */
+    uint64_t *keys; /* count entries */
+    int64_t count;  /* non-padding positions */
     int pos_bits;
     /* Chunk boundaries, each at the start of a row's run, so a row is never split between
      * threads; chunk c is keys[bound[c] .. bound[c+1]). */
@@ -87,11 +87,11 @@ static inline int64_t cpu_group_pos(const cpu_groups *g, uint64_t key) {
 typedef struct cpu_bwd {
     const ember_lookup_desc *desc;
     const void *indices;
-    const void *offsets;       /* NULL with POOLING_NONE */
-    const float *weights;      /* NULL unless SUM with weights */
-    const float *grad_out;     /* [batch x out_row_stride] */
-    int32_t *bag_of;           /* position -> bag, pooled only; NULL with POOLING_NONE */
-    float *inv_count;          /* bag -> 1/count (MEAN only), else NULL */
+    const void *offsets;   /* NULL with POOLING_NONE */
+    const float *weights;  /* NULL unless SUM with weights */
+    const float *grad_out; /* [batch x out_row_stride] */
+    int32_t *bag_of;       /* position -> bag, pooled only; NULL with POOLING_NONE */
+    float *inv_count;      /* bag -> 1/count (MEAN only), else NULL */
 } cpu_bwd;
 
 /* Bytes of scratch a backward needs: cpu_bwd_prepare's per-position bag numbers and
@@ -144,8 +144,7 @@ static inline const float *cpu_bwd_grad_row(const cpu_bwd *b, int64_t pos, float
  * Applies a sparse optimizer (SGD, Adagrad, row-wise Adagrad) to one table row w[0..dim)
  * with its summed gradient g (weight decay is added on the fly, g is not changed). state:
  * the row's Adagrad state (dim floats), its row-wise state (1 float), or NULL for SGD. */
-void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, const float *g,
-                   float *state);
+void cpu_optim_row(const ember_optimizer *opt, int64_t dim, float *w, const float *g, float *state);
 
 /* Prefetch helper: every cache line of bytes [p, p + bytes). With a constant `bytes` the
  * loop unrolls; `aligned` (p is 64-byte aligned and bytes a multiple of 64, known per

@@ -14,23 +14,24 @@
 typedef struct lookup_args {
     const float *table;
     const void *idx;
-    const void *off;     /* NULL with POOLING_NONE: bag b is index b */
-    const float *w;      /* per-sample weights or NULL */
+    const void *off; /* NULL with POOLING_NONE: bag b is index b */
+    const float *w;  /* per-sample weights or NULL */
     float *out;
-    int64_t n;           /* num_indices */
-    int64_t dim;         /* table row length */
-    int64_t stride;      /* output row stride */
-    int64_t pad;         /* -1: none */
+    int64_t n;      /* num_indices */
+    int64_t dim;    /* table row length */
+    int64_t stride; /* output row stride */
+    int64_t pad;    /* -1: none */
     int mean, accumulate;
-    int aligned;         /* every row chunk starts on a cache line and fills whole lines */
+    int aligned; /* every row chunk starts on a cache line and fills whole lines */
 } lookup_args;
 
 /* The kernel for bags [b0, b1) and table columns [c0, c0 + W). Inlined into one copy per
  * (index type, W) so that W is a compile-time constant for the common dimensions and the
  * accumulator lives in registers. */
-static inline __attribute__((always_inline)) void
-pool_kernel(const lookup_args *a, int64_t b0, int64_t b1, int64_t c0, const int64_t W,
-            const int is32, const int kind, const int fixed) {
+static inline __attribute__((always_inline)) void pool_kernel(const lookup_args *a, int64_t b0,
+                                                              int64_t b1, int64_t c0,
+                                                              const int64_t W, const int is32,
+                                                              const int kind, const int fixed) {
     /* kind (a compile-time constant after inlining): 0 plain sum, 1 weighted sum, 2 mean;
      * only the mean keeps a count, which keeps the plain loop free of bookkeeping. */
     const int weighted = kind == 1, mean = kind == 2;
@@ -90,36 +91,43 @@ typedef void (*pool_fn)(const lookup_args *a, int64_t b0, int64_t b1);
 
 /* Any dimension: columns in chunks of GENERIC_CHUNK, then the rest in one chunk of run-time
  * width (the index list is re-read per chunk; it is small and in cache). */
-#define DEFINE_GENERIC(NAME, IS32, KIND)                                               \
-    CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
-        int64_t c0 = 0;                                                                    \
-        for (; c0 + GENERIC_CHUNK <= a->dim; c0 += GENERIC_CHUNK)                          \
-            pool_kernel(a, b0, b1, c0, GENERIC_CHUNK, IS32, KIND, 0);                     \
-        if (c0 < a->dim) pool_kernel(a, b0, b1, c0, a->dim - c0, IS32, KIND, 0);       \
+#define DEFINE_GENERIC(NAME, IS32, KIND)                                                           \
+    CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {                       \
+        int64_t c0 = 0;                                                                            \
+        for (; c0 + GENERIC_CHUNK <= a->dim; c0 += GENERIC_CHUNK)                                  \
+            pool_kernel(a, b0, b1, c0, GENERIC_CHUNK, IS32, KIND, 0);                              \
+        if (c0 < a->dim) pool_kernel(a, b0, b1, c0, a->dim - c0, IS32, KIND, 0);                   \
     }
-#define DEFINE_FIXED(NAME, W, IS32, KIND)                                              \
-    CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {               \
-        pool_kernel(a, b0, b1, 0, W, IS32, KIND, 1);                                   \
+#define DEFINE_FIXED(NAME, W, IS32, KIND)                                                          \
+    CPU_HOT static void NAME(const lookup_args *a, int64_t b0, int64_t b1) {                       \
+        pool_kernel(a, b0, b1, 0, W, IS32, KIND, 1);                                               \
     }
 /* One set of kernels per (index type, kind). */
-#define DEFINE_SET(SUFFIX, IS32, KIND)                                                 \
-    DEFINE_GENERIC(pool_any_##SUFFIX, IS32, KIND)                                      \
-    DEFINE_FIXED(pool_4_##SUFFIX, 4, IS32, KIND)                                       \
-    DEFINE_FIXED(pool_8_##SUFFIX, 8, IS32, KIND)                                       \
-    DEFINE_FIXED(pool_16_##SUFFIX, 16, IS32, KIND)                                     \
-    DEFINE_FIXED(pool_32_##SUFFIX, 32, IS32, KIND)                                     \
-    DEFINE_FIXED(pool_64_##SUFFIX, 64, IS32, KIND)                                     \
-    DEFINE_FIXED(pool_128_##SUFFIX, 128, IS32, KIND)                                   \
-    static pool_fn pick_##SUFFIX(int64_t dim) {                                            \
-        switch (dim) {                                                                     \
-        case 4: return pool_4_##SUFFIX;                                                    \
-        case 8: return pool_8_##SUFFIX;                                                    \
-        case 16: return pool_16_##SUFFIX;                                                  \
-        case 32: return pool_32_##SUFFIX;                                                  \
-        case 64: return pool_64_##SUFFIX;                                                  \
-        case 128: return pool_128_##SUFFIX;                                                \
-        default: return pool_any_##SUFFIX;                                                 \
-        }                                                                                  \
+#define DEFINE_SET(SUFFIX, IS32, KIND)                                                             \
+    DEFINE_GENERIC(pool_any_##SUFFIX, IS32, KIND)                                                  \
+    DEFINE_FIXED(pool_4_##SUFFIX, 4, IS32, KIND)                                                   \
+    DEFINE_FIXED(pool_8_##SUFFIX, 8, IS32, KIND)                                                   \
+    DEFINE_FIXED(pool_16_##SUFFIX, 16, IS32, KIND)                                                 \
+    DEFINE_FIXED(pool_32_##SUFFIX, 32, IS32, KIND)                                                 \
+    DEFINE_FIXED(pool_64_##SUFFIX, 64, IS32, KIND)                                                 \
+    DEFINE_FIXED(pool_128_##SUFFIX, 128, IS32, KIND)                                               \
+    static pool_fn pick_##SUFFIX(int64_t dim) {                                                    \
+        switch (dim) {                                                                             \
+        case 4:                                                                                    \
+            return pool_4_##SUFFIX;                                                                \
+        case 8:                                                                                    \
+            return pool_8_##SUFFIX;                                                                \
+        case 16:                                                                                   \
+            return pool_16_##SUFFIX;                                                               \
+        case 32:                                                                                   \
+            return pool_32_##SUFFIX;                                                               \
+        case 64:                                                                                   \
+            return pool_64_##SUFFIX;                                                               \
+        case 128:                                                                                  \
+            return pool_128_##SUFFIX;                                                              \
+        default:                                                                                   \
+            return pool_any_##SUFFIX;                                                              \
+        }                                                                                          \
     }
 DEFINE_SET(i64, 0, 0)
 DEFINE_SET(i32, 1, 0)

@@ -84,7 +84,9 @@ ember_status cpu_sparse_step(ember_context *ctx, const ember_optimizer *opt, int
                 __builtin_prefetch(s + ahead, 1, 3);
         }
         cpu_optim_row(opt, dim, w + r * dim, g + u * dim,
-                      !s ? NULL : rowwise ? s + r : s + r * dim);
+                      !s        ? NULL
+                      : rowwise ? s + r
+                                : s + r * dim);
     }
     return EMBER_STATUS_SUCCESS;
 }

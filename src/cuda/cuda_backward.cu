@@ -24,10 +24,10 @@ enum { OUT_DENSE = 0, OUT_SPARSE = 1, OUT_UPDATE = 2 };
  * ---------------------------------------------------------------------------------------- */
 template <typename I, int V, bool WEIGHTED>
 static __global__ void __launch_bounds__(BWD_BLOCK)
-scatter_atomic_kernel(const void *__restrict__ idx, const void *__restrict__ off,
-                      const float *__restrict__ w, const float *__restrict__ grad, int64_t batch,
-                      int64_t dim, int64_t stride, int64_t pad, int mean, float alpha,
-                      float *target) {
+    scatter_atomic_kernel(const void *__restrict__ idx, const void *__restrict__ off,
+                          const float *__restrict__ w, const float *__restrict__ grad,
+                          int64_t batch, int64_t dim, int64_t stride, int64_t pad, int mean,
+                          float alpha, float *target) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
     for (int64_t b = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5; b < batch; b += warps)
@@ -90,12 +90,12 @@ struct groups {
     const uint32_t *run_start; /* first sorted slot of each run */
     const uint32_t *run_len;
     const uint32_t *chunk_start, *chunks;
-    const int *num_runs;       /* device */
-    float *partials;           /* [chunks x dim] */
-    const uint32_t *bag_of;    /* NULL: position == bag (POOLING_NONE) */
-    const float *inv_cnt;      /* MEAN: 1/count per bag */
-    const float *w;            /* per-sample weights or NULL */
-    const float *grad;         /* grad_out (column offset applied) */
+    const int *num_runs;    /* device */
+    float *partials;        /* [chunks x dim] */
+    const uint32_t *bag_of; /* NULL: position == bag (POOLING_NONE) */
+    const float *inv_cnt;   /* MEAN: 1/count per bag */
+    const float *w;         /* per-sample weights or NULL */
+    const float *grad;      /* grad_out (column offset applied) */
     int64_t stride, dim;
     uint64_t sentinel;
     int mean;
@@ -116,8 +116,10 @@ __device__ fvec<V> range_sum(const groups &G, int64_t ps, int64_t pe, int64_t c,
         if (lane < m) {
             const uint32_t p = G.pos[base + lane];
             mybag = G.bag_of ? G.bag_of[p] : p;
-            if (WEIGHTED) mysc = __ldg(G.w + p);
-            else if (G.mean) mysc = G.inv_cnt[mybag];
+            if (WEIGHTED)
+                mysc = __ldg(G.w + p);
+            else if (G.mean)
+                mysc = G.inv_cnt[mybag];
         }
         for (int j = 0; j < m; j += BWD_UNROLL) {
             fvec<V> r[BWD_UNROLL];
@@ -154,7 +156,8 @@ __device__ fvec<V> range_sum(const groups &G, int64_t ps, int64_t pe, int64_t c,
 template <int V, bool WEIGHTED>
 __device__ fvec<V> run_grad(const groups &G, int64_t r, int64_t c, bool active, int lane) {
     const uint32_t len = G.run_len[r], start = G.run_start[r];
-    if (len <= RUN_CHUNK) return range_sum<V, WEIGHTED>(G, start, (int64_t)start + len, c, active, lane);
+    if (len <= RUN_CHUNK)
+        return range_sum<V, WEIGHTED>(G, start, (int64_t)start + len, c, active, lane);
     fvec<V> acc = fvec_zero<V>();
     if (!active) return acc;
     const int64_t c0 = G.chunk_start[r], nc = G.chunks[r];
@@ -182,14 +185,16 @@ static __global__ void __launch_bounds__(BWD_BLOCK) partials_kernel(groups G, in
     if (nr == 0) return;
     const int64_t total = (int64_t)G.chunk_start[nr - 1] + G.chunks[nr - 1];
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
-    for (int64_t k = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5; k < total && k < max_chunks;
-         k += warps) {
+    for (int64_t k = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+         k < total && k < max_chunks; k += warps) {
         /* The run owning chunk k: the last r with chunk_start[r] <= k. */
         int lo = 0, hi = nr;
         while (lo < hi) {
             const int mid = (lo + hi) >> 1;
-            if (G.chunk_start[mid] <= k) lo = mid + 1;
-            else hi = mid;
+            if (G.chunk_start[mid] <= k)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         const int r = lo - 1;
         const int64_t ps = (int64_t)G.run_start[r] + (k - G.chunk_start[r]) * RUN_CHUNK;
@@ -205,10 +210,10 @@ static __global__ void __launch_bounds__(BWD_BLOCK) partials_kernel(groups G, in
 }
 
 struct run_out {
-    float *dense;          /* OUT_DENSE: grad_table */
-    int64_t *ids;          /* OUT_SPARSE */
+    float *dense; /* OUT_DENSE: grad_table */
+    int64_t *ids; /* OUT_SPARSE */
     float *grads;
-    float *table, *state;  /* OUT_UPDATE */
+    float *table, *state; /* OUT_UPDATE */
     ember_opt_params opt;
 };
 
@@ -297,13 +302,15 @@ static __global__ void count_unique_kernel(const uint64_t *ukeys, const int *num
  * Host side
  * ---------------------------------------------------------------------------------------- */
 
-static size_t align_up(size_t x) { return (x + 255) & ~(size_t)255; }
+static size_t align_up(size_t x) {
+    return (x + 255) & ~(size_t)255;
+}
 
 /* Sorts and groups the positions of one call into scratch; fills G. */
-static ember_status build_groups(ember_context *ctx, cuda_impl *m,
-                                 const ember_lookup_desc *d, const ember_buffer *indices,
-                                 const ember_buffer *offsets, const ember_buffer *weights,
-                                 const ember_buffer *grad_out, groups *G, int64_t *max_chunks) {
+static ember_status build_groups(ember_context *ctx, cuda_impl *m, const ember_lookup_desc *d,
+                                 const ember_buffer *indices, const ember_buffer *offsets,
+                                 const ember_buffer *weights, const ember_buffer *grad_out,
+                                 groups *G, int64_t *max_chunks) {
     const int64_t n = d->num_indices, batch = d->batch, dim = d->dim;
     EMBER_RETURN_IF(n > INT32_MAX - 1, ctx, EMBER_STATUS_NOT_SUPPORTED,
                     "the CUDA backward groups at most %d indices per call (got %lld)",
@@ -335,13 +342,19 @@ static ember_status build_groups(ember_context *ctx, cuda_impl *m,
 
     const size_t nz = (size_t)n;
     size_t sz[] = {
-        align_up(nz * 8), align_up(nz * 8), align_up(nz * 8),            /* keys in/out, ukeys */
-        align_up(nz * 4), align_up(nz * 4), align_up(nz * 4), align_up(nz * 4), /* pos, len, start */
-        align_up(nz * 4), align_up(nz * 4),                              /* chunks, chunk_start */
-        align_up(pooled ? nz * 4 : 4),                                   /* bag_of */
-        align_up(mean ? (size_t)batch * 4 + 4 : 4),                      /* inv_cnt */
-        align_up((size_t)mc * (size_t)dim * 4),                          /* partials */
-        align_up(sizeof(int)),                                           /* num_runs */
+        align_up(nz * 8),
+        align_up(nz * 8),
+        align_up(nz * 8), /* keys in/out, ukeys */
+        align_up(nz * 4),
+        align_up(nz * 4),
+        align_up(nz * 4),
+        align_up(nz * 4), /* pos, len, start */
+        align_up(nz * 4),
+        align_up(nz * 4),                           /* chunks, chunk_start */
+        align_up(pooled ? nz * 4 : 4),              /* bag_of */
+        align_up(mean ? (size_t)batch * 4 + 4 : 4), /* inv_cnt */
+        align_up((size_t)mc * (size_t)dim * 4),     /* partials */
+        align_up(sizeof(int)),                      /* num_runs */
         align_up(t_cub),
     };
     size_t total = 0;
@@ -382,19 +395,19 @@ static ember_status build_groups(ember_context *ctx, cuda_impl *m,
         CUDA_LAUNCHED(ctx, "bags_kernel");
     }
     if (is32)
-        keys_kernel<int32_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx,
-                                                                         sentinel, keys_in, pos_in);
+        keys_kernel<int32_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx, sentinel,
+                                                                   keys_in, pos_in);
     else
-        keys_kernel<int64_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx,
-                                                                         sentinel, keys_in, pos_in);
+        keys_kernel<int64_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx, sentinel,
+                                                                   keys_in, pos_in);
     CUDA_LAUNCHED(ctx, "keys_kernel");
     size_t tb = t_cub;
-    CUDA_TRY(ctx, cub::DeviceRadixSort::SortPairs(cub_tmp, tb, keys_in, keys_out, pos_in,
-                                                        pos_out, ni, 0, end_bit, m->stream));
+    CUDA_TRY(ctx, cub::DeviceRadixSort::SortPairs(cub_tmp, tb, keys_in, keys_out, pos_in, pos_out,
+                                                  ni, 0, end_bit, m->stream));
     CUDA_TRY(ctx, cudaMemsetAsync(run_len, 0, nz * 4, m->stream));
     tb = t_cub;
     CUDA_TRY(ctx, cub::DeviceRunLengthEncode::Encode(cub_tmp, tb, keys_out, ukeys, run_len,
-                                                           num_runs, ni, m->stream));
+                                                     num_runs, ni, m->stream));
     tb = t_cub;
     CUDA_TRY(ctx, cub::DeviceScan::ExclusiveSum(cub_tmp, tb, run_len, run_start, ni, m->stream));
     chunk_count_kernel<<<grid_n, CUDA_BLOCK, 0, m->stream>>>(run_len, n, chunks);
@@ -427,9 +440,12 @@ static void launch_runs(const groups &G, const run_out &O, int out, int64_t n, i
     const unsigned gc = cuda_blocks(mc, BWD_BLOCK / 32, 1u << 30);
     partials_kernel<V, W><<<gc, BWD_BLOCK, 0, st>>>(G, mc);
     const unsigned gr = cuda_blocks(n, BWD_BLOCK / 32, 1u << 30);
-    if (out == OUT_DENSE) runs_kernel<V, W, OUT_DENSE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
-    else if (out == OUT_SPARSE) runs_kernel<V, W, OUT_SPARSE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
-    else runs_kernel<V, W, OUT_UPDATE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
+    if (out == OUT_DENSE)
+        runs_kernel<V, W, OUT_DENSE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
+    else if (out == OUT_SPARSE)
+        runs_kernel<V, W, OUT_SPARSE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
+    else
+        runs_kernel<V, W, OUT_UPDATE><<<gr, BWD_BLOCK, 0, st>>>(G, O);
 }
 
 /* Group, reduce and write: the sorted path of every backward. */
@@ -450,11 +466,15 @@ static ember_status grouped(ember_context *ctx, cuda_impl *m, const ember_lookup
                 cuda_vec4_ok(d->dim, d->dim, O->state));
     const bool wt = G.w != NULL;
     if (vec4) {
-        if (wt) launch_runs<4, true>(G, *O, out, d->num_indices, mc, m->stream);
-        else launch_runs<4, false>(G, *O, out, d->num_indices, mc, m->stream);
+        if (wt)
+            launch_runs<4, true>(G, *O, out, d->num_indices, mc, m->stream);
+        else
+            launch_runs<4, false>(G, *O, out, d->num_indices, mc, m->stream);
     } else {
-        if (wt) launch_runs<1, true>(G, *O, out, d->num_indices, mc, m->stream);
-        else launch_runs<1, false>(G, *O, out, d->num_indices, mc, m->stream);
+        if (wt)
+            launch_runs<1, true>(G, *O, out, d->num_indices, mc, m->stream);
+        else
+            launch_runs<1, false>(G, *O, out, d->num_indices, mc, m->stream);
     }
     CUDA_LAUNCHED(ctx, "runs_kernel");
     return EMBER_STATUS_SUCCESS;
@@ -463,26 +483,44 @@ static ember_status grouped(ember_context *ctx, cuda_impl *m, const ember_lookup
 /* The ATOMIC scatter: target[row] += alpha * contribution. */
 static ember_status scatter(ember_context *ctx, cuda_impl *m, const ember_lookup_desc *d,
                             const ember_buffer *indices, const ember_buffer *offsets,
-                            const ember_buffer *weights, const ember_buffer *grad_out,
-                            float alpha, float *target) {
+                            const ember_buffer *weights, const ember_buffer *grad_out, float alpha,
+                            float *target) {
     const float *g = (const float *)grad_out->handle + d->out_col_offset;
     const void *idx = indices->handle;
     const void *off = d->pooling == EMBER_POOLING_NONE ? NULL : offsets->handle;
     const float *w = weights ? (const float *)weights->handle : NULL;
     const int mean = d->pooling == EMBER_POOLING_MEAN;
-    const int vec4 = cuda_vec4_ok(d->dim, d->out_row_stride, g) &&
-                     cuda_vec4_ok(d->dim, d->dim, target);
+    const int vec4 =
+        cuda_vec4_ok(d->dim, d->out_row_stride, g) && cuda_vec4_ok(d->dim, d->dim, target);
     const unsigned blocks = cuda_blocks(d->batch, BWD_BLOCK / 32, 1u << 30);
     const int is32 = d->index_type == EMBER_INDEX_INT32;
-#define SCATTER(I, V, W)                                                                   \
-    scatter_atomic_kernel<I, V, W><<<blocks, BWD_BLOCK, 0, m->stream>>>(                   \
+#define SCATTER(I, V, W)                                                                           \
+    scatter_atomic_kernel<I, V, W><<<blocks, BWD_BLOCK, 0, m->stream>>>(                           \
         idx, off, w, g, d->batch, d->dim, d->out_row_stride, d->padding_idx, mean, alpha, target)
     if (is32) {
-        if (vec4) { if (w) SCATTER(int32_t, 4, true); else SCATTER(int32_t, 4, false); }
-        else { if (w) SCATTER(int32_t, 1, true); else SCATTER(int32_t, 1, false); }
+        if (vec4) {
+            if (w)
+                SCATTER(int32_t, 4, true);
+            else
+                SCATTER(int32_t, 4, false);
+        } else {
+            if (w)
+                SCATTER(int32_t, 1, true);
+            else
+                SCATTER(int32_t, 1, false);
+        }
     } else {
-        if (vec4) { if (w) SCATTER(int64_t, 4, true); else SCATTER(int64_t, 4, false); }
-        else { if (w) SCATTER(int64_t, 1, true); else SCATTER(int64_t, 1, false); }
+        if (vec4) {
+            if (w)
+                SCATTER(int64_t, 4, true);
+            else
+                SCATTER(int64_t, 4, false);
+        } else {
+            if (w)
+                SCATTER(int64_t, 1, true);
+            else
+                SCATTER(int64_t, 1, false);
+        }
     }
 #undef SCATTER
     CUDA_LAUNCHED(ctx, "scatter_atomic_kernel");
@@ -490,12 +528,11 @@ static ember_status scatter(ember_context *ctx, cuda_impl *m, const ember_lookup
 }
 
 extern "C" ember_status cuda_backward_dense(ember_context *ctx, const ember_lookup_desc *desc,
-                                                  const ember_buffer *indices,
-                                                  const ember_buffer *offsets,
-                                                  const ember_buffer *weights,
-                                                  const ember_buffer *grad_out,
-                                                  ember_reduction_mode mode,
-                                                  ember_buffer *grad_table) {
+                                            const ember_buffer *indices,
+                                            const ember_buffer *offsets,
+                                            const ember_buffer *weights,
+                                            const ember_buffer *grad_out, ember_reduction_mode mode,
+                                            ember_buffer *grad_table) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, grad_table->handle);
@@ -507,16 +544,11 @@ extern "C" ember_status cuda_backward_dense(ember_context *ctx, const ember_look
     return grouped(ctx, m, desc, indices, offsets, weights, grad_out, OUT_DENSE, &O);
 }
 
-extern "C" ember_status cuda_backward_sparse(ember_context *ctx,
-                                                   const ember_lookup_desc *desc,
-                                                   const ember_buffer *indices,
-                                                   const ember_buffer *offsets,
-                                                   const ember_buffer *weights,
-                                                   const ember_buffer *grad_out,
-                                                   ember_reduction_mode mode,
-                                                   ember_buffer *unique_ids,
-                                                   ember_buffer *unique_grads,
-                                                   int64_t *num_unique) {
+extern "C" ember_status
+cuda_backward_sparse(ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,
+                     const ember_buffer *offsets, const ember_buffer *weights,
+                     const ember_buffer *grad_out, ember_reduction_mode mode,
+                     ember_buffer *unique_ids, ember_buffer *unique_grads, int64_t *num_unique) {
     (void)mode; /* grouping by row is needed for the output anyway: both modes are exact */
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
@@ -527,36 +559,37 @@ extern "C" ember_status cuda_backward_sparse(ember_context *ctx,
     O.grads = (float *)unique_grads->handle;
     groups G;
     int64_t mc = 0;
-    EMBER_FORWARD_IF_ERROR(build_groups(ctx, m, desc, indices, offsets, weights, grad_out, &G, &mc));
+    EMBER_FORWARD_IF_ERROR(
+        build_groups(ctx, m, desc, indices, offsets, weights, grad_out, &G, &mc));
     int vec4 = cuda_vec4_ok(desc->dim, desc->out_row_stride, G.grad) &&
                cuda_vec4_ok(desc->dim, desc->dim, O.grads);
     const bool wt = G.w != NULL;
     if (vec4) {
-        if (wt) launch_runs<4, true>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
-        else launch_runs<4, false>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
+        if (wt)
+            launch_runs<4, true>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
+        else
+            launch_runs<4, false>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
     } else {
-        if (wt) launch_runs<1, true>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
-        else launch_runs<1, false>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
+        if (wt)
+            launch_runs<1, true>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
+        else
+            launch_runs<1, false>(G, O, OUT_SPARSE, desc->num_indices, mc, m->stream);
     }
     CUDA_LAUNCHED(ctx, "runs_kernel");
     count_unique_kernel<<<1, 1, 0, m->stream>>>(G.ukeys, G.num_runs, G.sentinel, m->flags_dev);
     CUDA_LAUNCHED(ctx, "count_unique_kernel");
     CUDA_TRY(ctx, cudaMemcpyAsync(m->flags_host, m->flags_dev, sizeof(unsigned long long),
-                                        cudaMemcpyDeviceToHost, m->stream));
+                                  cudaMemcpyDeviceToHost, m->stream));
     CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     *num_unique = (int64_t)m->flags_host[0];
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status cuda_backward_update(ember_context *ctx,
-                                                   const ember_lookup_desc *desc,
-                                                   const ember_buffer *indices,
-                                                   const ember_buffer *offsets,
-                                                   const ember_buffer *weights,
-                                                   const ember_buffer *grad_out,
-                                                   ember_reduction_mode mode,
-                                                   const ember_optimizer *opt,
-                                                   ember_buffer *table, ember_buffer *state) {
+extern "C" ember_status
+cuda_backward_update(ember_context *ctx, const ember_lookup_desc *desc, const ember_buffer *indices,
+                     const ember_buffer *offsets, const ember_buffer *weights,
+                     const ember_buffer *grad_out, ember_reduction_mode mode,
+                     const ember_optimizer *opt, ember_buffer *table, ember_buffer *state) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, table->handle);

@@ -43,7 +43,7 @@ static_assert(sizeof(bt_args) <= 4000, "batched kernel parameters must stay unde
 /* Work item `it` of a launch: table it / per, item it % per of that table. */
 template <typename I, int V, bool WEIGHTED>
 static __global__ void __launch_bounds__(LOOKUP_BLOCK)
-lookup_batched_kernel(const __grid_constant__ bt_args A) {
+    lookup_batched_kernel(const __grid_constant__ bt_args A) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
     const int64_t total = (int64_t)A.count * A.batch;
@@ -59,7 +59,7 @@ lookup_batched_kernel(const __grid_constant__ bt_args A) {
 
 template <typename I, int V>
 static __global__ void __launch_bounds__(LOOKUP_BLOCK)
-gather_batched_kernel(const __grid_constant__ bt_args A) {
+    gather_batched_kernel(const __grid_constant__ bt_args A) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
     const int64_t per = (A.batch + 31) / 32; /* 32-row groups per table */
@@ -76,7 +76,7 @@ gather_batched_kernel(const __grid_constant__ bt_args A) {
 
 template <typename I, int V, bool WEIGHTED>
 static __global__ void __launch_bounds__(BWD_BLOCK)
-scatter_batched_kernel(const __grid_constant__ bt_args A) {
+    scatter_batched_kernel(const __grid_constant__ bt_args A) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
     const int64_t total = (int64_t)A.count * A.batch;
@@ -115,17 +115,43 @@ static ember_status launch(batcher *B, int v, const bt_args &a) {
 #define L_POOLED(I, V4, W) lookup_batched_kernel<I, V4, W><<<blocks, LOOKUP_BLOCK, 0, st>>>(a)
 #define L_GATHER(I, V4) gather_batched_kernel<I, V4><<<blocks, LOOKUP_BLOCK, 0, st>>>(a)
 #define L_SCATTER(I, V4, W) scatter_batched_kernel<I, V4, W><<<blocks, BWD_BLOCK, 0, st>>>(a)
-#define BY_W(M, I, V4) do { if (v & V_WEIGHTED) M(I, V4, true); else M(I, V4, false); } while (0)
-#define BY_V(M, I) do { if (v & V_VEC4) BY_W(M, I, 4); else BY_W(M, I, 1); } while (0)
-#define BY_I(M) do { if (v & V_IS32) BY_V(M, int32_t); else BY_V(M, int64_t); } while (0)
-#define G_BY_V(I) do { if (v & V_VEC4) L_GATHER(I, 4); else L_GATHER(I, 1); } while (0)
+#define BY_W(M, I, V4)                                                                             \
+    do {                                                                                           \
+        if (v & V_WEIGHTED)                                                                        \
+            M(I, V4, true);                                                                        \
+        else                                                                                       \
+            M(I, V4, false);                                                                       \
+    } while (0)
+#define BY_V(M, I)                                                                                 \
+    do {                                                                                           \
+        if (v & V_VEC4)                                                                            \
+            BY_W(M, I, 4);                                                                         \
+        else                                                                                       \
+            BY_W(M, I, 1);                                                                         \
+    } while (0)
+#define BY_I(M)                                                                                    \
+    do {                                                                                           \
+        if (v & V_IS32)                                                                            \
+            BY_V(M, int32_t);                                                                      \
+        else                                                                                       \
+            BY_V(M, int64_t);                                                                      \
+    } while (0)
+#define G_BY_V(I)                                                                                  \
+    do {                                                                                           \
+        if (v & V_VEC4)                                                                            \
+            L_GATHER(I, 4);                                                                        \
+        else                                                                                       \
+            L_GATHER(I, 1);                                                                        \
+    } while (0)
     if (B->kind == KIND_SCATTER) {
         BY_I(L_SCATTER);
     } else if (v & V_POOLED) {
         BY_I(L_POOLED);
     } else {
-        if (v & V_IS32) G_BY_V(int32_t);
-        else G_BY_V(int64_t);
+        if (v & V_IS32)
+            G_BY_V(int32_t);
+        else
+            G_BY_V(int64_t);
     }
 #undef L_POOLED
 #undef L_GATHER
@@ -134,8 +160,8 @@ static ember_status launch(batcher *B, int v, const bt_args &a) {
 #undef BY_V
 #undef BY_I
 #undef G_BY_V
-    CUDA_LAUNCHED(B->ctx, B->kind == KIND_LOOKUP ? "lookup_batched_kernel"
-                                                       : "scatter_batched_kernel");
+    CUDA_LAUNCHED(B->ctx,
+                  B->kind == KIND_LOOKUP ? "lookup_batched_kernel" : "scatter_batched_kernel");
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -212,8 +238,10 @@ static int aliased(const void *const *written, size_t n, const void **read, size
             const size_t mid = (lo + hi) / 2;
             const uintptr_t x = (uintptr_t)read[mid];
             if (x == key) return 1;
-            if (x < key) lo = mid + 1;
-            else hi = mid;
+            if (x < key)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
     }
     return 0;
@@ -231,18 +259,17 @@ static ember_status lookup_each(ember_context *ctx, int64_t nt, const ember_look
                                 const ember_buffer *const *weights, ember_buffer *out) {
     for (int64_t t = 0; t < nt; t++)
         EMBER_FORWARD_IF_ERROR(cuda_lookup(ctx, &d[t], tables[t], indices[t],
-                                                 offsets ? offsets[t] : NULL,
-                                                 weights ? weights[t] : NULL, out));
+                                           offsets ? offsets[t] : NULL, weights ? weights[t] : NULL,
+                                           out));
     return EMBER_STATUS_SUCCESS;
 }
 
 extern "C" ember_status cuda_lookup_batched(ember_context *ctx, int64_t nt,
-                                                  const ember_lookup_desc *d,
-                                                  const ember_buffer *const *tables,
-                                                  const ember_buffer *const *indices,
-                                                  const ember_buffer *const *offsets,
-                                                  const ember_buffer *const *weights,
-                                                  ember_buffer *out) {
+                                            const ember_lookup_desc *d,
+                                            const ember_buffer *const *tables,
+                                            const ember_buffer *const *indices,
+                                            const ember_buffer *const *offsets,
+                                            const ember_buffer *const *weights, ember_buffer *out) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     if (nt <= 0 || d[0].batch == 0) {
@@ -295,11 +322,12 @@ extern "C" ember_status cuda_lookup_batched(ember_context *ctx, int64_t nt,
     return st;
 }
 
-extern "C" ember_status cuda_backward_update_batched(
-    ember_context *ctx, int64_t nt, const ember_lookup_desc *d,
-    const ember_buffer *const *indices, const ember_buffer *const *offsets,
-    const ember_buffer *const *weights, const ember_buffer *grad_out, ember_reduction_mode mode,
-    const ember_optimizer *opt, ember_buffer *const *tables, ember_buffer *const *states) {
+extern "C" ember_status
+cuda_backward_update_batched(ember_context *ctx, int64_t nt, const ember_lookup_desc *d,
+                             const ember_buffer *const *indices, const ember_buffer *const *offsets,
+                             const ember_buffer *const *weights, const ember_buffer *grad_out,
+                             ember_reduction_mode mode, const ember_optimizer *opt,
+                             ember_buffer *const *tables, ember_buffer *const *states) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     /* One launch for the ATOMIC plain-SGD path (a scatter of -lr * g straight into the

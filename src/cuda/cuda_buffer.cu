@@ -39,29 +39,29 @@ extern "C" void cuda_buffer_free(ember_context *ctx, void *handle) {
 }
 
 extern "C" ember_status cuda_buffer_upload(ember_context *ctx, void *handle, size_t offset,
-                                                 const void *src, size_t bytes) {
+                                           const void *src, size_t bytes) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, handle);
-    CUDA_TRY(ctx, cudaMemcpyAsync((char *)handle + offset, src, bytes,
-                                        cudaMemcpyHostToDevice, m->stream));
+    CUDA_TRY(ctx, cudaMemcpyAsync((char *)handle + offset, src, bytes, cudaMemcpyHostToDevice,
+                                  m->stream));
     /* The caller may reuse src as soon as we return. */
     CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     return EMBER_STATUS_SUCCESS;
 }
 
-extern "C" ember_status cuda_buffer_download(ember_context *ctx, const void *handle,
-                                                   size_t offset, void *dst, size_t bytes) {
+extern "C" ember_status cuda_buffer_download(ember_context *ctx, const void *handle, size_t offset,
+                                             void *dst, size_t bytes) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
-    CUDA_TRY(ctx, cudaMemcpyAsync(dst, (const char *)handle + offset, bytes,
-                                        cudaMemcpyDeviceToHost, m->stream));
+    CUDA_TRY(ctx, cudaMemcpyAsync(dst, (const char *)handle + offset, bytes, cudaMemcpyDeviceToHost,
+                                  m->stream));
     CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     return EMBER_STATUS_SUCCESS;
 }
 
 extern "C" ember_status cuda_buffer_zero(ember_context *ctx, void *handle, size_t offset,
-                                               size_t bytes) {
+                                         size_t bytes) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, handle);

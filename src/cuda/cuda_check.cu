@@ -9,8 +9,7 @@
  * offsets[batch] != num_indices. All start at ~0 (none found). */
 template <typename I>
 static __global__ void check_kernel(const void *indices, int64_t n, int64_t rows,
-                                    const void *offsets, int64_t batch,
-                                    unsigned long long *flags) {
+                                    const void *offsets, int64_t batch, unsigned long long *flags) {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     const int64_t t0 = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
     for (int64_t p = t0; p < n; p += stride) {
@@ -29,8 +28,7 @@ static __global__ void check_kernel(const void *indices, int64_t n, int64_t rows
 
 /* The scan starts after the last hit: tables checked in the same order every step (a
  * batched call's T tables, or T per-table calls) then hit at the first probe. */
-static int cache_find(cuda_impl *m, const ember_lookup_desc *d, const void *idx,
-                      const void *off) {
+static int cache_find(cuda_impl *m, const ember_lookup_desc *d, const void *idx, const void *off) {
     if (!m->cache_enabled) return 0;
     for (unsigned k = 1; k <= CUDA_CHECK_CACHE; k++) {
         const unsigned i = (m->cache_last + k) % CUDA_CHECK_CACHE;
@@ -45,8 +43,7 @@ static int cache_find(cuda_impl *m, const ember_lookup_desc *d, const void *idx,
     return 0;
 }
 
-static void cache_add(cuda_impl *m, const ember_lookup_desc *d, const void *idx,
-                      const void *off) {
+static void cache_add(cuda_impl *m, const ember_lookup_desc *d, const void *idx, const void *off) {
     if (!m->cache_enabled) return;
     m->cache_last = m->cache_next % CUDA_CHECK_CACHE;
     struct cuda_checked *c = &m->cache[m->cache_next++ % CUDA_CHECK_CACHE];
@@ -65,16 +62,15 @@ static ember_status read_value(ember_context *ctx, cuda_impl *m, const void *bas
     size_t sz = ember_index_size(t);
     unsigned char buf[8];
     CUDA_TRY(ctx, cudaMemcpyAsync(buf, (const char *)base + (size_t)pos * sz, sz,
-                                        cudaMemcpyDeviceToHost, m->stream));
+                                  cudaMemcpyDeviceToHost, m->stream));
     CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     *value = ember_index_at(buf, t, 0);
     return EMBER_STATUS_SUCCESS;
 }
 
 extern "C" ember_status cuda_check_indices(ember_context *ctx, const ember_lookup_desc *desc,
-                                                 const ember_buffer *indices,
-                                                 const ember_buffer *offsets,
-                                                 ember_index_problem *problem) {
+                                           const ember_buffer *indices, const ember_buffer *offsets,
+                                           ember_index_problem *problem) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     problem->kind = EMBER_INDEX_PROBLEM_NONE;
@@ -99,7 +95,7 @@ extern "C" ember_status cuda_check_indices(ember_context *ctx, const ember_looku
             idx, idx ? n : 0, desc->num_rows, off, batch, m->flags_dev);
     CUDA_LAUNCHED(ctx, "check_kernel");
     CUDA_TRY(ctx, cudaMemcpyAsync(m->flags_host, m->flags_dev, 4 * sizeof(unsigned long long),
-                                        cudaMemcpyDeviceToHost, m->stream));
+                                  cudaMemcpyDeviceToHost, m->stream));
     CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
     const unsigned long long none = ~0ull;
     unsigned long long f[4];

@@ -32,7 +32,7 @@ struct cuda_impl {
     float *loss_host;               /* pinned */
     void *scratch;                  /* grown on demand, see cuda_scratch */
     size_t scratch_bytes;
-    float *ones;                    /* a vector of ones for cuBLAS column sums */
+    float *ones; /* a vector of ones for cuBLAS column sums */
     size_t ones_len;
     int cache_enabled;
     unsigned cache_next;
@@ -46,39 +46,39 @@ static inline cuda_impl *cuda_impl_of(ember_context *ctx) {
 }
 
 /* Every CUDA failure becomes DEVICE_ERROR naming the error and the call. */
-#define CUDA_TRY(ctx, call)                                                          \
-    do {                                                                                   \
-        cudaError_t ember_cu_err_ = (call);                                                \
-        if (ember_cu_err_ != cudaSuccess) {                                                \
-            return ember_error((ctx), EMBER_STATUS_DEVICE_ERROR, "%s failed: %s (%s) at %s:%d", \
-                               #call, cudaGetErrorName(ember_cu_err_),                     \
-                               cudaGetErrorString(ember_cu_err_), __FILE__, __LINE__);     \
-        }                                                                                  \
+#define CUDA_TRY(ctx, call)                                                                        \
+    do {                                                                                           \
+        cudaError_t ember_cu_err_ = (call);                                                        \
+        if (ember_cu_err_ != cudaSuccess) {                                                        \
+            return ember_error((ctx), EMBER_STATUS_DEVICE_ERROR, "%s failed: %s (%s) at %s:%d",    \
+                               #call, cudaGetErrorName(ember_cu_err_),                             \
+                               cudaGetErrorString(ember_cu_err_), __FILE__, __LINE__);             \
+        }                                                                                          \
     } while (0)
 
 /* After a kernel launch: a bad launch configuration shows here, a fault later. */
-#define CUDA_LAUNCHED(ctx, kernel_name)                                              \
-    do {                                                                                   \
-        cudaError_t ember_cu_err_ = cudaGetLastError();                                    \
-        if (ember_cu_err_ != cudaSuccess) {                                                \
-            return ember_error((ctx), EMBER_STATUS_DEVICE_ERROR,                           \
-                               "launch of %s failed: %s (%s)", kernel_name,                \
-                               cudaGetErrorName(ember_cu_err_),                            \
-                               cudaGetErrorString(ember_cu_err_));                         \
-        }                                                                                  \
+#define CUDA_LAUNCHED(ctx, kernel_name)                                                            \
+    do {                                                                                           \
+        cudaError_t ember_cu_err_ = cudaGetLastError();                                            \
+        if (ember_cu_err_ != cudaSuccess) {                                                        \
+            return ember_error((ctx), EMBER_STATUS_DEVICE_ERROR, "launch of %s failed: %s (%s)",   \
+                               kernel_name, cudaGetErrorName(ember_cu_err_),                       \
+                               cudaGetErrorString(ember_cu_err_));                                 \
+        }                                                                                          \
     } while (0)
 
 const char *cuda_cublas_status_name(cublasStatus_t s);
 
-#define EMBER_CUBLAS_TRY(ctx, call)                                                        \
-    do {                                                                                   \
-        cublasStatus_t ember_cb_st_ = (call);                                              \
-        if (ember_cb_st_ != CUBLAS_STATUS_SUCCESS) {                                       \
-            return ember_error((ctx), ember_cb_st_ == CUBLAS_STATUS_ALLOC_FAILED           \
-                                          ? EMBER_STATUS_OUT_OF_MEMORY                     \
-                                          : EMBER_STATUS_DEVICE_ERROR,                     \
-                               "%s failed: %s", #call, cuda_cublas_status_name(ember_cb_st_)); \
-        }                                                                                  \
+#define EMBER_CUBLAS_TRY(ctx, call)                                                                \
+    do {                                                                                           \
+        cublasStatus_t ember_cb_st_ = (call);                                                      \
+        if (ember_cb_st_ != CUBLAS_STATUS_SUCCESS) {                                               \
+            return ember_error((ctx),                                                              \
+                               ember_cb_st_ == CUBLAS_STATUS_ALLOC_FAILED                          \
+                                   ? EMBER_STATUS_OUT_OF_MEMORY                                    \
+                                   : EMBER_STATUS_DEVICE_ERROR,                                    \
+                               "%s failed: %s", #call, cuda_cublas_status_name(ember_cb_st_));     \
+        }                                                                                          \
     } while (0)
 
 #ifdef __cplusplus
@@ -113,9 +113,7 @@ static inline unsigned cuda_blocks(int64_t items, int64_t per_block, unsigned ca
 }
 
 /* --- small vectors: V floats per lane (4 when the layout allows float4, else 1) -------- */
-template <int V> struct fvec {
-    float v[V];
-};
+template <int V> struct fvec { float v[V]; };
 
 template <int V> __device__ __forceinline__ fvec<V> fvec_load(const float *p) {
     fvec<V> r;

@@ -23,12 +23,14 @@ static __global__ void relu_mask_kernel(float *dy, const float *__restrict__ y, 
         dy[i] = __ldg(y + i) > 0.0f ? dy[i] : 0.0f;
 }
 
-static int fits_int(int64_t v) { return v >= 0 && v <= INT32_MAX; }
+static int fits_int(int64_t v) {
+    return v >= 0 && v <= INT32_MAX;
+}
 
 extern "C" ember_status cuda_dense_forward(ember_context *ctx, int64_t batch, int64_t in,
-                                                 int64_t out, const ember_buffer *x,
-                                                 const ember_buffer *w, const ember_buffer *b,
-                                                 ember_activation act, ember_buffer *y) {
+                                           int64_t out, const ember_buffer *x,
+                                           const ember_buffer *w, const ember_buffer *b,
+                                           ember_activation act, ember_buffer *y) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, y->handle);
@@ -47,20 +49,19 @@ extern "C" ember_status cuda_dense_forward(ember_context *ctx, int64_t batch, in
     }
     if (b || act == EMBER_ACTIVATION_RELU) {
         const int64_t n = batch * out;
-        bias_act_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                          CUDA_BLOCK, 0, m->stream>>>(
-            Y, b ? (const float *)b->handle : NULL, batch, out, act == EMBER_ACTIVATION_RELU);
+        bias_act_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16), CUDA_BLOCK, 0,
+                          m->stream>>>(Y, b ? (const float *)b->handle : NULL, batch, out,
+                                       act == EMBER_ACTIVATION_RELU);
         CUDA_LAUNCHED(ctx, "bias_act_kernel");
     }
     return EMBER_STATUS_SUCCESS;
 }
 
 extern "C" ember_status cuda_dense_backward(ember_context *ctx, int64_t batch, int64_t in,
-                                                  int64_t out, const ember_buffer *x,
-                                                  const ember_buffer *w, const ember_buffer *y,
-                                                  ember_buffer *dy, ember_activation act,
-                                                  ember_buffer *dx, ember_buffer *dw,
-                                                  ember_buffer *db) {
+                                            int64_t out, const ember_buffer *x,
+                                            const ember_buffer *w, const ember_buffer *y,
+                                            ember_buffer *dy, ember_activation act,
+                                            ember_buffer *dx, ember_buffer *dw, ember_buffer *db) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     if (dx) cuda_written(ctx, dx->handle);
@@ -72,8 +73,8 @@ extern "C" ember_status cuda_dense_backward(ember_context *ctx, int64_t batch, i
     float *DY = (float *)dy->handle;
     if (act == EMBER_ACTIVATION_RELU && batch > 0 && out > 0) {
         const int64_t n = batch * out;
-        relu_mask_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                           CUDA_BLOCK, 0, m->stream>>>(DY, (const float *)y->handle, n);
+        relu_mask_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16), CUDA_BLOCK, 0,
+                           m->stream>>>(DY, (const float *)y->handle, n);
         CUDA_LAUNCHED(ctx, "relu_mask_kernel");
     }
     const float one = 1.0f, zero = 0.0f;
@@ -81,12 +82,14 @@ extern "C" ember_status cuda_dense_backward(ember_context *ctx, int64_t batch, i
         /* No samples: the weight and bias gradients are zero (overwritten), dx is empty. */
         if (in > 0 && out > 0)
             CUDA_TRY(ctx, cudaMemsetAsync(dw->handle, 0, (size_t)out * (size_t)in * 4, m->stream));
-        if (db && out > 0) CUDA_TRY(ctx, cudaMemsetAsync(db->handle, 0, (size_t)out * 4, m->stream));
+        if (db && out > 0)
+            CUDA_TRY(ctx, cudaMemsetAsync(db->handle, 0, (size_t)out * 4, m->stream));
         return EMBER_STATUS_SUCCESS;
     }
     if (out == 0) {
         if (dx && in > 0)
-            CUDA_TRY(ctx, cudaMemsetAsync(dx->handle, 0, (size_t)batch * (size_t)in * 4, m->stream));
+            CUDA_TRY(ctx,
+                     cudaMemsetAsync(dx->handle, 0, (size_t)batch * (size_t)in * 4, m->stream));
         return EMBER_STATUS_SUCCESS;
     }
     if (dx && in > 0) {

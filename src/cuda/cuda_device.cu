@@ -7,22 +7,32 @@
 
 const char *cuda_cublas_status_name(cublasStatus_t s) {
     switch (s) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    default: return "unknown cuBLAS status";
+    case CUBLAS_STATUS_SUCCESS:
+        return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+        return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+        return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE:
+        return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH:
+        return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR:
+        return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+        return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR:
+        return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+        return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR:
+        return "CUBLAS_STATUS_LICENSE_ERROR";
+    default:
+        return "unknown cuBLAS status";
     }
 }
 
-extern "C" ember_status cuda_devices(ember_device_info *out, size_t capacity,
-                                           size_t *count) {
+extern "C" ember_status cuda_devices(ember_device_info *out, size_t capacity, size_t *count) {
     int n = 0;
     cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess || n == 0) {
@@ -107,7 +117,8 @@ static void release(cuda_impl *m) {
 
 static ember_status apply_math_mode(ember_context *ctx, cuda_impl *m, ember_math_mode mode) {
     /* CUBLAS_DEFAULT_MATH: IEEE FP32 products; TF32 tensor cores only when asked. */
-    cublasMath_t mm = mode == EMBER_MATH_ALLOW_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+    cublasMath_t mm =
+        mode == EMBER_MATH_ALLOW_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
     EMBER_CUBLAS_TRY(ctx, cublasSetMathMode(m->blas, mm));
     return EMBER_STATUS_SUCCESS;
 }
@@ -121,8 +132,8 @@ static ember_status init_impl(ember_context *ctx, cuda_impl *m, int device) {
                            cudaGetErrorString(err), cudaGetErrorName(err));
     }
     if (device >= n)
-        return ember_error(ctx, EMBER_STATUS_NO_DEVICE,
-                           "CUDA device %d does not exist (%d found)", device, n);
+        return ember_error(ctx, EMBER_STATUS_NO_DEVICE, "CUDA device %d does not exist (%d found)",
+                           device, n);
     m->device = device;
     CUDA_TRY(ctx, cudaSetDevice(device));
     cudaDeviceProp p;
@@ -138,8 +149,8 @@ static ember_status init_impl(ember_context *ctx, cuda_impl *m, int device) {
     EMBER_CUBLAS_TRY(ctx, cublasCreate(&m->blas));
     EMBER_CUBLAS_TRY(ctx, cublasSetStream(m->blas, m->stream));
     EMBER_FORWARD_IF_ERROR(apply_math_mode(ctx, m, ctx->math_mode));
-    EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, 4 * sizeof(unsigned long long),
-                                             (void **)&m->flags_dev, "index-check flags"));
+    EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, 4 * sizeof(unsigned long long), (void **)&m->flags_dev,
+                                       "index-check flags"));
     EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, sizeof(float), (void **)&m->loss_dev, "loss"));
     CUDA_TRY(ctx, cudaMallocHost((void **)&m->flags_host, 4 * sizeof(unsigned long long)));
     CUDA_TRY(ctx, cudaMallocHost((void **)&m->loss_host, sizeof(float)));
@@ -197,7 +208,7 @@ extern "C" ember_status cuda_set_math_mode(ember_context *ctx, ember_math_mode m
 }
 
 extern "C" ember_status cuda_malloc(ember_context *ctx, size_t bytes, void **out,
-                                          const char *what) {
+                                    const char *what) {
     *out = NULL;
     cudaError_t err = cudaMalloc(out, bytes);
     if (err == cudaErrorMemoryAllocation) {
@@ -205,14 +216,16 @@ extern "C" ember_status cuda_malloc(ember_context *ctx, size_t bytes, void **out
         size_t free_b = 0, total_b = 0;
         cudaMemGetInfo(&free_b, &total_b);
         *out = NULL;
-        return ember_error(ctx, EMBER_STATUS_OUT_OF_MEMORY,
-                           "cudaMalloc of %zu bytes for %s failed: %zu bytes free of %zu on the device",
-                           bytes, what, free_b, total_b);
+        return ember_error(
+            ctx, EMBER_STATUS_OUT_OF_MEMORY,
+            "cudaMalloc of %zu bytes for %s failed: %zu bytes free of %zu on the device", bytes,
+            what, free_b, total_b);
     }
     if (err != cudaSuccess) {
         *out = NULL;
-        return ember_error(ctx, EMBER_STATUS_DEVICE_ERROR, "cudaMalloc of %zu bytes for %s failed: %s (%s)",
-                           bytes, what, cudaGetErrorName(err), cudaGetErrorString(err));
+        return ember_error(ctx, EMBER_STATUS_DEVICE_ERROR,
+                           "cudaMalloc of %zu bytes for %s failed: %s (%s)", bytes, what,
+                           cudaGetErrorName(err), cudaGetErrorString(err));
     }
     return EMBER_STATUS_SUCCESS;
 }
@@ -250,8 +263,8 @@ extern "C" ember_status cuda_ones(ember_context *ctx, size_t n, const float **ou
         m->ones = NULL;
         m->ones_len = 0;
         EMBER_FORWARD_IF_ERROR(cuda_malloc(ctx, want * sizeof(float), (void **)&m->ones, "ones"));
-        fill_ones<<<cuda_blocks((int64_t)want, CUDA_BLOCK, 1024), CUDA_BLOCK, 0,
-                    m->stream>>>(m->ones, (int64_t)want);
+        fill_ones<<<cuda_blocks((int64_t)want, CUDA_BLOCK, 1024), CUDA_BLOCK, 0, m->stream>>>(
+            m->ones, (int64_t)want);
         CUDA_LAUNCHED(ctx, "fill_ones");
         m->ones_len = want;
     }

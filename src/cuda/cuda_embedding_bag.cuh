@@ -90,9 +90,9 @@ lookup_bag(const float *__restrict__ table, const void *__restrict__ idx,
  * added to +0.0f as the CPU's one-row bag is (so -0.0 becomes +0.0 there too). */
 template <typename I, int V>
 static __device__ __forceinline__ void
-gather_group(const float *__restrict__ table, const void *__restrict__ idx,
-             float *__restrict__ out, int64_t base, int64_t n, int64_t dim, int64_t stride,
-             int64_t pad, int accumulate, int lane) {
+gather_group(const float *__restrict__ table, const void *__restrict__ idx, float *__restrict__ out,
+             int64_t base, int64_t n, int64_t dim, int64_t stride, int64_t pad, int accumulate,
+             int lane) {
     const int m = (int)(n - base < 32 ? n - base : 32);
     const int64_t my = lane < m ? idx_at<I>(idx, base + lane) : pad;
     for (int64_t cb = 0; cb < dim; cb += 32 * V) { /* warp-uniform: shuffles inside */
@@ -144,9 +144,9 @@ template <int V> __device__ __forceinline__ void atomic_add_vec(float *p, const 
 
 template <typename I, int V, bool WEIGHTED>
 static __device__ __forceinline__ void
-scatter_bag(const void *__restrict__ idx, const void *__restrict__ off,
-            const float *__restrict__ w, const float *__restrict__ grad, int64_t b, int64_t dim,
-            int64_t stride, int64_t pad, int mean, float alpha, float *target, int lane) {
+scatter_bag(const void *__restrict__ idx, const void *__restrict__ off, const float *__restrict__ w,
+            const float *__restrict__ grad, int64_t b, int64_t dim, int64_t stride, int64_t pad,
+            int mean, float alpha, float *target, int lane) {
     int64_t s, e;
     if (off) {
         s = idx_at<I>(off, b);

@@ -18,13 +18,12 @@ static __global__ void sigmoid_kernel(const float *__restrict__ x, float *y, int
 }
 
 extern "C" ember_status cuda_sigmoid(ember_context *ctx, int64_t n, const ember_buffer *x,
-                                           ember_buffer *y) {
+                                     ember_buffer *y) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, y->handle);
-    sigmoid_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                     CUDA_BLOCK, 0, m->stream>>>((const float *)x->handle,
-                                                       (float *)y->handle, n);
+    sigmoid_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16), CUDA_BLOCK, 0,
+                     m->stream>>>((const float *)x->handle, (float *)y->handle, n);
     CUDA_LAUNCHED(ctx, "sigmoid_kernel");
     return EMBER_STATUS_SUCCESS;
 }
@@ -32,8 +31,8 @@ extern "C" ember_status cuda_sigmoid(ember_context *ctx, int64_t n, const ember_
 /* One block: thread t sums elements t, t+T, ... in double, then a fixed tree (the same
  * order every run). */
 static __global__ void __launch_bounds__(HEAD_REDUCE_THREADS)
-bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, float *loss,
-           float *grad) {
+    bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, float *loss,
+               float *grad) {
     __shared__ double part[HEAD_REDUCE_THREADS];
     double s = 0.0;
     const float nf = (float)n;
@@ -42,8 +41,10 @@ bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, 
         /* In double, as the CPU backend, so the mean keeps its digits. */
         const double xv = (double)xi, tv = (double)ti;
         /* A non-finite logit: PyTorch's value, as the CPU backend's bce_term. */
-        if (!isfinite(xv)) s += xv > 0.0 && tv < 1.0 ? (double)INFINITY : (double)NAN;
-        else s += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
+        if (!isfinite(xv))
+            s += xv > 0.0 && tv < 1.0 ? (double)INFINITY : (double)NAN;
+        else
+            s += (xv > 0.0 ? xv : 0.0) - xv * tv + log1p(exp(-fabs(xv)));
         if (grad) grad[i] = (stable_sigmoid(xi) - ti) / nf;
     }
     part[threadIdx.x] = s;
@@ -56,9 +57,8 @@ bce_kernel(const float *__restrict__ x, const float *__restrict__ t, int64_t n, 
 }
 
 extern "C" ember_status cuda_bce_with_logits(ember_context *ctx, int64_t n,
-                                                   const ember_buffer *logits,
-                                                   const ember_buffer *labels, float *loss,
-                                                   ember_buffer *grad) {
+                                             const ember_buffer *logits, const ember_buffer *labels,
+                                             float *loss, ember_buffer *grad) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     if (grad) cuda_written(ctx, grad->handle);
@@ -68,7 +68,7 @@ extern "C" ember_status cuda_bce_with_logits(ember_context *ctx, int64_t n,
     CUDA_LAUNCHED(ctx, "bce_kernel");
     if (loss) {
         CUDA_TRY(ctx, cudaMemcpyAsync(m->loss_host, m->loss_dev, sizeof(float),
-                                            cudaMemcpyDeviceToHost, m->stream));
+                                      cudaMemcpyDeviceToHost, m->stream));
         CUDA_TRY(ctx, cudaStreamSynchronize(m->stream));
         *loss = *m->loss_host;
     }

@@ -6,9 +6,10 @@
 /* One warp per bag (cuda_embedding_bag.cuh's lookup_bag). */
 template <typename I, int V, bool WEIGHTED>
 static __global__ void __launch_bounds__(LOOKUP_BLOCK)
-lookup_kernel(const float *__restrict__ table, const void *__restrict__ idx,
-              const void *__restrict__ off, const float *__restrict__ w, float *__restrict__ out,
-              int64_t batch, int64_t dim, int64_t stride, int64_t pad, int mean, int accumulate) {
+    lookup_kernel(const float *__restrict__ table, const void *__restrict__ idx,
+                  const void *__restrict__ off, const float *__restrict__ w,
+                  float *__restrict__ out, int64_t batch, int64_t dim, int64_t stride, int64_t pad,
+                  int mean, int accumulate) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
     for (int64_t b = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5; b < batch; b += warps)
@@ -19,9 +20,9 @@ lookup_kernel(const float *__restrict__ table, const void *__restrict__ idx,
 /* POOLING_NONE: a warp takes 32 consecutive positions (cuda_embedding_bag.cuh's gather_group). */
 template <typename I, int V>
 static __global__ void __launch_bounds__(LOOKUP_BLOCK)
-gather_kernel(const float *__restrict__ table, const void *__restrict__ idx,
-              float *__restrict__ out, int64_t n, int64_t dim, int64_t stride, int64_t pad,
-              int accumulate) {
+    gather_kernel(const float *__restrict__ table, const void *__restrict__ idx,
+                  float *__restrict__ out, int64_t n, int64_t dim, int64_t stride, int64_t pad,
+                  int accumulate) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
     for (int64_t base = ((blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5) * 32; base < n;
@@ -51,9 +52,9 @@ static void launch(unsigned blocks, cudaStream_t st, const float *table, const v
 }
 
 extern "C" ember_status cuda_lookup(ember_context *ctx, const ember_lookup_desc *desc,
-                                          const ember_buffer *table, const ember_buffer *indices,
-                                          const ember_buffer *offsets, const ember_buffer *weights,
-                                          ember_buffer *out) {
+                                    const ember_buffer *table, const ember_buffer *indices,
+                                    const ember_buffer *offsets, const ember_buffer *weights,
+                                    ember_buffer *out) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, out->handle);
@@ -62,16 +63,20 @@ extern "C" ember_status cuda_lookup(ember_context *ctx, const ember_lookup_desc 
     const void *idx = indices ? indices->handle : NULL;
     const void *off = desc->pooling == EMBER_POOLING_NONE ? NULL : offsets->handle;
     const float *w = weights ? (const float *)weights->handle : NULL;
-    const int vec4 = cuda_vec4_ok(desc->dim, desc->out_row_stride, o) &&
-                     cuda_vec4_ok(desc->dim, desc->dim, t);
+    const int vec4 =
+        cuda_vec4_ok(desc->dim, desc->out_row_stride, o) && cuda_vec4_ok(desc->dim, desc->dim, t);
     unsigned blocks = cuda_blocks(desc->batch, LOOKUP_BLOCK / 32, 1u << 30);
     const int is32 = desc->index_type == EMBER_INDEX_INT32;
     if (is32) {
-        if (vec4) launch<int32_t, 4>(blocks, m->stream, t, idx, off, w, o, desc);
-        else launch<int32_t, 1>(blocks, m->stream, t, idx, off, w, o, desc);
+        if (vec4)
+            launch<int32_t, 4>(blocks, m->stream, t, idx, off, w, o, desc);
+        else
+            launch<int32_t, 1>(blocks, m->stream, t, idx, off, w, o, desc);
     } else {
-        if (vec4) launch<int64_t, 4>(blocks, m->stream, t, idx, off, w, o, desc);
-        else launch<int64_t, 1>(blocks, m->stream, t, idx, off, w, o, desc);
+        if (vec4)
+            launch<int64_t, 4>(blocks, m->stream, t, idx, off, w, o, desc);
+        else
+            launch<int64_t, 1>(blocks, m->stream, t, idx, off, w, o, desc);
     }
     CUDA_LAUNCHED(ctx, "lookup_kernel");
     return EMBER_STATUS_SUCCESS;

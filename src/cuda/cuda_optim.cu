@@ -6,8 +6,9 @@
 
 template <int V>
 static __global__ void __launch_bounds__(STEP_BLOCK)
-sparse_step_kernel(ember_opt_params o, int64_t dim, float *table, float *state,
-                   const int64_t *__restrict__ ids, const float *__restrict__ grads, int64_t nu) {
+    sparse_step_kernel(ember_opt_params o, int64_t dim, float *table, float *state,
+                       const int64_t *__restrict__ ids, const float *__restrict__ grads,
+                       int64_t nu) {
     const int lane = threadIdx.x & 31;
     const int64_t warps = ((int64_t)gridDim.x * blockDim.x) >> 5;
     for (int64_t r = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5; r < nu; r += warps) {
@@ -48,16 +49,16 @@ sparse_step_kernel(ember_opt_params o, int64_t dim, float *table, float *state,
         for (int64_t c = lane * V; c < dim; c += 32 * V) {
             fvec<V> g = fvec_load<V>(grow + c);
 #pragma unroll
-            for (int k = 0; k < V; k++) opt_elem(o, wrow + c + k, srow ? srow + c + k : NULL, NULL, g.v[k]);
+            for (int k = 0; k < V; k++)
+                opt_elem(o, wrow + c + k, srow ? srow + c + k : NULL, NULL, g.v[k]);
         }
     }
 }
 
 extern "C" ember_status cuda_sparse_step(ember_context *ctx, const ember_optimizer *opt,
-                                               int64_t num_rows, int64_t dim, ember_buffer *table,
-                                               ember_buffer *state, const ember_buffer *unique_ids,
-                                               const ember_buffer *unique_grads,
-                                               int64_t num_unique) {
+                                         int64_t num_rows, int64_t dim, ember_buffer *table,
+                                         ember_buffer *state, const ember_buffer *unique_ids,
+                                         const ember_buffer *unique_grads, int64_t num_unique) {
     (void)num_rows;
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
@@ -85,23 +86,23 @@ static __global__ void dense_step_kernel(ember_opt_params o, int64_t n, float *p
                                          float *state2) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
-        opt_elem(o, param + i, state ? state + i : NULL, state2 ? state2 + i : NULL, __ldg(grad + i));
+        opt_elem(o, param + i, state ? state + i : NULL, state2 ? state2 + i : NULL,
+                 __ldg(grad + i));
 }
 
-extern "C" ember_status cuda_dense_step(ember_context *ctx, const ember_optimizer *opt,
-                                              int64_t n, ember_buffer *param,
-                                              const ember_buffer *grad, ember_buffer *state,
-                                              ember_buffer *state2) {
+extern "C" ember_status cuda_dense_step(ember_context *ctx, const ember_optimizer *opt, int64_t n,
+                                        ember_buffer *param, const ember_buffer *grad,
+                                        ember_buffer *state, ember_buffer *state2) {
     cuda_impl *m;
     EMBER_FORWARD_IF_ERROR(cuda_enter(ctx, &m));
     cuda_written(ctx, param->handle);
     if (state) cuda_written(ctx, state->handle);
     if (state2) cuda_written(ctx, state2->handle);
     const ember_opt_params o = ember_opt_params_make(opt);
-    dense_step_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16),
-                        CUDA_BLOCK, 0, m->stream>>>(
-        o, n, (float *)param->handle, (const float *)grad->handle,
-        state ? (float *)state->handle : NULL, state2 ? (float *)state2->handle : NULL);
+    dense_step_kernel<<<cuda_blocks(n, CUDA_BLOCK, (unsigned)m->sm_count * 16), CUDA_BLOCK, 0,
+                        m->stream>>>(o, n, (float *)param->handle, (const float *)grad->handle,
+                                     state ? (float *)state->handle : NULL,
+                                     state2 ? (float *)state2->handle : NULL);
     CUDA_LAUNCHED(ctx, "dense_step_kernel");
     return EMBER_STATUS_SUCCESS;
 }

@@ -133,7 +133,8 @@ static ember_status replicated_step(ember_dist_tables *tabs, int64_t t, const fl
     }
     if (st == EMBER_STATUS_SUCCESS && nu > 0) {
         st = dist_upload_int64(tabs, ids, nu, &bid);
-        if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_alloc(tabs->ctx, (size_t)(nu * D) * sizeof *g, &bg);
+        if (st == EMBER_STATUS_SUCCESS)
+            st = ember_buffer_alloc(tabs->ctx, (size_t)(nu * D) * sizeof *g, &bg);
         if (st == EMBER_STATUS_SUCCESS)
             st = ember_buffer_upload(tabs->ctx, bg, 0, g, (size_t)(nu * D) * sizeof *g);
         if (st == EMBER_STATUS_SUCCESS)
@@ -168,8 +169,10 @@ static ember_status replicated_update(ember_dist_tables *tabs, ember_status st,
         st = dist_agree(tabs->comm, st, 0, NULL);
         t0 = dist_now();
         if (st == EMBER_STATUS_SUCCESS) /* counts of uses are exact in float below 2^24 */
-            st = dist_mpi(tabs->comm, MPI_Allreduce(MPI_IN_PLACE, host, (int)n, MPI_FLOAT, MPI_SUM,
-                                                    tabs->comm->comm), "MPI_Allreduce");
+            st = dist_mpi(
+                tabs->comm,
+                MPI_Allreduce(MPI_IN_PLACE, host, (int)n, MPI_FLOAT, MPI_SUM, tabs->comm->comm),
+                "MPI_Allreduce");
         tabs->stats.alltoall_seconds += dist_now() - t0;
         tabs->stats.bytes_sent += tabs->comm->size > 1 ? (uint64_t)n * sizeof(float) : 0;
         t0 = dist_now();
@@ -195,14 +198,14 @@ static ember_status load_grad(ember_dist_tables *tabs, const ember_buffer *grad_
                           (int)mode);
     int64_t n = tabs->routed.batches[tabs->comm->rank] * tabs->width;
     if (n > 0 && (!grad_out || ember_buffer_size(grad_out) < (size_t)n * sizeof(float)))
-        return dist_error(tabs->comm, grad_out ? EMBER_STATUS_BUFFER_TOO_SMALL
-                                               : EMBER_STATUS_INVALID_ARGUMENT,
+        return dist_error(tabs->comm,
+                          grad_out ? EMBER_STATUS_BUFFER_TOO_SMALL : EMBER_STATUS_INVALID_ARGUMENT,
                           "grad_out must hold %lld floats", (long long)n);
     *grad = malloc((size_t)(n > 0 ? n : 1) * sizeof **grad);
     if (!*grad) return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
-    ember_status st = n > 0 ? ember_buffer_download(tabs->ctx, grad_out, 0, *grad,
-                                                    (size_t)n * sizeof **grad)
-                            : EMBER_STATUS_SUCCESS;
+    ember_status st =
+        n > 0 ? ember_buffer_download(tabs->ctx, grad_out, 0, *grad, (size_t)n * sizeof **grad)
+              : EMBER_STATUS_SUCCESS;
     if (st != EMBER_STATUS_SUCCESS)
         dist_error(tabs->comm, st, "grad_out: %s", ember_context_last_error(tabs->ctx));
     return st;
@@ -228,7 +231,8 @@ ember_status ember_dist_backward_update(ember_dist_tables *tabs, const ember_buf
         }
         send = malloc((size_t)(stotal > 0 ? stotal : 1) * sizeof *send);
         recv = malloc((size_t)(rtotal > 0 ? rtotal : 1) * sizeof *recv);
-        owned = malloc((size_t)(tabs->routed.batch_global * tabs->owned_width[me] + 1) * sizeof *owned);
+        owned =
+            malloc((size_t)(tabs->routed.batch_global * tabs->owned_width[me] + 1) * sizeof *owned);
         if (st == EMBER_STATUS_SUCCESS && (!send || !recv || !owned))
             st = dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
         for (int64_t d = 0, at = 0; st == EMBER_STATUS_SUCCESS && d < N; d++)

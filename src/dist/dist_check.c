@@ -15,14 +15,17 @@
 static const struct {
     ember_shard_kind kind;
     const char *name;
-} shards[] = {{EMBER_SHARD_TABLE_WISE, "table-wise"}, {EMBER_SHARD_COLUMN_WISE, "column-wise"},
-              {EMBER_SHARD_ROW_WISE, "row-wise"}, {EMBER_SHARD_REPLICATED, "replicated"},
+} shards[] = {{EMBER_SHARD_TABLE_WISE, "table-wise"},
+              {EMBER_SHARD_COLUMN_WISE, "column-wise"},
+              {EMBER_SHARD_ROW_WISE, "row-wise"},
+              {EMBER_SHARD_REPLICATED, "replicated"},
               {EMBER_SHARD_AUTO, "mixed"}};
 static const struct {
     ember_optimizer_kind kind;
     const char *name;
     float wd;
-} opts[] = {{EMBER_OPTIMIZER_SGD, "sgd", 0.0f}, {EMBER_OPTIMIZER_ADAGRAD, "adagrad", 0.01f},
+} opts[] = {{EMBER_OPTIMIZER_SGD, "sgd", 0.0f},
+            {EMBER_OPTIMIZER_ADAGRAD, "adagrad", 0.01f},
             {EMBER_OPTIMIZER_ROWWISE_ADAGRAD, "rowwise_adagrad", 0.0f}};
 #define NUM_SHARDS (sizeof shards / sizeof shards[0])
 #define NUM_OPTS (sizeof opts / sizeof opts[0])
@@ -48,7 +51,8 @@ static void build_cases(void) {
     for (size_t s = 0; s < NUM_SHARDS; s++) {
         for (size_t o = 0; o < NUM_OPTS; o++) {
             /* Row-wise Adagrad's per-row state cannot be split by columns. */
-            int colwise = shards[s].kind == EMBER_SHARD_COLUMN_WISE || shards[s].kind == EMBER_SHARD_AUTO;
+            int colwise =
+                shards[s].kind == EMBER_SHARD_COLUMN_WISE || shards[s].kind == EMBER_SHARD_AUTO;
             if (colwise && opts[o].kind == EMBER_OPTIMIZER_ROWWISE_ADAGRAD) continue;
             snprintf(suffix, sizeof suffix, "%s_det", opts[o].name);
             add(shards[s].name, suffix, DIST_CHECK_STEP, shards[s].kind, (int)(s + o) % 7,
@@ -137,8 +141,8 @@ static ember_buffer *up_indices(chk_dev *d, const int64_t *p, int64_t n, ember_i
 }
 
 /* The single-process batched lookup and fused update on the whole global batch. */
-static int reference(ember_context *ctx, const dist_check_case *c, const dc_inputs *in,
-                     dc_got *g, ember_check_result *r) {
+static int reference(ember_context *ctx, const dist_check_case *c, const dc_inputs *in, dc_got *g,
+                     ember_check_result *r) {
     chk_dev d = {.ctx = ctx};
     ember_buffer *idx[MAXT] = {0}, *off[MAXT] = {0}, *tab[MAXT] = {0}, *st[MAXT] = {0}, *out;
     ember_lookup_desc descs[MAXT];
@@ -152,22 +156,25 @@ static int reference(ember_context *ctx, const dist_check_case *c, const dc_inpu
     }
     out = chk_up(&d, NULL, in->B * in->W, sizeof(float));
     if (!d.st)
-        chk_fail_st(&d, ember_embedding_lookup_batched(ctx, in->nt, descs,
-                                                       (const ember_buffer *const *)tab,
-                                                       (const ember_buffer *const *)idx,
-                                                       (const ember_buffer *const *)off, NULL, out),
+        chk_fail_st(&d,
+                    ember_embedding_lookup_batched(ctx, in->nt, descs,
+                                                   (const ember_buffer *const *)tab,
+                                                   (const ember_buffer *const *)idx,
+                                                   (const ember_buffer *const *)off, NULL, out),
                     "ember_embedding_lookup_batched");
     if (!d.st) g->out = chk_down(&d, out, in->B * in->W, sizeof(float));
     ember_buffer_free(out);
     out = d.st ? NULL : chk_up(&d, in->grad, in->B * in->W, sizeof(float));
     if (!d.st)
-        chk_fail_st(&d, ember_embedding_backward_update_batched(
-                            ctx, in->nt, descs, (const ember_buffer *const *)idx,
-                            (const ember_buffer *const *)off, NULL, out, c->mode, &in->e[0].opt,
-                            tab, c->opt == EMBER_OPTIMIZER_SGD ? NULL : st),
+        chk_fail_st(&d,
+                    ember_embedding_backward_update_batched(
+                        ctx, in->nt, descs, (const ember_buffer *const *)idx,
+                        (const ember_buffer *const *)off, NULL, out, c->mode, &in->e[0].opt, tab,
+                        c->opt == EMBER_OPTIMIZER_SGD ? NULL : st),
                     "ember_embedding_backward_update_batched");
     for (int t = 0; t < in->nt && !d.st; t++) {
-        g->table[t] = chk_down(&d, tab[t], in->e[t].desc.num_rows * in->e[t].desc.dim, sizeof(float));
+        g->table[t] =
+            chk_down(&d, tab[t], in->e[t].desc.num_rows * in->e[t].desc.dim, sizeof(float));
         if (st[t]) g->state[t] = chk_down(&d, st[t], in->e[t].state_n, sizeof(float));
     }
     for (int t = 0; t < in->nt; t++)
@@ -222,9 +229,9 @@ static ember_dist_tables *make_tables(const dist_check_case *c, ember_dist_comm 
 /* One distributed step on this rank's bags: lookup (rows b0..b1 into g->out), fused
  * backward, every table and state gathered. bad_t >= 0 (the error case): only the lookup,
  * with index bad_pos (when >= 0) of table bad_t made out of range first. */
-static ember_status dist_step(const dist_check_case *c, ember_dist_tables *tabs,
-                              ember_context *ctx, const dc_inputs *in, int64_t bad_t,
-                              int64_t bad_pos, dc_got *g, ember_check_result *r) {
+static ember_status dist_step(const dist_check_case *c, ember_dist_tables *tabs, ember_context *ctx,
+                              const dc_inputs *in, int64_t bad_t, int64_t bad_pos, dc_got *g,
+                              ember_check_result *r) {
     ember_dist_comm *comm = tabs->comm;
     chk_dev d = {.ctx = ctx};
     int64_t b0, b1, n[MAXT];
@@ -234,7 +241,8 @@ static ember_status dist_step(const dist_check_case *c, ember_dist_tables *tabs,
     for (int t = 0; t < in->nt; t++) {
         const chk_emb *e = &in->e[t];
         int64_t i0 = e->off ? e->off[b0] : b0, i1 = e->off ? e->off[b1] : b1;
-        int64_t *li = malloc((size_t)(i1 - i0 + 1) * sizeof *li), *lo = malloc((size_t)(Bl + 1) * sizeof *lo);
+        int64_t *li = malloc((size_t)(i1 - i0 + 1) * sizeof *li),
+                *lo = malloc((size_t)(Bl + 1) * sizeof *lo);
         if (!li || !lo) chk_fail_st(&d, EMBER_STATUS_OUT_OF_MEMORY, "host malloc");
         for (int64_t i = i0; li && i < i1; i++) li[i - i0] = e->idx[i];
         for (int64_t b = 0; lo && e->off && b <= Bl; b++) lo[b] = e->off[b0 + b] - i0;
@@ -299,7 +307,8 @@ static int tol_make(const dc_inputs *in, dc_tol *w) {
             for (int64_t j = e->desc.out_col_offset; j < e->desc.out_col_offset + e->desc.dim; j++)
                 w->out[b * in->W + j] = lw.tol[b * in->W + j];
         if (rc == 0) rc = chk_oracle_backward_sparse(e, &ids, &nu, &gw);
-        if (rc == 0) rc = chk_oracle_sparse_step(e, ids, nu, gw.v, gw.tol, &w->table[t], &w->state[t]);
+        if (rc == 0)
+            rc = chk_oracle_sparse_step(e, ids, nu, gw.v, gw.tol, &w->table[t], &w->state[t]);
         chk_want_free(&lw);
         chk_want_free(&gw);
         free(ids);
@@ -321,8 +330,10 @@ static void compare(ember_check_result *r, const char *name, const float *got, c
         return;
     }
     double *wd = chk_to_double(want, n);
-    if (!wd) chk_result_failf(r, "out of host memory");
-    else chk_compare(r, name, got, wd, tol, EMBER_TOL_VS_CPU_FACTOR, n, cols);
+    if (!wd)
+        chk_result_failf(r, "out of host memory");
+    else
+        chk_compare(r, name, got, wd, tol, EMBER_TOL_VS_CPU_FACTOR, n, cols);
     free(wd);
 }
 
@@ -383,7 +394,8 @@ static void run_step(const dist_check_case *c, ember_dist_comm *comm, ember_cont
         ember_dist_tables_destroy(tabs);
     }
     if (r->outcome != EMBER_CHECK_FAILED) compare_step(r, c, in, &got[0], &ref, &tol, b0, b1);
-    if (r->outcome != EMBER_CHECK_FAILED && runs == 2) compare_runs(r, in, &got[0], &got[1], b1 - b0);
+    if (r->outcome != EMBER_CHECK_FAILED && runs == 2)
+        compare_runs(r, in, &got[0], &got[1], b1 - b0);
     got_free(&ref), got_free(&got[0]), got_free(&got[1]);
     tol_free(&tol);
 }
@@ -403,7 +415,8 @@ static void run_bad_index(const dist_check_case *c, ember_dist_comm *comm, ember
     ember_dist_tables *tabs = make_tables(c, comm, ctx, in, 0, r);
     if (!tabs) return;
     dc_got got = {0};
-    ember_status st = dist_step(c, tabs, ctx, in, bad_t, comm->rank == bad_rank ? pos : -1, &got, r);
+    ember_status st =
+        dist_step(c, tabs, ctx, in, bad_t, comm->rank == bad_rank ? pos : -1, &got, r);
     char want[160];
     snprintf(want, sizeof want, "rank %d: table %lld: index %lld at position %lld", bad_rank,
              (long long)bad_t, (long long)(bad_t >= 0 ? in->e[bad_t].desc.num_rows : 0),
@@ -437,8 +450,10 @@ int dist_check_run(const dist_check_case *c, ember_dist_comm *comm, ember_contex
     dc_inputs in;
     if (inputs_make(c, seed, &in)) chk_result_failf(&r, "out of host memory making the inputs");
     /* Every rank runs the collective part, even after a local failure, so none waits alone. */
-    if (c->kind == DIST_CHECK_STEP) run_step(c, comm, ctx, &in, verbose, &r);
-    else run_bad_index(c, comm, ctx, &in, &r);
+    if (c->kind == DIST_CHECK_STEP)
+        run_step(c, comm, ctx, &in, verbose, &r);
+    else
+        run_bad_index(c, comm, ctx, &in, &r);
     inputs_free(&in);
     int failed = r.outcome == EMBER_CHECK_FAILED, any = failed;
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm->comm);

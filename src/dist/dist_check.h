@@ -14,17 +14,17 @@
 #include <stdint.h>
 
 typedef enum dist_check_kind {
-    DIST_CHECK_STEP = 0,  /* lookup + fused backward against the single-process ops */
-    DIST_CHECK_BAD_INDEX  /* a bad index on the last rank: the same error everywhere,
-                             nothing written */
+    DIST_CHECK_STEP = 0, /* lookup + fused backward against the single-process ops */
+    DIST_CHECK_BAD_INDEX /* a bad index on the last rank: the same error everywhere,
+                            nothing written */
 } dist_check_kind;
 
 typedef struct dist_check_case {
     char name[64];
     dist_check_kind kind;
-    ember_shard_kind shard;  /* AUTO: table t gets plan (t % 4) + 1, a mix of all four */
+    ember_shard_kind shard; /* AUTO: table t gets plan (t % 4) + 1, a mix of all four */
     int num_tables, first_variant;
-    int64_t batch, bag;      /* global batch */
+    int64_t batch, bag; /* global batch */
     ember_reduction_mode mode;
     ember_optimizer_kind opt;
     float weight_decay;

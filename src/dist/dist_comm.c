@@ -25,7 +25,9 @@ ember_status dist_mpi(ember_dist_comm *comm, int rc, const char *call) {
     return dist_error(comm, EMBER_STATUS_IO_ERROR, "%s failed: %s", call, msg);
 }
 
-double dist_now(void) { return MPI_Wtime(); }
+double dist_now(void) {
+    return MPI_Wtime();
+}
 
 static ember_status wrap(MPI_Comm comm, int owns_mpi, ember_dist_comm **out) {
     ember_dist_comm *c = calloc(1, sizeof *c);
@@ -80,9 +82,15 @@ void ember_dist_comm_destroy(ember_dist_comm *comm) {
     free(comm);
 }
 
-int ember_dist_comm_rank(const ember_dist_comm *comm) { return comm ? comm->rank : -1; }
-int ember_dist_comm_size(const ember_dist_comm *comm) { return comm ? comm->size : 0; }
-int ember_dist_comm_local_rank(const ember_dist_comm *comm) { return comm ? comm->local_rank : -1; }
+int ember_dist_comm_rank(const ember_dist_comm *comm) {
+    return comm ? comm->rank : -1;
+}
+int ember_dist_comm_size(const ember_dist_comm *comm) {
+    return comm ? comm->size : 0;
+}
+int ember_dist_comm_local_rank(const ember_dist_comm *comm) {
+    return comm ? comm->local_rank : -1;
+}
 const char *ember_dist_last_error(const ember_dist_comm *comm) {
     return comm ? comm->last_error : "";
 }
@@ -91,10 +99,12 @@ ember_status dist_agree(ember_dist_comm *comm, ember_status local, int64_t value
                         int64_t *all_values) {
     int64_t mine[2] = {(int64_t)local, value};
     int64_t *all = malloc((size_t)comm->size * sizeof mine);
-    if (!all) return dist_error(comm, EMBER_STATUS_OUT_OF_MEMORY, "cannot allocate %d statuses",
-                                comm->size);
-    ember_status st = dist_mpi(comm, MPI_Allgather(mine, 2, MPI_INT64_T, all, 2, MPI_INT64_T,
-                                                   comm->comm), "MPI_Allgather");
+    if (!all)
+        return dist_error(comm, EMBER_STATUS_OUT_OF_MEMORY, "cannot allocate %d statuses",
+                          comm->size);
+    ember_status st =
+        dist_mpi(comm, MPI_Allgather(mine, 2, MPI_INT64_T, all, 2, MPI_INT64_T, comm->comm),
+                 "MPI_Allgather");
     int failed = -1;
     for (int r = 0; st == EMBER_STATUS_SUCCESS && r < comm->size; r++) {
         if (all_values) all_values[r] = all[2 * r + 1];
@@ -119,8 +129,9 @@ ember_status ember_dist_allreduce_mean(ember_dist_comm *comm, float *data, int64
     if (!comm || (n > 0 && !data) || n < 0) return EMBER_STATUS_INVALID_ARGUMENT;
     for (int64_t done = 0; done < n;) {
         int chunk = n - done > INT_MAX ? INT_MAX : (int)(n - done);
-        ember_status st = dist_mpi(comm, MPI_Allreduce(MPI_IN_PLACE, data + done, chunk, MPI_FLOAT,
-                                                       MPI_SUM, comm->comm), "MPI_Allreduce");
+        ember_status st = dist_mpi(
+            comm, MPI_Allreduce(MPI_IN_PLACE, data + done, chunk, MPI_FLOAT, MPI_SUM, comm->comm),
+            "MPI_Allreduce");
         if (st != EMBER_STATUS_SUCCESS) return st;
         done += chunk;
     }

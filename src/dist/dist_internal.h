@@ -12,7 +12,7 @@ struct ember_dist_comm {
     MPI_Comm comm; /* ember's duplicate, with MPI_ERRORS_RETURN */
     int rank, size;
     int local_rank; /* among the ranks of this machine */
-    int owns_mpi; /* 1: ember_dist_comm_init called MPI_Init, destroy finalises */
+    int owns_mpi;   /* 1: ember_dist_comm_init called MPI_Init, destroy finalises */
     char last_error[1024];
 };
 
@@ -48,28 +48,28 @@ void dist_layout(const ember_dist_table_spec *spec, const ember_dist_table_plan 
 typedef struct dist_table {
     ember_dist_table_spec spec;
     ember_dist_table_plan plan;
-    int64_t out_col;        /* the table's first column in the lookup's output */
-    dist_shard *shards;     /* per rank */
-    int64_t *owned_col;     /* per rank: first column of its shard in that rank's owner
-                               matrix (-1: not a participant; REPLICATED: always -1) */
-    ember_buffer *table;    /* this rank's shard (the full table when REPLICATED) */
-    ember_buffer *state;    /* its optimizer state, or NULL */
+    int64_t out_col;     /* the table's first column in the lookup's output */
+    dist_shard *shards;  /* per rank */
+    int64_t *owned_col;  /* per rank: first column of its shard in that rank's owner
+                            matrix (-1: not a participant; REPLICATED: always -1) */
+    ember_buffer *table; /* this rank's shard (the full table when REPLICATED) */
+    ember_buffer *state; /* its optimizer state, or NULL */
 } dist_table;
 
 /* The batch the last lookup routed: what this rank's shards saw of the global batch (for
  * the backward), and this rank's own indices of the replicated tables. */
 typedef struct dist_routed {
     int valid;
-    int64_t *batches;       /* per rank: its batch_local */
-    int64_t *batch_start;   /* per rank: its first row in the global batch */
+    int64_t *batches;     /* per rank: its batch_local */
+    int64_t *batch_start; /* per rank: its first row in the global batch */
     int64_t batch_global;
-    ember_buffer **idx, **off;          /* per table: owner side (global batch), or NULL */
-    int64_t *num_idx;                   /* per table: owner side, entries of idx */
-    ember_buffer **rep_idx, **rep_off;  /* per table: REPLICATED, this rank's own batch */
-    int64_t **rep_host_idx;             /* per table: REPLICATED, the same on the host */
-    int64_t *rep_num_indices;           /* per table */
-    float **mean_count;     /* per table, ROW_WISE + MEAN: indices per local bag (padding
-                               left out), by which the requester divides */
+    ember_buffer **idx, **off;         /* per table: owner side (global batch), or NULL */
+    int64_t *num_idx;                  /* per table: owner side, entries of idx */
+    ember_buffer **rep_idx, **rep_off; /* per table: REPLICATED, this rank's own batch */
+    int64_t **rep_host_idx;            /* per table: REPLICATED, the same on the host */
+    int64_t *rep_num_indices;          /* per table */
+    float **mean_count;                /* per table, ROW_WISE + MEAN: indices per local bag (padding
+                                          left out), by which the requester divides */
 } dist_routed;
 
 struct ember_dist_tables {
@@ -78,10 +78,10 @@ struct ember_dist_tables {
     ember_optimizer_kind optimizer;
     int64_t num_tables;
     dist_table *t;
-    int64_t width;          /* sum(dim) */
-    int64_t *owned_width;   /* per rank: the width of its owner matrix */
-    int64_t *counts;        /* 3 x ranks: all-to-all counts, allocated up front so that no
-                               rank can fail between two collectives */
+    int64_t width;        /* sum(dim) */
+    int64_t *owned_width; /* per rank: the width of its owner matrix */
+    int64_t *counts;      /* 3 x ranks: all-to-all counts, allocated up front so that no
+                             rank can fail between two collectives */
     dist_routed routed;
     ember_dist_step_stats stats;
 };

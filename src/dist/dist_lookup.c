@@ -19,10 +19,9 @@ static ember_status owner_lookup(ember_dist_tables *tabs, float *host) {
     if (st != EMBER_STATUS_SUCCESS) return st;
     st = ember_buffer_alloc(tabs->ctx, bytes, &out);
     if (st == EMBER_STATUS_SUCCESS)
-        st = ember_embedding_lookup_batched(tabs->ctx, a.count, a.descs,
-                                            (const ember_buffer *const *)a.tables,
-                                            (const ember_buffer *const *)a.idx,
-                                            (const ember_buffer *const *)a.off, NULL, out);
+        st = ember_embedding_lookup_batched(
+            tabs->ctx, a.count, a.descs, (const ember_buffer *const *)a.tables,
+            (const ember_buffer *const *)a.idx, (const ember_buffer *const *)a.off, NULL, out);
     if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_download(tabs->ctx, out, 0, host, bytes);
     tabs->stats.lookup_seconds += dist_now() - t0;
     if (st != EMBER_STATUS_SUCCESS)
@@ -90,10 +89,11 @@ static ember_status replicated_lookup(ember_dist_tables *tabs, ember_buffer *out
         k++;
     }
     if (st == EMBER_STATUS_SUCCESS && k > 0 && B > 0) {
-        st = ember_embedding_lookup_batched(tabs->ctx, k, descs, bufs, bufs + T, bufs + 2 * T,
-                                            NULL, out);
+        st = ember_embedding_lookup_batched(tabs->ctx, k, descs, bufs, bufs + T, bufs + 2 * T, NULL,
+                                            out);
         if (st != EMBER_STATUS_SUCCESS)
-            dist_error(tabs->comm, st, "replicated lookup: %s", ember_context_last_error(tabs->ctx));
+            dist_error(tabs->comm, st, "replicated lookup: %s",
+                       ember_context_last_error(tabs->ctx));
     }
     free(descs);
     free(bufs);
@@ -140,7 +140,8 @@ ember_status ember_dist_lookup(ember_dist_tables *tabs, int64_t batch_local,
     memset(&tabs->stats, 0, sizeof tabs->stats);
     dist_routed_clear(tabs);
     dist_local_batch lb;
-    ember_status st = dist_local_batch_load(tabs, batch_local, num_indices, indices, offsets, out, &lb);
+    ember_status st =
+        dist_local_batch_load(tabs, batch_local, num_indices, indices, offsets, out, &lb);
     ember_status alloc = dist_routed_alloc(tabs);
     if (st == EMBER_STATUS_SUCCESS) st = alloc;
     /* Nothing has been sent or written yet: a bad index anywhere stops every rank here. */

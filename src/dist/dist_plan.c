@@ -29,8 +29,8 @@ static double state_per_row(ember_optimizer_kind opt, int64_t dim) {
 
 /* The estimate of one plan for table `s` on N ranks; mem_per_rank[r] and load[r] receive
  * what each rank would hold and read per step (owner: the TABLE_WISE rank). */
-static void estimate(const ember_dist_table_spec *s, const ember_dist_planner_options *o,
-                     int N, ember_shard_kind kind, int owner, ember_dist_table_plan *p,
+static void estimate(const ember_dist_table_spec *s, const ember_dist_planner_options *o, int N,
+                     ember_shard_kind kind, int owner, ember_dist_table_plan *p,
                      double *mem_per_rank, double *load) {
     double B = (double)(o->batch_per_rank > 0 ? o->batch_per_rank : 1);
     double L = s->indices_per_bag > 0 ? s->indices_per_bag : 1.0, D = (double)s->dim;
@@ -60,7 +60,8 @@ static void estimate(const ember_dist_table_spec *s, const ember_dist_planner_op
     }
     case EMBER_SHARD_ROW_WISE: {
         double rows = ceil(R / n);
-        p->comm_bytes = others * 8.0 * B * L + (n - 1) * 8.0 * (B + 1) + (n - 1) * 2.0 * 4.0 * B * D;
+        p->comm_bytes =
+            others * 8.0 * B * L + (n - 1) * 8.0 * (B + 1) + (n - 1) * 2.0 * 4.0 * B * D;
         p->lookup_bytes = touch_bytes / n;
         for (int r = 0; r < N; r++) mem_per_rank[r] = rows * row_bytes;
         break;
@@ -89,7 +90,8 @@ static void order_by_size(const ember_dist_table_spec *specs, int64_t n, int64_t
     for (int64_t i = 0; i < n; i++) {
         int64_t t = order[i], j = i;
         double st = (double)specs[t].num_rows * (double)specs[t].dim;
-        while (j > 0 && (double)specs[order[j - 1]].num_rows * (double)specs[order[j - 1]].dim < st) {
+        while (j > 0 &&
+               (double)specs[order[j - 1]].num_rows * (double)specs[order[j - 1]].dim < st) {
             order[j] = order[j - 1];
             j--;
         }
@@ -158,7 +160,8 @@ static ember_status place(ember_dist_comm *comm, const ember_dist_table_spec *s,
         return dist_error(comm, EMBER_STATUS_OUT_OF_MEMORY,
                           "table %lld (%lld x %lld): no %s plan fits %llu bytes per rank",
                           (long long)t, (long long)s->num_rows, (long long)s->dim,
-                          s->shard == EMBER_SHARD_AUTO ? "sharding" : ember_shard_kind_name(s->shard),
+                          s->shard == EMBER_SHARD_AUTO ? "sharding"
+                                                       : ember_shard_kind_name(s->shard),
                           (unsigned long long)o->memory_per_rank);
     for (int r = 0; r < N; r++) ps->used[r] += ps->best_mem[r], ps->load[r] += ps->best_add[r];
     return EMBER_STATUS_SUCCESS;
@@ -177,8 +180,8 @@ ember_status ember_dist_plan(ember_dist_comm *comm, int64_t num_tables,
             specs[t].shard > EMBER_SHARD_REPLICATED)
             return dist_error(comm, EMBER_STATUS_INVALID_ARGUMENT,
                               "table %lld: rows %lld, dim %lld or shard kind %d invalid",
-                              (long long)t, (long long)specs[t].num_rows,
-                              (long long)specs[t].dim, (int)specs[t].shard);
+                              (long long)t, (long long)specs[t].num_rows, (long long)specs[t].dim,
+                              (int)specs[t].shard);
     int N = comm->size;
     double *used = calloc((size_t)N * 6, sizeof *used);
     int64_t *order = malloc((size_t)(num_tables > 0 ? num_tables : 1) * sizeof *order);
@@ -208,15 +211,16 @@ static void human(double bytes, char *buf, size_t size) {
 void ember_dist_plan_print(FILE *out, int num_ranks, int64_t num_tables,
                            const ember_dist_table_spec *specs, const ember_dist_table_plan *plans) {
     double comm = 0, lookup = 0, mem = 0;
-    fprintf(out, "sharding plan on %d rank%s (per training step, forward + backward):\n",
-            num_ranks, num_ranks == 1 ? "" : "s");
+    fprintf(out, "sharding plan on %d rank%s (per training step, forward + backward):\n", num_ranks,
+            num_ranks == 1 ? "" : "s");
     for (int64_t t = 0; t < num_tables; t++) {
         const ember_dist_table_plan *p = &plans[t];
         char c[32], l[32], m[32], where[32] = "";
         human(p->comm_bytes, c, sizeof c);
         human(p->lookup_bytes, l, sizeof l);
         human(p->memory_bytes, m, sizeof m);
-        if (p->kind == EMBER_SHARD_TABLE_WISE) snprintf(where, sizeof where, " on rank %d", p->owner);
+        if (p->kind == EMBER_SHARD_TABLE_WISE)
+            snprintf(where, sizeof where, " on rank %d", p->owner);
         fprintf(out, "  table %lld: %lld x %lld -> %s%s%s: sent/rank %s, lookup %s, memory %s\n",
                 (long long)t, (long long)specs[t].num_rows, (long long)specs[t].dim,
                 ember_shard_kind_name(p->kind), where,

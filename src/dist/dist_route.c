@@ -20,12 +20,14 @@ static ember_status download_int64(ember_dist_tables *tabs, int64_t t, const cha
                                    int64_t **out) {
     size_t esize = type == EMBER_INDEX_INT32 ? 4 : 8, bytes = (size_t)n * esize;
     if (n > 0 && (!buf || ember_buffer_size(buf) < bytes))
-        return dist_error(tabs->comm, buf ? EMBER_STATUS_BUFFER_TOO_SMALL : EMBER_STATUS_INVALID_ARGUMENT,
+        return dist_error(tabs->comm,
+                          buf ? EMBER_STATUS_BUFFER_TOO_SMALL : EMBER_STATUS_INVALID_ARGUMENT,
                           "table %lld: %s buffer %s (%lld entries needed)", (long long)t, what,
                           buf ? "too small" : "is NULL", (long long)n);
     void *raw = malloc(bytes > 0 ? bytes : 1);
     if (!raw) return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
-    ember_status st = n > 0 ? ember_buffer_download(tabs->ctx, buf, 0, raw, bytes) : EMBER_STATUS_SUCCESS;
+    ember_status st =
+        n > 0 ? ember_buffer_download(tabs->ctx, buf, 0, raw, bytes) : EMBER_STATUS_SUCCESS;
     if (st != EMBER_STATUS_SUCCESS)
         dist_error(tabs->comm, st, "table %lld: %s: %s", (long long)t, what,
                    ember_context_last_error(tabs->ctx));
@@ -40,22 +42,29 @@ static ember_status check_table_batch(ember_dist_tables *tabs, int64_t t, const 
                                       int64_t n, const int64_t *off, int64_t B) {
     const ember_dist_table_spec *s = &tabs->t[t].spec;
     if (off[0] != 0)
-        return dist_error(tabs->comm, EMBER_STATUS_BAD_OFFSETS, "table %lld: offsets[0] = %lld, "
-                          "must be 0", (long long)t, (long long)off[0]);
+        return dist_error(tabs->comm, EMBER_STATUS_BAD_OFFSETS,
+                          "table %lld: offsets[0] = %lld, "
+                          "must be 0",
+                          (long long)t, (long long)off[0]);
     for (int64_t b = 1; b <= B; b++)
         if (off[b] < off[b - 1])
-            return dist_error(tabs->comm, EMBER_STATUS_BAD_OFFSETS, "table %lld: offsets[%lld] = "
-                              "%lld is less than offsets[%lld] = %lld", (long long)t, (long long)b,
-                              (long long)off[b], (long long)(b - 1), (long long)off[b - 1]);
+            return dist_error(tabs->comm, EMBER_STATUS_BAD_OFFSETS,
+                              "table %lld: offsets[%lld] = "
+                              "%lld is less than offsets[%lld] = %lld",
+                              (long long)t, (long long)b, (long long)off[b], (long long)(b - 1),
+                              (long long)off[b - 1]);
     if (off[B] != n)
-        return dist_error(tabs->comm, EMBER_STATUS_BAD_OFFSETS, "table %lld: offsets[%lld] = %lld, "
-                          "must equal num_indices = %lld", (long long)t, (long long)B,
-                          (long long)off[B], (long long)n);
+        return dist_error(tabs->comm, EMBER_STATUS_BAD_OFFSETS,
+                          "table %lld: offsets[%lld] = %lld, "
+                          "must equal num_indices = %lld",
+                          (long long)t, (long long)B, (long long)off[B], (long long)n);
     for (int64_t i = 0; i < n; i++)
         if ((idx[i] < 0 || idx[i] >= s->num_rows) && idx[i] != s->padding_idx)
-            return dist_error(tabs->comm, EMBER_STATUS_INDEX_OUT_OF_RANGE, "table %lld: index "
-                              "%lld at position %lld is out of range [0, %lld)", (long long)t,
-                              (long long)idx[i], (long long)i, (long long)s->num_rows);
+            return dist_error(tabs->comm, EMBER_STATUS_INDEX_OUT_OF_RANGE,
+                              "table %lld: index "
+                              "%lld at position %lld is out of range [0, %lld)",
+                              (long long)t, (long long)idx[i], (long long)i,
+                              (long long)s->num_rows);
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -64,8 +73,10 @@ static ember_status load_table(ember_dist_tables *tabs, int64_t t, int64_t B, in
                                dist_local_batch *lb) {
     const ember_dist_table_spec *s = &tabs->t[t].spec;
     if (n < 0 || (s->pooling == EMBER_POOLING_NONE && n != B))
-        return dist_error(tabs->comm, EMBER_STATUS_SHAPE_MISMATCH, "table %lld: num_indices = %lld "
-                          "with batch %lld", (long long)t, (long long)n, (long long)B);
+        return dist_error(tabs->comm, EMBER_STATUS_SHAPE_MISMATCH,
+                          "table %lld: num_indices = %lld "
+                          "with batch %lld",
+                          (long long)t, (long long)n, (long long)B);
     ember_status st = download_int64(tabs, t, "indices", indices, n, s->index_type, &lb->idx[t]);
     if (st != EMBER_STATUS_SUCCESS) return st;
     lb->num_indices[t] = n;
@@ -90,17 +101,19 @@ ember_status dist_local_batch_load(ember_dist_tables *tabs, int64_t batch,
     if (batch < 0 || !num_indices || !indices)
         return dist_error(tabs->comm, EMBER_STATUS_INVALID_ARGUMENT,
                           "batch %lld negative, or num_indices or indices NULL", (long long)batch);
-    if (batch > 0 && (!out || ember_buffer_size(out) < (size_t)(batch * tabs->width) * sizeof(float)))
-        return dist_error(tabs->comm, out ? EMBER_STATUS_BUFFER_TOO_SMALL : EMBER_STATUS_INVALID_ARGUMENT,
-                          "out must hold %lld x %lld floats", (long long)batch, (long long)tabs->width);
+    if (batch > 0 &&
+        (!out || ember_buffer_size(out) < (size_t)(batch * tabs->width) * sizeof(float)))
+        return dist_error(
+            tabs->comm, out ? EMBER_STATUS_BUFFER_TOO_SMALL : EMBER_STATUS_INVALID_ARGUMENT,
+            "out must hold %lld x %lld floats", (long long)batch, (long long)tabs->width);
     lb->idx = calloc((size_t)T, sizeof *lb->idx);
     lb->off = calloc((size_t)T, sizeof *lb->off);
     lb->num_indices = calloc((size_t)T, sizeof *lb->num_indices);
     if (!lb->idx || !lb->off || !lb->num_indices)
         return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
     for (int64_t t = 0; t < T; t++) {
-        ember_status st = load_table(tabs, t, batch, num_indices[t], indices[t],
-                                     offsets ? offsets[t] : NULL, lb);
+        ember_status st =
+            load_table(tabs, t, batch, num_indices[t], indices[t], offsets ? offsets[t] : NULL, lb);
         if (st != EMBER_STATUS_SUCCESS) return st;
     }
     return EMBER_STATUS_SUCCESS;
@@ -224,9 +237,12 @@ static ember_status keep_local(ember_dist_tables *tabs, const dist_local_batch *
             if (st == EMBER_STATUS_SUCCESS && tb->spec.pooling != EMBER_POOLING_NONE)
                 st = dist_upload_int64(tabs, lb->off[t], lb->batch + 1, &rt->rep_off[t]);
             if (st != EMBER_STATUS_SUCCESS) return st;
-        } else if (tb->plan.kind == EMBER_SHARD_ROW_WISE && tb->spec.pooling == EMBER_POOLING_MEAN) {
-            float *count = rt->mean_count[t] = malloc((size_t)(lb->batch > 0 ? lb->batch : 1) * sizeof *count);
-            if (!count) return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
+        } else if (tb->plan.kind == EMBER_SHARD_ROW_WISE &&
+                   tb->spec.pooling == EMBER_POOLING_MEAN) {
+            float *count = rt->mean_count[t] =
+                malloc((size_t)(lb->batch > 0 ? lb->batch : 1) * sizeof *count);
+            if (!count)
+                return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
             for (int64_t b = 0; b < lb->batch; b++) {
                 count[b] = 0;
                 for (int64_t p = lb->off[t][b]; p < lb->off[t][b + 1]; p++)
@@ -247,9 +263,9 @@ ember_status dist_route_indices(ember_dist_tables *tabs, const dist_local_batch 
         rt->batch_global += rt->batches[r];
     }
     for (int d = 0; d < N; d++) stotal += scount[d] = pack_for(tabs, lb, d, NULL);
-    ember_status st = dist_mpi(tabs->comm, MPI_Alltoall(scount, 1, MPI_INT64_T, rcount, 1,
-                                                        MPI_INT64_T, tabs->comm->comm),
-                               "MPI_Alltoall");
+    ember_status st = dist_mpi(
+        tabs->comm, MPI_Alltoall(scount, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, tabs->comm->comm),
+        "MPI_Alltoall");
     for (int r = 0; r < N; r++) cursor[r] = rtotal, rtotal += rcount[r];
     int64_t *send = malloc((size_t)(stotal > 0 ? stotal : 1) * sizeof *send);
     int64_t *recv = malloc((size_t)(rtotal > 0 ? rtotal : 1) * sizeof *recv);

@@ -57,8 +57,9 @@ static ember_status check_plans(ember_dist_comm *comm, int64_t num_tables,
              s->pooling != EMBER_POOLING_MEAN))
             return dist_error(comm, EMBER_STATUS_INVALID_ARGUMENT,
                               "table %lld: rows %lld, dim %lld, padding_idx %lld, index type or "
-                              "pooling invalid", (long long)t, (long long)s->num_rows,
-                              (long long)s->dim, (long long)s->padding_idx);
+                              "pooling invalid",
+                              (long long)t, (long long)s->num_rows, (long long)s->dim,
+                              (long long)s->padding_idx);
         if (p->kind < EMBER_SHARD_TABLE_WISE || p->kind > EMBER_SHARD_REPLICATED ||
             (p->kind == EMBER_SHARD_TABLE_WISE && (p->owner < 0 || p->owner >= comm->size)))
             return dist_error(comm, EMBER_STATUS_INVALID_ARGUMENT,
@@ -67,7 +68,8 @@ static ember_status check_plans(ember_dist_comm *comm, int64_t num_tables,
         if (p->kind == EMBER_SHARD_COLUMN_WISE && opt == EMBER_OPTIMIZER_ROWWISE_ADAGRAD)
             return dist_error(comm, EMBER_STATUS_INVALID_ARGUMENT,
                               "table %lld: column-wise sharding cannot hold row-wise Adagrad's "
-                              "per-row state", (long long)t);
+                              "per-row state",
+                              (long long)t);
     }
     if (opt != EMBER_OPTIMIZER_SGD && opt != EMBER_OPTIMIZER_ADAGRAD &&
         opt != EMBER_OPTIMIZER_ROWWISE_ADAGRAD)
@@ -110,7 +112,8 @@ static ember_status build(ember_dist_tables *tabs, const ember_dist_table_spec *
         const dist_shard *s = &tb->shards[me];
         if (tb->plan.kind == EMBER_SHARD_REPLICATED || dist_participates(tb, me)) {
             ember_status st = alloc_zero(tabs, s->rows * s->cols, &tb->table);
-            if (st == EMBER_STATUS_SUCCESS) st = alloc_zero(tabs, shard_state_size(tabs, s), &tb->state);
+            if (st == EMBER_STATUS_SUCCESS)
+                st = alloc_zero(tabs, shard_state_size(tabs, s), &tb->state);
             if (st != EMBER_STATUS_SUCCESS) return st;
         }
     }
@@ -165,7 +168,9 @@ void ember_dist_tables_destroy(ember_dist_tables *tabs) {
     free(tabs);
 }
 
-int64_t ember_dist_tables_width(const ember_dist_tables *tabs) { return tabs ? tabs->width : 0; }
+int64_t ember_dist_tables_width(const ember_dist_tables *tabs) {
+    return tabs ? tabs->width : 0;
+}
 
 void ember_dist_tables_stats(const ember_dist_tables *tabs, ember_dist_step_stats *stats) {
     if (tabs && stats) *stats = tabs->stats;
@@ -211,7 +216,8 @@ ember_status ember_dist_tables_set(ember_dist_tables *tabs, int64_t t, const flo
         float *block = malloc((size_t)(b.rows * b.cols) * sizeof *block);
         if (!block) return dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
         copy_block((float *)src, full_cols, block, &b, 1);
-        st = ember_buffer_upload(tabs->ctx, dst, 0, block, (size_t)(b.rows * b.cols) * sizeof *block);
+        st = ember_buffer_upload(tabs->ctx, dst, 0, block,
+                                 (size_t)(b.rows * b.cols) * sizeof *block);
         if (st != EMBER_STATUS_SUCCESS)
             dist_error(tabs->comm, st, "table %lld: %s", (long long)t,
                        ember_context_last_error(tabs->ctx));
@@ -238,24 +244,27 @@ static ember_status gather_part(ember_dist_tables *tabs, dist_table *tb, int par
         else
             displs[r] = (int)total, counts[r] = (int)n, total += n;
     }
-    float *all = st == EMBER_STATUS_SUCCESS ? malloc((size_t)(total > 0 ? total : 1) * sizeof *all) : NULL;
+    float *all =
+        st == EMBER_STATUS_SUCCESS ? malloc((size_t)(total > 0 ? total : 1) * sizeof *all) : NULL;
     if (st == EMBER_STATUS_SUCCESS && !all)
         st = dist_error(tabs->comm, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
     if (st == EMBER_STATUS_SUCCESS && counts[me] > 0) {
-        st = ember_buffer_download(tabs->ctx, part == 0 ? tb->table : tb->state, 0, all + displs[me],
-                                   (size_t)counts[me] * sizeof(float));
+        st = ember_buffer_download(tabs->ctx, part == 0 ? tb->table : tb->state, 0,
+                                   all + displs[me], (size_t)counts[me] * sizeof(float));
         if (st != EMBER_STATUS_SUCCESS)
             dist_error(tabs->comm, st, "%s", ember_context_last_error(tabs->ctx));
     }
     st = dist_agree(tabs->comm, st, 0, NULL);
     if (st == EMBER_STATUS_SUCCESS)
-        st = dist_mpi(tabs->comm, MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts,
-                                                 displs, MPI_FLOAT, tabs->comm->comm),
+        st = dist_mpi(tabs->comm,
+                      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts, displs,
+                                     MPI_FLOAT, tabs->comm->comm),
                       "MPI_Allgatherv");
     for (int r = 0; st == EMBER_STATUS_SUCCESS && r < N; r++) {
         dist_shard b = part == 0 ? tb->shards[r] : state_block(tabs, &tb->shards[r]);
         if (counts[r] > 0)
-            copy_block(full, part == 0 ? tb->spec.dim : state_cols(tabs, tb), all + displs[r], &b, 0);
+            copy_block(full, part == 0 ? tb->spec.dim : state_cols(tabs, tb), all + displs[r], &b,
+                       0);
     }
     free(all);
     free(counts);
@@ -315,15 +324,17 @@ ember_status dist_alltoallv(ember_dist_tables *tabs, ember_status local, const v
     }
     ember_status st = local;
     if (st == EMBER_STATUS_SUCCESS && (so > INT_MAX || ro > INT_MAX))
-        st = dist_error(tabs->comm, EMBER_STATUS_INVALID_ARGUMENT,
-                        "a step routes more than 2^31 elements through one rank; use smaller batches");
+        st = dist_error(
+            tabs->comm, EMBER_STATUS_INVALID_ARGUMENT,
+            "a step routes more than 2^31 elements through one rank; use smaller batches");
     /* Every rank must know before it enters the all-to-all that no rank stays out: the
      * caller's status and the size check are agreed in one step. */
     st = dist_agree(tabs->comm, st, 0, NULL);
     double t0 = dist_now();
     if (st == EMBER_STATUS_SUCCESS)
-        st = dist_mpi(tabs->comm, MPI_Alltoallv(send, sc, sd, type, recv, rc, rd, type,
-                                                tabs->comm->comm), "MPI_Alltoallv");
+        st = dist_mpi(tabs->comm,
+                      MPI_Alltoallv(send, sc, sd, type, recv, rc, rd, type, tabs->comm->comm),
+                      "MPI_Alltoallv");
     tabs->stats.alltoall_seconds += dist_now() - t0;
     uint64_t payload = (uint64_t)(so > ro ? so : ro) * esize;
     if (payload > tabs->stats.alltoall_bytes_max) tabs->stats.alltoall_bytes_max = payload;

@@ -39,7 +39,7 @@ static int arff_word(char **pp, char *out, size_t cap, const char *stops) {
 /* Parses the header up to @data. On success attrs_out/nattrs_out hold the attributes and the
  * file is positioned at the first data line; *lineno counts the lines read. */
 ember_status ember_arff_read_header(FILE *f, const char *path, ember_arff_attr **attrs_out,
-                                   int *nattrs_out, int64_t *lineno, ember_model_err *err) {
+                                    int *nattrs_out, int64_t *lineno, ember_model_err *err) {
     char *line = NULL;
     size_t cap = 0;
     ember_arff_attr *attrs = NULL;
@@ -164,8 +164,8 @@ static ember_status choose_label(const char *path, const ember_arff_attr *attrs,
                                               : strcasecmp(attrs[i].name, "class") == 0)
             k = i;
     if (k < 0 && label != NULL && label[0] != '\0')
-        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "%s: no attribute named '%s'",
-                          path, label);
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "%s: no attribute named '%s'", path,
+                          label);
     if (k < 0) k = n - 1;
     if (k < 0) return ember_merr(err, EMBER_STATUS_BAD_DATA, "%s: no attributes", path);
     const ember_arff_attr *a = &attrs[k];

@@ -577,8 +577,7 @@ static ember_status load_legacy_optim(ember_wd_model *m, const char *path, int *
 }
 
 ember_status ember_checkpoint_load_optimizer(const ember_checkpoint *ck, ember_wd_model *m,
-                                             const char *path, int *loaded,
-                                             ember_model_err *err) {
+                                             const char *path, int *loaded, ember_model_err *err) {
     *loaded = 0;
     if (!ck->has_state) return load_legacy_optim(m, path, loaded, err);
     EMBER_FORWARD_IF_ERROR(set_state(m, &ck->st, path, ck->step, ck->epochs, err));

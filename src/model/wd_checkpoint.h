@@ -24,9 +24,9 @@ typedef struct ember_checkpoint {
     ember_features *fx;
     ember_wd_config cfg;
     ember_st_file st;
-    int64_t param_floats;   /* the parameters' floats (the state's not counted) */
-    int has_state;          /* the file holds the optimizer state ... */
-    int64_t step, epochs;   /* ... and its Adam step and epochs trained */
+    int64_t param_floats; /* the parameters' floats (the state's not counted) */
+    int has_state;        /* the file holds the optimizer state ... */
+    int64_t step, epochs; /* ... and its Adam step and epochs trained */
 } ember_checkpoint;
 
 /* Reads and checks a checkpoint: a corrupt or truncated file, missing or malformed
@@ -43,8 +43,7 @@ void ember_checkpoint_free(ember_checkpoint *ck);
  * when done; 0 (with SUCCESS) when there is neither. A state that does not match the
  * model's optimizers gives CORRUPT_FILE naming the file. */
 ember_status ember_checkpoint_load_optimizer(const ember_checkpoint *ck, ember_wd_model *m,
-                                             const char *path, int *loaded,
-                                             ember_model_err *err);
+                                             const char *path, int *loaded, ember_model_err *err);
 
 /* The arrays an ember_widedeep_spec points into. */
 typedef struct ember_wd_spec_storage {

@@ -31,11 +31,11 @@ ember_status ember_numeric_mode_parse(const char *s, ember_numeric_mode *m);
 #define EMBER_MAX_CROSS_LEN 4
 
 typedef struct ember_features {
-    ember_schema *schema;   /* owned */
-    int64_t cat_buckets;    /* the default buckets of a categorical field (when sized from
-                               the data: the most a field gets) */
-    int64_t *field_buckets; /* [n_deep]: each categorical field's buckets */
-    unsigned char *sized;   /* [n_deep]: 1 when the statistics pass sizes the field */
+    ember_schema *schema;     /* owned */
+    int64_t cat_buckets;      /* the default buckets of a categorical field (when sized from
+                                 the data: the most a field gets) */
+    int64_t *field_buckets;   /* [n_deep]: each categorical field's buckets */
+    unsigned char *sized;     /* [n_deep]: 1 when the statistics pass sizes the field */
     ember_distinct *distinct; /* [n_deep] while a statistics pass sizes buckets, else NULL */
     int64_t cross_buckets;
     int num_bins;

@@ -37,7 +37,7 @@ typedef struct ember_wd_config {
 
 typedef struct ember_wd_layout {
     int nparams, nstates;
-    ember_st_tensor *params, *states; /* name, ndim, shape, count (data unused) */
+    ember_st_tensor *params, *states;  /* name, ndim, shape, count (data unused) */
     char (*legacy)[EMBER_ST_NAME_MAX]; /* per state tensor */
 } ember_wd_layout;
 

@@ -159,8 +159,7 @@ static void bind_next(param *list, int *n, int cap, const ember_wd_layout *l, in
         if (buf != NULL) (*n)++; /* counted, so the caller sees the mismatch */
         return;
     }
-    bind(&list[*n], is_state ? &l->states[*n] : &l->params[*n], is_state ? l->legacy[*n] : "",
-         buf);
+    bind(&list[*n], is_state ? &l->states[*n] : &l->params[*n], is_state ? l->legacy[*n] : "", buf);
     (*n)++;
 }
 
@@ -367,8 +366,8 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
     m->n[0] = m->n0;
     for (int l = 0; l < cfg->nhidden; l++) m->n[l + 1] = cfg->hidden[l];
     m->n[m->nl] = 1;
-    if ((st = alloc_host(m, err)) || (st = alloc_wide(m, err)) ||
-        (st = alloc_embeddings(m, err)) || (st = alloc_dense(m, err)))
+    if ((st = alloc_host(m, err)) || (st = alloc_wide(m, err)) || (st = alloc_embeddings(m, err)) ||
+        (st = alloc_dense(m, err)))
         goto fail;
     if ((st = alloc(m, &m->labels, (size_t)max_batch * F_, "labels", err)) ||
         (st = alloc(m, &m->probs, (size_t)max_batch * F_, "probabilities", err)))

@@ -426,4 +426,3 @@ ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_
         if (r->skipped++ == 0) memcpy(r->first_skip, err->msg, sizeof err->msg);
     }
 }
-

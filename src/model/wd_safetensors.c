@@ -117,8 +117,8 @@ ember_status ember_st_write(const char *path, const ember_st_tensor *tensors, in
     int e = ember_atomic_open(&af, path);
     if (e != 0) {
         free(header);
-        return ember_merr(err, EMBER_STATUS_IO_ERROR, "cannot create a temporary file beside %s: %s",
-                          path, strerror(e));
+        return ember_merr(err, EMBER_STATUS_IO_ERROR,
+                          "cannot create a temporary file beside %s: %s", path, strerror(e));
     }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
@@ -268,9 +268,10 @@ static ember_status parse_tensor_entry(jp *j, ember_st_tensor *t, uint64_t off[2
             free(k);
             return jbad(j, "expected ':' in a tensor entry");
         }
-        int which = strcmp(k, "dtype") == 0 ? 0 : strcmp(k, "shape") == 0 ? 1
-                                                : strcmp(k, "data_offsets") == 0 ? 2
-                                                                                 : -1;
+        int which = strcmp(k, "dtype") == 0          ? 0
+                    : strcmp(k, "shape") == 0        ? 1
+                    : strcmp(k, "data_offsets") == 0 ? 2
+                                                     : -1;
         free(k);
         if (which == 0) {
             EMBER_FORWARD_IF_ERROR(parse_dtype(j, t));

@@ -291,8 +291,8 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
         ember_schema_free(s);
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "schema: no label column");
     }
-    if (positive != NULL && positive[0] != '\0') ember_schema_copy_name(s->positive, positive, strlen(positive));
+    if (positive != NULL && positive[0] != '\0')
+        ember_schema_copy_name(s->positive, positive, strlen(positive));
     *out = s;
     return EMBER_STATUS_SUCCESS;
 }
-

@@ -87,7 +87,7 @@ ember_status ember_schema_from_checkpoint(const char *text, ember_schema **out,
 
 /* The percent-escaped text form of older checkpoints (wd_schema_legacy.c). */
 ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
-                                          ember_model_err *err);
+                                           ember_model_err *err);
 
 /* For the schema's producers (presets, specs, ARFF headers, the checkpoint form): a
  * schema of ncols zeroed columns (no label yet, ',' delimiter); NULL when out of memory. */

@@ -30,7 +30,7 @@ static int unesc(char *dst, size_t cap, const char *src, size_t n) {
 }
 
 ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
-                                          ember_model_err *err) {
+                                           ember_model_err *err) {
     *out = NULL;
     const char *fmt_s = NULL, *cols_s = NULL, *labels_s = NULL, *pos_s = NULL;
     size_t fmt_n = 0, cols_n = 0, labels_n = 0, pos_n = 0;
@@ -121,4 +121,3 @@ bad:
     ember_schema_free(s);
     return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "schema text is malformed");
 }
-

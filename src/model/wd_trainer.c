@@ -120,9 +120,9 @@ ember_status ember_score_reader(ember_wd_model *m, const ember_features *fx, emb
             if (st != EMBER_STATUS_SUCCESS) break;
             st = ember_eval_add(ev, probs, b->label, b->n);
             if (st != EMBER_STATUS_SUCCESS) {
-                ember_merr(err, st, "%s", st == EMBER_STATUS_NUMERIC_ERROR
-                                              ? "the model scores a row NaN"
-                                              : "out of memory");
+                ember_merr(err, st, "%s",
+                           st == EMBER_STATUS_NUMERIC_ERROR ? "the model scores a row NaN"
+                                                            : "out of memory");
                 break;
             }
             ember_batch_clear(b);
@@ -338,9 +338,8 @@ static ember_status build_model(trainer *t, ember_train_result *res, ember_model
         EMBER_FORWARD_IF_ERROR(ember_checkpoint_apply(&t->ck, t->m, err));
         if (cfg->wide_opt == t->ck.cfg.wide_opt && cfg->deep_opt == t->ck.cfg.deep_opt &&
             cfg->emb_opt == t->ck.cfg.emb_opt)
-            EMBER_FORWARD_IF_ERROR(
-                ember_checkpoint_load_optimizer(&t->ck, t->m, o->resume, &res->optimizer_resumed,
-                                                err));
+            EMBER_FORWARD_IF_ERROR(ember_checkpoint_load_optimizer(&t->ck, t->m, o->resume,
+                                                                   &res->optimizer_resumed, err));
     }
     if (ember_batch_create(&t->b, t->fx, o->batch) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -377,8 +376,7 @@ static ember_status diverged(const trainer *t, float loss, int epoch, int64_t st
 /* One pass over the training rows (each epoch its own order, fixed by the seed and the
  * epochs already trained, which a resumed run restores); fills rep's training fields. */
 /* An epoch's progress: rows trained so far, the running loss. */
-static void epoch_progress(const trainer *t, int epoch, int64_t rows, double run_loss,
-                           double e0) {
+static void epoch_progress(const trainer *t, int epoch, int64_t rows, double run_loss, double e0) {
     double secs = ember_now() - e0;
     ember_train_progress p = {.epoch = epoch,
                               .epochs = t->o->epochs,
@@ -394,8 +392,8 @@ static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
     const ember_train_opts *o = t->o;
     EMBER_FORWARD_IF_ERROR(ember_reader_rewind(t->train, err));
-    uint64_t order = ember_hash_combine(t->cfg.seed ^ 0x5ca1ab1eull,
-                                        (uint64_t)ember_wd_epochs_done(t->m));
+    uint64_t order =
+        ember_hash_combine(t->cfg.seed ^ 0x5ca1ab1eull, (uint64_t)ember_wd_epochs_done(t->m));
     if (ember_reader_set_shuffle(t->train, o->shuffle, order) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory (--shuffle)");
     const double e0 = ember_now();

@@ -55,17 +55,17 @@ void ocl_buffer_free(ember_context *ctx, void *handle) {
 ember_status ocl_buffer_upload(ember_context *ctx, void *handle, size_t offset, const void *src,
                                size_t bytes) {
     OCL_CHECK(ctx,
-              clEnqueueWriteBuffer(ocl_of(ctx)->queue, (cl_mem)handle, CL_TRUE, offset, bytes,
-                                   src, 0, NULL, NULL),
+              clEnqueueWriteBuffer(ocl_of(ctx)->queue, (cl_mem)handle, CL_TRUE, offset, bytes, src,
+                                   0, NULL, NULL),
               "clEnqueueWriteBuffer");
     return EMBER_STATUS_SUCCESS;
 }
 
-ember_status ocl_buffer_download(ember_context *ctx, const void *handle, size_t offset,
-                                 void *dst, size_t bytes) {
+ember_status ocl_buffer_download(ember_context *ctx, const void *handle, size_t offset, void *dst,
+                                 size_t bytes) {
     OCL_CHECK(ctx,
-              clEnqueueReadBuffer(ocl_of(ctx)->queue, (cl_mem)handle, CL_TRUE, offset, bytes,
-                                  dst, 0, NULL, NULL),
+              clEnqueueReadBuffer(ocl_of(ctx)->queue, (cl_mem)handle, CL_TRUE, offset, bytes, dst,
+                                  0, NULL, NULL),
               "clEnqueueReadBuffer");
     return EMBER_STATUS_SUCCESS;
 }
@@ -77,8 +77,8 @@ ember_status ocl_buffer_zero(ember_context *ctx, void *handle, size_t offset, si
     int wide = offset % 4 == 0 && bytes % 4 == 0;
     OCL_CHECK(ctx,
               clEnqueueFillBuffer(ocl_of(ctx)->queue, (cl_mem)handle,
-                                  wide ? (const void *)&zero4 : (const void *)&zero1,
-                                  wide ? 4 : 1, offset, bytes, 0, NULL, NULL),
+                                  wide ? (const void *)&zero4 : (const void *)&zero1, wide ? 4 : 1,
+                                  offset, bytes, 0, NULL, NULL),
               "clEnqueueFillBuffer");
     return EMBER_STATUS_SUCCESS;
 }

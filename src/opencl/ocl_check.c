@@ -29,8 +29,8 @@ static ember_status read_index(ember_context *ctx, const ember_buffer *b, ember_
         int32_t i;
     } v;
     OCL_CHECK(ctx,
-              clEnqueueReadBuffer(ocl_of(ctx)->queue, (cl_mem)b->handle, CL_TRUE,
-                                  (size_t)pos * isz, isz, &v, 0, NULL, NULL),
+              clEnqueueReadBuffer(ocl_of(ctx)->queue, (cl_mem)b->handle, CL_TRUE, (size_t)pos * isz,
+                                  isz, &v, 0, NULL, NULL),
               "clEnqueueReadBuffer (index check)");
     *value = isz == 4 ? (int64_t)v.i : v.l;
     return EMBER_STATUS_SUCCESS;
@@ -132,8 +132,7 @@ static int is_huge(const ember_lookup_desc *d, const ember_buffer *offsets) {
 
 /* Tables [t0, t0 + n) (n <= OCL_CHECK_SLOTS, none huge): one launch each, one read-back. */
 static ember_status check_group(ember_context *ctx, int64_t t0, int64_t n,
-                                const ember_lookup_desc *descs,
-                                const ember_buffer *const *indices,
+                                const ember_lookup_desc *descs, const ember_buffer *const *indices,
                                 const ember_buffer *const *offsets, int64_t *table,
                                 ember_index_problem *problem) {
     cl_mem flags;
@@ -173,7 +172,8 @@ static ember_status check_chunked(ember_context *ctx, const ember_lookup_desc *d
         for (int64_t base = 0; base < count; base += OCL_CHECK_CHUNK) {
             int64_t len = count - base < OCL_CHECK_CHUNK ? count - base : OCL_CHECK_CHUNK;
             EMBER_FORWARD_IF_ERROR(clean_slots(ctx, 1, &flags));
-            EMBER_FORWARD_IF_ERROR(launch_check(ctx, d, indices, offsets, base, len, 0, 0, flags, 0));
+            EMBER_FORWARD_IF_ERROR(
+                launch_check(ctx, d, indices, offsets, base, len, 0, 0, flags, 0));
             EMBER_FORWARD_IF_ERROR(read_slots(ctx, flags, 1, &f));
             if (base == 0) first = f.first;
             if (base + len == count) last = f.last;
@@ -186,8 +186,7 @@ static ember_status check_chunked(ember_context *ctx, const ember_lookup_desc *d
             if (f.decr_pos != INT_MAX) {
                 problem->kind = EMBER_INDEX_PROBLEM_OFFSET_DECREASING;
                 problem->position = base + f.decr_pos;
-                return read_index(ctx, offsets, d->index_type, problem->position,
-                                  &problem->value);
+                return read_index(ctx, offsets, d->index_type, problem->position, &problem->value);
             }
         }
         if (last != n) {

@@ -20,8 +20,8 @@ static ember_status gemm(ember_context *ctx, CLBlastTranspose ta, CLBlastTranspo
     /* CLBlast's temporary buffer comes from ember (ocl_scratch, backed at allocation): one
      * CLBlast made itself would, on PoCL, be mapped at first use and abort when that fails. */
     size_t temp_bytes = 0;
-    CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, m, n, k, 0,
-                                                     lda, 0, ldb, 0, n, &im->queue, &temp_bytes);
+    CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, m, n, k, 0, lda,
+                                                     0, ldb, 0, n, &im->queue, &temp_bytes);
     cl_mem temp = NULL;
     if (s == CLBlastSuccess)
         EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_GEMM_TEMP, temp_bytes, &temp));
@@ -35,16 +35,17 @@ static ember_status gemm(ember_context *ctx, CLBlastTranspose ta, CLBlastTranspo
                            s == CL_OUT_OF_HOST_MEMORY || s == CLBlastUnknownError)
                               ? EMBER_STATUS_OUT_OF_MEMORY
                               : EMBER_STATUS_DEVICE_ERROR;
-        return ember_error(ctx, st, "OpenCL: CLBlastSgemm (%s, %zu x %zu x %zu) failed: status %d%s%s",
-                           what, m, n, k, (int)s, s < 0 && s > -100 ? " " : "",
+        return ember_error(ctx, st,
+                           "OpenCL: CLBlastSgemm (%s, %zu x %zu x %zu) failed: status %d%s%s", what,
+                           m, n, k, (int)s, s < 0 && s > -100 ? " " : "",
                            s < 0 && s > -100 ? ocl_error_name((cl_int)s) : "");
     }
     return EMBER_STATUS_SUCCESS;
 }
 
 ember_status ocl_dense_forward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                               const ember_buffer *x, const ember_buffer *w,
-                               const ember_buffer *b, ember_activation act, ember_buffer *y) {
+                               const ember_buffer *x, const ember_buffer *w, const ember_buffer *b,
+                               ember_activation act, ember_buffer *y) {
     /* Y[batch x out] = X[batch x in] W[out x in]^T */
     EMBER_FORWARD_IF_ERROR(gemm(ctx, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)batch,
                                 (size_t)out, (size_t)in, (cl_mem)x->handle, (size_t)in,
@@ -61,9 +62,9 @@ ember_status ocl_dense_forward(ember_context *ctx, int64_t batch, int64_t in, in
 }
 
 ember_status ocl_dense_backward(ember_context *ctx, int64_t batch, int64_t in, int64_t out,
-                                const ember_buffer *x, const ember_buffer *w,
-                                const ember_buffer *y, ember_buffer *dy, ember_activation act,
-                                ember_buffer *dx, ember_buffer *dw, ember_buffer *db) {
+                                const ember_buffer *x, const ember_buffer *w, const ember_buffer *y,
+                                ember_buffer *dy, ember_activation act, ember_buffer *dx,
+                                ember_buffer *dw, ember_buffer *db) {
     ocl_call c;
     if (act == EMBER_ACTIVATION_RELU && batch > 0) {
         c = ocl_begin(ctx, OCL_K_RELU_BACKWARD);

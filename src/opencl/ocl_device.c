@@ -15,8 +15,8 @@ extern const size_t ember_opencl_kernel_source_size;
 
 const char *ocl_error_name(cl_int err) {
     switch (err) {
-#define OCL_ERR_(e) \
-    case e:         \
+#define OCL_ERR_(e)                                                                                \
+    case e:                                                                                        \
         return #e;
         OCL_ERR_(CL_SUCCESS)
         OCL_ERR_(CL_DEVICE_NOT_FOUND)
@@ -90,8 +90,7 @@ ember_status ocl_fail(ember_context *ctx, cl_int err, const char *what) {
                        err == CL_OUT_OF_HOST_MEMORY)
                           ? EMBER_STATUS_OUT_OF_MEMORY
                           : EMBER_STATUS_DEVICE_ERROR;
-    return ember_error(ctx, st, "OpenCL: %s failed: %s (%d)", what, ocl_error_name(err),
-                       (int)err);
+    return ember_error(ctx, st, "OpenCL: %s failed: %s (%d)", what, ocl_error_name(err), (int)err);
 }
 
 /* --- enumeration --------------------------------------------------------------------------- */
@@ -175,9 +174,10 @@ static void ocl_describe(const ocl_device_list *list, cl_uint i, ember_device_in
     clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
     snprintf(info->detail, sizeof info->detail,
              "EMBER_OPENCL_DEVICE=%u:%u; platform %s (%s); %s; %s; %u compute units",
-             (unsigned)list->platform_index[i], (unsigned)list->device_index[i], pname, pver,
-             cver, (type & CL_DEVICE_TYPE_GPU) ? "GPU" : (type & CL_DEVICE_TYPE_CPU) ? "CPU"
-                                                                                   : "other",
+             (unsigned)list->platform_index[i], (unsigned)list->device_index[i], pname, pver, cver,
+             (type & CL_DEVICE_TYPE_GPU)   ? "GPU"
+             : (type & CL_DEVICE_TYPE_CPU) ? "CPU"
+                                           : "other",
              (unsigned)cus);
     cl_bool avail = CL_FALSE, compiler = CL_FALSE;
     clGetDeviceInfo(dev, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL);
@@ -334,10 +334,10 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
         return ember_error(ctx, EMBER_STATUS_NO_DEVICE, "OpenCL device %u (%s): %s",
                            (unsigned)index, info.name, info.reason);
 
-    clGetDeviceInfo(im->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof im->max_alloc,
-                    &im->max_alloc, NULL);
-    clGetDeviceInfo(im->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof im->global_mem,
-                    &im->global_mem, NULL);
+    clGetDeviceInfo(im->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof im->max_alloc, &im->max_alloc,
+                    NULL);
+    clGetDeviceInfo(im->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof im->global_mem, &im->global_mem,
+                    NULL);
     clGetDeviceInfo(im->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof im->compute_units,
                     &im->compute_units, NULL);
     if (im->compute_units == 0) im->compute_units = 1;
@@ -363,8 +363,7 @@ static ember_status ocl_init_impl(ember_context *ctx, ocl_impl *im, int device) 
     im->fp64 = strstr(ext, "cl_khr_fp64") != NULL;
 
     cl_int err;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)im->platform,
-                                     0};
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)im->platform, 0};
     im->context = clCreateContext(props, 1, &im->device, NULL, NULL, &err);
     OCL_CHECK(ctx, err, "clCreateContext");
     /* EMBER_OPENCL_PROFILE=1: a profiling queue, every kernel timed (a development aid; it
@@ -459,8 +458,7 @@ ember_status ocl_launch(ember_context *ctx, ocl_call *c, size_t global, size_t l
     };
     char what[96];
     if (c->err != CL_SUCCESS) {
-        snprintf(what, sizeof what, "clSetKernelArg(%s, arg %u)", names[c->id],
-                 (unsigned)c->bad);
+        snprintf(what, sizeof what, "clSetKernelArg(%s, arg %u)", names[c->id], (unsigned)c->bad);
         return ocl_fail(ctx, c->err, what);
     }
     if (global == 0) return EMBER_STATUS_SUCCESS;
@@ -469,9 +467,9 @@ ember_status ocl_launch(ember_context *ctx, ocl_call *c, size_t global, size_t l
     if (local > im->kernel_max_local[c->id]) local = im->kernel_max_local[c->id];
     if (local > 0) global = (global + local - 1) / local * local;
     cl_event ev = NULL;
-    cl_int err = clEnqueueNDRangeKernel(im->queue, c->k, 1, NULL, &global,
-                                        local > 0 ? &local : NULL, 0, NULL,
-                                        im->profile ? &ev : NULL);
+    cl_int err =
+        clEnqueueNDRangeKernel(im->queue, c->k, 1, NULL, &global, local > 0 ? &local : NULL, 0,
+                               NULL, im->profile ? &ev : NULL);
     if (ev) {
         cl_ulong t0 = 0, t1 = 0;
         clWaitForEvents(1, &ev);

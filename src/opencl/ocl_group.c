@@ -111,8 +111,8 @@ static ember_status bag_info(ember_context *ctx, const ember_lookup_desc *d,
     EMBER_FORWARD_IF_ERROR(
         ocl_scratch(ctx, OCL_S_BAG_OF, (size_t)d->num_indices * sizeof(cl_uint), &bag_of));
     if (d->pooling == EMBER_POOLING_MEAN)
-        EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_INV_COUNT,
-                                           (size_t)d->batch * sizeof(cl_float), &inv_count));
+        EMBER_FORWARD_IF_ERROR(
+            ocl_scratch(ctx, OCL_S_INV_COUNT, (size_t)d->batch * sizeof(cl_float), &inv_count));
     ocl_call c = ocl_begin(ctx, OCL_K_BAG_INFO);
     ocl_arg_mem(&c, (cl_mem)indices->handle);
     ocl_arg_mem(&c, (cl_mem)offsets->handle);
@@ -158,8 +158,8 @@ ember_status ocl_group_by_row(ember_context *ctx, const ember_lookup_desc *d,
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_VAL_A, nb, &val[0]));
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_KEY_B, nb, &key[1]));
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_VAL_B, nb, &val[1]));
-    EMBER_FORWARD_IF_ERROR(ocl_scratch(
-        ctx, OCL_S_HIST, ((size_t)(rp.mask + 1) * G + 1) * sizeof(cl_uint), &hist));
+    EMBER_FORWARD_IF_ERROR(
+        ocl_scratch(ctx, OCL_S_HIST, ((size_t)(rp.mask + 1) * G + 1) * sizeof(cl_uint), &hist));
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_SEG_START, nb + sizeof(cl_uint), &seg_start));
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_UKEY, nb, &ukey));
     EMBER_FORWARD_IF_ERROR(ocl_scratch(ctx, OCL_S_SEG_CNT, (G + 1) * sizeof(cl_uint), &seg_cnt));
@@ -190,8 +190,7 @@ ember_status ocl_group_by_row(ember_context *ctx, const ember_lookup_desc *d,
 }
 
 void ocl_group_args(ocl_call *c, const ember_lookup_desc *d, const ocl_groups *g,
-                    const ember_buffer *grad_out, const ember_buffer *weights,
-                    ember_context *ctx) {
+                    const ember_buffer *grad_out, const ember_buffer *weights, ember_context *ctx) {
     ocl_arg_mem(c, g->seg_start);
     ocl_arg_mem(c, g->ukey);
     ocl_arg_mem(c, g->sorted_pos);

@@ -40,12 +40,10 @@ ember_status ocl_bce_with_logits(ember_context *ctx, int64_t n, const ember_buff
     if (!loss) return EMBER_STATUS_SUCCESS;
     double buf[OCL_BCE_MAX_WORKERS];
     OCL_CHECK(ctx,
-              clEnqueueReadBuffer(im->queue, partial, CL_TRUE, 0, G * acc_size, buf, 0, NULL,
-                                  NULL),
+              clEnqueueReadBuffer(im->queue, partial, CL_TRUE, 0, G * acc_size, buf, 0, NULL, NULL),
               "clEnqueueReadBuffer (loss)");
     double sum = 0.0;
-    for (uint32_t g = 0; g < G; g++)
-        sum += im->fp64 ? buf[g] : (double)((const float *)buf)[g];
+    for (uint32_t g = 0; g < G; g++) sum += im->fp64 ? buf[g] : (double)((const float *)buf)[g];
     *loss = (float)(sum / (double)n);
     return EMBER_STATUS_SUCCESS;
 }

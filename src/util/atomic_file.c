@@ -30,8 +30,10 @@ static int create_remembered(char *tmp) {
             strcpy(g_open_tmp[i], tmp);
             g_open_used[i] = 1;
             int fd = mkstemp(g_open_tmp[i]);
-            if (fd < 0) g_open_used[i] = 0;
-            else strcpy(tmp, g_open_tmp[i]);
+            if (fd < 0)
+                g_open_used[i] = 0;
+            else
+                strcpy(tmp, g_open_tmp[i]);
             return fd;
         }
     }

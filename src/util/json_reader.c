@@ -157,4 +157,3 @@ int ember_json_read_uint(ember_json_reader *j, uint64_t *v) {
     *v = x;
     return digits > 0 && x <= (1ull << 53);
 }
-

@@ -11,10 +11,10 @@
 #include "ember.h"
 
 /* Returns from the calling function with expr's status when it is not SUCCESS. */
-#define EMBER_FORWARD_IF_ERROR(expr)                                                       \
-    do {                                                                                   \
-        ember_status ember_fwd_st_ = (expr);                                               \
-        if (ember_fwd_st_ != EMBER_STATUS_SUCCESS) return ember_fwd_st_;                   \
+#define EMBER_FORWARD_IF_ERROR(expr)                                                               \
+    do {                                                                                           \
+        ember_status ember_fwd_st_ = (expr);                                                       \
+        if (ember_fwd_st_ != EMBER_STATUS_SUCCESS) return ember_fwd_st_;                           \
     } while (0)
 
 #endif /* EMBER_UTIL_STATUS_H */

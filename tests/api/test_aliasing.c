@@ -75,16 +75,26 @@ Test(aliasing, backwards) {
     ember_buffer *idx = s.b[1], *g = s.b[2], *ids = s.b[4], *ug = s.b[5];
     ember_lookup_desc d = desc(EMBER_POOLING_NONE);
     int64_t n = 0;
-    expect_alias(&s, ember_embedding_backward_dense(s.ctx, &d, idx, NULL, NULL, g,
-                                                    EMBER_REDUCTION_ATOMIC, idx), idx);
-    expect_alias(&s, ember_embedding_backward_dense(s.ctx, &d, idx, NULL, NULL, g,
-                                                    EMBER_REDUCTION_ATOMIC, g), g);
-    expect_alias(&s, ember_embedding_backward_sparse(s.ctx, &d, idx, NULL, NULL, g,
-                                                     EMBER_REDUCTION_ATOMIC, ids, ids, &n), ids);
-    expect_alias(&s, ember_embedding_backward_sparse(s.ctx, &d, idx, NULL, NULL, g,
-                                                     EMBER_REDUCTION_ATOMIC, idx, ug, &n), idx);
-    expect_alias(&s, ember_embedding_backward_sparse(s.ctx, &d, idx, NULL, NULL, g,
-                                                     EMBER_REDUCTION_ATOMIC, ids, g, &n), g);
+    expect_alias(
+        &s,
+        ember_embedding_backward_dense(s.ctx, &d, idx, NULL, NULL, g, EMBER_REDUCTION_ATOMIC, idx),
+        idx);
+    expect_alias(
+        &s,
+        ember_embedding_backward_dense(s.ctx, &d, idx, NULL, NULL, g, EMBER_REDUCTION_ATOMIC, g),
+        g);
+    expect_alias(&s,
+                 ember_embedding_backward_sparse(s.ctx, &d, idx, NULL, NULL, g,
+                                                 EMBER_REDUCTION_ATOMIC, ids, ids, &n),
+                 ids);
+    expect_alias(&s,
+                 ember_embedding_backward_sparse(s.ctx, &d, idx, NULL, NULL, g,
+                                                 EMBER_REDUCTION_ATOMIC, idx, ug, &n),
+                 idx);
+    expect_alias(&s,
+                 ember_embedding_backward_sparse(s.ctx, &d, idx, NULL, NULL, g,
+                                                 EMBER_REDUCTION_ATOMIC, ids, g, &n),
+                 g);
     drop(&s);
 }
 
@@ -94,22 +104,25 @@ Test(aliasing, updates) {
     ember_lookup_desc d = desc(EMBER_POOLING_NONE);
     ember_optimizer ada;
     ember_optimizer_init(&ada, EMBER_OPTIMIZER_ADAGRAD, 0.1f);
-    expect_alias(&s, ember_embedding_backward_update(s.ctx, &d, idx, NULL, NULL, g,
-                                                     EMBER_REDUCTION_ATOMIC, &ada, idx, state),
+    expect_alias(&s,
+                 ember_embedding_backward_update(s.ctx, &d, idx, NULL, NULL, g,
+                                                 EMBER_REDUCTION_ATOMIC, &ada, idx, state),
                  idx);
-    expect_alias(&s, ember_embedding_backward_update(s.ctx, &d, idx, NULL, NULL, g,
-                                                     EMBER_REDUCTION_ATOMIC, &ada, table, g),
+    expect_alias(&s,
+                 ember_embedding_backward_update(s.ctx, &d, idx, NULL, NULL, g,
+                                                 EMBER_REDUCTION_ATOMIC, &ada, table, g),
                  g);
-    expect_alias(&s, ember_embedding_backward_update(s.ctx, &d, idx, NULL, NULL, g,
-                                                     EMBER_REDUCTION_ATOMIC, &ada, table, table),
+    expect_alias(&s,
+                 ember_embedding_backward_update(s.ctx, &d, idx, NULL, NULL, g,
+                                                 EMBER_REDUCTION_ATOMIC, &ada, table, table),
                  table);
     expect_alias(&s, ember_sparse_optimizer_step(s.ctx, &ada, R, D, idx, state, idx, g, B), idx);
     expect_alias(&s, ember_sparse_optimizer_step(s.ctx, &ada, R, D, table, g, idx, g, B), g);
     const ember_buffer *is[1] = {idx};
     ember_buffer *ts[1] = {table}, *ss[1] = {idx};
-    expect_alias(&s, ember_embedding_backward_update_batched(s.ctx, 1, &d, is, NULL, NULL, g,
-                                                             EMBER_REDUCTION_ATOMIC, &ada, ts,
-                                                             ss),
+    expect_alias(&s,
+                 ember_embedding_backward_update_batched(s.ctx, 1, &d, is, NULL, NULL, g,
+                                                         EMBER_REDUCTION_ATOMIC, &ada, ts, ss),
                  idx);
     drop(&s);
 }
@@ -131,16 +144,19 @@ Test(aliasing, batched_lookup_output_is_one_tables_indices) {
 
 Test(aliasing, dense_and_head) {
     bufs s = make();
-    ember_buffer *x = s.b[0], *w = s.b[1], *y = s.b[2], *dy = s.b[3], *dx = s.b[4],
-                 *dw = s.b[5], *st = s.b[6];
+    ember_buffer *x = s.b[0], *w = s.b[1], *y = s.b[2], *dy = s.b[3], *dx = s.b[4], *dw = s.b[5],
+                 *st = s.b[6];
     expect_alias(&s, ember_dense_forward(s.ctx, 2, 2, 2, x, w, NULL, EMBER_ACTIVATION_NONE, x), x);
     expect_alias(&s, ember_dense_forward(s.ctx, 2, 2, 2, x, w, y, EMBER_ACTIVATION_NONE, y), y);
-    expect_alias(&s, ember_dense_backward(s.ctx, 2, 2, 2, x, w, y, dy, EMBER_ACTIVATION_RELU, dx,
-                                          dx, NULL), dx);
-    expect_alias(&s, ember_dense_backward(s.ctx, 2, 2, 2, x, w, y, y, EMBER_ACTIVATION_RELU, dx,
-                                          dw, NULL), y);
-    expect_alias(&s, ember_dense_backward(s.ctx, 2, 2, 2, x, w, y, dy, EMBER_ACTIVATION_RELU, x,
-                                          dw, NULL), x);
+    expect_alias(
+        &s, ember_dense_backward(s.ctx, 2, 2, 2, x, w, y, dy, EMBER_ACTIVATION_RELU, dx, dx, NULL),
+        dx);
+    expect_alias(
+        &s, ember_dense_backward(s.ctx, 2, 2, 2, x, w, y, y, EMBER_ACTIVATION_RELU, dx, dw, NULL),
+        y);
+    expect_alias(
+        &s, ember_dense_backward(s.ctx, 2, 2, 2, x, w, y, dy, EMBER_ACTIVATION_RELU, x, dw, NULL),
+        x);
     ember_optimizer adam;
     ember_optimizer_init(&adam, EMBER_OPTIMIZER_ADAM, 0.1f);
     expect_alias(&s, ember_dense_optimizer_step(s.ctx, &adam, 4, w, dw, st, st), st);
@@ -157,8 +173,8 @@ Test(aliasing, in_place_updates_and_ignored_state_are_allowed) {
     ember_optimizer sgd;
     ember_optimizer_init(&sgd, EMBER_OPTIMIZER_SGD, 0.5f);
     /* SGD ignores state and state2: the same buffer there is no output. */
-    cr_expect_eq(ember_dense_optimizer_step(s.ctx, &sgd, 4, p, g, p, p), EMBER_STATUS_SUCCESS,
-                 "%s", ember_context_last_error(s.ctx));
+    cr_expect_eq(ember_dense_optimizer_step(s.ctx, &sgd, 4, p, g, p, p), EMBER_STATUS_SUCCESS, "%s",
+                 ember_context_last_error(s.ctx));
     ember_buffer *table = s.b[2], *idx = s.b[3], *go = s.b[4];
     float zeros[R * D] = {0};
     ember_buffer_upload(s.ctx, table, 0, zeros, sizeof zeros);

@@ -18,7 +18,8 @@ Test(conventions, unpooled_padding_returns_the_row_and_blocks_its_gradient) {
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         ember_context *ctx = api_context(kinds[k]);
         if (!ctx) continue; /* no device for this backend here */
-        ember_buffer *t = api_buffer(ctx, table, sizeof table), *i = api_buffer(ctx, idx, sizeof idx),
+        ember_buffer *t = api_buffer(ctx, table, sizeof table),
+                     *i = api_buffer(ctx, idx, sizeof idx),
                      *out = api_buffer(ctx, NULL, 9 * sizeof(float)),
                      *g = api_buffer(ctx, ones, sizeof ones),
                      *gt = api_buffer(ctx, NULL, sizeof table);
@@ -56,7 +57,7 @@ Test(conventions, unpooled_padding_returns_the_row_and_blocks_its_gradient) {
 Test(conventions, bce_of_infinite_logits_is_pytorchs) {
     const float x[5] = {-INFINITY, INFINITY, -INFINITY, INFINITY, INFINITY};
     const float t[5] = {0.0f, 0.0f, 1.0f, 1.0f, 0.5f};
-    const int want_inf[5] = {0, 1, 0, 0, 1}; /* else NaN */
+    const int want_inf[5] = {0, 1, 0, 0, 1};                    /* else NaN */
     const float want_grad[5] = {0.0f, 1.0f, -1.0f, 0.0f, 0.5f}; /* sigmoid(x) - t, n = 1 */
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         ember_context *ctx = api_context(kinds[k]);

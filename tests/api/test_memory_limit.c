@@ -51,8 +51,8 @@ Test(memory_limit, dense_op_returns_out_of_memory_then_recovers, .timeout = 60) 
     cr_assert_eq(setrlimit(RLIMIT_AS, &tight), 0);
     ember_status st = ember_dense_forward(ctx, B, IN, OUT, bx, bw, NULL, EMBER_ACTIVATION_RELU, by);
     cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
-    cr_expect_eq(st, EMBER_STATUS_OUT_OF_MEMORY, "under the limit: %s (%s)",
-                 ember_status_name(st), ember_context_last_error(ctx));
+    cr_expect_eq(st, EMBER_STATUS_OUT_OF_MEMORY, "under the limit: %s (%s)", ember_status_name(st),
+                 ember_context_last_error(ctx));
     ember_buffer_download(ctx, by, 0, got, sizeof got);
     cr_expect(memcmp(got, y, sizeof y) == 0, "the failed op wrote its output");
 

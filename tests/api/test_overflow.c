@@ -23,10 +23,8 @@ Test(overflow, batch_int64_max_with_offsets) {
                  *o = api_buffer(ctx, off, sizeof off), *y = api_buffer(ctx, out, sizeof out);
     ember_lookup_desc d;
     ember_lookup_desc_init(&d, 1, 4, 2, INT64_MAX, EMBER_POOLING_SUM);
-    cr_expect_eq(ember_embedding_lookup(ctx, &d, t, i, o, NULL, y),
-                 EMBER_STATUS_INVALID_ARGUMENT);
-    cr_expect_eq(ember_embedding_backward_dense(ctx, &d, i, o, NULL, y,
-                                                EMBER_REDUCTION_ATOMIC, t),
+    cr_expect_eq(ember_embedding_lookup(ctx, &d, t, i, o, NULL, y), EMBER_STATUS_INVALID_ARGUMENT);
+    cr_expect_eq(ember_embedding_backward_dense(ctx, &d, i, o, NULL, y, EMBER_REDUCTION_ATOMIC, t),
                  EMBER_STATUS_INVALID_ARGUMENT);
     ember_buffer *ts[1] = {t}, *is[1] = {i}, *os[1] = {o};
     cr_expect_eq(ember_embedding_lookup_batched(ctx, 1, &d, (const ember_buffer *const *)ts,
@@ -48,8 +46,7 @@ Test(overflow, column_offset_int64_max) {
     ember_lookup_desc_init(&d, 1, 4, 1, 1, EMBER_POOLING_NONE);
     d.out_row_stride = 4;
     d.out_col_offset = INT64_MAX;
-    cr_expect_eq(ember_embedding_lookup(ctx, &d, t, i, NULL, NULL, y),
-                 EMBER_STATUS_SHAPE_MISMATCH);
+    cr_expect_eq(ember_embedding_lookup(ctx, &d, t, i, NULL, NULL, y), EMBER_STATUS_SHAPE_MISMATCH);
     ember_buffer_free(t), ember_buffer_free(i), ember_buffer_free(y);
     ember_context_destroy(ctx);
 }
@@ -75,8 +72,8 @@ Test(overflow, widedeep_counts_near_int64_max) {
     ember_widedeep_spec s = {.num_wide_fields = 1, .wide_buckets = buckets};
     ember_param_count c;
     cr_expect_eq(ember_widedeep_count_params(&s, &c), EMBER_STATUS_INVALID_ARGUMENT);
-    ember_widedeep_spec deep = {.num_deep_fields = 1, .vocab = vocab, .emb_dim = dim,
-                                .num_hidden = 0, .hidden = hidden};
+    ember_widedeep_spec deep = {
+        .num_deep_fields = 1, .vocab = vocab, .emb_dim = dim, .num_hidden = 0, .hidden = hidden};
     /* d_deep = INT64_MAX: the output term d_wide + d_deep + 1 overflows. */
     cr_expect_eq(ember_widedeep_count_params(&deep, &c), EMBER_STATUS_INVALID_ARGUMENT);
 }

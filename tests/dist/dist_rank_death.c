@@ -47,7 +47,8 @@ int main(int argc, char **argv) {
         }
         const ember_buffer *ib = bi, *ob = bo;
         ember_status st = ember_dist_lookup(tabs, B, &n, &ib, &ob, out);
-        if (st == EMBER_STATUS_SUCCESS) st = ember_dist_backward_update(tabs, grad, EMBER_REDUCTION_ATOMIC, &opt);
+        if (st == EMBER_STATUS_SUCCESS)
+            st = ember_dist_backward_update(tabs, grad, EMBER_REDUCTION_ATOMIC, &opt);
         if (st != EMBER_STATUS_SUCCESS) {
             fprintf(stderr, "rank %d: step %d: %s: %s\n", rank, step, ember_status_name(st),
                     ember_dist_last_error(comm));

@@ -47,12 +47,13 @@ char *fuzz_string(const uint8_t *data, size_t size) {
 ember_status fuzz_model_create(fuzz_model *fm, ember_model_err *err) {
     memset(fm, 0, sizeof *fm);
     ember_status st = ember_context_create(&fm->ctx, EMBER_BACKEND_CPU, 0);
-    if (st != EMBER_STATUS_SUCCESS) return ember_merr(err, st, "cpu context: %s", ember_last_error());
-    st = ember_schema_from_spec("label,n:num,a:cat,b:cat,tags:multi:|", ',', 0, NULL,
-                                &fm->schema, err);
+    if (st != EMBER_STATUS_SUCCESS)
+        return ember_merr(err, st, "cpu context: %s", ember_last_error());
+    st = ember_schema_from_spec("label,n:num,a:cat,b:cat,tags:multi:|", ',', 0, NULL, &fm->schema,
+                                err);
     if (!st)
-        st = ember_features_create(&fm->fx, fm->schema, 16, 8, 4, EMBER_NUMERIC_LOG_STD, "a*b",
-                                   err);
+        st =
+            ember_features_create(&fm->fx, fm->schema, 16, 8, 4, EMBER_NUMERIC_LOG_STD, "a*b", err);
     if (!st) st = ember_features_stats_finish(fm->fx, err);
     if (st) return st;
     ember_wd_config cfg;

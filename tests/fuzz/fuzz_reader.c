@@ -1,8 +1,8 @@
 /* fuzz_reader.c: one data-file reader format (one executable each, built with one of
- * FUZZ_READER_CSV, _ADULT, _CRITEO, _ARFF defined) fed an arbitrary file: open it (ARFF: its header is
- * the schema), read it strictly to the first error, then again skipping bad lines with
- * labels optional, through the feature statistics, and a third time shuffled through the
- * feature encoder. Every outcome but a crash, a leak or undefined behaviour is fine.
+ * FUZZ_READER_CSV, _ADULT, _CRITEO, _ARFF defined) fed an arbitrary file: open it (ARFF: its header
+ * is the schema), read it strictly to the first error, then again skipping bad lines with labels
+ * optional, through the feature statistics, and a third time shuffled through the feature encoder.
+ * Every outcome but a crash, a leak or undefined behaviour is fine.
  *
  * CSV: the first byte picks the delimiter (bit 0: tab), a header line (bit 1) and a
  * positive-class string instead of a numeric label (bit 2); the rest is the file. */

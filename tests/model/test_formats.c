@@ -53,8 +53,7 @@ Test(formats, legacy_checkpoint_loads_and_predicts_as_before) {
     while (!eof) {
         ember_row row;
         cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
-        if (!eof)
-            cr_assert_eq(ember_features_encode(l.ck.fx, &row, b, &err), EMBER_STATUS_SUCCESS);
+        if (!eof) cr_assert_eq(ember_features_encode(l.ck.fx, &row, b, &err), EMBER_STATUS_SUCCESS);
         if (b->n == b->cap || (eof && b->n > 0)) {
             cr_assert_eq(ember_wd_predict(l.m, b, probs, &err), EMBER_STATUS_SUCCESS, "%s",
                          err.msg);

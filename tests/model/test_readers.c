@@ -182,7 +182,8 @@ Test(readers, arff_header_gives_schema_and_positive_class) {
                                "'<0',x,bad\n");
     ember_schema *s;
     ember_model_err err = {""};
-    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s",
+                 err.msg);
     cr_assert_eq(s->ncols, 3);
     cr_assert_str_eq(s->cols[0].name, "checking status");
     cr_assert_eq(s->cols[0].kind, EMBER_COL_CATEGORICAL);
@@ -219,8 +220,8 @@ Test(readers, schema_json_round_trip) {
                  EMBER_STATUS_SUCCESS, "%s", err.msg);
     char *text = ember_schema_to_json(s);
     cr_assert(text != NULL && text[0] == '{', "%s", text);
-    cr_assert_eq(ember_schema_from_checkpoint(text, &t, &err), EMBER_STATUS_SUCCESS, "%s: %s",
-                 text, err.msg);
+    cr_assert_eq(ember_schema_from_checkpoint(text, &t, &err), EMBER_STATUS_SUCCESS, "%s: %s", text,
+                 err.msg);
     cr_assert(ember_schema_equal(s, t));
     cr_assert_eq(t->delim, '\t');
     cr_assert_eq(t->cols[3].sep, ';');
@@ -301,9 +302,9 @@ Test(readers, schema_legacy_text) {
     cr_assert_eq(ember_schema_from_checkpoint("format=csv;delim=44;cols=y:1:0|t:4:44", &t, &err),
                  EMBER_STATUS_CORRUPT_FILE);
     /* flags were atoi'ed: "prefix=08" is true, and survives the JSON form as true (fuzz) */
-    cr_assert_eq(ember_schema_from_checkpoint("format=csv;delim=44;header=2;prefix=08;cols=y:1:0",
-                                              &t, &err),
-                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(
+        ember_schema_from_checkpoint("format=csv;delim=44;header=2;prefix=08;cols=y:1:0", &t, &err),
+        EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert_eq(t->positive_prefix, 1);
     cr_assert_eq(t->header, 1);
     char *text = ember_schema_to_json(t);

@@ -65,8 +65,8 @@ static void expect_corrupt(const char *path, const char *words) {
     /* `params --model` reads through the same checks */
     ember_param_count pc;
     int64_t floats;
-    cr_assert_eq(ember_checkpoint_params(path, &pc, &floats, &err), EMBER_STATUS_CORRUPT_FILE,
-                 "%s", words);
+    cr_assert_eq(ember_checkpoint_params(path, &pc, &floats, &err), EMBER_STATUS_CORRUPT_FILE, "%s",
+                 words);
 }
 
 /* item 5: a model with a non-finite weight is never saved */
@@ -166,8 +166,7 @@ Test(reliability, checkpoint_counts_are_checked) {
     int got;
     cr_assert_eq(ember_checkpoint_load_optimizer(&ck, m, legacy, &got, &err),
                  EMBER_STATUS_CORRUPT_FILE);
-    cr_assert(strstr(err.msg, op) != NULL && strstr(err.msg, "ember.step") != NULL, "%s",
-              err.msg);
+    cr_assert(strstr(err.msg, op) != NULL && strstr(err.msg, "ember.step") != NULL, "%s", err.msg);
     ember_wd_free(m);
     ember_context_destroy(ctx);
     ember_checkpoint_free(&ck);
@@ -267,8 +266,8 @@ Test(reliability, readers_name_every_bad_input) {
     snprintf(line, sizeof line, "1,0.%0100d1\n", 0); /* 103 characters, a fine number */
     cr_assert_eq(read_one("label,x:num", line, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert_eq(read_one("label,x:num", "1,1e39\n", &err), EMBER_STATUS_BAD_DATA);
-    cr_assert(strstr(err.msg, ":1: column 2 (x)") != NULL && strstr(err.msg, "float") != NULL,
-              "%s", err.msg);
+    cr_assert(strstr(err.msg, ":1: column 2 (x)") != NULL && strstr(err.msg, "float") != NULL, "%s",
+              err.msg);
     ember_schema *s;
     cr_assert_eq(ember_schema_from_spec("label,x:num", ',', 0, NULL, &s, &err),
                  EMBER_STATUS_SUCCESS);
@@ -296,8 +295,8 @@ Test(reliability, arff_labels_are_binary_or_chosen) {
                                "adviser,125,198\n");
     cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_BAD_DATA);
     cr_assert(strstr(err.msg, "'class' is not nominal") != NULL, "%s", err.msg);
-    cr_assert_eq(ember_schema_from_arff(p, "vendor", NULL, &s, &err), EMBER_STATUS_SUCCESS,
-                 "%s", err.msg);
+    cr_assert_eq(ember_schema_from_arff(p, "vendor", NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s",
+                 err.msg);
     cr_assert_str_eq(s->cols[s->label_col].name, "vendor");
     cr_assert_str_eq(s->positive, "amdahl");
     ember_schema_free(s);
@@ -305,11 +304,10 @@ Test(reliability, arff_labels_are_binary_or_chosen) {
                    "@relation iris\n@attribute w numeric\n"
                    "@attribute class {setosa,versicolor,virginica}\n@data\n1,setosa\n");
     cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_BAD_DATA);
-    cr_assert(strstr(err.msg, "3 classes") != NULL && strstr(err.msg, "--positive") != NULL,
-              "%s", err.msg);
+    cr_assert(strstr(err.msg, "3 classes") != NULL && strstr(err.msg, "--positive") != NULL, "%s",
+              err.msg);
     cr_assert_eq(ember_schema_from_arff(p, NULL, "virginica", &s, &err), EMBER_STATUS_SUCCESS);
     cr_assert_str_eq(s->positive, "virginica");
     ember_schema_free(s);
-    cr_assert_eq(ember_schema_from_arff(p, "nope", NULL, &s, &err),
-                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert_eq(ember_schema_from_arff(p, "nope", NULL, &s, &err), EMBER_STATUS_INVALID_ARGUMENT);
 }

@@ -12,10 +12,9 @@ inline float ember_bag_inv_count(__global const char *idx, int is32, long s, lon
 /* One work-item per output row (bag): adds its gradient row, scaled, into every table row
  * the bag read. */
 __kernel void ember_backward_atomic(__global const float *grad_out, long stride, long col_off,
-                                    long dim, __global const char *idx,
-                                    __global const char *off, int is32, int pooling, long pad,
-                                    __global const float *w, int has_w,
-                                    __global float *grad_table, long batch) {
+                                    long dim, __global const char *idx, __global const char *off,
+                                    int is32, int pooling, long pad, __global const float *w,
+                                    int has_w, __global float *grad_table, long batch) {
     long b = get_global_id(0);
     if (b >= batch) return;
     __global const float *g = grad_out + b * stride + col_off;

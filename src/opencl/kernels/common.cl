@@ -25,11 +25,11 @@
  * Random table rows are the cost of every embedding op; fetching a few rows ahead lets
  * their cache misses overlap. At most 1 KiB of a row is fetched. */
 #if defined(EMBER_CPU_DEVICE) && defined(__clang__)
-#define EMBER_PREFETCH(p, bytes, rw)                                                       \
-    {                                                                                      \
-        __global const char *pf_ = (__global const char *)(p);                             \
-        long pfn_ = min((long)(bytes), (long)1024);                                        \
-        for (long pfo_ = 0; pfo_ < pfn_; pfo_ += 64) __builtin_prefetch(pf_ + pfo_, rw, 3); \
+#define EMBER_PREFETCH(p, bytes, rw)                                                               \
+    {                                                                                              \
+        __global const char *pf_ = (__global const char *)(p);                                     \
+        long pfn_ = min((long)(bytes), (long)1024);                                                \
+        for (long pfo_ = 0; pfo_ < pfn_; pfo_ += 64) __builtin_prefetch(pf_ + pfo_, rw, 3);        \
     }
 #else
 #define EMBER_PREFETCH(p, bytes, rw)
@@ -64,7 +64,10 @@ inline long ember_idx(__global const char *p, int is32, long i) {
 
 /* OpenCL 1.2 has no float atomic add: compare-and-swap on the 32-bit pattern. */
 inline void ember_atomic_add_f(volatile __global float *addr, float v) {
-    union { unsigned int u; float f; } old, upd;
+    union {
+        unsigned int u;
+        float f;
+    } old, upd;
     unsigned int seen = *(volatile __global unsigned int *)addr;
     do {
         old.u = seen;

@@ -17,8 +17,7 @@ __kernel void ember_sigmoid(__global const float *x, __global float *y, long n) 
  * device has it) into partial[g]; the host adds the G partials in double. With has_grad,
  * grad[i] = (sigmoid(x) - t) / n. */
 __kernel void ember_bce(__global const float *x, __global const float *t, long n, long chunk,
-                        __global EMBER_ACC *partial, int has_grad, __global float *grad,
-                        uint G) {
+                        __global EMBER_ACC *partial, int has_grad, __global float *grad, uint G) {
     uint g = get_global_id(0);
     if (g >= G) return;
     long lo = (long)g * chunk, hi = min(n, lo + chunk);

@@ -8,52 +8,52 @@
 /* One pass over a bag for columns c .. c + nq*W - 1 (nq <= 4 vectors of width W), with up
  * to four vector accumulators: each table row is read once per pass, contiguously. LD/ST
  * load and store vector q of a row. */
-#define EMBER_BAG_PASS(NAME, VT, LD, ST)                                                   \
-    EMBER_INLINE void NAME(__global const float *table, long dim, long c, int nq,                \
-                     __global const char *idx, int is32, long s, long e, long pad,         \
-                     __global const float *w, int has_w, int mean, int accumulate,         \
-                     __global float *o, long n_total) {                                    \
-        VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0;                                     \
-        int cnt = 0;                                                                       \
-        for (long j = s; j < e; j++) {                                                     \
-            if (c == 0 && j + EMBER_PREFETCH_AHEAD < n_total)                              \
-                EMBER_PREFETCH(table + ember_idx(idx, is32, j + EMBER_PREFETCH_AHEAD) * dim,   \
-                               dim * 4, 0);                                                \
-            long r = ember_idx(idx, is32, j);                                              \
-            if (r == pad) continue;                                                        \
-            cnt++;                                                                         \
-            __global const float *row = table + r * dim + c;                               \
-            if (has_w) {                                                                   \
-                float wj = w[j];                                                           \
-                a0 += LD(0, row) * wj;                                                     \
-                if (nq > 1) a1 += LD(1, row) * wj;                                         \
-                if (nq > 2) a2 += LD(2, row) * wj;                                         \
-                if (nq > 3) a3 += LD(3, row) * wj;                                         \
-            } else {                                                                       \
-                a0 += LD(0, row);                                                          \
-                if (nq > 1) a1 += LD(1, row);                                              \
-                if (nq > 2) a2 += LD(2, row);                                              \
-                if (nq > 3) a3 += LD(3, row);                                              \
-            }                                                                              \
-        }                                                                                  \
-        if (mean && cnt > 0) {                                                             \
-            float fc = (float)cnt;                                                         \
-            a0 = a0 / fc;                                                                  \
-            a1 = a1 / fc;                                                                  \
-            a2 = a2 / fc;                                                                  \
-            a3 = a3 / fc;                                                                  \
-        }                                                                                  \
-        __global float *oc = o + c;                                                        \
-        if (accumulate) {                                                                  \
-            a0 = LD(0, oc) + a0;                                                           \
-            if (nq > 1) a1 = LD(1, oc) + a1;                                               \
-            if (nq > 2) a2 = LD(2, oc) + a2;                                               \
-            if (nq > 3) a3 = LD(3, oc) + a3;                                               \
-        }                                                                                  \
-        ST(a0, 0, oc);                                                                     \
-        if (nq > 1) ST(a1, 1, oc);                                                         \
-        if (nq > 2) ST(a2, 2, oc);                                                         \
-        if (nq > 3) ST(a3, 3, oc);                                                         \
+#define EMBER_BAG_PASS(NAME, VT, LD, ST)                                                           \
+    EMBER_INLINE void NAME(__global const float *table, long dim, long c, int nq,                  \
+                           __global const char *idx, int is32, long s, long e, long pad,           \
+                           __global const float *w, int has_w, int mean, int accumulate,           \
+                           __global float *o, long n_total) {                                      \
+        VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0;                                             \
+        int cnt = 0;                                                                               \
+        for (long j = s; j < e; j++) {                                                             \
+            if (c == 0 && j + EMBER_PREFETCH_AHEAD < n_total)                                      \
+                EMBER_PREFETCH(table + ember_idx(idx, is32, j + EMBER_PREFETCH_AHEAD) * dim,       \
+                               dim * 4, 0);                                                        \
+            long r = ember_idx(idx, is32, j);                                                      \
+            if (r == pad) continue;                                                                \
+            cnt++;                                                                                 \
+            __global const float *row = table + r * dim + c;                                       \
+            if (has_w) {                                                                           \
+                float wj = w[j];                                                                   \
+                a0 += LD(0, row) * wj;                                                             \
+                if (nq > 1) a1 += LD(1, row) * wj;                                                 \
+                if (nq > 2) a2 += LD(2, row) * wj;                                                 \
+                if (nq > 3) a3 += LD(3, row) * wj;                                                 \
+            } else {                                                                               \
+                a0 += LD(0, row);                                                                  \
+                if (nq > 1) a1 += LD(1, row);                                                      \
+                if (nq > 2) a2 += LD(2, row);                                                      \
+                if (nq > 3) a3 += LD(3, row);                                                      \
+            }                                                                                      \
+        }                                                                                          \
+        if (mean && cnt > 0) {                                                                     \
+            float fc = (float)cnt;                                                                 \
+            a0 = a0 / fc;                                                                          \
+            a1 = a1 / fc;                                                                          \
+            a2 = a2 / fc;                                                                          \
+            a3 = a3 / fc;                                                                          \
+        }                                                                                          \
+        __global float *oc = o + c;                                                                \
+        if (accumulate) {                                                                          \
+            a0 = LD(0, oc) + a0;                                                                   \
+            if (nq > 1) a1 = LD(1, oc) + a1;                                                       \
+            if (nq > 2) a2 = LD(2, oc) + a2;                                                       \
+            if (nq > 3) a3 = LD(3, oc) + a3;                                                       \
+        }                                                                                          \
+        ST(a0, 0, oc);                                                                             \
+        if (nq > 1) ST(a1, 1, oc);                                                                 \
+        if (nq > 2) ST(a2, 2, oc);                                                                 \
+        if (nq > 3) ST(a3, 3, oc);                                                                 \
     }
 EMBER_BAG_PASS(ember_bag_pass16, float16, vload16, vstore16)
 EMBER_BAG_PASS(ember_bag_pass4, float4, vload4, vstore4)
@@ -61,9 +61,10 @@ EMBER_BAG_PASS(ember_bag_pass1, float, EMBER_LD1, EMBER_ST1)
 
 /* One output row: column blocks of 64, then 16, 4 and 1. */
 EMBER_INLINE void ember_lookup_row(__global const float *table, long dim, __global const char *idx,
-                             __global const char *off, int is32, int pooling, long pad,
-                             __global const float *w, int has_w, __global float *out,
-                             long stride, long col_off, int accumulate, long b, long n_total) {
+                                   __global const char *off, int is32, int pooling, long pad,
+                                   __global const float *w, int has_w, __global float *out,
+                                   long stride, long col_off, int accumulate, long b,
+                                   long n_total) {
     long s = b, e = b + 1; /* POOLING_NONE: the bag of one index */
     if (pooling != EMBER_POOL_NONE) {
         s = ember_idx(off, is32, b);
@@ -73,15 +74,18 @@ EMBER_INLINE void ember_lookup_row(__global const float *table, long dim, __glob
     __global float *o = out + b * stride + col_off;
     long c = 0;
     for (; c + 64 <= dim; c += 64)
-        ember_bag_pass16(table, dim, c, 4, idx, is32, s, e, pad, w, has_w, mean, accumulate, o, n_total);
+        ember_bag_pass16(table, dim, c, 4, idx, is32, s, e, pad, w, has_w, mean, accumulate, o,
+                         n_total);
     if (c + 16 <= dim) {
         int nq = (int)((dim - c) / 16);
-        ember_bag_pass16(table, dim, c, nq, idx, is32, s, e, pad, w, has_w, mean, accumulate, o, n_total);
+        ember_bag_pass16(table, dim, c, nq, idx, is32, s, e, pad, w, has_w, mean, accumulate, o,
+                         n_total);
         c += 16 * nq;
     }
     if (c + 4 <= dim) {
         int nq = (int)((dim - c) / 4);
-        ember_bag_pass4(table, dim, c, nq, idx, is32, s, e, pad, w, has_w, mean, accumulate, o, n_total);
+        ember_bag_pass4(table, dim, c, nq, idx, is32, s, e, pad, w, has_w, mean, accumulate, o,
+                        n_total);
         c += 4 * nq;
     }
     if (c < dim)
@@ -92,23 +96,23 @@ EMBER_INLINE void ember_lookup_row(__global const float *table, long dim, __glob
 /* One work-item per output row (CPU devices). PoCL compiles the flags tested inside the
  * loops poorly when they are run-time values (4x slower measured), so the common cases call
  * the body with literal flags and get their own specialised copy. */
-__kernel void ember_lookup_rows(__global const float *table, long dim,
-                                __global const char *idx, __global const char *off, int is32,
-                                int pooling, long pad, __global const float *w, int has_w,
-                                __global float *out, long stride, long col_off, int accumulate,
-                                long batch, long n_total) {
+__kernel void ember_lookup_rows(__global const float *table, long dim, __global const char *idx,
+                                __global const char *off, int is32, int pooling, long pad,
+                                __global const float *w, int has_w, __global float *out,
+                                long stride, long col_off, int accumulate, long batch,
+                                long n_total) {
     long b = get_global_id(0);
     if (b >= batch) return;
     if (!has_w && !accumulate && pad < 0) {
         if (is32)
-            ember_lookup_row(table, dim, idx, off, 1, pooling, -1, w, 0, out, stride, col_off,
-                             0, b, n_total);
+            ember_lookup_row(table, dim, idx, off, 1, pooling, -1, w, 0, out, stride, col_off, 0, b,
+                             n_total);
         else
-            ember_lookup_row(table, dim, idx, off, 0, pooling, -1, w, 0, out, stride, col_off,
-                             0, b, n_total);
+            ember_lookup_row(table, dim, idx, off, 0, pooling, -1, w, 0, out, stride, col_off, 0, b,
+                             n_total);
     } else {
-        ember_lookup_row(table, dim, idx, off, is32, pooling, pad, w, has_w, out, stride,
-                         col_off, accumulate, b, n_total);
+        ember_lookup_row(table, dim, idx, off, is32, pooling, pad, w, has_w, out, stride, col_off,
+                         accumulate, b, n_total);
     }
 }
 

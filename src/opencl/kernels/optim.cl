@@ -2,25 +2,27 @@
  * gradient, dense step. Weight decay is folded into the gradient first (g += wd * w). */
 
 /* SGD / Adagrad on one vector of parameters (as cpu_optim_row; st unused for SGD). */
-#define EMBER_OPT_FN(W, VT)                                                                \
-    EMBER_INLINE void ember_opt##W(int kind, float lr, float eps, float wd, __global float *w,   \
-                             __global float *st, VT g) {                                   \
-        VT wv = EMBER_LD##W(0, w);                                                         \
-        if (wd != 0.0f) g = g + wd * wv;                                                   \
-        if (kind == EMBER_OPT_ADAGRAD) {                                                   \
-            VT sv = EMBER_LD##W(0, st) + g * g;                                            \
-            EMBER_ST##W(sv, 0, st);                                                        \
-            EMBER_ST##W(wv - (lr * g) / (sqrt(sv) + eps), 0, w);                           \
-        } else {                                                                           \
-            EMBER_ST##W(wv - lr * g, 0, w);                                                \
-        }                                                                                  \
+#define EMBER_OPT_FN(W, VT)                                                                        \
+    EMBER_INLINE void ember_opt##W(int kind, float lr, float eps, float wd, __global float *w,     \
+                                   __global float *st, VT g) {                                     \
+        VT wv = EMBER_LD##W(0, w);                                                                 \
+        if (wd != 0.0f) g = g + wd * wv;                                                           \
+        if (kind == EMBER_OPT_ADAGRAD) {                                                           \
+            VT sv = EMBER_LD##W(0, st) + g * g;                                                    \
+            EMBER_ST##W(sv, 0, st);                                                                \
+            EMBER_ST##W(wv - (lr * g) / (sqrt(sv) + eps), 0, w);                                   \
+        } else {                                                                                   \
+            EMBER_ST##W(wv - lr * g, 0, w);                                                        \
+        }                                                                                          \
     }
 EMBER_OPT_FN(16, float16)
 EMBER_OPT_FN(4, float4)
 EMBER_OPT_FN(1, float)
 
 /* Sum of squares in column order (the CPU's order), one lane after another. */
-inline float ember_sumsq1(float acc, float g) { return acc + g * g; }
+inline float ember_sumsq1(float acc, float g) {
+    return acc + g * g;
+}
 inline float ember_sumsq4(float acc, float4 g) {
     acc += g.x * g.x;
     acc += g.y * g.y;
@@ -35,57 +37,57 @@ inline float ember_sumsq16(float acc, float16 g) {
     return ember_sumsq4(acc, g.scdef);
 }
 
-#define EMBER_UPDATE_BLOCK(VT, W, c, nq)                                                   \
-    {                                                                                      \
-        VT a0, a1, a2, a3;                                                                 \
-        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                \
-        long o_ = (c);                                                                     \
-        ember_opt##W(kind, lr, eps, wd, w + o_, st + o_, a0);                              \
-        if (nq > 1) ember_opt##W(kind, lr, eps, wd, w + o_ + W, st + o_ + W, a1);          \
-        if (nq > 2) ember_opt##W(kind, lr, eps, wd, w + o_ + 2 * W, st + o_ + 2 * W, a2);  \
-        if (nq > 3) ember_opt##W(kind, lr, eps, wd, w + o_ + 3 * W, st + o_ + 3 * W, a3);  \
+#define EMBER_UPDATE_BLOCK(VT, W, c, nq)                                                           \
+    {                                                                                              \
+        VT a0, a1, a2, a3;                                                                         \
+        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                   \
+        long o_ = (c);                                                                             \
+        ember_opt##W(kind, lr, eps, wd, w + o_, st + o_, a0);                                      \
+        if (nq > 1) ember_opt##W(kind, lr, eps, wd, w + o_ + W, st + o_ + W, a1);                  \
+        if (nq > 2) ember_opt##W(kind, lr, eps, wd, w + o_ + 2 * W, st + o_ + 2 * W, a2);          \
+        if (nq > 3) ember_opt##W(kind, lr, eps, wd, w + o_ + 3 * W, st + o_ + 3 * W, a3);          \
     }
 /* Row-wise Adagrad, first sweep: the row's sum of g'^2 (g' = g + wd w) in column order. */
-#define EMBER_ROWSUM_BLOCK(VT, W, c, nq)                                                   \
-    {                                                                                      \
-        VT a0, a1, a2, a3;                                                                 \
-        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                \
-        __global float *wc = w + (c);                                                      \
-        if (wd != 0.0f) {                                                                  \
-            a0 = a0 + wd * EMBER_LD##W(0, wc);                                             \
-            if (nq > 1) a1 = a1 + wd * EMBER_LD##W(1, wc);                                 \
-            if (nq > 2) a2 = a2 + wd * EMBER_LD##W(2, wc);                                 \
-            if (nq > 3) a3 = a3 + wd * EMBER_LD##W(3, wc);                                 \
-        }                                                                                  \
-        ss = ember_sumsq##W(ss, a0);                                                       \
-        if (nq > 1) ss = ember_sumsq##W(ss, a1);                                           \
-        if (nq > 2) ss = ember_sumsq##W(ss, a2);                                           \
-        if (nq > 3) ss = ember_sumsq##W(ss, a3);                                           \
+#define EMBER_ROWSUM_BLOCK(VT, W, c, nq)                                                           \
+    {                                                                                              \
+        VT a0, a1, a2, a3;                                                                         \
+        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                   \
+        __global float *wc = w + (c);                                                              \
+        if (wd != 0.0f) {                                                                          \
+            a0 = a0 + wd * EMBER_LD##W(0, wc);                                                     \
+            if (nq > 1) a1 = a1 + wd * EMBER_LD##W(1, wc);                                         \
+            if (nq > 2) a2 = a2 + wd * EMBER_LD##W(2, wc);                                         \
+            if (nq > 3) a3 = a3 + wd * EMBER_LD##W(3, wc);                                         \
+        }                                                                                          \
+        ss = ember_sumsq##W(ss, a0);                                                               \
+        if (nq > 1) ss = ember_sumsq##W(ss, a1);                                                   \
+        if (nq > 2) ss = ember_sumsq##W(ss, a2);                                                   \
+        if (nq > 3) ss = ember_sumsq##W(ss, a3);                                                   \
     }
 /* Row-wise Adagrad, second sweep: w -= (lr g') / denom. */
-#define EMBER_ROWAPPLY_ONE(W, VT, P, A)                                                    \
-    {                                                                                      \
-        __global float *p_ = (P);                                                          \
-        VT wv = EMBER_LD##W(0, p_);                                                        \
-        VT g = (A);                                                                        \
-        if (wd != 0.0f) g = g + wd * wv;                                                   \
-        EMBER_ST##W(wv - (lr * g) / denom, 0, p_);                                         \
+#define EMBER_ROWAPPLY_ONE(W, VT, P, A)                                                            \
+    {                                                                                              \
+        __global float *p_ = (P);                                                                  \
+        VT wv = EMBER_LD##W(0, p_);                                                                \
+        VT g = (A);                                                                                \
+        if (wd != 0.0f) g = g + wd * wv;                                                           \
+        EMBER_ST##W(wv - (lr * g) / denom, 0, p_);                                                 \
     }
-#define EMBER_ROWAPPLY_BLOCK(VT, W, c, nq)                                                 \
-    {                                                                                      \
-        VT a0, a1, a2, a3;                                                                 \
-        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                \
-        EMBER_ROWAPPLY_ONE(W, VT, w + (c), a0)                                             \
-        if (nq > 1) EMBER_ROWAPPLY_ONE(W, VT, w + (c) + W, a1)                             \
-        if (nq > 2) EMBER_ROWAPPLY_ONE(W, VT, w + (c) + 2 * W, a2)                         \
-        if (nq > 3) EMBER_ROWAPPLY_ONE(W, VT, w + (c) + 3 * W, a3)                         \
+#define EMBER_ROWAPPLY_BLOCK(VT, W, c, nq)                                                         \
+    {                                                                                              \
+        VT a0, a1, a2, a3;                                                                         \
+        ember_seg_pass##W(s, e, c, nq, dim, &a0, &a1, &a2, &a3, EMBER_SEG_PASS);                   \
+        EMBER_ROWAPPLY_ONE(W, VT, w + (c), a0)                                                     \
+        if (nq > 1) EMBER_ROWAPPLY_ONE(W, VT, w + (c) + W, a1)                                     \
+        if (nq > 2) EMBER_ROWAPPLY_ONE(W, VT, w + (c) + 2 * W, a2)                                 \
+        if (nq > 3) EMBER_ROWAPPLY_ONE(W, VT, w + (c) + 3 * W, a3)                                 \
     }
 
 /* Fused backward + sparse optimizer: one work-item per segment (distinct row); the row's
  * summed gradient never leaves the work-item. Row-wise Adagrad needs the whole row's
  * mean(g^2) before any update, so it sums the gradient twice. */
 EMBER_INLINE void ember_group_update_one(EMBER_SEG_ARGS, int kind, float lr, float eps, float wd,
-                                   __global float *table, __global float *state, uint u) {
+                                         __global float *table, __global float *state, uint u) {
     long s = seg_start[u], e = seg_start[u + 1];
     long row = (long)ukey[u];
     __global float *w = table + row * dim;
@@ -115,28 +117,27 @@ __kernel void ember_group_update(EMBER_SEG_ARGS, int kind, float lr, float eps, 
     if (!has_w && !is_mean && wd == 0.0f) {
         if (kind == EMBER_OPT_SGD)
             ember_group_update_one(seg_start, ukey, sorted_pos, info, grad_out, stride, col_off,
-                                   dim, pooled, bag_of, sw, 0, inv_count, 0, npos, EMBER_OPT_SGD, lr,
-                                   eps, 0.0f, table, state, u);
+                                   dim, pooled, bag_of, sw, 0, inv_count, 0, npos, EMBER_OPT_SGD,
+                                   lr, eps, 0.0f, table, state, u);
         else if (kind == EMBER_OPT_ADAGRAD)
             ember_group_update_one(seg_start, ukey, sorted_pos, info, grad_out, stride, col_off,
-                                   dim, pooled, bag_of, sw, 0, inv_count, 0, npos, EMBER_OPT_ADAGRAD,
-                                   lr, eps, 0.0f, table, state, u);
+                                   dim, pooled, bag_of, sw, 0, inv_count, 0, npos,
+                                   EMBER_OPT_ADAGRAD, lr, eps, 0.0f, table, state, u);
         else
             ember_group_update_one(seg_start, ukey, sorted_pos, info, grad_out, stride, col_off,
-                                   dim, pooled, bag_of, sw, 0, inv_count, 0, npos, EMBER_OPT_ROWWISE,
-                                   lr, eps, 0.0f, table, state, u);
+                                   dim, pooled, bag_of, sw, 0, inv_count, 0, npos,
+                                   EMBER_OPT_ROWWISE, lr, eps, 0.0f, table, state, u);
     } else {
         ember_group_update_one(seg_start, ukey, sorted_pos, info, grad_out, stride, col_off, dim,
                                pooled, bag_of, sw, has_w, inv_count, is_mean, npos, kind, lr, eps,
-                               wd,
-                               table, state, u);
+                               wd, table, state, u);
     }
 }
 
 /* Sparse step from a coalesced gradient: one work-item per unique row. */
 __kernel void ember_sparse_step(__global const long *ids, __global const float *grads,
-                                long n_unique, long dim, int kind, float lr, float eps,
-                                float wd, __global float *table, __global float *state) {
+                                long n_unique, long dim, int kind, float lr, float eps, float wd,
+                                __global float *table, __global float *state) {
     long u = get_global_id(0);
     if (u >= n_unique) return;
     long row = ids[u];
@@ -172,9 +173,9 @@ __kernel void ember_sparse_step(__global const long *ids, __global const float *
  * + eps)), step_size = lr / (1 - b1^t) and sqrt_bc2 = sqrt(1 - b2^t) computed on the host
  * in double. */
 __kernel void ember_dense_step(__global float *param, __global const float *grad,
-                               __global float *st, __global float *st2, long n, int kind,
-                               float lr, float eps, float wd, float b1, float b2,
-                               float step_size, float sqrt_bc2) {
+                               __global float *st, __global float *st2, long n, int kind, float lr,
+                               float eps, float wd, float b1, float b2, float step_size,
+                               float sqrt_bc2) {
     long i = get_global_id(0);
     if (i >= n) return;
     float w = param[i];
