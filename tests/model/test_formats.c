@@ -84,15 +84,22 @@ static float *read_all_state(ember_wd_model *m, int i, ember_st_tensor *info) {
     return h;
 }
 
+/* The fixture model with its legacy PATH.optim state loaded; returns load_optimizer's flag. */
+static int load_with_state(loaded *l) {
+    load(l, FIXTURE("legacy.st"), 16);
+    ember_model_err err = {""};
+    int got = 0;
+    cr_assert_eq(ember_checkpoint_load_optimizer(&l->ck, l->m, FIXTURE("legacy.st"), &got, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    return got;
+}
+
 /* The old .optim names (state.wide, state.layer0.weight, ...) and flat shapes load: each
  * state tensor gets the old file's floats. */
 Test(formats, legacy_optimizer_state_loads) {
     loaded l;
-    load(&l, FIXTURE("legacy.st"), 16);
+    int got = load_with_state(&l);
     ember_model_err err = {""};
-    int got = 0;
-    cr_assert_eq(ember_checkpoint_load_optimizer(&l.ck, l.m, FIXTURE("legacy.st"), &got, &err),
-                 EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert_eq(got, 1);
     cr_assert_eq(ember_wd_step(l.m), 48);
     cr_assert_eq(ember_wd_epochs_done(l.m), 2);
@@ -116,11 +123,8 @@ Test(formats, legacy_optimizer_state_loads) {
  * shape ([rows, 1] for row-wise Adagrad), and the step and epoch counts. */
 Test(formats, checkpoint_holds_optimizer_state_named_and_shaped_after_the_parameters) {
     loaded l;
-    load(&l, FIXTURE("legacy.st"), 16);
+    int got = load_with_state(&l);
     ember_model_err err = {""};
-    int got = 0;
-    cr_assert_eq(ember_checkpoint_load_optimizer(&l.ck, l.m, FIXTURE("legacy.st"), &got, &err),
-                 EMBER_STATUS_SUCCESS, "%s", err.msg);
     const char *p = write_temp(0, ".st", "");
     cr_assert_eq(ember_checkpoint_save(l.m, p, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     char op[300];

@@ -36,16 +36,23 @@ static void rewrite(const char *from, const char *to, const char *key, const cha
     ember_st_free(&f);
 }
 
+/* The fixture checkpoint read into *ck and applied to a new CPU model. */
+static ember_wd_model *fixture_model(ember_checkpoint *ck, ember_context **ctx) {
+    ember_model_err err = {""};
+    cr_assert_eq(ember_checkpoint_read(FIXTURE("legacy.st"), ck, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_context_create(ctx, EMBER_BACKEND_CPU, 0), EMBER_STATUS_SUCCESS);
+    ember_wd_model *m;
+    cr_assert_eq(ember_wd_create(*ctx, &ck->cfg, 8, &m, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ember_checkpoint_apply(ck, m, &err), EMBER_STATUS_SUCCESS);
+    return m;
+}
+
 /* A one-file checkpoint (parameters and state) of the fixture model. */
 static const char *saved_checkpoint(int slot) {
     ember_checkpoint ck;
     ember_model_err err = {""};
-    cr_assert_eq(ember_checkpoint_read(FIXTURE("legacy.st"), &ck, &err), EMBER_STATUS_SUCCESS);
     ember_context *ctx;
-    cr_assert_eq(ember_context_create(&ctx, EMBER_BACKEND_CPU, 0), EMBER_STATUS_SUCCESS);
-    ember_wd_model *m;
-    cr_assert_eq(ember_wd_create(ctx, &ck.cfg, 8, &m, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
-    cr_assert_eq(ember_checkpoint_apply(&ck, m, &err), EMBER_STATUS_SUCCESS);
+    ember_wd_model *m = fixture_model(&ck, &ctx);
     int got;
     cr_assert_eq(ember_checkpoint_load_optimizer(&ck, m, FIXTURE("legacy.st"), &got, &err),
                  EMBER_STATUS_SUCCESS, "%s", err.msg);
@@ -73,11 +80,8 @@ static void expect_corrupt(const char *path, const char *words) {
 Test(reliability, non_finite_weights_are_never_saved) {
     ember_checkpoint ck;
     ember_model_err err = {""};
-    cr_assert_eq(ember_checkpoint_read(FIXTURE("legacy.st"), &ck, &err), EMBER_STATUS_SUCCESS);
     ember_context *ctx;
-    cr_assert_eq(ember_context_create(&ctx, EMBER_BACKEND_CPU, 0), EMBER_STATUS_SUCCESS);
-    ember_wd_model *m;
-    cr_assert_eq(ember_wd_create(ctx, &ck.cfg, 8, &m, &err), EMBER_STATUS_SUCCESS);
+    ember_wd_model *m = fixture_model(&ck, &ctx);
     int64_t n = ember_wd_num_params(m);
     float *h = calloc((size_t)n, sizeof(float));
     h[n - 1] = INFINITY; /* out.bias */
