@@ -54,23 +54,19 @@ static ember_status owner_update(ember_dist_tables *tabs, const float *owned,
     int64_t W = tabs->owned_width[tabs->comm->rank], rows = tabs->routed.batch_global;
     if (W == 0 || rows == 0) return EMBER_STATUS_SUCCESS;
     dist_owner_args a;
-    ember_buffer *grad = NULL;
-    size_t bytes = (size_t)(rows * W) * sizeof(float);
     double t0 = dist_now();
     ember_status st = dist_owner_args_make(tabs, &a);
     if (st != EMBER_STATUS_SUCCESS) return st;
-    st = ember_buffer_alloc(tabs->ctx, bytes, &grad);
-    if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_upload(tabs->ctx, grad, 0, owned, bytes);
+    st = ember_buffer_upload(tabs->ctx, a.rows, 0, owned, a.bytes);
     if (st == EMBER_STATUS_SUCCESS)
         st = ember_embedding_backward_update_batched(
             tabs->ctx, a.count, a.descs, (const ember_buffer *const *)a.idx,
-            (const ember_buffer *const *)a.off, NULL, grad, mode, opt, a.tables,
+            (const ember_buffer *const *)a.off, NULL, a.rows, mode, opt, a.tables,
             opt->kind == EMBER_OPTIMIZER_SGD ? NULL : a.states);
     if (st == EMBER_STATUS_SUCCESS) st = ember_context_synchronize(tabs->ctx);
     tabs->stats.lookup_seconds += dist_now() - t0;
     if (st != EMBER_STATUS_SUCCESS)
         dist_error(tabs->comm, st, "owner update: %s", ember_context_last_error(tabs->ctx));
-    ember_buffer_free(grad);
     dist_owner_args_free(&a);
     return st;
 }

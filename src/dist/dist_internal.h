@@ -129,11 +129,15 @@ ember_status dist_routed_alloc(ember_dist_tables *tabs);
 ember_status dist_route_indices(ember_dist_tables *tabs, const dist_local_batch *lb);
 
 /* The arguments of a batched op over this rank's shards and the routed global batch
- * (owner side): `count` descs, tables, states, indices and offsets. */
+ * (owner side): `count` descs, tables, states, indices and offsets, and `rows`, the
+ * [batch_global x owned_width] device buffer (`bytes` long) that the lookup writes and the
+ * fused update reads its gradient from. */
 typedef struct dist_owner_args {
     int64_t count;
     ember_lookup_desc *descs;
     ember_buffer **tables, **states, **idx, **off;
+    ember_buffer *rows;
+    size_t bytes;
 } dist_owner_args;
 
 ember_status dist_owner_args_make(ember_dist_tables *tabs, dist_owner_args *a);

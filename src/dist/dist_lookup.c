@@ -12,21 +12,16 @@ static ember_status owner_lookup(ember_dist_tables *tabs, float *host) {
     int64_t W = tabs->owned_width[tabs->comm->rank], rows = tabs->routed.batch_global;
     if (W == 0 || rows == 0) return EMBER_STATUS_SUCCESS;
     dist_owner_args a;
-    ember_buffer *out = NULL;
-    size_t bytes = (size_t)(rows * W) * sizeof(float);
     double t0 = dist_now();
     ember_status st = dist_owner_args_make(tabs, &a);
     if (st != EMBER_STATUS_SUCCESS) return st;
-    st = ember_buffer_alloc(tabs->ctx, bytes, &out);
-    if (st == EMBER_STATUS_SUCCESS)
-        st = ember_embedding_lookup_batched(
-            tabs->ctx, a.count, a.descs, (const ember_buffer *const *)a.tables,
-            (const ember_buffer *const *)a.idx, (const ember_buffer *const *)a.off, NULL, out);
-    if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_download(tabs->ctx, out, 0, host, bytes);
+    st = ember_embedding_lookup_batched(
+        tabs->ctx, a.count, a.descs, (const ember_buffer *const *)a.tables,
+        (const ember_buffer *const *)a.idx, (const ember_buffer *const *)a.off, NULL, a.rows);
+    if (st == EMBER_STATUS_SUCCESS) st = ember_buffer_download(tabs->ctx, a.rows, 0, host, a.bytes);
     tabs->stats.lookup_seconds += dist_now() - t0;
     if (st != EMBER_STATUS_SUCCESS)
         dist_error(tabs->comm, st, "owner lookup: %s", ember_context_last_error(tabs->ctx));
-    ember_buffer_free(out);
     dist_owner_args_free(&a);
     return st;
 }

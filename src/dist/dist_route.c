@@ -284,6 +284,7 @@ ember_status dist_route_indices(ember_dist_tables *tabs, const dist_local_batch 
 }
 
 void dist_owner_args_free(dist_owner_args *a) {
+    ember_buffer_free(a->rows);
     free(a->descs);
     free(a->tables);
     memset(a, 0, sizeof *a);
@@ -318,5 +319,11 @@ ember_status dist_owner_args_make(ember_dist_tables *tabs, dist_owner_args *a) {
         a->tables[k] = tb->table, a->states[k] = tb->state;
         a->idx[k] = rt->idx[t], a->off[k] = rt->off[t];
     }
-    return EMBER_STATUS_SUCCESS;
+    a->bytes = (size_t)(rt->batch_global * tabs->owned_width[me]) * sizeof(float);
+    ember_status st = ember_buffer_alloc(tabs->ctx, a->bytes, &a->rows);
+    if (st != EMBER_STATUS_SUCCESS) {
+        dist_error(tabs->comm, st, "owner rows: %s", ember_context_last_error(tabs->ctx));
+        dist_owner_args_free(a);
+    }
+    return st;
 }
