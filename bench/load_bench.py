@@ -3,7 +3,7 @@
 neighbours (issue 10: "never slower than one thread").
 
 Starts N busy loops (default: as many as the cores this process may use), loads libember
-through ctypes (compare_torch.py's bindings) with two contexts A and B on the same inputs,
+through ctypes (the ember package of python/) with two contexts A and B on the same inputs,
 and calls each op on the two alternately, call by call, one context at the default threads
 (0) and the other at one thread: both sides of every ratio share the same moment's load,
 which on a shared machine is the only comparison that holds still. Half of the pairs run
@@ -23,7 +23,6 @@ usage: /usr/bin/python3 bench/load_bench.py [--lib build/lib/libember.so] [--bus
 Exits 1 when a ratio exceeds --limit (default 1.2).
 """
 import argparse
-import ctypes
 import math
 import os
 import statistics
@@ -33,63 +32,63 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_torch import Ember, LookupDesc, Optimizer  # noqa: E402  (the one binding)
 
-ADAGRAD, SGD, RELU = 1, 0, 1
+def import_ember(lib):
+    """The ember package of this tree (python/) on the libember named by --lib."""
+    os.environ["EMBER_LIBRARY"] = os.path.abspath(lib)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    import ember
+
+    return ember
 
 
-def ops_on(em, a, data):
+def ops_on(ember, ctx, a, data):
     """The timed ops on one context, each a function that runs the op once, synchronised."""
-    L, VP, I64 = em.lib, ctypes.c_void_p, ctypes.c_int64
-    L.ember_embedding_backward_dense.argtypes = [VP, ctypes.POINTER(LookupDesc), VP, VP, VP, VP,
-                                                 ctypes.c_int, VP]
-    L.ember_sigmoid.argtypes = [VP, I64, VP, VP]
-    L.ember_bce_with_logits.argtypes = [VP, I64, VP, VP, ctypes.POINTER(ctypes.c_float), VP]
     E, D, B, P = a.rows, a.dim, a.batch, a.pooling
     N = B * P
-    tab, idx, off = em.upload(data["table"]), em.upload(data["idx"]), em.upload(data["off"])
-    out, nout = em.upload(np.zeros((B, D), np.float32)), em.upload(np.zeros((N, D), np.float32))
-    g, gtab = em.upload(data["grad"]), em.upload(np.zeros((E, D), np.float32))
-    state = em.upload(np.zeros((E, D), np.float32))
+
+    def up(arr):
+        return ember.Buffer.from_numpy(ctx, arr)
+
+    def empty(*shape):
+        return ember.Buffer.empty(ctx, shape)
+
+    tab, idx, off = up(data["table"]), up(data["idx"]), up(data["off"])
+    out, nout, g, gtab = empty(B, D), empty(N, D), up(data["grad"]), empty(E, D)
+    state = ember.Buffer.zeros(ctx, (E, D))
     db, di, do = a.dense
-    x, w = em.upload(data["x"]), em.upload(data["w"])
-    bias, y = em.upload(np.zeros(do, np.float32)), em.upload(np.zeros((db, do), np.float32))
-    dy, dx = em.upload(data["dy"]), em.upload(np.zeros((db, di), np.float32))
-    dw, dbias = em.upload(np.zeros((do, di), np.float32)), em.upload(np.zeros(do, np.float32))
+    x, w, bias, y = up(data["x"]), up(data["w"]), ember.Buffer.zeros(ctx, (do,)), empty(db, do)
+    dy, dx, dw, dbias = up(data["dy"]), empty(db, di), empty(do, di), empty(do)
     n_head = B * D
-    logits, labels = em.upload(data["logits"]), em.upload(data["labels"])
-    probs, lgrad = em.upload(np.zeros(n_head, np.float32)), em.upload(np.zeros(n_head, np.float32))
-    pooled = LookupDesc(E, D, N, B, 0, 1, -1, D, 0, 0)
-    plain = LookupDesc(E, D, N, N, 0, 0, -1, D, 0, 0)
-    sgd, adagrad = Optimizer(SGD, 0.01, 0, 0, 0, 0, 1), Optimizer(ADAGRAD, 0.01, 1e-10, 0, 0, 0, 1)
-    loss = ctypes.c_float()
-    c = em.ctx
+    logits, labels = up(data["logits"]), up(data["labels"])
+    probs, lgrad = empty(n_head), empty(n_head)
+    pooled = ember.LookupDesc(E, D, N, B, ember.Pooling.SUM)
+    plain = ember.LookupDesc(E, D, N, N)
+    sgd = ember.Optimizer(ember.OptimizerKind.SGD, 0.01)
+    adagrad = ember.Optimizer(ember.OptimizerKind.ADAGRAD, 0.01, eps=1e-10)
+    atomic, relu = ember.Reduction.ATOMIC, ember.Activation.RELU
 
-    def run(st, what):
-        em.check(st, what)
-        L.ember_context_synchronize(c)
+    def synced(op):
+        def run():
+            op()
+            ctx.synchronize()
+        return run
 
-    r = ctypes.byref
-    return {
-        "lookup_sum": lambda: run(L.ember_embedding_lookup(c, r(pooled), tab, idx, off, None, out),
-                                  "lookup"),
-        "lookup_none": lambda: run(L.ember_embedding_lookup(c, r(plain), tab, idx, None, None,
-                                                            nout), "lookup none"),
-        "backward_dense": lambda: run(L.ember_embedding_backward_dense(c, r(pooled), idx, off, None,
-                                                                       g, 0, gtab), "backward"),
-        "update_sgd": lambda: run(L.ember_embedding_backward_update(c, r(pooled), idx, off, None, g,
-                                                                    0, r(sgd), tab, None), "sgd"),
-        "update_adagrad": lambda: run(L.ember_embedding_backward_update(
-            c, r(pooled), idx, off, None, g, 0, r(adagrad), tab, state), "adagrad"),
-        "dense_fwd": lambda: run(L.ember_dense_forward(c, db, di, do, x, w, bias, RELU, y),
-                                 "dense forward"),
-        "dense_bwd": lambda: run(L.ember_dense_backward(c, db, di, do, x, w, y, dy, RELU, dx, dw,
-                                                        dbias), "dense backward"),
-        "sigmoid": lambda: run(L.ember_sigmoid(c, n_head, logits, probs), "sigmoid"),
-        "bce": lambda: run(L.ember_bce_with_logits(c, n_head, logits, labels, r(loss), lgrad),
-                           "bce"),
-    }
+    return {name: synced(op) for name, op in {
+        "lookup_sum": lambda: ember.embedding_lookup(ctx, pooled, tab, idx, off, None, out),
+        "lookup_none": lambda: ember.embedding_lookup(ctx, plain, tab, idx, None, None, nout),
+        "backward_dense": lambda: ember.embedding_backward_dense(ctx, pooled, idx, off, None, g,
+                                                                 atomic, gtab),
+        "update_sgd": lambda: ember.embedding_backward_update(ctx, pooled, idx, off, None, g,
+                                                              atomic, sgd, tab, None),
+        "update_adagrad": lambda: ember.embedding_backward_update(ctx, pooled, idx, off, None, g,
+                                                                  atomic, adagrad, tab, state),
+        "dense_fwd": lambda: ember.dense_forward(ctx, db, di, do, x, w, bias, relu, y),
+        "dense_bwd": lambda: ember.dense_backward(ctx, db, di, do, x, w, y, dy, relu, dx, dw,
+                                                  dbias),
+        "sigmoid": lambda: ember.sigmoid(ctx, n_head, logits, probs),
+        "bce": lambda: ember.bce_with_logits(ctx, n_head, logits, labels, lgrad),
+    }.items()}
 
 
 def timed_ms(fn):
@@ -130,13 +129,14 @@ def main():
         "logits": rng.uniform(-5, 5, a.batch * a.dim).astype(np.float32),
         "labels": (rng.uniform(0, 1, a.batch * a.dim) < 0.5).astype(np.float32),
     }
-    ctx_a, ctx_b = Ember(a.lib, 0), Ember(a.lib, 0)
-    ops_a, ops_b = ops_on(ctx_a, a, data), ops_on(ctx_b, a, data)
+    ember = import_ember(a.lib)
+    ctx_a, ctx_b = ember.Context("cpu"), ember.Context("cpu")
+    ops_a, ops_b = ops_on(ember, ctx_a, a, data), ops_on(ember, ctx_b, a, data)
 
     def roles(a_default):
         """Sets the threads of A and B; returns (ops of the default side, ops of the other)."""
-        ctx_a.lib.ember_context_set_threads(ctx_a.ctx, a.threads if a_default else 1)
-        ctx_b.lib.ember_context_set_threads(ctx_b.ctx, 1 if a_default else a.threads)
+        ctx_a.set_threads(a.threads if a_default else 1)
+        ctx_b.set_threads(1 if a_default else a.threads)
         return (ops_a, ops_b) if a_default else (ops_b, ops_a)
 
     busy = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(a.busy)]
@@ -163,6 +163,7 @@ def main():
         for p in busy:
             p.kill()
             p.wait()
+        ops_a.clear(), ops_b.clear()  # the ops hold the buffers: free them before their contexts
         ctx_a.close()
         ctx_b.close()
     with open("/proc/loadavg") as f:
