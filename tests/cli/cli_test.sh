@@ -287,6 +287,30 @@ output_targets)
     ln -s "$TMP/real.txt" "$TMP/link.txt"
     expect_code 0 predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/link.txt"
     [[ -L $TMP/link.txt && $(wc -l <"$TMP/real.txt") -eq 300 ]] || fail "predict --out LINK"
+    # train --save and encode write through a link too (a checkpoint: the file it names is
+    # replaced, the link stays); a dangling link's file is created
+    mkdir "$TMP/models"
+    ln -s models/m1.st "$TMP/latest.st"
+    expect_code 0 train --data "$TMP/small.csv" "${schema[@]}" --epochs 1 --save "$TMP/latest.st"
+    [[ -L $TMP/latest.st && -f $TMP/models/m1.st ]] || fail "train --save LINK replaced the link"
+    cp "$TMP/models/m1.st" "$TMP/m1.before"
+    expect_code 0 train --data "$TMP/small.csv" "${schema[@]}" --epochs 2 --save "$TMP/latest.st"
+    [[ -L $TMP/latest.st ]] || fail "train --save over an existing LINK replaced the link"
+    cmp -s "$TMP/models/m1.st" "$TMP/m1.before" && fail "train --save LINK did not replace the file it names"
+    ls "$TMP/models" | grep -q tmp && fail "temporaries left beside the link's file: $(ls "$TMP/models")"
+    ln -s models/enc.json "$TMP/e.json"
+    expect_code 0 encode --data "$TMP/small.csv" "${schema[@]}" --out "$TMP/e"
+    [[ -L $TMP/e.json && -s $TMP/models/enc.json && -f $TMP/e.data.csv ]] || fail "encode --out through a link"
+    # a link to an input is the input; a dangling link into a missing folder is refused
+    ln -s data.csv "$TMP/data.link"
+    expect_usage_error train --data "$TMP/data.csv" "${schema[@]}" --save "$TMP/data.link"
+    expect_usage_error predict --model "$TMP/m.st" --data "$TMP/data.csv" --out "$TMP/data.link"
+    ln -s "$TMP/latest.st" "$TMP/model.link"
+    expect_usage_error predict --model "$TMP/model.link" --data "$TMP/data.csv" --out "$TMP/latest.st"
+    cmp -s "$TMP/small.csv" "$TMP/data.csv" || fail "an output linked to an input changed the input"
+    ln -s no-dir/m.st "$TMP/nowhere.st"
+    expect_usage_error train --data "$TMP/small.csv" "${schema[@]}" --save "$TMP/nowhere.st"
+    grep -q 'no-dir' "$TMP/err" || fail "--save to a dangling link into a missing folder does not name it"
     ;;
 encode_together)
     # encode's files appear together or not at all: a bad --test line leaves the earlier
