@@ -312,6 +312,33 @@ output_targets)
     expect_usage_error train --data "$TMP/small.csv" "${schema[@]}" --save "$TMP/nowhere.st"
     grep -q 'no-dir' "$TMP/err" || fail "--save to a dangling link into a missing folder does not name it"
     ;;
+column_names)
+    # a column name that is not UTF-8 (a checkpoint's header is JSON, which is UTF-8), or two
+    # columns of one name (each keys its tensors), are refused with one line naming them;
+    # UTF-8 names train, and the checkpoint's header is JSON
+    small_csv "$TMP/small.csv"
+    { echo "y,prix,ville,k"; cat "$TMP/small.csv"; } >"$TMP/header.csv"
+    expect_usage_error train --data "$TMP/header.csv" --header --format csv \
+        --schema $'label,prix:num,vill\xe9:cat,k:cat' --epochs 1 --save "$TMP/m.st"
+    grep -aq 'column 3 is not UTF-8' "$TMP/err" || fail "a name that is not UTF-8: not named"
+    expect_usage_error train --data "$TMP/header.csv" --header --format csv \
+        --schema label,prix:num,k:cat,k:cat --epochs 1 --save "$TMP/m.st"
+    grep -aq "columns 3 and 4 are both named 'k'" "$TMP/err" || fail "two columns named k: not named"
+    [[ ! -e $TMP/m.st ]] || fail "a checkpoint was written for a refused schema"
+    expect_code 0 train --data "$TMP/header.csv" --header --format csv \
+        --schema $'label,prix\xe2\x82\xac:num,ville:cat,k:cat' --epochs 1 --save "$TMP/m.st"
+    python3 - "$TMP/m.st" <<'PY' || fail "the checkpoint's header is not UTF-8 JSON"
+import json, struct, sys
+blob = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+header = json.loads(blob[8:8 + n].decode("utf-8"))
+schema = json.loads(header["__metadata__"]["ember.schema"])
+assert [c["name"] for c in schema["columns"]][1] == "prix\u20ac", schema
+PY
+    printf '@relation r\n@attribute a numeric\n@attribute a numeric\n@attribute class {n,y}\n@data\n1,2,y\n3,4,n\n' >"$TMP/dup.arff"
+    expect_code 2 train --data "$TMP/dup.arff" --epochs 1
+    grep -aq "columns 1 and 2 are both named 'a'" "$TMP/err" || fail "an ARFF file with two attributes a: $(cat "$TMP/err")"
+    ;;
 encode_together)
     # encode's files appear together or not at all: a bad --test line leaves the earlier
     # run's files as they were, and no temporaries

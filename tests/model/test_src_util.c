@@ -74,6 +74,40 @@ Test(util, json_reader_reads_what_the_writer_wrote_and_stops_at_the_end) {
     }
 }
 
+/* JSON text is UTF-8: the writer passes UTF-8 through and writes each byte of anything else
+ * as U+FFFD; the reader refuses such bytes and unpaired surrogates, and decodes a pair. */
+Test(util, json_strings_are_always_utf8) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    ember_json_write_string(
+        f, "caf\xc3\xa9 \xf0\x9f\x98\x80|\xe9|\xc3|\xed\xa0\x80|\xc0\xaf|\xf4\x90\x80\x80");
+    fclose(f);
+    cr_assert_str_eq(buf, "\"caf\xc3\xa9 \xf0\x9f\x98\x80|\\ufffd|\\ufffd|\\ufffd\\ufffd\\ufffd|"
+                          "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd\\ufffd\"");
+    /* what the writer wrote reads back: the replacement character's three bytes */
+    ember_json_reader r;
+    ember_json_reader_init(&r, buf, n);
+    char *s = ember_json_read_string(&r);
+    cr_assert_not_null(s);
+    cr_assert_eq(strncmp(s, "caf\xc3\xa9 \xf0\x9f\x98\x80|\xef\xbf\xbd|", 15), 0, "%s", s);
+    free(s);
+    free(buf);
+    static const char *bad[] = {"\"caf\xe9\"", "\"\xc3\"",    "\"\xed\xa0\x80\"",   "\"\xc0\xaf\"",
+                                "\"\\ud800\"", "\"\\udc00\"", "\"\\ud83d\\u0041\"", "\"\\ud83dx\""};
+    for (int i = 0; i < 8; i++) {
+        ember_json_reader_init(&r, bad[i], strlen(bad[i]));
+        s = ember_json_read_string(&r);
+        cr_assert_null(s, "%s read as %s", bad[i], s);
+    }
+    const char *pair = "\"\\ud83d\\ude00\\u00e9\"";
+    ember_json_reader_init(&r, pair, strlen(pair));
+    s = ember_json_read_string(&r);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(s, "\xf0\x9f\x98\x80\xc3\xa9");
+    free(s);
+}
+
 Test(util, atomic_file_replaces_whole_or_not_at_all) {
     const char *p = write_temp(2, ".txt", "old");
     ember_atomic_file af;
