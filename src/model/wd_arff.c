@@ -247,7 +247,7 @@ ember_status ember_schema_from_arff(const char *path, const char *label, const c
          * credit model is usually asked to find. */
         ember_schema_copy_name(s->positive, s->label_values[1], strlen(s->label_values[1]));
     }
-    if ((st = ember_schema_check_names(s, EMBER_STATUS_BAD_DATA, path, err)) !=
+    if ((st = ember_schema_check_text(s, EMBER_STATUS_BAD_DATA, path, err)) !=
         EMBER_STATUS_SUCCESS) {
         ember_schema_free(s);
         return st;

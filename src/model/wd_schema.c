@@ -1,6 +1,7 @@
 /* wd_schema.c: data formats and schemas: the Adult and Criteo presets, CSV specs, copies
  * and comparisons. (ARFF headers: wd_arff.c; the checkpoint form: wd_schema_json.c,
- * wd_schema_legacy.c.) The names' rule, UTF-8 and unique, is ember_schema_check_names. */
+ * wd_schema_legacy.c.) The rule for their text (UTF-8, ASCII delimiters, unique names) is
+ * ember_schema_check_text. */
 #include "wd_schema.h"
 
 #include "util/utf8.h"
@@ -82,8 +83,8 @@ static int by_name(const void *a, const void *b) {
     return c != 0 ? c : (x > y) - (x < y);
 }
 
-ember_status ember_schema_check_names(const ember_schema *s, ember_status bad, const char *where,
-                                      ember_model_err *err) {
+ember_status ember_schema_check_text(const ember_schema *s, ember_status bad, const char *where,
+                                     ember_model_err *err) {
     for (int i = 0; i < s->ncols; i++)
         if (!ember_utf8_valid(s->cols[i].name))
             return ember_merr(err, bad, "%s: the name of column %d is not UTF-8", where, i + 1);
@@ -92,6 +93,14 @@ ember_status ember_schema_check_names(const ember_schema *s, ember_status bad, c
             return ember_merr(err, bad, "%s: label value %d is not UTF-8", where, i + 1);
     if (!ember_utf8_valid(s->positive))
         return ember_merr(err, bad, "%s: the positive class is not UTF-8", where);
+    if ((unsigned char)s->delim >= 0x80)
+        return ember_merr(err, bad, "%s: the delimiter (byte %d) is not an ASCII character", where,
+                          (unsigned char)s->delim);
+    for (int i = 0; i < s->ncols; i++)
+        if (s->cols[i].kind == EMBER_COL_MULTI && (unsigned char)s->cols[i].sep >= 0x80)
+            return ember_merr(err, bad,
+                              "%s: the separator of column %d (byte %d) is not an ASCII character",
+                              where, i + 1, (unsigned char)s->cols[i].sep);
     /* sorted, not compared pairwise: a checkpoint may hold thousands of columns */
     const ember_column **order = malloc((size_t)(s->ncols > 0 ? s->ncols : 1) * sizeof *order);
     if (order == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -331,7 +340,7 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
     }
     if (positive != NULL && positive[0] != '\0')
         ember_schema_copy_name(s->positive, positive, strlen(positive));
-    ember_status st = ember_schema_check_names(s, EMBER_STATUS_INVALID_ARGUMENT, "schema", err);
+    ember_status st = ember_schema_check_text(s, EMBER_STATUS_INVALID_ARGUMENT, "schema", err);
     if (st != EMBER_STATUS_SUCCESS) {
         ember_schema_free(s);
         return st;

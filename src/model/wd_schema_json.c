@@ -6,7 +6,7 @@
  *
  * Reading is strict: every key above must appear once, no other key may, and a column's
  * name must fit EMBER_NAME_MAX (an empty one is allowed: an ARFF file can declare it), and
- * the names follow ember_schema_check_names (UTF-8, no two columns alike); whatever is
+ * the text follows ember_schema_check_text (UTF-8, no two columns alike); whatever is
  * wrong is named in the CORRUPT_FILE message. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "wd_schema.h"
@@ -257,8 +257,8 @@ ember_status ember_schema_from_checkpoint(const char *text, ember_schema **out,
         free(sp.labels);
     }
     if (st == EMBER_STATUS_SUCCESS &&
-        (st = ember_schema_check_names(*out, EMBER_STATUS_CORRUPT_FILE, "checkpoint schema",
-                                       err)) != EMBER_STATUS_SUCCESS) {
+        (st = ember_schema_check_text(*out, EMBER_STATUS_CORRUPT_FILE, "checkpoint schema", err)) !=
+            EMBER_STATUS_SUCCESS) {
         ember_schema_free(*out);
         *out = NULL;
     }

@@ -2,9 +2,9 @@
  * the percent-escaped text of older checkpoints). The input is "SPEC\nPOSITIVE": a spec that
  * parses must survive to-JSON -> from-checkpoint unchanged; the whole input is also read as
  * a checkpoint's schema text, and what is accepted must round-trip too. A round trip that
- * changes the schema, or an accepted schema that breaks the names' rule (UTF-8, no two
- * columns alike: its JSON would not be UTF-8, its tensor names would clash), aborts (a
- * finding). */
+ * changes the schema, or an accepted schema that breaks the text rule (UTF-8, ASCII
+ * delimiters, no two columns alike: its JSON would not be UTF-8, its tensor names would
+ * clash), aborts (a finding). */
 #include "fuzz_common.h"
 
 #include <stdio.h>
@@ -18,8 +18,8 @@ static void round_trip(const ember_schema *s, const char *what) {
     char *text = ember_schema_to_json(s);
     if (!text) return; /* out of memory */
     /* (a name that is not UTF-8 would also come back changed: the writer replaces it) */
-    if (ember_schema_check_names(s, EMBER_STATUS_BAD_DATA, what, &err) != EMBER_STATUS_SUCCESS) {
-        fprintf(stderr, "%s: accepted against the names' rule: %s\n", what, err.msg);
+    if (ember_schema_check_text(s, EMBER_STATUS_BAD_DATA, what, &err) != EMBER_STATUS_SUCCESS) {
+        fprintf(stderr, "%s: accepted against the text rule: %s\n", what, err.msg);
         abort();
     }
     for (int c = 0; c < s->ncols; c++)

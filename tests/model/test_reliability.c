@@ -335,6 +335,14 @@ Test(reliability, column_names_are_utf8_and_unique) {
     cr_assert_eq(ember_schema_from_spec("label,x:num", ',', 0, "o\xffui", &s, &err),
                  EMBER_STATUS_INVALID_ARGUMENT);
     cr_assert(strstr(err.msg, "positive class") != NULL, "%s", err.msg);
+    /* a delimiter or separator byte beyond ASCII (JSON would need it UTF-8; found by
+     * fuzz_schema_spec in a legacy checkpoint's delim=252) */
+    cr_assert_eq(ember_schema_from_spec("label,t:multi:\xfc", ',', 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "separator of column 2 (byte 252)") != NULL, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_spec("label,x:num", (char)0xfc, 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "delimiter (byte 252)") != NULL, "%s", err.msg);
     /* UTF-8 names, and a long one cut before its 63rd byte would split a character */
     char spec[200];
     snprintf(spec, sizeof spec, "label,caf\xc3\xa9:num,%062d\xc3\xa9:cat", 0);
@@ -370,9 +378,10 @@ Test(reliability, column_names_are_utf8_and_unique) {
         "\"positive_prefix\":false,\"label_values\":[],\"columns\":[{\"name\":\"y\",\"kind\":"
         "\"label\"},{\"name\":\"y\",\"kind\":\"num\"}]}",
         "format=csv;delim=44;header=0;cols=y:1:0|caf%E9:2:0",
+        "format=csv;delim=252;header=0;cols=y:1:0|x:2:0",
         "format=csv;delim=44;header=0;cols=y:1:0|x:2:0|x:3:0",
     };
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         cr_assert_eq(ember_schema_from_checkpoint(corrupt[i], &s, &err), EMBER_STATUS_CORRUPT_FILE,
                      "%s", corrupt[i]);
         cr_assert_null(s);
