@@ -46,7 +46,7 @@ def main():
     p.add_argument("--pooling", type=int, default=20)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--step", action="store_true", help="add the fused backward + SGD")
-    p.add_argument("--threads", type=int, default=0, help="CPU backend threads (0: all cores)")
+    p.add_argument("--threads", type=int, default=0, help="CPU backend threads (0: the idle cores)")
     a = p.parse_args()
 
     L = ctypes.CDLL(os.path.abspath(a.lib))

@@ -173,10 +173,10 @@ EMBER_API const char *ember_last_error(void);
 /* Waits until every op issued on the context has finished. */
 EMBER_API ember_status ember_context_synchronize(ember_context *ctx);
 
-/* Threads the CPU backend uses. 0 (the default): the cores no other process is running on,
- * at least one, re-checked every few milliseconds, so that busy neighbours never make an
- * op slower than on one thread; N > 0: N threads whatever the load. Other backends ignore
- * it. */
+/* Threads the CPU backend uses. 0 (the default): the idle cores, those of the allowed cores
+ * no other process is running on, at least one, re-counted at most every 250 ms (from
+ * /proc/loadavg), so that busy neighbours never make an op slower than on one thread;
+ * N > 0: N threads whatever the load. Other backends ignore it. */
 EMBER_API ember_status ember_context_set_threads(ember_context *ctx, int threads);
 
 typedef enum ember_math_mode {

@@ -82,7 +82,8 @@ def devices(backend: Union[Backend, str]) -> List[Device]:
 
 class Context:
     """A context on `device` of `backend` (ember_context_create). device -1 is the backend's
-    default (OpenCL: EMBER_OPENCL_DEVICE). threads: CPU threads, 0 = all cores.
+    default (OpenCL: EMBER_OPENCL_DEVICE). threads: CPU threads, 0 = the idle cores
+    (those no other process is running on, re-counted at most every 250 ms; the default).
 
         with ember.Context("cpu", threads=1) as ctx:
             table = ember.Buffer.from_numpy(ctx, weights)
@@ -138,7 +139,7 @@ class Context:
         self.check(L.lib.ember_context_synchronize(self.handle))
 
     def set_threads(self, threads: int) -> None:
-        """CPU threads (0: all cores); other backends ignore it."""
+        """CPU threads (0: the idle cores, the default); other backends ignore it."""
         self.check(L.lib.ember_context_set_threads(self.handle, threads))
 
     def set_math_mode(self, mode: MathMode) -> None:

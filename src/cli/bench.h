@@ -53,7 +53,7 @@ typedef struct bench_shape {
 typedef struct bench_config {
     bench_shape shape;
     int reps;
-    int threads; /* 0: all cores */
+    int threads; /* 0: the CPU backend's default, the idle cores (the host copy: all) */
     ember_reduction_mode mode;
     int batched;              /* 1: pooled lookups and fused updates as one table-batched call */
     int ops[BENCH_OP_COUNT_]; /* 1: run it */

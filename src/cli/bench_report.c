@@ -34,7 +34,8 @@ void bench_print_text(const bench_report *r) {
     const bench_shape *sh = &cfg->shape;
     const bench_run *m = r->main, *c = r->cpu;
     double basis = r->host_copy_gbps, gbasis = gather_basis(m);
-    printf("ember bench: backend %s, device \"%s\"; threads %d (0 = all cores); OpenBLAS core %s; "
+    printf("ember bench: backend %s, device \"%s\"; threads %d (0 = the idle cores); OpenBLAS core "
+           "%s; "
            "reduction %s; %s\n",
            ember_backend_name(m->kind), m->device, cfg->threads, r->openblas_core,
            r->deterministic ? "deterministic" : "atomic",

@@ -28,7 +28,8 @@ size_t cli_data_flags(ember_train_opts *o, cli_data_values *v, cli_flag *out) {
          .def = "csv with --schema, else by name: *.arff, adult*, *.tsv, *.csv"},
         {"--schema", CLI_STRING, &o->schema, .meta = "SPEC",
          .help = "csv columns: KIND or NAME:KIND, comma-separated; KIND is label,\n"
-                 "num, cat, multi[:SEP] or ignore. e.g. label,num,city:cat,tags:multi:|"},
+                 "num, cat, multi[:SEP] or ignore. e.g. label,num,city:cat,tags:multi:|\n"
+                 "(NAME: UTF-8, one per column; unnamed column N is cN)"},
         {"--header", CLI_SWITCH, &o->header, .help = "csv: the first line is a header"},
         {"--delim", CLI_STRING, &v->delim, .meta = "C", .help = "csv delimiter (or 'tab')",
          .def = "','"},

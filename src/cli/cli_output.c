@@ -1,5 +1,5 @@
 /* cli_output.c: where a subcommand's output goes (see cli_output.h). */
-#define _XOPEN_SOURCE 700 /* realpath */
+#define _XOPEN_SOURCE 700 /* fsync, fileno */
 #include "cli_output.h"
 
 #include "cli_util.h"
@@ -34,9 +34,14 @@ int cli_output_check(const char *cmd, const char *flag, const char *path, const 
     if (path[0] == '\0') return cli_usage_error(cmd, "%s: an empty file name", flag);
     if (stat(path, &out) != 0) {
         if (errno != ENOENT) return cli_usage_error(cmd, "%s %s: %s", flag, path, strerror(errno));
-        if (folder_missing(path, dir, sizeof dir))
+        /* a new file; for a dangling link, the file it names, in the link's target folder */
+        char *target = ember_atomic_target(path);
+        if (target == NULL) return cli_usage_error(cmd, "%s %s: %s", flag, path, strerror(errno));
+        int missing = folder_missing(target, dir, sizeof dir);
+        free(target);
+        if (missing)
             return cli_usage_error(cmd, "%s %s: the folder %s does not exist", flag, path, dir);
-        return 0; /* a new file */
+        return 0;
     }
     if (S_ISDIR(out.st_mode)) return cli_usage_error(cmd, "%s %s is a directory", flag, path);
     if (is_stream(&out)) {
@@ -60,23 +65,6 @@ int cli_output_check(const char *cmd, const char *flag, const char *path, const 
     return 0;
 }
 
-/* The file a symbolic link names (malloc'd), existing or not; NULL when it cannot be read. */
-static char *link_target(const char *link) {
-    char *real = realpath(link, NULL);
-    if (real != NULL) return real;
-    char target[4096];
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0) return NULL;
-    target[n] = '\0';
-    const char *slash = strrchr(link, '/');
-    size_t dir = target[0] == '/' || slash == NULL ? 0 : (size_t)(slash - link) + 1;
-    char *out = malloc(dir + (size_t)n + 1);
-    if (out == NULL) return NULL;
-    memcpy(out, link, dir);
-    memcpy(out + dir, target, (size_t)n + 1);
-    return out;
-}
-
 int cli_output_open(cli_output *o, const char *path) {
     memset(o, 0, sizeof *o);
     o->path = path;
@@ -86,12 +74,9 @@ int cli_output_open(cli_output *o, const char *path) {
         o->f = fopen(path, "w");
         return o->f != NULL ? 0 : errno;
     }
-    /* A symbolic link (e.g. /dev/stdout redirected to a file) stays: the file it names is
-     * replaced, beside itself, or created when it does not exist yet. */
-    char *real = NULL;
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) real = link_target(path);
-    int e = ember_atomic_open(&o->af, real != NULL ? real : path);
-    free(real);
+    /* A symbolic link (e.g. /dev/stdout redirected to a file) stays: the atomic file
+     * replaces the file it names. */
+    int e = ember_atomic_open(&o->af, path);
     o->f = o->af.f;
     return e;
 }

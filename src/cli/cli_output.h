@@ -3,6 +3,10 @@
  * - a regular file, or a name not taken yet, is replaced atomically (src/util's atomic
  *   file: a temporary beside it renamed over it once complete), so an interrupted command
  *   leaves the old file or the whole new one;
+ * - a symbolic link is written through (as cp, a shell's `>`, numpy.save do): the file it
+ *   names is the one replaced or created, and the link stays; a dangling link's file is
+ *   created when its folder exists (else refused, as below); every check here is of the
+ *   file the link names;
  * - a character device or a FIFO (/dev/stdout, /dev/null, a pipe) is written in place:
  *   renaming over it would replace the device with a regular file;
  * - anything else (a directory, a socket), a name whose folder does not exist and an output

@@ -93,7 +93,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         {"--dense-out", CLI_INT, &a->dense_out, .min = 1, .max = 1 << 20, .meta = "O",
          .help = "dense layer outputs"},
         {"--threads", CLI_INT, &a->threads, .min = 0, .max = 1024, .meta = "N",
-         .help = "CPU threads and host-copy threads, 0 = all cores"},
+         .help = "CPU threads (0 = the idle cores) and host-copy threads\n"
+                 "(0 = all cores)"},
         {"--deterministic", CLI_SWITCH, &a->deterministic,
          .help = "backward ops in DETERMINISTIC mode (default ATOMIC)"},
         {"--batched", CLI_SWITCH, &a->batched,

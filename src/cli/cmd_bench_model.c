@@ -103,7 +103,7 @@ static int parse_args(int argc, char **argv, bench_model_args *a) {
         {"--device", CLI_INT, &a->device, .min = -1, .max = 1024, .meta = "N",
          .help = "device index", .def = "the backend's default"},
         {"--threads", CLI_INT, &a->threads, .min = 0, .max = 4096, .meta = "N",
-         .help = "CPU threads, 0 = all cores"},
+         .help = "CPU threads, 0 = the idle cores"},
         {"--atomic", CLI_SWITCH, &a->atomic,
          .help = "ATOMIC gradient reduction (default DETERMINISTIC)"},
         {"--json", CLI_SWITCH, &a->json, .help = "one JSON object instead of text"},

@@ -84,7 +84,8 @@ int ember_cmd_check_dist(int argc, char **argv) {
         {"--seed", CLI_INT, &seed, .min = 0, .max = INT64_MAX, .meta = "S",
          .help = "the inputs' seed"},
         {"--threads", CLI_INT, &threads, .min = 0, .max = 4096, .meta = "T",
-         .help = "CPU threads per rank (ranks share the cores)"},
+         .help = "CPU threads per rank, 0 = the idle cores (ranks share the\n"
+                 "cores)"},
         {"--verbose", CLI_SWITCH, &verbose, .help = "print each case's sharding plan"},
         {"--list", CLI_SWITCH, &list, .help = "list the cases and exit"},
     };

@@ -33,7 +33,8 @@ static int parse_args(int argc, char **argv, predict_args *a) {
          .help = "checked against the model's format when given"},
         {"--out", CLI_STRING, &a->out, .meta = "FILE",
          .help = "write there instead of standard output: a file is replaced\n"
-                 "atomically, a device or FIFO (/dev/stdout) written in place"},
+                 "atomically (a symbolic link: the file it names; the link\n"
+                 "stays), a device or FIFO (/dev/stdout) written in place"},
         {"--metrics", CLI_SWITCH, &a->metrics,
          .help = "print AUC, logloss and accuracy to stderr (labelled data)"},
         {"--skip-bad", CLI_SWITCH, &a->skip_bad,
@@ -44,7 +45,9 @@ static int parse_args(int argc, char **argv, predict_args *a) {
         {"--batch", CLI_INT, &a->batch, .min = 1, .max = 1 << 24, .meta = "N",
          .help = "rows scored per call"},
         {"--threads", CLI_INT, &a->threads, .min = 0, .max = 4096, .meta = "N",
-         .help = "CPU threads, 0 = all", .def = "1 for small models, else all"},
+         .help = "CPU threads, 0 = the idle cores (those no other process runs\n"
+                 "on)",
+         .def = "1 for small models, else the idle cores"},
     };
     const cli_command spec = {
         argv[0], flags, CLI_COUNT(flags),

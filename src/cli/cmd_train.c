@@ -162,13 +162,15 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
         {"--device", CLI_INT32, &o->device, .min = -1, .max = 1024, .meta = "N",
          .help = "device index", .def = "the backend's default"},
         {"--threads", CLI_INT32, &o->threads, .min = 0, .max = 4096, .meta = "N",
-         .help = "CPU threads, 0 = all cores (threads cost more than they gain\n"
-                 "on small models such as Adult's)",
-         .def = "1 for small models, all cores for large ones"},
+         .help = "CPU threads, 0 = the idle cores (those no other process runs\n"
+                 "on; threads cost more than they gain on small models such as\n"
+                 "Adult's)",
+         .def = "1 for small models, the idle cores for large ones"},
         {"--save", CLI_STRING, &o->save, .meta = "FILE",
          .help = "safetensors checkpoint with the optimizer state, written\n"
                  "atomically after each epoch that improves validation AUC (every\n"
-                 "epoch without validation data); a regular file"},
+                 "epoch without validation data); a regular file (a symbolic\n"
+                 "link: the file it names, created if missing; the link stays)"},
         {"--resume", CLI_STRING, &o->resume, .meta = "FILE",
          .help = "continue from a checkpoint: its format, columns, features,\n"
                  "sizes, seed and optimizer state (a flag asking for other ones is\n"

@@ -36,7 +36,7 @@ struct ember_context {
     int device;
     char device_name[256];
     void *impl;  /* backend-private state */
-    int threads; /* CPU: 0 = all cores */
+    int threads; /* CPU: 0 = the idle cores (ember_context_set_threads) */
     ember_math_mode math_mode;
     /* The buffers allocated here and not yet freed (a list through ember_buffer.next), so
      * that destroy can release them and detach their handles (buffer.c). */

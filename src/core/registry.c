@@ -306,7 +306,7 @@ ember_status ember_context_synchronize(ember_context *ctx) {
 ember_status ember_context_set_threads(ember_context *ctx, int threads) {
     if (!ctx) return ember_error(NULL, EMBER_STATUS_INVALID_ARGUMENT, "context is NULL");
     EMBER_RETURN_IF(threads < 0, ctx, EMBER_STATUS_INVALID_ARGUMENT,
-                    "threads = %d (expected 0 for all cores, or more)", threads);
+                    "threads = %d (expected 0 for the idle cores, or more)", threads);
     if (ctx->ops->set_threads) EMBER_FORWARD_IF_ERROR(ctx->ops->set_threads(ctx, threads));
     ctx->threads = threads;
     return EMBER_STATUS_SUCCESS;

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L /* getline */
 #include "wd_arff.h"
 
+#include "util/utf8.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +14,35 @@ static char *skip_ws(char *p) {
     return p;
 }
 
+/* Appends c to the word out[0..*n) unless it is full (*full): a word too long for its field
+ * is cut, and never inside a UTF-8 character. */
+static void word_add(char *out, size_t cap, size_t *n, int *full, char c) {
+    if (*full) return;
+    if (*n + 1 < cap) {
+        out[(*n)++] = c;
+        return;
+    }
+    *full = 1;
+    *n = ember_utf8_cut(out, *n, (unsigned char)c);
+}
+
 /* Reads one ARFF word (quoted or not) at *pp into out; returns 0 at the end of the line. */
 static int arff_word(char **pp, char *out, size_t cap, const char *stops) {
     char *p = skip_ws(*pp);
     size_t n = 0;
+    int full = 0;
     if (*p == '\0') return 0;
     if (*p == '\'' || *p == '"') {
         char q = *p++;
         while (*p && *p != q) {
             if (*p == '\\' && p[1]) p++;
-            if (n + 1 < cap) out[n++] = *p;
+            word_add(out, cap, &n, &full, *p);
             p++;
         }
         if (*p == q) p++;
     } else {
         while (*p && *p != ' ' && *p != '\t' && strchr(stops, *p) == NULL) {
-            if (n + 1 < cap) out[n++] = *p;
+            word_add(out, cap, &n, &full, *p);
             p++;
         }
     }
@@ -231,6 +246,11 @@ ember_status ember_schema_from_arff(const char *path, const char *label, const c
         /* The second declared value: for credit-g {good, bad} that is "bad", the class a
          * credit model is usually asked to find. */
         ember_schema_copy_name(s->positive, s->label_values[1], strlen(s->label_values[1]));
+    }
+    if ((st = ember_schema_check_text(s, EMBER_STATUS_BAD_DATA, path, err)) !=
+        EMBER_STATUS_SUCCESS) {
+        ember_schema_free(s);
+        return st;
     }
     *out = s;
     return EMBER_STATUS_SUCCESS;

@@ -209,7 +209,7 @@ static ember_status parse_metadata(jp *j, ember_st_file *f) {
         char *v = jstring(j);
         if (v == NULL) {
             free(k);
-            return jbad(j, "a __metadata__ value is not a string");
+            return jbad(j, "a __metadata__ value is not a UTF-8 string");
         }
         if (f->nmeta == mcap) {
             mcap *= 2;

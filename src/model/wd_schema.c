@@ -1,6 +1,10 @@
 /* wd_schema.c: data formats and schemas: the Adult and Criteo presets, CSV specs, copies
- * and comparisons. (ARFF headers: wd_arff.c; the checkpoint form: wd_schema_codec.c.) */
+ * and comparisons. (ARFF headers: wd_arff.c; the checkpoint form: wd_schema_json.c,
+ * wd_schema_legacy.c.) The rule for their text (UTF-8, ASCII delimiters, unique names) is
+ * ember_schema_check_text. */
 #include "wd_schema.h"
+
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +69,52 @@ void ember_schema_free(ember_schema *s) {
 }
 
 void ember_schema_copy_name(char *dst, const char *src, size_t n) {
-    if (n >= EMBER_NAME_MAX) n = EMBER_NAME_MAX - 1;
+    if (n >= EMBER_NAME_MAX)
+        n = ember_utf8_cut(src, EMBER_NAME_MAX - 1, (unsigned char)src[EMBER_NAME_MAX - 1]);
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* Orders columns by name, then by position (the array's order), so that equal names lie
+ * side by side with the first column first. */
+static int by_name(const void *a, const void *b) {
+    const ember_column *x = *(const ember_column *const *)a, *y = *(const ember_column *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+ember_status ember_schema_check_text(const ember_schema *s, ember_status bad, const char *where,
+                                     ember_model_err *err) {
+    for (int i = 0; i < s->ncols; i++)
+        if (!ember_utf8_valid(s->cols[i].name))
+            return ember_merr(err, bad, "%s: the name of column %d is not UTF-8", where, i + 1);
+    for (int i = 0; i < s->n_label_values; i++)
+        if (!ember_utf8_valid(s->label_values[i]))
+            return ember_merr(err, bad, "%s: label value %d is not UTF-8", where, i + 1);
+    if (!ember_utf8_valid(s->positive))
+        return ember_merr(err, bad, "%s: the positive class is not UTF-8", where);
+    if ((unsigned char)s->delim >= 0x80)
+        return ember_merr(err, bad, "%s: the delimiter (byte %d) is not an ASCII character", where,
+                          (unsigned char)s->delim);
+    for (int i = 0; i < s->ncols; i++)
+        if (s->cols[i].kind == EMBER_COL_MULTI && (unsigned char)s->cols[i].sep >= 0x80)
+            return ember_merr(err, bad,
+                              "%s: the separator of column %d (byte %d) is not an ASCII character",
+                              where, i + 1, (unsigned char)s->cols[i].sep);
+    /* sorted, not compared pairwise: a checkpoint may hold thousands of columns */
+    const ember_column **order = malloc((size_t)(s->ncols > 0 ? s->ncols : 1) * sizeof *order);
+    if (order == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < s->ncols; i++) order[i] = &s->cols[i];
+    qsort(order, (size_t)s->ncols, sizeof *order, by_name);
+    ember_status st = EMBER_STATUS_SUCCESS;
+    for (int i = 1; i < s->ncols && st == EMBER_STATUS_SUCCESS; i++) {
+        if (strcmp(order[i - 1]->name, order[i]->name) != 0) continue;
+        st = ember_merr(err, bad, "%s: columns %d and %d are both named '%s' (names must differ)",
+                        where, (int)(order[i - 1] - s->cols) + 1, (int)(order[i] - s->cols) + 1,
+                        order[i]->name);
+    }
+    free(order);
+    return st;
 }
 
 ember_status ember_schema_set_label_values(ember_schema *s, int n) {
@@ -293,6 +340,11 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
     }
     if (positive != NULL && positive[0] != '\0')
         ember_schema_copy_name(s->positive, positive, strlen(positive));
+    ember_status st = ember_schema_check_text(s, EMBER_STATUS_INVALID_ARGUMENT, "schema", err);
+    if (st != EMBER_STATUS_SUCCESS) {
+        ember_schema_free(s);
+        return st;
+    }
     *out = s;
     return EMBER_STATUS_SUCCESS;
 }

@@ -94,7 +94,16 @@ ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
 ember_schema *ember_schema_new(ember_data_format fmt, int ncols);
 /* Room for n label values (the old ones dropped). */
 ember_status ember_schema_set_label_values(ember_schema *s, int n);
-/* Copies at most n bytes of src into a name field (truncated to EMBER_NAME_MAX - 1). */
+/* Copies at most n bytes of src into a name field (truncated to EMBER_NAME_MAX - 1, never
+ * inside a UTF-8 character). */
 void ember_schema_copy_name(char *dst, const char *src, size_t n);
+/* The rule for a schema's text, checked by every producer above. Each column name, label
+ * value and the positive class is UTF-8, and the delimiter and multi separators (single
+ * bytes) are ASCII: they all go into the checkpoint's JSON header, and JSON text is UTF-8.
+ * No two columns share a name (a name keys its column's tensors in the checkpoint,
+ * `--cross` and `--field-buckets`). Otherwise `bad`, with a message that starts with
+ * `where` and gives the column numbers (from 1). */
+ember_status ember_schema_check_text(const ember_schema *s, ember_status bad, const char *where,
+                                     ember_model_err *err);
 
 #endif /* EMBER_MODEL_SCHEMA_H */

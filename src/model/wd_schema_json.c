@@ -5,8 +5,9 @@
  *    "separator":"|"},...]}
  *
  * Reading is strict: every key above must appear once, no other key may, and a column's
- * name must fit EMBER_NAME_MAX (an empty one is allowed: an ARFF file can declare it);
- * whatever is wrong is named in the CORRUPT_FILE message. */
+ * name must fit EMBER_NAME_MAX (an empty one is allowed: an ARFF file can declare it), and
+ * the text follows ember_schema_check_text (UTF-8, no two columns alike); whatever is
+ * wrong is named in the CORRUPT_FILE message. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "wd_schema.h"
 
@@ -243,13 +244,23 @@ ember_status ember_schema_from_checkpoint(const char *text, ember_schema **out,
     *out = NULL;
     const char *t = text;
     while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r') t++;
-    if (*t != '{') return ember_schema_from_legacy_text(text, out, err);
-    parser p = {{0}, err};
-    ember_json_reader_init(&p.r, text, strlen(text));
-    schema_parts sp;
-    memset(&sp, 0, sizeof sp);
-    ember_status st = parse(&p, &sp, out);
-    free(sp.cols);
-    free(sp.labels);
+    ember_status st;
+    if (*t != '{') {
+        st = ember_schema_from_legacy_text(text, out, err);
+    } else {
+        parser p = {{0}, err};
+        ember_json_reader_init(&p.r, text, strlen(text));
+        schema_parts sp;
+        memset(&sp, 0, sizeof sp);
+        st = parse(&p, &sp, out);
+        free(sp.cols);
+        free(sp.labels);
+    }
+    if (st == EMBER_STATUS_SUCCESS &&
+        (st = ember_schema_check_text(*out, EMBER_STATUS_CORRUPT_FILE, "checkpoint schema", err)) !=
+            EMBER_STATUS_SUCCESS) {
+        ember_schema_free(*out);
+        *out = NULL;
+    }
     return st;
 }

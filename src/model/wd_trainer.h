@@ -55,9 +55,10 @@ typedef struct ember_train_opts {
     const char *save, *resume;
     ember_backend_kind backend;
     int device;
-    int threads; /* CPU threads: > 0 that many, 0 all cores, -1 (default) automatic: one
-                    thread for small models (per-op work of a few microseconds, where
-                    fork/join costs more than it gains), else all cores */
+    int threads; /* CPU threads: > 0 that many, 0 the idle cores (ember_context_set_threads),
+                    -1 (default) automatic: one thread for small models (per-op work of a
+                    few microseconds, where fork/join costs more than it gains), else the
+                    idle cores */
     void (*on_progress)(void *user, const ember_train_progress *p);
     void (*on_epoch)(void *user, const ember_epoch_report *r);
     /* Called once the model exists, before training (the parameter breakdown). */
@@ -99,7 +100,7 @@ const char *ember_default_crosses(ember_data_format fmt);
 ember_status ember_schema_for(const ember_train_opts *o, ember_schema **out, ember_model_err *err);
 
 /* The thread count `threads = -1` stands for: 1 for a model whose dense layers touch under
- * 64 Mi floats per batch, else 0 (all cores). */
+ * 64 Mi floats per batch, else 0 (the idle cores). */
 int ember_auto_threads(const ember_wd_config *cfg, int64_t batch);
 
 /* Creates a context by kind (device -1: the backend's default) and sets threads (> 0). */

@@ -1,5 +1,5 @@
 /* util/atomic_file.c: temporary file, fsync, rename, fsync of the folder. */
-#define _XOPEN_SOURCE 700 /* mkstemp, fchmod, fsync, kill */
+#define _XOPEN_SOURCE 700 /* mkstemp, fchmod, fsync, kill, lstat, readlink */
 #include "util/atomic_file.h"
 
 #include <dirent.h>
@@ -82,6 +82,36 @@ static void remove_stale(const char *path) {
     closedir(d);
 }
 
+char *ember_atomic_target(const char *path) {
+    size_t n = strlen(path);
+    char *cur = malloc(n + 1);
+    if (cur == NULL) return NULL;
+    memcpy(cur, path, n + 1);
+    for (int hops = 0;; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur; /* a file, or none yet */
+        char link[PATH_MAX];
+        ssize_t len = hops < 40 ? readlink(cur, link, sizeof link) : -1;
+        if (len < 0 || (size_t)len >= sizeof link) {
+            int e = hops >= 40 ? ELOOP : len < 0 ? errno : ENAMETOOLONG;
+            free(cur);
+            errno = e;
+            return NULL;
+        }
+        link[len] = '\0';
+        /* a relative link is relative to the folder holding it */
+        const char *slash = strrchr(cur, '/');
+        size_t dir = link[0] == '/' || slash == NULL ? 0 : (size_t)(slash - cur) + 1;
+        char *next = malloc(dir + (size_t)len + 1);
+        if (next != NULL) {
+            memcpy(next, cur, dir);
+            memcpy(next + dir, link, (size_t)len + 1);
+        }
+        free(cur);
+        if ((cur = next) == NULL) return NULL;
+    }
+}
+
 static void release(ember_atomic_file *af) {
     free(af->path);
     free(af->tmp);
@@ -90,16 +120,14 @@ static void release(ember_atomic_file *af) {
 
 int ember_atomic_open(ember_atomic_file *af, const char *path) {
     memset(af, 0, sizeof *af);
-    size_t n = strlen(path);
-    af->path = malloc(n + 1);
-    af->tmp = malloc(n + 48);
-    if (af->path == NULL || af->tmp == NULL) {
+    if ((af->path = ember_atomic_target(path)) == NULL) return errno;
+    size_t n = strlen(af->path);
+    if ((af->tmp = malloc(n + 48)) == NULL) {
         release(af);
         return ENOMEM;
     }
-    memcpy(af->path, path, n + 1);
-    remove_stale(path);
-    snprintf(af->tmp, n + 48, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
+    remove_stale(af->path);
+    snprintf(af->tmp, n + 48, "%s.tmp.%ld.XXXXXX", af->path, (long)getpid());
     int fd = create_remembered(af->tmp);
     if (fd < 0) {
         int e = errno;

@@ -7,6 +7,11 @@
  * The new file gets mode 0666 & ~umask, as a file made by open(2) or any other tool would
  * (mkstemp alone would make it 0600).
  *
+ * A symbolic link is written through, as cp, a shell's `>`, numpy.save and torch.save do:
+ * the file it names (at the end of a chain of links) is the target, replaced beside itself
+ * (the temporary goes in its folder), and the link stays a link. A dangling link's file is
+ * created, when its folder exists.
+ *
  * Temporaries never pile up: opening removes those of the same target whose process (the
  * PID in their name) no longer runs, left by a crash or kill -9; and a program that ends on
  * a signal removes its own by calling ember_atomic_remove_temporaries from the handler
@@ -25,12 +30,17 @@
 
 typedef struct ember_atomic_file {
     FILE *f;    /* write the new contents here */
-    char *path; /* the target (a copy) */
+    char *path; /* the target (the path given, or the file its link names) */
     char *tmp;  /* the temporary beside it */
 } ember_atomic_file;
 
-/* Creates the temporary. Returns 0, or an errno value (af->f is then NULL, and nothing is
- * left behind). */
+/* The file a save to path replaces: path, or the file the symbolic link path names (after a
+ * chain of links; it need not exist), malloc'ed. NULL with errno set when the links cannot
+ * be followed (ELOOP after 40 of them, a readlink error) or memory runs out. */
+char *ember_atomic_target(const char *path);
+
+/* Creates the temporary beside ember_atomic_target(path). Returns 0, or an errno value (af->f is
+ * then NULL, and nothing is left behind). */
 int ember_atomic_open(ember_atomic_file *af, const char *path);
 /* Makes the written contents the target's. Returns 0, or an errno value (a write, fsync or
  * rename failed; the temporary is removed and the target is untouched). Either way af is

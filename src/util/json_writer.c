@@ -1,6 +1,8 @@
 /* util/json_writer.c: commas, escapes and numbers for every JSON ember writes. */
 #include "util/json_writer.h"
 
+#include "util/utf8.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +51,23 @@ void ember_json_end_array(ember_json *j) {
 }
 
 void ember_json_write_string(FILE *f, const char *s) {
+    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+    size_t left = strlen((const char *)p);
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\')
+    while (left > 0) {
+        size_t len = ember_utf8_char(p, left);
+        if (len == 0) {
+            fputs("\\ufffd", f); /* not UTF-8: the replacement character */
+            len = 1;
+        } else if (*p == '"' || *p == '\\') {
             fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
+        } else if (*p < 0x20) {
             fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
+        } else {
+            fwrite(p, 1, len, f);
+        }
+        p += len;
+        left -= len;
     }
     fputc('"', f);
 }

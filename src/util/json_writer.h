@@ -1,9 +1,12 @@
 /* util/json_writer.h: the tree's one JSON writer: `--json` output of every subcommand, the
  * `encode` description, the safetensors header and the schema in checkpoint metadata. It
- * places the commas, escapes strings (quote, backslash, control characters as \u00XX;
- * other bytes as they are, so UTF-8 passes through) and prints every number the same way:
- * integers exactly, other numbers with the fewest of 15, 16 or 17 significant digits that
- * read back to the same double, and NaN or infinity as null (JSON has neither).
+ * places the commas, escapes strings (quote, backslash, control characters as \u00XX; UTF-8
+ * passes through, and each byte that is not part of a UTF-8 character becomes \ufffd, the
+ * replacement character, as Python's errors="replace" does, so the output is valid JSON
+ * whatever a string holds; names that are not UTF-8 are refused before they get here, see
+ * util/utf8.h) and prints every number the same way: integers exactly, other numbers with
+ * the fewest of 15, 16 or 17 significant digits that read back to the same double, and NaN
+ * or infinity as null (JSON has neither).
  *
  *   ember_json j;
  *   ember_json_init(&j, stdout);

@@ -287,6 +287,57 @@ output_targets)
     ln -s "$TMP/real.txt" "$TMP/link.txt"
     expect_code 0 predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/link.txt"
     [[ -L $TMP/link.txt && $(wc -l <"$TMP/real.txt") -eq 300 ]] || fail "predict --out LINK"
+    # train --save and encode write through a link too (a checkpoint: the file it names is
+    # replaced, the link stays); a dangling link's file is created
+    mkdir "$TMP/models"
+    ln -s models/m1.st "$TMP/latest.st"
+    expect_code 0 train --data "$TMP/small.csv" "${schema[@]}" --epochs 1 --save "$TMP/latest.st"
+    [[ -L $TMP/latest.st && -f $TMP/models/m1.st ]] || fail "train --save LINK replaced the link"
+    cp "$TMP/models/m1.st" "$TMP/m1.before"
+    expect_code 0 train --data "$TMP/small.csv" "${schema[@]}" --epochs 2 --save "$TMP/latest.st"
+    [[ -L $TMP/latest.st ]] || fail "train --save over an existing LINK replaced the link"
+    cmp -s "$TMP/models/m1.st" "$TMP/m1.before" && fail "train --save LINK did not replace the file it names"
+    ls "$TMP/models" | grep -q tmp && fail "temporaries left beside the link's file: $(ls "$TMP/models")"
+    ln -s models/enc.json "$TMP/e.json"
+    expect_code 0 encode --data "$TMP/small.csv" "${schema[@]}" --out "$TMP/e"
+    [[ -L $TMP/e.json && -s $TMP/models/enc.json && -f $TMP/e.data.csv ]] || fail "encode --out through a link"
+    # a link to an input is the input; a dangling link into a missing folder is refused
+    ln -s data.csv "$TMP/data.link"
+    expect_usage_error train --data "$TMP/data.csv" "${schema[@]}" --save "$TMP/data.link"
+    expect_usage_error predict --model "$TMP/m.st" --data "$TMP/data.csv" --out "$TMP/data.link"
+    ln -s "$TMP/latest.st" "$TMP/model.link"
+    expect_usage_error predict --model "$TMP/model.link" --data "$TMP/data.csv" --out "$TMP/latest.st"
+    cmp -s "$TMP/small.csv" "$TMP/data.csv" || fail "an output linked to an input changed the input"
+    ln -s no-dir/m.st "$TMP/nowhere.st"
+    expect_usage_error train --data "$TMP/small.csv" "${schema[@]}" --save "$TMP/nowhere.st"
+    grep -q 'no-dir' "$TMP/err" || fail "--save to a dangling link into a missing folder does not name it"
+    ;;
+column_names)
+    # a column name that is not UTF-8 (a checkpoint's header is JSON, which is UTF-8), or two
+    # columns of one name (each keys its tensors), are refused with one line naming them;
+    # UTF-8 names train, and the checkpoint's header is JSON
+    small_csv "$TMP/small.csv"
+    { echo "y,prix,ville,k"; cat "$TMP/small.csv"; } >"$TMP/header.csv"
+    expect_usage_error train --data "$TMP/header.csv" --header --format csv \
+        --schema $'label,prix:num,vill\xe9:cat,k:cat' --epochs 1 --save "$TMP/m.st"
+    grep -aq 'column 3 is not UTF-8' "$TMP/err" || fail "a name that is not UTF-8: not named"
+    expect_usage_error train --data "$TMP/header.csv" --header --format csv \
+        --schema label,prix:num,k:cat,k:cat --epochs 1 --save "$TMP/m.st"
+    grep -aq "columns 3 and 4 are both named 'k'" "$TMP/err" || fail "two columns named k: not named"
+    [[ ! -e $TMP/m.st ]] || fail "a checkpoint was written for a refused schema"
+    expect_code 0 train --data "$TMP/header.csv" --header --format csv \
+        --schema $'label,prix\xe2\x82\xac:num,ville:cat,k:cat' --epochs 1 --save "$TMP/m.st"
+    python3 - "$TMP/m.st" <<'PY' || fail "the checkpoint's header is not UTF-8 JSON"
+import json, struct, sys
+blob = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+header = json.loads(blob[8:8 + n].decode("utf-8"))
+schema = json.loads(header["__metadata__"]["ember.schema"])
+assert [c["name"] for c in schema["columns"]][1] == "prix\u20ac", schema
+PY
+    printf '@relation r\n@attribute a numeric\n@attribute a numeric\n@attribute class {n,y}\n@data\n1,2,y\n3,4,n\n' >"$TMP/dup.arff"
+    expect_code 2 train --data "$TMP/dup.arff" --epochs 1
+    grep -aq "columns 1 and 2 are both named 'a'" "$TMP/err" || fail "an ARFF file with two attributes a: $(cat "$TMP/err")"
     ;;
 encode_together)
     # encode's files appear together or not at all: a bad --test line leaves the earlier

@@ -1,5 +1,5 @@
 /* fuzz_cross_spec.c: cross specs (--cross "a*b,c*d*e") and per-field bucket specs
- * (--buckets "NAME=N,...") against a fixed schema. The input is "CROSSES\nBUCKETS". Crosses
+ * (--field-buckets "NAME=N,...") against a fixed schema. The input is "CROSSES\nBUCKETS". Crosses
  * that parse must come back the same from their text form (ember_features_crosses_string
  * fed to ember_features_create again); otherwise abort (a finding). */
 #include "fuzz_common.h"

@@ -315,3 +315,76 @@ Test(reliability, arff_labels_are_binary_or_chosen) {
     ember_schema_free(s);
     cr_assert_eq(ember_schema_from_arff(p, "nope", NULL, &s, &err), EMBER_STATUS_INVALID_ARGUMENT);
 }
+
+/* Column names go into the checkpoint's JSON header and key its tensors: a name that is not
+ * UTF-8 (JSON text must be) and two columns of one name are refused wherever a schema comes
+ * from, naming the columns; a long name is cut between characters, never inside one. */
+Test(reliability, column_names_are_utf8_and_unique) {
+    ember_schema *s = NULL;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_from_spec("label,caf\xe9:num", ',', 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "column 2 is not UTF-8") != NULL, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_spec("label,x:num,k:cat,x:cat", ',', 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "columns 2 and 4 are both named 'x'") != NULL, "%s", err.msg);
+    /* a name given to one column and the default name (cN) of another */
+    cr_assert_eq(ember_schema_from_spec("c3:num,label,num", ',', 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "columns 1 and 3") != NULL, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_spec("label,x:num", ',', 0, "o\xffui", &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "positive class") != NULL, "%s", err.msg);
+    /* a delimiter or separator byte beyond ASCII (JSON would need it UTF-8; found by
+     * fuzz_schema_spec in a legacy checkpoint's delim=252) */
+    cr_assert_eq(ember_schema_from_spec("label,t:multi:\xfc", ',', 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "separator of column 2 (byte 252)") != NULL, "%s", err.msg);
+    cr_assert_eq(ember_schema_from_spec("label,x:num", (char)0xfc, 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "delimiter (byte 252)") != NULL, "%s", err.msg);
+    /* UTF-8 names, and a long one cut before its 63rd byte would split a character */
+    char spec[200];
+    snprintf(spec, sizeof spec, "label,caf\xc3\xa9:num,%062d\xc3\xa9:cat", 0);
+    cr_assert_eq(ember_schema_from_spec(spec, ',', 0, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s",
+                 err.msg);
+    cr_assert_eq(strlen(s->cols[2].name), 62, "%s", s->cols[2].name);
+    char *text = ember_schema_to_json(s);
+    ember_schema *t = NULL;
+    cr_assert_eq(ember_schema_from_checkpoint(text, &t, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(ember_schema_equal(s, t));
+    free(text);
+    ember_schema_free(t);
+    ember_schema_free(s);
+    /* an ARFF header */
+    const char *p = write_temp(2, ".arff",
+                               "@relation r\n@attribute 'caf\xe9' numeric\n"
+                               "@attribute class {no,yes}\n@data\n1,yes\n");
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, p) != NULL && strstr(err.msg, "column 1 is not UTF-8") != NULL, "%s",
+              err.msg);
+    p = write_temp(3, ".arff",
+                   "@relation r\n@attribute a numeric\n@attribute b numeric\n@attribute a {u,v}\n"
+                   "@attribute class {no,yes}\n@data\n1,2,u,yes\n");
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, "columns 1 and 3 are both named 'a'") != NULL, "%s", err.msg);
+    /* a checkpoint's schema: raw bytes that are not UTF-8, and two columns alike, in the
+     * JSON form and in the older text form */
+    static const char *corrupt[] = {
+        "{\"format\":\"csv\",\"delimiter\":\",\",\"header\":false,\"positive\":\"\","
+        "\"positive_prefix\":false,\"label_values\":[],\"columns\":[{\"name\":\"y\",\"kind\":"
+        "\"label\"},{\"name\":\"caf\xe9\",\"kind\":\"num\"}]}",
+        "{\"format\":\"csv\",\"delimiter\":\",\",\"header\":false,\"positive\":\"\","
+        "\"positive_prefix\":false,\"label_values\":[],\"columns\":[{\"name\":\"y\",\"kind\":"
+        "\"label\"},{\"name\":\"y\",\"kind\":\"num\"}]}",
+        "format=csv;delim=44;header=0;cols=y:1:0|caf%E9:2:0",
+        "format=csv;delim=252;header=0;cols=y:1:0|x:2:0",
+        "format=csv;delim=44;header=0;cols=y:1:0|x:2:0|x:3:0",
+    };
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(ember_schema_from_checkpoint(corrupt[i], &s, &err), EMBER_STATUS_CORRUPT_FILE,
+                     "%s", corrupt[i]);
+        cr_assert_null(s);
+    }
+    cr_assert(strstr(err.msg, "columns 2 and 3 are both named 'x'") != NULL, "%s", err.msg);
+}

@@ -74,6 +74,40 @@ Test(util, json_reader_reads_what_the_writer_wrote_and_stops_at_the_end) {
     }
 }
 
+/* JSON text is UTF-8: the writer passes UTF-8 through and writes each byte of anything else
+ * as U+FFFD; the reader refuses such bytes and unpaired surrogates, and decodes a pair. */
+Test(util, json_strings_are_always_utf8) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    ember_json_write_string(
+        f, "caf\xc3\xa9 \xf0\x9f\x98\x80|\xe9|\xc3|\xed\xa0\x80|\xc0\xaf|\xf4\x90\x80\x80");
+    fclose(f);
+    cr_assert_str_eq(buf, "\"caf\xc3\xa9 \xf0\x9f\x98\x80|\\ufffd|\\ufffd|\\ufffd\\ufffd\\ufffd|"
+                          "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd\\ufffd\"");
+    /* what the writer wrote reads back: the replacement character's three bytes */
+    ember_json_reader r;
+    ember_json_reader_init(&r, buf, n);
+    char *s = ember_json_read_string(&r);
+    cr_assert_not_null(s);
+    cr_assert_eq(strncmp(s, "caf\xc3\xa9 \xf0\x9f\x98\x80|\xef\xbf\xbd|", 15), 0, "%s", s);
+    free(s);
+    free(buf);
+    static const char *bad[] = {"\"caf\xe9\"", "\"\xc3\"",    "\"\xed\xa0\x80\"",   "\"\xc0\xaf\"",
+                                "\"\\ud800\"", "\"\\udc00\"", "\"\\ud83d\\u0041\"", "\"\\ud83dx\""};
+    for (int i = 0; i < 8; i++) {
+        ember_json_reader_init(&r, bad[i], strlen(bad[i]));
+        s = ember_json_read_string(&r);
+        cr_assert_null(s, "%s read as %s", bad[i], s);
+    }
+    const char *pair = "\"\\ud83d\\ude00\\u00e9\"";
+    ember_json_reader_init(&r, pair, strlen(pair));
+    s = ember_json_read_string(&r);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(s, "\xf0\x9f\x98\x80\xc3\xa9");
+    free(s);
+}
+
 Test(util, atomic_file_replaces_whole_or_not_at_all) {
     const char *p = write_temp(2, ".txt", "old");
     ember_atomic_file af;
@@ -105,4 +139,61 @@ Test(util, atomic_file_replaces_whole_or_not_at_all) {
     cr_assert_eq(ember_atomic_open(&af, "/nonexistent-ember-dir/x"), ENOENT);
     cr_assert_null(af.f);
     unlink(p);
+}
+
+/* Reads the first line of path into got (empty when it cannot be read). */
+static void first_line(const char *path, char *got, int cap) {
+    got[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return;
+    if (fgets(got, cap, f) == NULL) got[0] = '\0';
+    fclose(f);
+}
+
+Test(util, atomic_file_writes_through_a_symbolic_link) {
+    char dir[] = "/tmp/ember_link_test_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char sub[64], target[128], link1[128], link2[128], dangling[128], made[128], loop[128];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    snprintf(target, sizeof target, "%s/model.st", sub);
+    snprintf(link1, sizeof link1, "%s/latest", dir);
+    snprintf(link2, sizeof link2, "%s/current", dir);
+    FILE *f = fopen(target, "w");
+    fputs("old", f);
+    fclose(f);
+    /* a chain: current -> latest -> sub/model.st, the first link relative */
+    cr_assert_eq(symlink("sub/model.st", link1), 0);
+    cr_assert_eq(symlink(link1, link2), 0);
+    ember_atomic_file af;
+    cr_assert_eq(ember_atomic_open(&af, link2), 0);
+    cr_assert(strncmp(af.tmp, target, strlen(target)) == 0,
+              "the temporary lies beside the file the link names: %s", af.tmp);
+    fputs("new", af.f);
+    cr_assert_eq(ember_atomic_commit(&af), 0);
+    struct stat sb;
+    cr_assert(lstat(link2, &sb) == 0 && S_ISLNK(sb.st_mode), "the link stays a link");
+    cr_assert(lstat(link1, &sb) == 0 && S_ISLNK(sb.st_mode), "so does the one it names");
+    char got[8];
+    first_line(target, got, sizeof got);
+    cr_assert_str_eq(got, "new", "the file at the end of the chain has the contents");
+    /* a dangling link: the file it names is created */
+    snprintf(dangling, sizeof dangling, "%s/dangling", dir);
+    snprintf(made, sizeof made, "%s/made.st", sub);
+    cr_assert_eq(symlink(made, dangling), 0);
+    cr_assert_eq(ember_atomic_open(&af, dangling), 0);
+    fputs("made", af.f);
+    cr_assert_eq(ember_atomic_commit(&af), 0);
+    cr_assert(lstat(dangling, &sb) == 0 && S_ISLNK(sb.st_mode));
+    first_line(made, got, sizeof got);
+    cr_assert_str_eq(got, "made");
+    /* a loop: an errno, nothing created */
+    snprintf(loop, sizeof loop, "%s/loop", dir);
+    cr_assert_eq(symlink("loop", loop), 0);
+    cr_assert_eq(ember_atomic_open(&af, loop), ELOOP);
+    cr_assert_null(af.f);
+    const char *files[] = {loop, dangling, made, link2, link1, target};
+    for (int i = 0; i < 6; i++) cr_assert_eq(unlink(files[i]), 0, "%s", files[i]);
+    cr_assert_eq(rmdir(sub), 0, "no temporaries left in %s", sub);
+    cr_assert_eq(rmdir(dir), 0, "no temporaries left in %s", dir);
 }
