@@ -139,10 +139,22 @@ typedef struct holdout_sel {
     int want;           /* 1: select held-out rows; 0: the others */
 } holdout_sel;
 
+uint64_t ember_holdout_threshold(const ember_train_opts *o) {
+    /* Early stopping needs validation rows even when a test file is given (the test file
+     * must not choose the epoch). */
+    double holdout = o->holdout;
+    if (holdout < 0) holdout = o->valid != NULL ? 0.0 : o->test != NULL ? 0.1 : 0.2;
+    return holdout >= 1.0 ? UINT64_MAX : (uint64_t)(holdout * 4294967296.0);
+}
+
+int ember_is_holdout_line(uint64_t seed, uint64_t threshold, int64_t line) {
+    if (threshold == 0) return 0;
+    uint64_t x = ember_hash_combine(seed ^ 0x5eed5eed5eed5eedull, (uint64_t)line);
+    return (x >> 32) < threshold;
+}
+
 static int is_holdout(const holdout_sel *h, int64_t line) {
-    if (h->threshold == 0) return 0;
-    uint64_t x = ember_hash_combine(h->seed ^ 0x5eed5eed5eed5eedull, (uint64_t)line);
-    return (x >> 32) < h->threshold;
+    return ember_is_holdout_line(h->seed, h->threshold, line);
 }
 
 static int sel_fn(void *user, int64_t line) {
@@ -248,20 +260,17 @@ static ember_status open_reader(trainer *t, const char *path, ember_reader **r,
 /* The holdout split and the readers of the training, test and validation files. */
 static ember_status open_data(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
-    double holdout = o->holdout;
-    /* Early stopping needs validation rows even when a test file is given (the test file
-     * must not choose the epoch). */
-    if (holdout < 0) holdout = o->valid != NULL ? 0.0 : o->test != NULL ? 0.1 : 0.2;
-    if (holdout >= 1.0)
+    const uint64_t threshold = ember_holdout_threshold(o);
+    if (threshold == UINT64_MAX)
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "holdout must be below 1");
-    holdout_sel sel = {t->cfg.seed, (uint64_t)(holdout * 4294967296.0), 0};
+    holdout_sel sel = {t->cfg.seed, threshold, 0};
     t->train_sel = sel;
     t->valid_sel = sel;
     t->valid_sel.want = 1;
     EMBER_FORWARD_IF_ERROR(open_reader(t, o->data, &t->train, err));
     EMBER_FORWARD_IF_ERROR(open_reader(t, o->test, &t->test, err));
     EMBER_FORWARD_IF_ERROR(open_reader(t, o->valid, &t->valid, err));
-    t->has_valid = t->valid != NULL || holdout > 0;
+    t->has_valid = t->valid != NULL || threshold > 0;
     t->has_test = t->test != NULL;
     return EMBER_STATUS_SUCCESS;
 }
