@@ -241,8 +241,8 @@ static ember_status train_epoch(dtrainer *t, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
     const ember_train_opts *o = t->o;
     ember_status st = ember_reader_rewind(t->train, err);
-    uint64_t order = ember_hash_combine(t->cfg.seed ^ 0x5ca1ab1eull,
-                                        (uint64_t)dist_wd_epochs_done(t->m));
+    uint64_t order =
+        ember_hash_combine(t->cfg.seed ^ 0x5ca1ab1eull, (uint64_t)dist_wd_epochs_done(t->m));
     if (st == EMBER_STATUS_SUCCESS &&
         ember_reader_set_shuffle(t->train, o->shuffle, order) != EMBER_STATUS_SUCCESS)
         st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory (--shuffle)");

@@ -25,8 +25,8 @@ static ember_status batch_end(dtrainer *t, ember_status st, int64_t *n_global,
     return EMBER_STATUS_SUCCESS;
 }
 
-ember_status dist_stream(dtrainer *t, ember_reader *r, dist_rows want, dist_batch_fn fn,
-                         void *user, ember_model_err *err) {
+ember_status dist_stream(dtrainer *t, ember_reader *r, dist_rows want, dist_batch_fn fn, void *user,
+                         ember_model_err *err) {
     const int64_t B = t->o->batch, NB = B * t->size;
     int64_t k = 0, in_batch = 0, n_global = 0;
     ember_batch_clear(t->b);
@@ -58,7 +58,8 @@ static ember_status score_batch(dtrainer *t, int64_t n_global, void *user, ember
     ember_status st = ember_eval_add(&t->ev, t->probs, t->b->label, t->b->n);
     if (st != EMBER_STATUS_SUCCESS)
         ember_merr(err, st, "%s",
-                   st == EMBER_STATUS_NUMERIC_ERROR ? "the model scores a row NaN" : "out of memory");
+                   st == EMBER_STATUS_NUMERIC_ERROR ? "the model scores a row NaN"
+                                                    : "out of memory");
     return dist_wd_agree(t->comm, st, err);
 }
 

@@ -38,8 +38,8 @@ typedef ember_status (*dist_batch_fn)(dtrainer *t, int64_t n_global, void *user,
 
 /* Streams r from where it stands: the rows `want` selects, this rank's share of each global
  * batch in t->b, fn at each batch's end. Collective. */
-ember_status dist_stream(dtrainer *t, ember_reader *r, dist_rows want, dist_batch_fn fn,
-                         void *user, ember_model_err *err);
+ember_status dist_stream(dtrainer *t, ember_reader *r, dist_rows want, dist_batch_fn fn, void *user,
+                         ember_model_err *err);
 
 /* Scores the rows `want` selects of r (from its start, in file order) on every rank and
  * gives every rank the metrics of all of them. Collective. */

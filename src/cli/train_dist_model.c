@@ -48,16 +48,16 @@ void dist_wd_free(dist_wd *d) {
     free(d->idx_floats);
     free(d->num_idx);
     free(d->offs_arg);
-    ember_buffer *one[] = {d->wide_idx, d->wide_offs, d->deep_out, d->wide_out,
-                           d->deep_grad, d->wide_grad, d->labels, d->probs};
+    ember_buffer *one[] = {d->wide_idx,  d->wide_offs, d->deep_out, d->wide_out,
+                           d->deep_grad, d->wide_grad, d->labels,   d->probs};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) ember_buffer_free(one[i]);
     for (int i = 0; i <= MAX_LAYERS; i++) {
         ember_buffer_free(d->a[i]);
         ember_buffer_free(d->g[i]);
     }
     for (int i = 0; i < MAX_LAYERS; i++) {
-        ember_buffer *layer[] = {d->W[i], d->bias[i], d->dW[i], d->db[i],
-                                 d->sW[i], d->sW2[i], d->sb[i], d->sb2[i]};
+        ember_buffer *layer[] = {d->W[i],  d->bias[i], d->dW[i], d->db[i],
+                                 d->sW[i], d->sW2[i],  d->sb[i], d->sb2[i]};
         for (size_t k = 0; k < sizeof layer / sizeof layer[0]; k++) ember_buffer_free(layer[k]);
     }
     free(d->host);
@@ -86,7 +86,8 @@ static ember_status upload_batch(dist_wd *d, const ember_batch *b, ember_model_e
         d->num_idx[f] = b->deep_multi[f] ? b->deep_offs[f][n] : n;
         EMBER_FORWARD_IF_ERROR(ensure_idx(d, &d->idx[f], &d->idx_floats[f], d->num_idx[f], err));
         if (d->num_idx[f] > 0)
-            DCALL(ember_buffer_upload(d->ctx, d->idx[f], 0, b->deep_ids[f], (size_t)d->num_idx[f] * I),
+            DCALL(ember_buffer_upload(d->ctx, d->idx[f], 0, b->deep_ids[f],
+                                      (size_t)d->num_idx[f] * I),
                   "uploading the ids of field %d", f);
         if (b->deep_multi[f])
             DCALL(ember_buffer_upload(d->ctx, d->offs[f], 0, b->deep_offs[f], (size_t)(n + 1) * I),
@@ -155,8 +156,7 @@ ember_status dist_wd_predict(dist_wd *d, const ember_batch *b, float *probs, emb
     ember_status st = EMBER_STATUS_SUCCESS;
     if (b->n > 0) {
         st = local_forward(d, b, err);
-        if (st == EMBER_STATUS_SUCCESS)
-            st = ember_sigmoid(d->ctx, b->n, d->a[d->nl], d->probs);
+        if (st == EMBER_STATUS_SUCCESS) st = ember_sigmoid(d->ctx, b->n, d->a[d->nl], d->probs);
         if (st == EMBER_STATUS_SUCCESS)
             st = ember_buffer_download(d->ctx, d->probs, 0, probs, (size_t)b->n * sizeof(float));
         if (st != EMBER_STATUS_SUCCESS && err->msg[0] == '\0')
@@ -267,8 +267,7 @@ ember_status dist_wd_train_step(dist_wd *d, const ember_batch *b, int64_t n_glob
     if (st != EMBER_STATUS_SUCCESS) return dist_failed(d, st, "wide backward/update", err);
     if (d->F > 0) {
         st = ember_dist_backward_update(d->deep, d->deep_grad, d->cfg.reduction, &oe);
-        if (st != EMBER_STATUS_SUCCESS)
-            return dist_failed(d, st, "embedding backward/update", err);
+        if (st != EMBER_STATUS_SUCCESS) return dist_failed(d, st, "embedding backward/update", err);
     }
     return EMBER_STATUS_SUCCESS;
 }

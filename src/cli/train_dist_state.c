@@ -17,7 +17,8 @@ static void layer_states(dist_wd *d, int i, ember_buffer *s[4]) {
 /* The state tensors of the wide table, of each embedding table and of the dense layers, in
  * checkpoint order: how many there are. */
 static int count_states(dist_wd *d) {
-    int n = (d->cfg.wide_opt != EMBER_OPTIMIZER_SGD) + (d->cfg.emb_opt != EMBER_OPTIMIZER_SGD) * d->F;
+    int n =
+        (d->cfg.wide_opt != EMBER_OPTIMIZER_SGD) + (d->cfg.emb_opt != EMBER_OPTIMIZER_SGD) * d->F;
     for (int i = 0; i < d->nl; i++) {
         ember_buffer *s[4];
         layer_states(d, i, s);
@@ -152,7 +153,8 @@ ember_status dist_wd_save(dist_wd *d, const char *path, ember_model_err *err) {
     st = params && states ? EMBER_STATUS_SUCCESS
                           : ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of host memory");
     st = dist_wd_agree(d->comm, st, err);
-    if (st == EMBER_STATUS_SUCCESS) st = dist_wd_agree(d->comm, get_all(d, params, states, err), err);
+    if (st == EMBER_STATUS_SUCCESS)
+        st = dist_wd_agree(d->comm, get_all(d, params, states, err), err);
     if (st == EMBER_STATUS_SUCCESS) {
         if (ember_dist_comm_rank(d->comm) == 0)
             st = write_checkpoint(d, params, states, l.nstates, path, err);
@@ -175,8 +177,9 @@ static ember_status load_from(dist_wd *d, ember_wd_model *m, ember_model_err *er
                           (long long)dist_wd_num_params(d));
     float *params = malloc((size_t)ember_wd_num_params(m) * sizeof(float));
     float **states = calloc((size_t)(nstates > 0 ? nstates : 1), sizeof *states);
-    ember_status st = params && states ? ember_wd_get_params(m, params, err)
-                                       : ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    ember_status st = params && states
+                          ? ember_wd_get_params(m, params, err)
+                          : ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     for (int i = 0; i < nstates && st == EMBER_STATUS_SUCCESS; i++) {
         ember_st_tensor info;
         ember_wd_state_info(m, i, &info);
@@ -220,8 +223,8 @@ static ember_status create_tables(dist_wd *d, FILE *plan_out, ember_model_err *e
     const ember_features *fx = d->fx;
     ember_dist_table_spec wide;
     ember_dist_table_spec_init(&wide, fx->d_wide > 0 ? fx->d_wide : 1, 1, EMBER_POOLING_SUM);
-    EMBER_FORWARD_IF_ERROR(make_tables(d, 1, &wide, d->cfg.wide_opt, plan_out, "wide weights",
-                                       &d->wide, err));
+    EMBER_FORWARD_IF_ERROR(
+        make_tables(d, 1, &wide, d->cfg.wide_opt, plan_out, "wide weights", &d->wide, err));
     if (d->F == 0) return EMBER_STATUS_SUCCESS;
     ember_dist_table_spec *specs = calloc((size_t)d->F, sizeof *specs);
     if (specs == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -230,8 +233,8 @@ static ember_status create_tables(dist_wd *d, FILE *plan_out, ember_model_err *e
         ember_dist_table_spec_init(&specs[f], fx->field_buckets[f], d->dim,
                                    multi ? EMBER_POOLING_MEAN : EMBER_POOLING_NONE);
     }
-    ember_status st = make_tables(d, d->F, specs, d->cfg.emb_opt, plan_out, "embedding tables",
-                                  &d->deep, err);
+    ember_status st =
+        make_tables(d, d->F, specs, d->cfg.emb_opt, plan_out, "embedding tables", &d->deep, err);
     free(specs);
     return st;
 }
@@ -248,14 +251,15 @@ static ember_status alloc_local(dist_wd *d, ember_model_err *err) {
     d->host = malloc((size_t)(cap * (d->n[0] + Fd + 2)) * sizeof(float));
     for (int i = 0; i < d->nl; i++) d->grad_floats += d->n[i] * d->n[i + 1] + d->n[i + 1];
     d->pack = malloc((size_t)(d->grad_floats + 2) * sizeof(float));
-    if (!d->idx || !d->offs || !d->idx_floats || !d->num_idx || !d->offs_arg || !d->host || !d->pack)
+    if (!d->idx || !d->offs || !d->idx_floats || !d->num_idx || !d->offs_arg || !d->host ||
+        !d->pack)
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     const size_t I = sizeof(int64_t);
     for (int f = 0; f < d->F; f++)
         DCALL(ember_buffer_alloc(d->ctx, (size_t)(cap + 1) * I, &d->offs[f]), "allocating offsets");
     DCALL(ember_buffer_alloc(d->ctx, (size_t)(cap + 1) * I, &d->wide_offs), "allocating offsets");
-    ember_buffer **one[] = {&d->deep_out, &d->deep_grad, &d->wide_out, &d->wide_grad, &d->labels,
-                            &d->probs};
+    ember_buffer **one[] = {&d->deep_out,  &d->deep_grad, &d->wide_out,
+                            &d->wide_grad, &d->labels,    &d->probs};
     const int64_t floats[] = {cap * Fd, cap * Fd, cap, cap, cap, cap};
     for (int k = 0; k < 6; k++) EMBER_FORWARD_IF_ERROR(dist_wd_alloc(d, one[k], floats[k], 0, err));
     for (int i = 0; i <= d->nl; i++) {
@@ -265,8 +269,8 @@ static ember_status alloc_local(dist_wd *d, ember_model_err *err) {
     const ember_optimizer_kind opt = d->cfg.deep_opt;
     for (int i = 0; i < d->nl; i++) {
         const int64_t w = d->n[i] * d->n[i + 1], o = d->n[i + 1];
-        ember_buffer **bufs[] = {&d->W[i], &d->bias[i], &d->dW[i], &d->db[i],
-                                 &d->sW[i], &d->sb[i],  &d->sW2[i], &d->sb2[i]};
+        ember_buffer **bufs[] = {&d->W[i],  &d->bias[i], &d->dW[i],  &d->db[i],
+                                 &d->sW[i], &d->sb[i],   &d->sW2[i], &d->sb2[i]};
         const int64_t counts[] = {w, o, w, o, w, o, w, o};
         const int wanted = opt == EMBER_OPTIMIZER_ADAM ? 8 : opt == EMBER_OPTIMIZER_SGD ? 4 : 6;
         for (int k = 0; k < wanted; k++)
@@ -280,8 +284,8 @@ ember_status dist_wd_create(ember_dist_comm *comm, ember_context *ctx, const emb
                             ember_model_err *err) {
     *out = NULL;
     dist_wd *d = calloc(1, sizeof *d);
-    ember_status st = d ? EMBER_STATUS_SUCCESS
-                        : ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    ember_status st =
+        d ? EMBER_STATUS_SUCCESS : ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     if (d != NULL) {
         d->comm = comm, d->ctx = ctx, d->cfg = *cfg, d->fx = cfg->fx, d->cap = cap;
         d->F = d->fx->n_deep, d->dim = cfg->emb_dim, d->nl = cfg->nhidden + 1;
