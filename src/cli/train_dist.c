@@ -20,6 +20,7 @@ int train_dist_launched(void) {
 
 #ifdef EMBER_CLI_WITH_DIST
 #include "train_dist_internal.h"
+#include "wd_epochs.h"
 #include "wd_hash.h"
 
 static void dtrainer_free(dtrainer *t) {
@@ -176,17 +177,6 @@ static ember_status build_model(dtrainer *t, ember_train_result *res, FILE *plan
     return st;
 }
 
-/* What became of the checkpoint when training diverged (said only of what this run did). */
-static void kept_note(const dtrainer *t, char *buf, size_t n) {
-    if (t->o->save == NULL)
-        buf[0] = '\0';
-    else if (t->saved)
-        snprintf(buf, n, "; the last good checkpoint (after epoch %d) is kept in %s",
-                 t->saved_epoch, t->o->save);
-    else
-        snprintf(buf, n, "; no checkpoint was written");
-}
-
 /* One epoch's running figures. */
 typedef struct epoch_acc {
     int epoch;
@@ -216,7 +206,7 @@ static ember_status train_batch(dtrainer *t, int64_t n_global, void *user, ember
     const double loss = loss_sum / (double)n_global;
     if (!isfinite(loss)) {
         char note[600];
-        kept_note(t, note, sizeof note);
+        ember_epochs_kept_note(t->o, &t->drv, note, sizeof note);
         return ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
                           "training diverged: loss is %s at epoch %d, step %lld (global step "
                           "%lld; %s, rows %lld-%lld of the epoch)%s",
@@ -237,8 +227,9 @@ static ember_status train_batch(dtrainer *t, int64_t n_global, void *user, ember
 
 /* One pass over the training rows, each epoch its own order (the seed and the epochs
  * trained, as in one process). */
-static ember_status train_epoch(dtrainer *t, int epoch, ember_epoch_report *rep,
+static ember_status train_epoch(void *self, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
+    dtrainer *t = self;
     const ember_train_opts *o = t->o;
     ember_status st = ember_reader_rewind(t->train, err);
     uint64_t order =
@@ -262,110 +253,35 @@ static ember_status train_epoch(dtrainer *t, int epoch, ember_epoch_report *rep,
     rep->train_rows = e.rows;
     rep->train_seconds = ember_now() - e.e0;
     rep->samples_per_s = rep->train_seconds > 0 ? e.rows / rep->train_seconds : 0;
-    return EMBER_STATUS_SUCCESS;
-}
-
-static ember_status save_checkpoint(dtrainer *t, ember_model_err *err) {
-    ember_status st = dist_wd_save(t->m, t->o->save, err);
-    if (st == EMBER_STATUS_NUMERIC_ERROR) { /* the weights diverged at the end of the epoch */
-        char note[600], msg[sizeof err->msg];
-        kept_note(t, note, sizeof note);
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        return ember_merr(err, st, "training diverged: %.900s%s", msg, note);
-    }
-    if (st != EMBER_STATUS_SUCCESS) return st;
-    t->saved_epoch = (int)dist_wd_epochs_done(t->m);
-    t->saved = 1;
-    return EMBER_STATUS_SUCCESS;
-}
-
-/* The validation rows: the --valid file, else the held-out rows of --data. */
-static ember_status evaluate_valid(dtrainer *t, ember_metrics *out, ember_model_err *err) {
-    return t->valid ? dist_evaluate(t, t->valid, DIST_ROWS_ALL, out, err)
-                    : dist_evaluate(t, t->train, DIST_ROWS_HELD_OUT, out, err);
-}
-
-/* What early stopping tracks across epochs. */
-typedef struct progress {
-    double best_auc;
-    int since_best, have_best;
-    double train_seconds;
-    int64_t train_rows;
-} progress;
-
-/* After an epoch: validation and test metrics, the best model so far and its checkpoint. */
-static ember_status finish_epoch(dtrainer *t, ember_epoch_report *rep, progress *pg,
-                                 ember_train_result *res, ember_model_err *err) {
-    if (t->has_valid) {
-        EMBER_FORWARD_IF_ERROR(evaluate_valid(t, &rep->valid, err));
-        rep->has_valid = 1;
-    }
-    if (t->has_test) {
-        EMBER_FORWARD_IF_ERROR(dist_evaluate(t, t->test, DIST_ROWS_ALL, &rep->test, err));
-        rep->has_test = 1;
-    }
-    res->epochs_run = rep->epoch;
-    res->train_loss = rep->train_loss;
-    rep->improved = !t->has_valid || (rep->valid.auc > pg->best_auc);
-    if (!rep->improved) {
-        pg->since_best++;
-        return EMBER_STATUS_SUCCESS;
-    }
-    pg->since_best = 0;
-    res->best_epoch = rep->epoch;
-    if (t->has_valid) { /* the best epoch's model is the one kept */
-        pg->best_auc = rep->valid.auc;
-        EMBER_FORWARD_IF_ERROR(dist_wd_get_params(t->m, t->best, err));
-        pg->have_best = 1;
-    }
-    if (t->o->save != NULL) {
-        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
-        rep->saved = 1;
-        res->saves++;
+    if (t->rows_expected == 0) { /* resumed: no first pass counted them */
+        t->rows_expected = e.rows;
+        t->res->skipped_train = ember_reader_skipped(t->train);
     }
     return EMBER_STATUS_SUCCESS;
 }
 
-static ember_status run_epochs(dtrainer *t, ember_train_result *res, ember_model_err *err) {
-    const ember_train_opts *o = t->o;
-    progress pg = {-1.0, 0, 0, 0.0, 0};
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
-        ember_epoch_report rep;
-        memset(&rep, 0, sizeof rep);
-        EMBER_FORWARD_IF_ERROR(train_epoch(t, epoch, &rep, err));
-        pg.train_seconds += rep.train_seconds;
-        pg.train_rows += rep.train_rows;
-        if (t->rows_expected == 0) {
-            t->rows_expected = rep.train_rows;
-            res->skipped_train = ember_reader_skipped(t->train);
-        }
-        EMBER_FORWARD_IF_ERROR(finish_epoch(t, &rep, &pg, res, err));
-        if (o->on_epoch) o->on_epoch(o->user, &rep);
-        if (t->has_valid && o->patience > 0 && pg.since_best >= o->patience) break;
-    }
-    if (pg.have_best && res->best_epoch != res->epochs_run)
-        EMBER_FORWARD_IF_ERROR(dist_wd_set_params(t->m, t->best, err));
-    if (o->epochs == 0 && o->save != NULL) {
-        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
-        res->saves++;
-    }
-    res->samples_per_s = pg.train_seconds > 0 ? pg.train_rows / pg.train_seconds : 0;
-    res->train_rows = pg.train_rows;
-    return EMBER_STATUS_SUCCESS;
+/* The epoch loop's calls (wd_epochs.h), each collective. */
+static ember_status evaluate_rows(void *self, ember_eval_rows rows, ember_metrics *out,
+                                  ember_model_err *err) {
+    dtrainer *t = self;
+    if (rows == EMBER_EVAL_VALID && t->valid == NULL)
+        return dist_evaluate(t, t->train, DIST_ROWS_HELD_OUT, out, err);
+    ember_reader *r = rows == EMBER_EVAL_VALID  ? t->valid
+                      : rows == EMBER_EVAL_TEST ? t->test
+                                                : t->train;
+    return dist_evaluate(t, r, DIST_ROWS_ALL, out, err);
 }
-
-/* The final metrics: on the test file, else the validation rows, else the training rows. */
-static ember_status final_metrics(dtrainer *t, ember_train_result *res, ember_model_err *err) {
-    if (t->has_test) {
-        res->final_on = "test";
-        return dist_evaluate(t, t->test, DIST_ROWS_ALL, &res->final, err);
-    }
-    if (t->has_valid) {
-        res->final_on = "validation";
-        return evaluate_valid(t, &res->final, err);
-    }
-    res->final_on = "training";
-    return dist_evaluate(t, t->train, DIST_ROWS_ALL, &res->final, err);
+static ember_status get_params(void *self, float *host, ember_model_err *err) {
+    return dist_wd_get_params(((dtrainer *)self)->m, host, err);
+}
+static ember_status set_params(void *self, const float *host, ember_model_err *err) {
+    return dist_wd_set_params(((dtrainer *)self)->m, host, err);
+}
+static ember_status save(void *self, const char *path, ember_model_err *err) {
+    return dist_wd_save(((dtrainer *)self)->m, path, err);
+}
+static int64_t epochs_done(void *self) {
+    return dist_wd_epochs_done(((dtrainer *)self)->m);
 }
 
 static ember_status train(dtrainer *t, ember_train_result *res, FILE *plan_out,
@@ -374,8 +290,18 @@ static ember_status train(dtrainer *t, ember_train_result *res, FILE *plan_out,
     EMBER_FORWARD_IF_ERROR(dist_wd_agree(t->comm, prepare_data(t, res, err), err));
     EMBER_FORWARD_IF_ERROR(build_model(t, res, plan_out, err));
     if (o->on_start) o->on_start(o->user, &t->cfg, &res->count, ember_context_device_name(t->ctx));
-    EMBER_FORWARD_IF_ERROR(run_epochs(t, res, err));
-    EMBER_FORWARD_IF_ERROR(final_metrics(t, res, err));
+    t->res = res;
+    t->drv = (ember_epoch_driver){.self = t,
+                                  .has_valid = t->has_valid,
+                                  .has_test = t->has_test,
+                                  .best = t->best,
+                                  .train_epoch = train_epoch,
+                                  .evaluate = evaluate_rows,
+                                  .get_params = get_params,
+                                  .set_params = set_params,
+                                  .save = save,
+                                  .epochs_done = epochs_done};
+    EMBER_FORWARD_IF_ERROR(ember_run_epochs(o, &t->drv, res, err));
     res->skipped_test = t->test ? ember_reader_skipped(t->test) : 0;
     const char *fs = ember_reader_first_skip(t->train);
     if (!fs[0] && t->test) fs = ember_reader_first_skip(t->test);

@@ -5,6 +5,7 @@
 
 #include "train_dist.h"
 #include "train_dist_model.h"
+#include "wd_epochs.h"
 
 typedef struct dtrainer {
     const ember_train_opts *o;
@@ -26,7 +27,8 @@ typedef struct dtrainer {
     int has_valid, has_test;
     int64_t rows_expected; /* training rows of one pass (all ranks) */
     int64_t global_step;
-    int saved, saved_epoch;
+    ember_train_result *res;
+    ember_epoch_driver drv; /* the epoch loop's view of this trainer */
 } dtrainer;
 
 typedef enum dist_rows { DIST_ROWS_ALL, DIST_ROWS_TRAINING, DIST_ROWS_HELD_OUT } dist_rows;
