@@ -145,22 +145,10 @@ static ember_status initial_model(dtrainer *t, ember_train_result *res, ember_wd
     return EMBER_STATUS_SUCCESS;
 }
 
-/* The parameter count of the config, checked against what the sharded model holds. */
+/* The parameter count, checked against what the sharded model holds, and the room for the
+ * best epoch's copy. Local. */
 static ember_status count_params(dtrainer *t, ember_train_result *res, ember_model_err *err) {
-    ember_widedeep_spec spec;
-    ember_wd_spec_storage ss;
-    ember_status st = ember_wd_spec_from_config(&t->cfg, &spec, &ss);
-    if (st == EMBER_STATUS_SUCCESS) {
-        st = ember_widedeep_count_params(&spec, &res->count);
-        ember_wd_spec_storage_free(&ss);
-    }
-    if (st != EMBER_STATUS_SUCCESS)
-        return ember_merr(err, st, "counting parameters: %s", ember_last_error());
-    res->params = res->count.allocated;
-    if (res->params != dist_wd_num_params(t->m))
-        return ember_merr(err, EMBER_STATUS_INTERNAL,
-                          "the model holds %lld floats, the count says %lld",
-                          (long long)dist_wd_num_params(t->m), (long long)res->params);
+    EMBER_FORWARD_IF_ERROR(ember_train_count_params(&t->cfg, dist_wd_num_params(t->m), res, err));
     t->best = malloc((size_t)res->params * sizeof(float));
     if (t->best == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     return EMBER_STATUS_SUCCESS;
@@ -302,10 +290,7 @@ static ember_status train(dtrainer *t, ember_train_result *res, FILE *plan_out,
                                   .save = save,
                                   .epochs_done = epochs_done};
     EMBER_FORWARD_IF_ERROR(ember_run_epochs(o, &t->drv, res, err));
-    res->skipped_test = t->test ? ember_reader_skipped(t->test) : 0;
-    const char *fs = ember_reader_first_skip(t->train);
-    if (!fs[0] && t->test) fs = ember_reader_first_skip(t->test);
-    snprintf(res->first_skip, sizeof res->first_skip, "%.500s", fs);
+    ember_train_note_skips(res, t->train, t->test);
     return EMBER_STATUS_SUCCESS;
 }
 

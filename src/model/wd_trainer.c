@@ -318,11 +318,11 @@ static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_
     return EMBER_STATUS_SUCCESS;
 }
 
-/* The parameter count of the config, checked against what the model holds. */
-static ember_status count_params(trainer *t, ember_train_result *res, ember_model_err *err) {
+ember_status ember_train_count_params(const ember_wd_config *cfg, int64_t held,
+                                      ember_train_result *res, ember_model_err *err) {
     ember_widedeep_spec spec;
     ember_wd_spec_storage ss;
-    ember_status st = ember_wd_spec_from_config(&t->cfg, &spec, &ss);
+    ember_status st = ember_wd_spec_from_config(cfg, &spec, &ss);
     if (st == EMBER_STATUS_SUCCESS) {
         st = ember_widedeep_count_params(&spec, &res->count);
         ember_wd_spec_storage_free(&ss);
@@ -330,11 +330,19 @@ static ember_status count_params(trainer *t, ember_train_result *res, ember_mode
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, st, "counting parameters: %s", ember_last_error());
     res->params = res->count.allocated;
-    if (res->params != ember_wd_num_params(t->m))
+    if (res->params != held)
         return ember_merr(err, EMBER_STATUS_INTERNAL,
-                          "the model holds %lld floats, the count says %lld",
-                          (long long)ember_wd_num_params(t->m), (long long)res->params);
+                          "the model holds %lld floats, the count says %lld", (long long)held,
+                          (long long)res->params);
     return EMBER_STATUS_SUCCESS;
+}
+
+void ember_train_note_skips(ember_train_result *res, const ember_reader *train,
+                            const ember_reader *test) {
+    res->skipped_test = test ? ember_reader_skipped(test) : 0;
+    const char *fs = ember_reader_first_skip(train);
+    if (!fs[0] && test) fs = ember_reader_first_skip(test);
+    snprintf(res->first_skip, sizeof res->first_skip, "%.500s", fs);
 }
 
 /* The context and the model (a resumed one with its parameters, and its optimizer state
@@ -354,7 +362,7 @@ static ember_status build_model(trainer *t, ember_train_result *res, ember_model
     }
     if (ember_batch_create(&t->b, t->fx, o->batch) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-    EMBER_FORWARD_IF_ERROR(count_params(t, res, err));
+    EMBER_FORWARD_IF_ERROR(ember_train_count_params(&t->cfg, ember_wd_num_params(t->m), res, err));
     t->best = malloc((size_t)res->params * sizeof(float));
     if (t->best == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     return EMBER_STATUS_SUCCESS;
@@ -486,10 +494,7 @@ static ember_status train(trainer *t, ember_train_result *res, ember_model_err *
                                   .save = save,
                                   .epochs_done = epochs_done};
     EMBER_FORWARD_IF_ERROR(ember_run_epochs(o, &t->drv, res, err));
-    res->skipped_test = t->test ? ember_reader_skipped(t->test) : 0;
-    const char *fs = ember_reader_first_skip(t->train);
-    if (!fs[0] && t->test) fs = ember_reader_first_skip(t->test);
-    snprintf(res->first_skip, sizeof res->first_skip, "%.500s", fs);
+    ember_train_note_skips(res, t->train, t->test);
     return EMBER_STATUS_SUCCESS;
 }
 

@@ -99,6 +99,15 @@ ember_status ember_train_features(const ember_train_opts *o, const ember_schema 
 uint64_t ember_holdout_threshold(const ember_train_opts *o);
 int ember_is_holdout_line(uint64_t seed, uint64_t threshold, int64_t line);
 
+/* res->count and res->params of the config, checked against the floats the model holds
+ * (INTERNAL when they differ). */
+ember_status ember_train_count_params(const ember_wd_config *cfg, int64_t held,
+                                      ember_train_result *res, ember_model_err *err);
+/* res->skipped_test and res->first_skip (the training file's first, else the test file's)
+ * after a run. test may be NULL. */
+void ember_train_note_skips(ember_train_result *res, const ember_reader *train,
+                            const ember_reader *test);
+
 /* The default crosses of a format ("" for none). */
 const char *ember_default_crosses(ember_data_format fmt);
 
