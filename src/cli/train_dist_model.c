@@ -78,27 +78,31 @@ static ember_status ensure_idx(dist_wd *d, ember_buffer **buf, int64_t *have, in
     return EMBER_STATUS_SUCCESS;
 }
 
-/* This rank's ids and offsets onto the device (local: the caller agrees). */
+/* This rank's ids and offsets onto the device (local: the caller agrees). A rank without
+ * rows this batch sends the offsets {0} (its batch's arrays may never have been written). */
 static ember_status upload_batch(dist_wd *d, const ember_batch *b, ember_model_err *err) {
     const int64_t n = b->n;
     const size_t I = sizeof(int64_t);
+    static const int64_t no_rows[1] = {0};
     for (int f = 0; f < d->F; f++) {
-        d->num_idx[f] = b->deep_multi[f] ? b->deep_offs[f][n] : n;
+        const int64_t *offs = n > 0 ? b->deep_offs[f] : no_rows;
+        d->num_idx[f] = b->deep_multi[f] ? offs[n] : n;
         EMBER_FORWARD_IF_ERROR(ensure_idx(d, &d->idx[f], &d->idx_floats[f], d->num_idx[f], err));
         if (d->num_idx[f] > 0)
             DCALL(ember_buffer_upload(d->ctx, d->idx[f], 0, b->deep_ids[f],
                                       (size_t)d->num_idx[f] * I),
                   "uploading the ids of field %d", f);
         if (b->deep_multi[f])
-            DCALL(ember_buffer_upload(d->ctx, d->offs[f], 0, b->deep_offs[f], (size_t)(n + 1) * I),
+            DCALL(ember_buffer_upload(d->ctx, d->offs[f], 0, offs, (size_t)(n + 1) * I),
                   "uploading the offsets of field %d", f);
     }
-    d->num_wide = b->wide_offs[n];
+    const int64_t *wide_offs = n > 0 ? b->wide_offs : no_rows;
+    d->num_wide = wide_offs[n];
     EMBER_FORWARD_IF_ERROR(ensure_idx(d, &d->wide_idx, &d->wide_idx_floats, d->num_wide, err));
     if (d->num_wide > 0)
         DCALL(ember_buffer_upload(d->ctx, d->wide_idx, 0, b->wide_ids, (size_t)d->num_wide * I),
               "uploading the wide ids");
-    DCALL(ember_buffer_upload(d->ctx, d->wide_offs, 0, b->wide_offs, (size_t)(n + 1) * I),
+    DCALL(ember_buffer_upload(d->ctx, d->wide_offs, 0, wide_offs, (size_t)(n + 1) * I),
           "uploading the wide offsets");
     return EMBER_STATUS_SUCCESS;
 }
