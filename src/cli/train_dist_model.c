@@ -155,17 +155,19 @@ static ember_status local_forward(dist_wd *d, const ember_batch *b, ember_model_
     return EMBER_STATUS_SUCCESS;
 }
 
+/* After the lookups, on this rank alone: the probabilities of its rows. */
+static ember_status local_probabilities(dist_wd *d, const ember_batch *b, float *probs,
+                                        ember_model_err *err) {
+    EMBER_FORWARD_IF_ERROR(local_forward(d, b, err));
+    DCALL(ember_sigmoid(d->ctx, b->n, d->a[d->nl], d->probs), "sigmoid");
+    DCALL(ember_buffer_download(d->ctx, d->probs, 0, probs, (size_t)b->n * sizeof(float)),
+          "downloading probabilities");
+    return EMBER_STATUS_SUCCESS;
+}
+
 ember_status dist_wd_predict(dist_wd *d, const ember_batch *b, float *probs, ember_model_err *err) {
     EMBER_FORWARD_IF_ERROR(lookups(d, b, err));
-    ember_status st = EMBER_STATUS_SUCCESS;
-    if (b->n > 0) {
-        st = local_forward(d, b, err);
-        if (st == EMBER_STATUS_SUCCESS) st = ember_sigmoid(d->ctx, b->n, d->a[d->nl], d->probs);
-        if (st == EMBER_STATUS_SUCCESS)
-            st = ember_buffer_download(d->ctx, d->probs, 0, probs, (size_t)b->n * sizeof(float));
-        if (st != EMBER_STATUS_SUCCESS && err->msg[0] == '\0')
-            ember_merr(err, st, "scoring: %s", ember_context_last_error(d->ctx));
-    }
+    ember_status st = b->n > 0 ? local_probabilities(d, b, probs, err) : EMBER_STATUS_SUCCESS;
     return dist_wd_agree(d->comm, st, err);
 }
 

@@ -26,18 +26,18 @@
 
 typedef struct dist_wd dist_wd;
 
-/* Builds the sharded model for local batches of up to `cap` rows from `init`, a model of
- * the same config (its parameters, optimizer state and step counts are copied; only
- * rank 0's is read for nothing: every rank passes its own, equal one). plan_out: where
- * rank 0 prints the plans (NULL: nowhere). */
+/* Builds the sharded model for local batches of up to `cap` rows from `init`, a
+ * single-process model of the same config that every rank builds alike (from the seed or
+ * from a checkpoint): its parameters, optimizer state and step counts are copied, each rank
+ * keeping its shards. plan_out: where rank 0 prints the plans (NULL: nowhere). */
 ember_status dist_wd_create(ember_dist_comm *comm, ember_context *ctx, const ember_wd_config *cfg,
                             int64_t cap, ember_wd_model *init, FILE *plan_out, dist_wd **out,
                             ember_model_err *err);
 void dist_wd_free(dist_wd *d);
 
 /* One optimizer step on the global batch made of every rank's `b` (n_global rows in all);
- * *loss_sum gets the global batch's summed BCE (NaN/inf returned as the value: the caller
- * decides; the model is then left as it was after the dense step). */
+ * *loss_sum gets the global batch's summed BCE. A non-finite loss is returned as the value
+ * (the caller decides) and then nothing is updated. */
 ember_status dist_wd_train_step(dist_wd *d, const ember_batch *b, int64_t n_global,
                                 double *loss_sum, ember_model_err *err);
 /* Probabilities of this rank's batch into probs[0..b->n). */
