@@ -291,6 +291,12 @@ static ember_status train(dtrainer *t, ember_train_result *res, FILE *plan_out,
                                   .epochs_done = epochs_done};
     EMBER_FORWARD_IF_ERROR(ember_run_epochs(o, &t->drv, res, err));
     ember_train_note_skips(res, t->train, t->test);
+    /* Each rank parsed only its share of the passes (the first pass excepted): the lines
+     * skipped as bad are summed. The first one's message is rank 0's. */
+    int64_t skipped[2] = {t->fx_owned ? 0 : res->skipped_train, res->skipped_test};
+    MPI_Allreduce(MPI_IN_PLACE, skipped, 2, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (t->fx_owned == NULL) res->skipped_train = skipped[0];
+    res->skipped_test = skipped[1];
     return EMBER_STATUS_SUCCESS;
 }
 

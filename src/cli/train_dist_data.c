@@ -25,30 +25,68 @@ static ember_status batch_end(dtrainer *t, ember_status st, int64_t *n_global,
     return EMBER_STATUS_SUCCESS;
 }
 
-ember_status dist_stream(dtrainer *t, ember_reader *r, dist_rows want, dist_batch_fn fn, void *user,
-                         ember_model_err *err) {
+/* The reader's filter: counts the rows the pass wants (every rank sees every line, unparsed)
+ * and keeps the k-th when its block, k / B, is this rank's (block mod N). */
+typedef struct stripe {
+    const dtrainer *t;
+    dist_rows want;
+    int64_t seen; /* rows of the pass so far, all ranks' */
+    int64_t kept; /* the index of the last row kept */
+} stripe;
+
+static int keep_line(void *user, int64_t line) {
+    stripe *s = user;
+    if (!selected(s->t, s->want, line)) return 0;
+    const int64_t k = s->seen++;
+    if ((k / s->t->o->batch) % s->t->size != s->t->rank) return 0;
+    s->kept = k;
+    return 1;
+}
+
+/* Ends global batch *j: agrees (st: this rank's failure), runs fn when any rank has rows. */
+static ember_status end_batch(dtrainer *t, ember_status st, int64_t *j, dist_batch_fn fn,
+                              void *user, ember_model_err *err) {
+    int64_t n_global = 0;
+    EMBER_FORWARD_IF_ERROR(batch_end(t, st, &n_global, err));
+    if (n_global > 0) EMBER_FORWARD_IF_ERROR(fn(t, n_global, user, err));
+    ember_batch_clear(t->b);
+    ++*j;
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The pass proper. Rank r's rows of global batch j are rows [j NB + r B, j NB + (r + 1) B)
+ * of the pass: its batch j ends when it holds B rows, when a later row of its own comes (a
+ * row before was skipped as bad), or at the end, where every rank has counted every row and
+ * so knows how many global batches there were. */
+static ember_status stream(dtrainer *t, ember_reader *r, stripe *s, dist_batch_fn fn, void *user,
+                           ember_model_err *err) {
     const int64_t B = t->o->batch, NB = B * t->size;
-    int64_t k = 0, in_batch = 0, n_global = 0;
+    int64_t j = 0;
     ember_batch_clear(t->b);
     for (;;) {
         ember_row row;
         int eof = 0;
         ember_status st = ember_reader_next(r, &row, &eof, err);
-        if (st == EMBER_STATUS_SUCCESS && !eof && selected(t, want, row.line)) {
-            if ((k / B) % t->size == t->rank) st = ember_features_encode(t->fx, &row, t->b, err);
-            k++;
-            in_batch++;
+        if (st != EMBER_STATUS_SUCCESS) return end_batch(t, st, &j, fn, user, err);
+        if (eof) {
+            for (const int64_t batches = (s->seen + NB - 1) / NB; j < batches;)
+                EMBER_FORWARD_IF_ERROR(end_batch(t, st, &j, fn, user, err));
+            return EMBER_STATUS_SUCCESS;
         }
-        /* Every rank reads the same rows, so all reach a batch's end together; a rank that
-         * failed comes to the agreement at once, the others at their next batch's end. */
-        const int end = eof || st != EMBER_STATUS_SUCCESS;
-        if (!end && in_batch < NB) continue;
-        EMBER_FORWARD_IF_ERROR(batch_end(t, st, &n_global, err));
-        if (n_global > 0) EMBER_FORWARD_IF_ERROR(fn(t, n_global, user, err));
-        ember_batch_clear(t->b);
-        in_batch = 0;
-        if (end) return EMBER_STATUS_SUCCESS;
+        while (j < s->kept / NB) EMBER_FORWARD_IF_ERROR(end_batch(t, st, &j, fn, user, err));
+        st = ember_features_encode(t->fx, &row, t->b, err);
+        if (st != EMBER_STATUS_SUCCESS || t->b->n == B)
+            EMBER_FORWARD_IF_ERROR(end_batch(t, st, &j, fn, user, err));
     }
+}
+
+ember_status dist_stream(dtrainer *t, ember_reader *r, dist_rows want, dist_batch_fn fn, void *user,
+                         ember_model_err *err) {
+    stripe s = {t, want, 0, -1};
+    ember_reader_set_filter(r, keep_line, &s);
+    ember_status st = stream(t, r, &s, fn, user, err);
+    ember_reader_set_filter(r, NULL, NULL);
+    return st;
 }
 
 /* Scores this rank's share of a batch into t->ev. */

@@ -5,7 +5,8 @@
 #   checkpoint   a checkpoint written by 3 ranks resumes on 1 rank and on 3, to the same
 #                model within tolerance, and `ember predict` reads it in one process
 #   bad_line     a malformed line ends every rank with one message naming the rank and the
-#                line, exit status 2, no hang
+#                line, exit status 2, no hang: in the first pass (every rank reads it) and
+#                in a resumed run (only the rank whose share holds it does)
 #   rank_death   a rank killed (SIGKILL) during training ends the job with an error within
 #                a bound, not a hang (Open MPI's launcher notices the death and ends the
 #                others: docs/scale-out.md)
@@ -83,6 +84,17 @@ bad_line)
     grep -q 'rank [0-9]*: .*bad.data:2001' "$tmp/err" || fail "the message names no rank and line"
     lines=$(grep -c '^ember train:' "$tmp/err")
     [[ $lines == 1 ]] || fail "$lines error lines, expected 1"
+    # Resumed, there is no first pass: only the rank whose share holds the line parses it,
+    # and every rank must still stop.
+    head -n 2000 "$adult/adult.data" >"$tmp/good.data"
+    "$ember" train --data "$tmp/good.data" --format adult --epochs 0 --save "$tmp/m.st" \
+        --quiet >/dev/null || fail "could not write a checkpoint"
+    timeout 120 "$mpiexec" -n 2 "$ember" train --data "$tmp/bad.data" --resume "$tmp/m.st" \
+        --epochs 1 --threads 1 --quiet >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    cat "$tmp/err"
+    [[ $rc == 2 ]] || fail "resumed: exit status $rc, expected 2"
+    grep -q 'rank [0-9]*: .*bad.data:2001' "$tmp/err" || fail "resumed: no rank and line named"
     ;;
 rank_death)
     bound=30
