@@ -85,7 +85,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         {"--pooling", CLI_INT, &a->pooling, .min = 1, .max = 1 << 20, .meta = "L",
          .help = "indices per bag", .def = "20"},
         {"--index-law", CLI_CHOICE, &a->index_law, .choices = "uniform|zipf", .meta = "D",
-         .help = "how indices are drawn (--dist alone is the distributed benchmark)"},
+         .help = "how indices are drawn: uniform or zipf"},
         {"--alpha", CLI_FLOAT, &a->alpha, .fmin = 1.0001, .fmax = 10.0, .meta = "A",
          .help = "Zipf exponent"},
         {"--dense-in", CLI_INT, &a->dense_in, .min = 1, .max = 1 << 20, .meta = "I",
