@@ -342,7 +342,7 @@ int train_dist_run(const char *cmd, ember_train_opts *o, train_ui *u) {
 
 int train_dist_run(const char *cmd, ember_train_opts *o, train_ui *u) {
     (void)o, (void)u;
-    return cli_dist_missing(cmd);
+    return cli_dist_missing(cmd, "training under mpirun (one model over the ranks)");
 }
 
 #endif

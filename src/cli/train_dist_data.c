@@ -1,7 +1,6 @@
 /* train_dist_data.c: the distributed trainer's passes over a file: each rank's share of the
  * rows in global batches (block stride), the agreement at each batch's end, and the metrics
  * of a scoring pass gathered on rank 0. See train_dist.h. */
-#ifdef EMBER_CLI_WITH_DIST
 #include "train_dist_internal.h"
 
 #include <stdlib.h>
@@ -149,4 +148,3 @@ ember_status dist_evaluate(dtrainer *t, ember_reader *r, dist_rows want, ember_m
     EMBER_FORWARD_IF_ERROR(dist_stream(t, r, want, score_batch, NULL, err));
     return gather_metrics(t, out, err);
 }
-#endif

@@ -1,6 +1,5 @@
 /* train_dist_model.c: the sharded Wide&Deep model's buffers, its forward and its training
  * step; see train_dist_model.h (the parameters in and out: train_dist_state.c). */
-#ifdef EMBER_CLI_WITH_DIST
 #include "train_dist_model_internal.h"
 
 #include <math.h>
@@ -285,4 +284,3 @@ int64_t dist_wd_epochs_done(const dist_wd *d) {
 void dist_wd_set_epochs_done(dist_wd *d, int64_t epochs) {
     d->epochs_done = epochs;
 }
-#endif

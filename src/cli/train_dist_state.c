@@ -2,7 +2,6 @@
  * and its parameters and optimizer state moved in and out in checkpoint order: from a
  * single-process model at the start, to rank 0's checkpoint, and the best epoch's copy.
  * See train_dist_model.h. */
-#ifdef EMBER_CLI_WITH_DIST
 #include "train_dist_model_internal.h"
 
 #include <stdlib.h>
@@ -304,4 +303,3 @@ ember_status dist_wd_create(ember_dist_comm *comm, ember_context *ctx, const emb
     *out = d;
     return EMBER_STATUS_SUCCESS;
 }
-#endif
