@@ -13,7 +13,7 @@ GB/s here means the same as in ember's output.
 
 Usage (from the repository root):
     bench/compare_torch.py                         # E=1e6 D=64 B=4096 L=20 T=1 uniform
-    bench/compare_torch.py --dist zipf --rounds 5
+    bench/compare_torch.py --index-law zipf --rounds 5
     bench/compare_torch.py --json                  # one JSON line with everything
     bench/compare_torch.py --interleave            # ember via ctypes, call by call with torch
     bench/compare_torch.py --model widedeep        # the Wide&Deep training benchmark
@@ -128,7 +128,7 @@ def torch_kernels(a, reps):
     res = {}
     idx, uniq = [], 0
     for _ in range(T):
-        i = make_indices(N, E, a.dist, a.alpha, rng)
+        i = make_indices(N, E, a.index_law, a.alpha, rng)
         uniq += len(np.unique(i))
         idx.append(torch.from_numpy(i))
     offsets = torch.arange(0, N + 1, L, dtype=torch.int64)[:-1]  # B starts (include_last_offset=False)
@@ -208,7 +208,7 @@ def run_ember(a, extra):
 def kernels(a):
     torch.set_num_threads(a.threads)
     shape = ["--tables", str(a.tables), "--rows", str(a.rows), "--dim", str(a.dim),
-             "--batch", str(a.batch), "--pooling", str(a.pooling), "--dist", a.dist,
+             "--batch", str(a.batch), "--pooling", str(a.pooling), "--index-law", a.index_law,
              "--alpha", str(a.alpha), "--dense-in", str(a.dense_in),
              "--dense-out", str(a.dense_out)]
     ops = ["lookup_sum", "lookup_none", "step_sgd", "dense_fwd", "dense_bwd"]
@@ -339,7 +339,7 @@ def interleaved(a):
     E, D, B, L = a.rows, a.dim, a.batch, a.pooling
     N = B * L
     rng = np.random.default_rng(a.seed)
-    idx = make_indices(N, E, a.dist, a.alpha, rng)
+    idx = make_indices(N, E, a.index_law, a.alpha, rng)
     uniq = len(np.unique(idx))
     w0 = rng.uniform(-0.1, 0.1, size=(E, D)).astype(np.float32)
     grad = rng.uniform(-0.01, 0.01, size=(B, D)).astype(np.float32)
@@ -445,14 +445,14 @@ def interleaved(a):
     res["lookup_none"]["bytes"] = 2 * N * D * F32
     res["step_sgd"]["bytes"] = (N + B) * D * F32 + B * D * F32 + 2 * uniq * D * F32
     out = {"mode": "interleaved", "library": lib, "threads": a.threads,
-           "shape": {"rows": E, "dim": D, "batch": B, "pooling": L, "dist": a.dist,
+           "shape": {"rows": E, "dim": D, "batch": B, "pooling": L, "dist": a.index_law,
                      "dense_in": din, "dense_out": dout}, "ops": res,
            "openblas_core": openblas_core(), "loadavg": os.getloadavg()}
     if emit_json(a, out):
         return
     print("compare_torch --interleave: ember (%s, python/ember) and torch %s alternate call by call; "
           "E=%d D=%d B=%d L=%d %s, dense %dx%d->%d, %d threads, OpenBLAS core %s"
-          % (lib, torch.__version__, E, D, B, L, a.dist, B, din, dout, a.threads,
+          % (lib, torch.__version__, E, D, B, L, a.index_law, B, din, dout, a.threads,
              out["openblas_core"]))
     print("%-12s %10s %10s %12s %10s %10s %6s" % ("op", "ember_ms", "torch_ms", "torch/ember",
                                                   "ember_GB/s", "torch_GB/s", "pairs"))
@@ -715,7 +715,7 @@ def main():
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--batch", type=int, default=4096)
     p.add_argument("--pooling", type=int, default=20)
-    p.add_argument("--dist", choices=["uniform", "zipf"], default="uniform")
+    p.add_argument("--index-law", choices=["uniform", "zipf"], default="uniform")
     p.add_argument("--alpha", type=float, default=1.05)
     p.add_argument("--dense-in", type=int, default=400)
     p.add_argument("--dense-out", type=int, default=400)

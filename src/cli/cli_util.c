@@ -24,10 +24,10 @@ int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status
     return 1;
 }
 
-int cli_dist_missing(const char *cmd) {
+int cli_dist_missing(const char *cmd, const char *what) {
     fprintf(stderr,
-            "ember %s: --dist needs libember_dist, which this build lacks (MPI was not "
+            "ember %s: %s needs libember_dist, which this build lacks (MPI was not "
             "found: install libopenmpi-dev openmpi-bin and rebuild)\n",
-            cmd);
+            cmd, what);
     return 2;
 }

@@ -23,8 +23,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * the exit code of a job that failed. */
 int cli_api_error(const char *cmd, const ember_context *ctx, ember_status status, const char *what);
 
-/* Print "ember CMD: --dist needs libember_dist, which this build lacks ..." to stderr;
- * returns 2. The --dist commands of a build without MPI are this one message. */
-int cli_dist_missing(const char *cmd);
+/* Print "ember CMD: WHAT needs libember_dist, which this build lacks ..." to stderr;
+ * returns 2. The --dist commands, and `ember train` under mpirun, of a build without MPI
+ * are this one message. */
+int cli_dist_missing(const char *cmd, const char *what);
 
 #endif /* EMBER_CLI_UTIL_H */

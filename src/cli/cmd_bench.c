@@ -44,7 +44,7 @@ typedef struct bench_args {
     int64_t tables, rows, dim, batch, pooling; /* -1: the backend's default shape */
     int64_t dense_in, dense_out;
     double alpha;
-    int json, deterministic, no_cpu, verbose, batched, dist;
+    int json, deterministic, no_cpu, verbose, batched, index_law;
     const char *op_list;
 } bench_args;
 
@@ -63,7 +63,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
                       .dense_in = 400,
                       .dense_out = 400,
                       .alpha = 1.05,
-                      .dist = BENCH_DIST_UNIFORM};
+                      .index_law = BENCH_DIST_UNIFORM};
     const cli_flag flags[] = {
         {"--backend", CLI_BACKEND, &a->kind, .meta = "K", .help = "cpu, cuda or opencl"},
         {"--device", CLI_INT, &a->device, .min = -1, .max = 1000000, .meta = "N",
@@ -84,8 +84,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
          .help = "bags per call", .def = "4096; cuda 512"},
         {"--pooling", CLI_INT, &a->pooling, .min = 1, .max = 1 << 20, .meta = "L",
          .help = "indices per bag", .def = "20"},
-        {"--dist", CLI_CHOICE, &a->dist, .choices = "uniform|zipf", .meta = "D",
-         .help = "index distribution"},
+        {"--index-law", CLI_CHOICE, &a->index_law, .choices = "uniform|zipf", .meta = "D",
+         .help = "how indices are drawn: uniform or zipf"},
         {"--alpha", CLI_FLOAT, &a->alpha, .fmin = 1.0001, .fmax = 10.0, .meta = "A",
          .help = "Zipf exponent"},
         {"--dense-in", CLI_INT, &a->dense_in, .min = 1, .max = 1 << 20, .meta = "I",
@@ -109,7 +109,9 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     const cli_command spec = {
         argv[0], flags, CLI_COUNT(flags), .about = bench_about,
         .more_usage = "       ember bench --model widedeep [...]   (the Wide&Deep training "
-                      "benchmark; ember bench --model widedeep --help)\n"};
+                      "benchmark; ember bench --model widedeep --help)\n"
+                      "       mpirun -np N ember bench --dist [...]   (distributed steps; "
+                      "ember bench --dist --help)\n"};
     return cli_flags_parse(&spec, argc, argv);
 }
 
@@ -146,7 +148,7 @@ static int make_config(const char *cmd, const bench_args *a, bench_config *cfg) 
     cfg->shape.dim = a->dim > 0 ? a->dim : cuda ? 128 : 64;
     cfg->shape.batch = a->batch > 0 ? a->batch : cuda ? 512 : 4096;
     cfg->shape.pooling = a->pooling > 0 ? a->pooling : 20;
-    cfg->shape.dist = (enum bench_dist)a->dist;
+    cfg->shape.dist = (enum bench_dist)a->index_law;
     cfg->shape.alpha = a->alpha;
     cfg->shape.dense_in = a->dense_in;
     cfg->shape.dense_out = a->dense_out;
@@ -164,10 +166,9 @@ static int make_config(const char *cmd, const bench_args *a, bench_config *cfg) 
 
 int ember_cmd_bench(int argc, char **argv) {
     const char *cmd = argv[0];
-    /* `--dist` alone is the distributed benchmark; `--dist uniform|zipf` the index law. */
+    /* `--dist` is the distributed benchmark (the index law is --index-law). */
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--dist") == 0 && (i + 1 == argc || strncmp(argv[i + 1], "--", 2) == 0))
-            return ember_cmd_bench_dist(argc, argv);
+        if (strcmp(argv[i], "--dist") == 0) return ember_cmd_bench_dist(argc, argv);
     if (has_model_flag(argc, argv)) return ember_cmd_bench_model(argc, argv);
     bench_args a;
     bench_config cfg;

@@ -410,10 +410,13 @@ int ember_cmd_check(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--dist") == 0) return ember_cmd_check_dist(argc, argv);
     run_opts o = {0};
-    int have_backend = 0, list = 0;
+    int have_backend = 0, list = 0, dist = 0;
     ember_backend_kind kind = EMBER_BACKEND_CPU;
     int64_t device = -1, seed = 0;
     const cli_flag flags[] = {
+        {"--dist", CLI_SWITCH, &dist,
+         .help = "under mpirun -np N: the distributed cases instead (see\n"
+                 "'ember check --dist --help')"},
         {"--backend", CLI_BACKEND, &kind, .seen = &have_backend, .meta = "K",
          .help = "cpu, opencl, cuda or perturbed (test builds)", .def = "all but perturbed"},
         {"--device", CLI_INT, &device, .min = 0, .max = 1 << 20, .meta = "N",

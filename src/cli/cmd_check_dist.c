@@ -104,7 +104,7 @@ int ember_cmd_check_dist(int argc, char **argv) {
 
 int ember_cmd_check_dist(int argc, char **argv) {
     (void)argc;
-    return cli_dist_missing(argv[0]);
+    return cli_dist_missing(argv[0], "--dist");
 }
 
 #endif

@@ -5,6 +5,7 @@
 #include "cli_output.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "train_dist.h"
 #include "train_report.h"
 #include "train_resume.h"
 
@@ -211,7 +212,10 @@ static int parse_args(int argc, char **argv, ember_train_opts *o, train_ui *u) {
         .about = "Trains a Wide&Deep model (wide: one-hot + hashed crosses; deep: embeddings + "
                  "numeric\nfeatures -> ReLU MLP; one sigmoid output) and reports, each epoch, "
                  "the training loss\nand AUC, logloss and accuracy on the test (and validation) "
-                 "data.\n"};
+                 "data.\n"
+                 "Under mpirun -np N (a build with MPI): the embeddings sharded over the N ranks,\n"
+                 "the dense layers data parallel; --batch is each rank's share of a global batch\n"
+                 "of N x --batch rows (docs/scale-out.md).\n"};
     int rc = cli_flags_parse(&spec, argc, argv);
     if (rc != CLI_CONTINUE) return rc;
     o->model.seed = (uint64_t)tv.seed;
@@ -230,6 +234,7 @@ int ember_cmd_train(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o, &u);
     if (rc != CLI_CONTINUE) return rc;
     train_ui_attach(&u, &o);
+    if (train_dist_launched()) return train_dist_run(cmd, &o, &u); /* under mpirun */
     train_report_banner(&u, &o);
     ember_train_result res;
     ember_model_err err = {""};

@@ -36,6 +36,8 @@ struct ember_reader {
     ember_rng rng;
     int skip_bad;
     int label_optional;
+    int (*keep)(void *user, int64_t line); /* ember_reader_set_filter */
+    void *keep_user;
     int64_t skipped;
     char first_skip[sizeof(ember_model_err)];
     const char **tok;
@@ -109,6 +111,11 @@ ember_status ember_reader_open(ember_reader **out, const char *path, const ember
 fail:
     ember_reader_close(r);
     return st;
+}
+
+void ember_reader_set_filter(ember_reader *r, int (*keep)(void *user, int64_t line), void *user) {
+    r->keep = keep;
+    r->keep_user = user;
 }
 
 void ember_reader_set_label_optional(ember_reader *r, int optional) {
@@ -413,6 +420,7 @@ ember_status ember_reader_next(ember_reader *r, ember_row *row, int *eof, ember_
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '\0') continue;
         if (r->s->format == EMBER_FORMAT_ARFF && *p == '%') continue;
+        if (r->keep != NULL && !r->keep(r->keep_user, r->cur_line)) continue; /* not parsed */
         row->line = r->cur_line;
         row->ncols = r->s->ncols;
         row->tok = r->tok;

@@ -40,6 +40,11 @@ void ember_reader_set_skip_bad(ember_reader *r, int skip_bad);
 /* label_optional: a missing label ('?' or empty) is no error; the row's label is NaN (for
  * scoring unlabelled data). */
 void ember_reader_set_label_optional(ember_reader *r, int optional);
+/* A filter on the data lines (not blank, not ARFF comments), called with each one's line
+ * number in the order they are returned (after the shuffle buffer) before it is parsed:
+ * lines it refuses are skipped unparsed (neither returned nor counted as bad). The ranks of
+ * `mpirun ember train` each parse only their share so. NULL removes it. */
+void ember_reader_set_filter(ember_reader *r, int (*keep)(void *user, int64_t line), void *user);
 /* Shuffle buffer: with buffer_lines > 1 the reader keeps that many lines in memory and
  * returns a random one of them (the generator seeded with `seed`), refilling from the file:
  * files sorted by label or time train much better so. 0 or 1 turns it off. Rows keep their

@@ -1,6 +1,7 @@
 /* wd_trainer.c: streaming epochs, evaluation, early stopping, checkpoints; see wd_trainer.h. */
 #include "wd_trainer.h"
 
+#include "wd_epochs.h"
 #include "wd_hash.h"
 
 #include <math.h>
@@ -139,10 +140,22 @@ typedef struct holdout_sel {
     int want;           /* 1: select held-out rows; 0: the others */
 } holdout_sel;
 
+uint64_t ember_holdout_threshold(const ember_train_opts *o) {
+    /* Early stopping needs validation rows even when a test file is given (the test file
+     * must not choose the epoch). */
+    double holdout = o->holdout;
+    if (holdout < 0) holdout = o->valid != NULL ? 0.0 : o->test != NULL ? 0.1 : 0.2;
+    return holdout >= 1.0 ? UINT64_MAX : (uint64_t)(holdout * 4294967296.0);
+}
+
+int ember_is_holdout_line(uint64_t seed, uint64_t threshold, int64_t line) {
+    if (threshold == 0) return 0;
+    uint64_t x = ember_hash_combine(seed ^ 0x5eed5eed5eed5eedull, (uint64_t)line);
+    return (x >> 32) < threshold;
+}
+
 static int is_holdout(const holdout_sel *h, int64_t line) {
-    if (h->threshold == 0) return 0;
-    uint64_t x = ember_hash_combine(h->seed ^ 0x5eed5eed5eed5eedull, (uint64_t)line);
-    return (x >> 32) < h->threshold;
+    return ember_is_holdout_line(h->seed, h->threshold, line);
 }
 
 static int sel_fn(void *user, int64_t line) {
@@ -168,7 +181,8 @@ typedef struct trainer {
     int has_valid, has_test;
     int64_t rows_expected; /* training rows of one pass; 0 until known */
     int64_t global_step;
-    int saved, saved_epoch; /* a checkpoint was written in this run, after that epoch */
+    ember_train_result *res;
+    ember_epoch_driver drv; /* the epoch loop's view of this trainer (wd_epochs.h) */
 } trainer;
 
 static void trainer_free(trainer *t) {
@@ -248,20 +262,17 @@ static ember_status open_reader(trainer *t, const char *path, ember_reader **r,
 /* The holdout split and the readers of the training, test and validation files. */
 static ember_status open_data(trainer *t, ember_model_err *err) {
     const ember_train_opts *o = t->o;
-    double holdout = o->holdout;
-    /* Early stopping needs validation rows even when a test file is given (the test file
-     * must not choose the epoch). */
-    if (holdout < 0) holdout = o->valid != NULL ? 0.0 : o->test != NULL ? 0.1 : 0.2;
-    if (holdout >= 1.0)
+    const uint64_t threshold = ember_holdout_threshold(o);
+    if (threshold == UINT64_MAX)
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "holdout must be below 1");
-    holdout_sel sel = {t->cfg.seed, (uint64_t)(holdout * 4294967296.0), 0};
+    holdout_sel sel = {t->cfg.seed, threshold, 0};
     t->train_sel = sel;
     t->valid_sel = sel;
     t->valid_sel.want = 1;
     EMBER_FORWARD_IF_ERROR(open_reader(t, o->data, &t->train, err));
     EMBER_FORWARD_IF_ERROR(open_reader(t, o->test, &t->test, err));
     EMBER_FORWARD_IF_ERROR(open_reader(t, o->valid, &t->valid, err));
-    t->has_valid = t->valid != NULL || holdout > 0;
+    t->has_valid = t->valid != NULL || threshold > 0;
     t->has_test = t->test != NULL;
     return EMBER_STATUS_SUCCESS;
 }
@@ -307,11 +318,11 @@ static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_
     return EMBER_STATUS_SUCCESS;
 }
 
-/* The parameter count of the config, checked against what the model holds. */
-static ember_status count_params(trainer *t, ember_train_result *res, ember_model_err *err) {
+ember_status ember_train_count_params(const ember_wd_config *cfg, int64_t held,
+                                      ember_train_result *res, ember_model_err *err) {
     ember_widedeep_spec spec;
     ember_wd_spec_storage ss;
-    ember_status st = ember_wd_spec_from_config(&t->cfg, &spec, &ss);
+    ember_status st = ember_wd_spec_from_config(cfg, &spec, &ss);
     if (st == EMBER_STATUS_SUCCESS) {
         st = ember_widedeep_count_params(&spec, &res->count);
         ember_wd_spec_storage_free(&ss);
@@ -319,11 +330,19 @@ static ember_status count_params(trainer *t, ember_train_result *res, ember_mode
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, st, "counting parameters: %s", ember_last_error());
     res->params = res->count.allocated;
-    if (res->params != ember_wd_num_params(t->m))
+    if (res->params != held)
         return ember_merr(err, EMBER_STATUS_INTERNAL,
-                          "the model holds %lld floats, the count says %lld",
-                          (long long)ember_wd_num_params(t->m), (long long)res->params);
+                          "the model holds %lld floats, the count says %lld", (long long)held,
+                          (long long)res->params);
     return EMBER_STATUS_SUCCESS;
+}
+
+void ember_train_note_skips(ember_train_result *res, const ember_reader *train,
+                            const ember_reader *test) {
+    res->skipped_test = test ? ember_reader_skipped(test) : 0;
+    const char *fs = ember_reader_first_skip(train);
+    if (!fs[0] && test) fs = ember_reader_first_skip(test);
+    snprintf(res->first_skip, sizeof res->first_skip, "%.500s", fs);
 }
 
 /* The context and the model (a resumed one with its parameters, and its optimizer state
@@ -343,28 +362,17 @@ static ember_status build_model(trainer *t, ember_train_result *res, ember_model
     }
     if (ember_batch_create(&t->b, t->fx, o->batch) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-    EMBER_FORWARD_IF_ERROR(count_params(t, res, err));
+    EMBER_FORWARD_IF_ERROR(ember_train_count_params(&t->cfg, ember_wd_num_params(t->m), res, err));
     t->best = malloc((size_t)res->params * sizeof(float));
     if (t->best == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     return EMBER_STATUS_SUCCESS;
-}
-
-/* What became of the checkpoint when training diverged: said only of what this run did. */
-static void kept_note(const trainer *t, char *buf, size_t n) {
-    if (t->o->save == NULL)
-        buf[0] = '\0';
-    else if (t->saved)
-        snprintf(buf, n, "; the last good checkpoint (after epoch %d) is kept in %s",
-                 t->saved_epoch, t->o->save);
-    else
-        snprintf(buf, n, "; no checkpoint was written");
 }
 
 static ember_status diverged(const trainer *t, float loss, int epoch, int64_t steps,
                              ember_model_err *err) {
     const ember_train_opts *o = t->o;
     char note[600];
-    kept_note(t, note, sizeof note);
+    ember_epochs_kept_note(o, &t->drv, note, sizeof note);
     return ember_merr(err, EMBER_STATUS_NUMERIC_ERROR,
                       "training diverged: loss is %s at epoch %d, step %lld "
                       "(global step %lld; %s lines %lld-%lld)%s",
@@ -388,8 +396,9 @@ static void epoch_progress(const trainer *t, int epoch, int64_t rows, double run
     t->o->on_progress(t->o->user, &p);
 }
 
-static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
+static ember_status train_epoch(void *self, int epoch, ember_epoch_report *rep,
                                 ember_model_err *err) {
+    trainer *t = self;
     const ember_train_opts *o = t->o;
     EMBER_FORWARD_IF_ERROR(ember_reader_rewind(t->train, err));
     uint64_t order =
@@ -436,105 +445,30 @@ static ember_status train_epoch(trainer *t, int epoch, ember_epoch_report *rep,
     rep->train_rows = rows;
     rep->train_seconds = ember_now() - e0;
     rep->samples_per_s = rep->train_seconds > 0 ? rows / rep->train_seconds : 0;
-    return EMBER_STATUS_SUCCESS;
-}
-
-static ember_status save_checkpoint(trainer *t, ember_model_err *err) {
-    ember_status st = ember_checkpoint_save(t->m, t->o->save, err);
-    if (st == EMBER_STATUS_NUMERIC_ERROR) { /* the weights diverged at the end of the epoch */
-        char note[600], msg[sizeof err->msg];
-        kept_note(t, note, sizeof note);
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        return ember_merr(err, st, "training diverged: %.900s%s", msg, note);
-    }
-    if (st != EMBER_STATUS_SUCCESS) return st;
-    t->saved_epoch = (int)ember_wd_epochs_done(t->m);
-    t->saved = 1;
-    return EMBER_STATUS_SUCCESS;
-}
-
-/* What early stopping tracks across epochs. */
-typedef struct progress {
-    double best_auc;
-    int since_best, have_best;
-    double train_seconds;
-    int64_t train_rows;
-} progress;
-
-/* After an epoch: validation and test metrics, the best model so far and its checkpoint. */
-static ember_status finish_epoch(trainer *t, ember_epoch_report *rep, progress *pg,
-                                 ember_train_result *res, ember_model_err *err) {
-    if (t->has_valid) {
-        EMBER_FORWARD_IF_ERROR(evaluate_valid(t, &rep->valid, err));
-        rep->has_valid = 1;
-    }
-    if (t->has_test) {
-        EMBER_FORWARD_IF_ERROR(evaluate(t, t->test, NULL, &rep->test, err));
-        rep->has_test = 1;
-    }
-    res->epochs_run = rep->epoch;
-    res->train_loss = rep->train_loss;
-    rep->improved = !t->has_valid || (rep->valid.auc > pg->best_auc);
-    if (!rep->improved) {
-        pg->since_best++;
-        return EMBER_STATUS_SUCCESS;
-    }
-    pg->since_best = 0;
-    res->best_epoch = rep->epoch;
-    if (t->has_valid) { /* the best epoch's model is the one kept */
-        pg->best_auc = rep->valid.auc;
-        EMBER_FORWARD_IF_ERROR(ember_wd_get_params(t->m, t->best, err));
-        pg->have_best = 1;
-    }
-    if (t->o->save != NULL) {
-        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
-        rep->saved = 1;
-        res->saves++;
+    if (t->rows_expected == 0) { /* resumed: no first pass counted them */
+        t->rows_expected = rows;
+        t->res->skipped_train = ember_reader_skipped(t->train);
     }
     return EMBER_STATUS_SUCCESS;
 }
 
-/* The final metrics: on the test file, else the validation rows, else the training rows. */
-static ember_status final_metrics(trainer *t, ember_train_result *res, ember_model_err *err) {
-    if (t->has_test) {
-        res->final_on = "test";
-        return evaluate(t, t->test, NULL, &res->final, err);
-    }
-    if (t->has_valid) {
-        res->final_on = "validation";
-        return evaluate_valid(t, &res->final, err);
-    }
-    res->final_on = "training";
-    return evaluate(t, t->train, NULL, &res->final, err);
+static ember_status evaluate_rows(void *self, ember_eval_rows rows, ember_metrics *out,
+                                  ember_model_err *err) {
+    trainer *t = self;
+    if (rows == EMBER_EVAL_VALID) return evaluate_valid(t, out, err);
+    return evaluate(t, rows == EMBER_EVAL_TEST ? t->test : t->train, NULL, out, err);
 }
-
-static ember_status run_epochs(trainer *t, ember_train_result *res, ember_model_err *err) {
-    const ember_train_opts *o = t->o;
-    progress pg = {-1.0, 0, 0, 0.0, 0};
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
-        ember_epoch_report rep;
-        memset(&rep, 0, sizeof rep);
-        EMBER_FORWARD_IF_ERROR(train_epoch(t, epoch, &rep, err));
-        pg.train_seconds += rep.train_seconds;
-        pg.train_rows += rep.train_rows;
-        if (t->rows_expected == 0) {
-            t->rows_expected = rep.train_rows;
-            res->skipped_train = ember_reader_skipped(t->train);
-        }
-        EMBER_FORWARD_IF_ERROR(finish_epoch(t, &rep, &pg, res, err));
-        if (o->on_epoch) o->on_epoch(o->user, &rep);
-        if (t->has_valid && o->patience > 0 && pg.since_best >= o->patience) break;
-    }
-    /* Early stopping keeps the best epoch's model. */
-    if (pg.have_best && res->best_epoch != res->epochs_run)
-        EMBER_FORWARD_IF_ERROR(ember_wd_set_params(t->m, t->best, err));
-    if (o->epochs == 0 && o->save != NULL) {
-        EMBER_FORWARD_IF_ERROR(save_checkpoint(t, err));
-        res->saves++;
-    }
-    res->samples_per_s = pg.train_seconds > 0 ? pg.train_rows / pg.train_seconds : 0;
-    res->train_rows = pg.train_rows;
-    return EMBER_STATUS_SUCCESS;
+static ember_status get_params(void *self, float *host, ember_model_err *err) {
+    return ember_wd_get_params(((trainer *)self)->m, host, err);
+}
+static ember_status set_params(void *self, const float *host, ember_model_err *err) {
+    return ember_wd_set_params(((trainer *)self)->m, host, err);
+}
+static ember_status save(void *self, const char *path, ember_model_err *err) {
+    return ember_checkpoint_save(((trainer *)self)->m, path, err);
+}
+static int64_t epochs_done(void *self) {
+    return ember_wd_epochs_done(((trainer *)self)->m);
 }
 
 static ember_status train(trainer *t, ember_train_result *res, ember_model_err *err) {
@@ -548,12 +482,19 @@ static ember_status train(trainer *t, ember_train_result *res, ember_model_err *
     if (t->fx_owned != NULL) EMBER_FORWARD_IF_ERROR(first_pass(t, res, err));
     EMBER_FORWARD_IF_ERROR(build_model(t, res, err));
     if (o->on_start) o->on_start(o->user, &t->cfg, &res->count, ember_context_device_name(t->ctx));
-    EMBER_FORWARD_IF_ERROR(run_epochs(t, res, err));
-    EMBER_FORWARD_IF_ERROR(final_metrics(t, res, err));
-    res->skipped_test = t->test ? ember_reader_skipped(t->test) : 0;
-    const char *fs = ember_reader_first_skip(t->train);
-    if (!fs[0] && t->test) fs = ember_reader_first_skip(t->test);
-    snprintf(res->first_skip, sizeof res->first_skip, "%.500s", fs);
+    t->res = res;
+    t->drv = (ember_epoch_driver){.self = t,
+                                  .has_valid = t->has_valid,
+                                  .has_test = t->has_test,
+                                  .best = t->best,
+                                  .train_epoch = train_epoch,
+                                  .evaluate = evaluate_rows,
+                                  .get_params = get_params,
+                                  .set_params = set_params,
+                                  .save = save,
+                                  .epochs_done = epochs_done};
+    EMBER_FORWARD_IF_ERROR(ember_run_epochs(o, &t->drv, res, err));
+    ember_train_note_skips(res, t->train, t->test);
     return EMBER_STATUS_SUCCESS;
 }
 

@@ -92,6 +92,23 @@ ember_status ember_train(const ember_train_opts *o, ember_train_result *res, emb
 ember_status ember_train_features(const ember_train_opts *o, const ember_schema *schema,
                                   ember_features **out, ember_model_err *err);
 
+/* The holdout split (validation rows taken from o->data), a function of the line number
+ * alone so that every reader of the file, in one process or on many ranks, picks the same
+ * rows: o->holdout (or its default: 0 with --valid, 0.1 with --test, else 0.2) as a
+ * threshold of 2^32 (UINT64_MAX: a fraction of 1 or more, which is refused), and whether
+ * the 1-based `line` is held out. */
+uint64_t ember_holdout_threshold(const ember_train_opts *o);
+int ember_is_holdout_line(uint64_t seed, uint64_t threshold, int64_t line);
+
+/* res->count and res->params of the config, checked against the floats the model holds
+ * (INTERNAL when they differ). */
+ember_status ember_train_count_params(const ember_wd_config *cfg, int64_t held,
+                                      ember_train_result *res, ember_model_err *err);
+/* res->skipped_test and res->first_skip (the training file's first, else the test file's)
+ * after a run. test may be NULL. */
+void ember_train_note_skips(ember_train_result *res, const ember_reader *train,
+                            const ember_reader *test);
+
 /* The default crosses of a format ("" for none). */
 const char *ember_default_crosses(ember_data_format fmt);
 

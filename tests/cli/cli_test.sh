@@ -105,7 +105,7 @@ bad_flags)
     expect_usage_error train --data x --lr=-1
     expect_usage_error train --data x --hidden 64,0
     expect_usage_error train --data x --wide-opt ftrl
-    expect_usage_error bench --dist nope
+    expect_usage_error bench --index-law nope
     expect_usage_error bench --model other
     expect_usage_error predict --model m --data d --batch 0
     expect_usage_error encode --data d --out p --format nope

@@ -375,3 +375,53 @@ Test(readers, garbage_never_crashes) {
     }
     unlink(path);
 }
+
+/* The line filter of `mpirun ember train`: refused lines are neither parsed (a malformed
+ * one raises nothing) nor returned; blank lines never reach it; it sees line numbers. */
+static int keep_even(void *user, int64_t line) {
+    int64_t *seen = user;
+    seen[line < 16 ? line : 0]++;
+    return line % 2 == 0;
+}
+
+Test(readers, line_filter_skips_refused_lines_unparsed) {
+    const char *p = write_temp(0, ".csv",
+                               "1,1.5,a\n"   /* 1: refused */
+                               "0,2.5,b\n"   /* 2: kept */
+                               "1,oops,c\n"  /* 3: malformed, refused: no error */
+                               "\n"          /* 4: blank, never offered */
+                               "1,4.5,d\n"   /* 5: refused */
+                               "0,nope,e\n"  /* 6: malformed, kept: an error */
+                               "1,7.5,f\n"); /* 7: refused */
+    ember_schema *s;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_schema_from_spec("label,num,c:cat", ',', 0, NULL, &s, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    ember_reader *r = open_with(p, s);
+    int64_t seen[16] = {0};
+    ember_reader_set_filter(r, keep_even, seen);
+    ember_row row;
+    int eof;
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(!eof);
+    cr_assert_eq(row.line, 2);
+    cr_assert_eq(row.num[1], 2.5);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":6:") != NULL, "%s", err.msg);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(eof);
+    for (int line = 1; line <= 7; line++)
+        cr_assert_eq(seen[line], line == 4 ? 0 : 1, "line %d offered %lld times", line,
+                     (long long)seen[line]);
+    /* without the filter every line is parsed again */
+    ember_reader_set_filter(r, NULL, NULL);
+    cr_assert_eq(ember_reader_rewind(r, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(row.line, 1);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":3:") != NULL, "%s", err.msg);
+    ember_reader_close(r);
+    ember_schema_free(s);
+    unlink(p);
+}
