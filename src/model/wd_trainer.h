@@ -75,9 +75,10 @@ typedef struct ember_train_result {
     double samples_per_s; /* training rows / training seconds */
     int64_t params;
     ember_param_count count;
-    int epochs_run, best_epoch;
-    int optimizer_resumed; /* --resume restored the optimizer state */
-    int saves;             /* checkpoints written to o->save (0: none, e.g. no epoch improved) */
+    int epochs_run, best_epoch; /* best_epoch 0: resumed, and no epoch beat the checkpoint's
+                                   validation AUC (its model is kept) */
+    int optimizer_resumed;      /* --resume restored the optimizer state */
+    int saves; /* checkpoints written to o->save (0: none, e.g. no epoch improved) */
     int64_t train_rows, skipped_train, skipped_test;
     char first_skip[512];
     double seconds;
