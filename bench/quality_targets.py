@@ -5,6 +5,7 @@
     bench/quality_targets.py --ember build/bin/ember --gen build/bin/gen_clicklog
                              --adult ../shared/data/adult [--movielens PREFIX]
                              [--seeds 1,2,3,4,5] [--rows 400000] [--work DIR]
+                             [--compare OTHER_EMBER]
 
 Targets, each on the median test AUC over the seeds:
   - on every data set, the defaults at least scikit-learn's LogisticRegression on the same
@@ -14,7 +15,9 @@ Targets, each on the median test AUC over the seeds:
     least 0.95 of its Bayes AUC, and at least 0.98 with the two true crosses declared.
 MovieLens 100k is PREFIX.train.csv and PREFIX.test.csv from bench/movielens_csv.py (its
 schema is the one that script prints); without --movielens it is left out, and said so.
-Prints one line per data set and one per target, then exits 0 (all met) or 1."""
+--compare also reports another build's medians on the same files in the same run (e.g. the
+defaults before a change; no target is checked on it). Prints one line per data set and one
+per target, then exits 0 (all met) or 1."""
 import argparse
 import json
 import os
@@ -81,6 +84,7 @@ def main():
     ap.add_argument("--seeds", default="1,2,3,4,5")
     ap.add_argument("--rows", type=int, default=400000, help="synthetic training rows")
     ap.add_argument("--work", help="folder for the synthetic log (default: a temporary one)")
+    ap.add_argument("--compare", help="another ember program to report beside (no targets)")
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,6 +97,10 @@ def main():
             print("%-14s ember %s median %.4f | logistic regression %.4f%s" % (
                 name, " ".join("%.4f" % x for x in aucs), med, base,
                 " | Bayes %.4f, ember %.3f of it" % (bayes, med / bayes) if bayes else ""))
+            if a.compare:
+                other = [ember_auc(a.compare, args, s) for s in seeds]
+                print("%-14s compared: %s median %.4f" % (
+                    name, " ".join("%.4f" % x for x in other), statistics.median(other)))
             checks.append(("%s: ember >= logistic regression" % name, med >= base))
             if name == "adult":
                 checks.append(("adult: ember >= 0.912", med >= 0.912))
