@@ -24,8 +24,10 @@ typedef struct encode_args {
 } encode_args;
 
 static const char encode_about[] =
-    "Encodes data exactly as `ember train` does (numeric statistics from --data, or from\n"
-    "the checkpoint's metadata with --model) and writes:\n"
+    "Encodes data exactly as `ember train` does (feature statistics: numeric means,\n"
+    "deviations and bucket bounds, bucket counts, from every row of --data as train takes\n"
+    "them, its held-out validation rows included; or from the checkpoint's metadata with\n"
+    "--model) and writes:\n"
     "  PREFIX.data.csv, PREFIX.test.csv  one row per example; columns:\n"
     "      label            0 or 1\n"
     "      d:NAME           deep field NAME: its embedding row id(s) in [0, buckets),\n"
@@ -182,7 +184,7 @@ static void write_json(const ember_features *fx, FILE *out, const char *p_data, 
     ember_json_init(&j, out);
     ember_json_begin_object(&j);
     ember_json_key_string(&j, "format", ember_format_name(fx->schema->format));
-    ember_json_key_int(&j, "cat_buckets", (long long)fx->cat_buckets);
+    ember_json_key_int(&j, "cat_buckets", (long long)ember_features_common_buckets(fx));
     ember_json_key_int(&j, "cross_buckets", (long long)fx->cross_buckets);
     ember_json_key_int(&j, "num_bins", fx->num_bins);
     ember_json_key_string(&j, "numeric_mode", ember_numeric_mode_name(fx->numeric_mode));

@@ -98,7 +98,8 @@ static size_t data_section(ember_train_opts *o, train_values *tv, cli_flag *out)
         {"--valid", CLI_STRING, &o->valid, .meta = "FILE",
          .help = "validation data for early stopping", .def = "--holdout rows"},
         {"--holdout", CLI_FLOAT, &o->holdout, .fmin = 0, .fmax = 0.95, .meta = "F",
-         .help = "fraction of --data held out for validation",
+         .help = "fraction of --data held out for validation (not trained on;\n"
+                 "the feature statistics, which use no label, take every row)",
          .def = "0.1 with --test, 0 with --valid, else 0.2"},
     };
     memcpy(out, flags, sizeof flags);
@@ -126,6 +127,9 @@ static size_t model_section(ember_wd_config *m, train_given *g, cli_flag *out) {
          .help = "learning rate of the dense layers"},
         {"--emb-lr", CLI_FLOAT32, &m->emb_lr, .fmin = 0, .fmax = 1e30, .meta = "X",
          .help = "learning rate of the embeddings"},
+        {"--emb-init-acc", CLI_FLOAT32, &m->emb_init_acc, .fmin = 0, .fmax = 1e30, .meta = "X",
+         .help = "embeddings' Adagrad accumulators start at X / batch^2, so\n"
+                 "rarely seen ids learn slowly (0: from zero)"},
         {"--l2", CLI_CUSTOM, m, .parse = all_l2_flag, .meta = "X",
          .help = "L2 (weight decay) on all three parts"},
         {"--wide-l2", CLI_FLOAT32, &m->wide_l2, .fmin = 0, .fmax = 1e6, .meta = "X",
@@ -148,8 +152,8 @@ static size_t training_section(ember_train_opts *o, train_ui *u, train_values *t
          .help = "rows per step"},
         {"--shuffle", CLI_INT32, &o->shuffle, .min = 0, .max = 100000000, .meta = "N",
          .help = "read training rows through a shuffle buffer of N lines, a\n"
-                 "new seeded order each epoch (0: the file's order; use it for\n"
-                 "files sorted by label or time)"},
+                 "new seeded order each epoch (0: the file's order)",
+         .def = "100000"},
         {"--patience", CLI_INT32, &o->patience, .min = 0, .max = 1000000, .meta = "N",
          .help = "early stopping: epochs without validation AUC gain (0 =\n"
                  "never); the best epoch's model is kept"},

@@ -68,8 +68,9 @@ static ember_status open_reader(dtrainer *t, const char *path, ember_reader **r,
     return EMBER_STATUS_SUCCESS;
 }
 
-/* The statistics pass of a new model over every training row, on every rank (so its
- * sketches and sums are the single process's whatever N). */
+/* The statistics pass of a new model over every row of the training file, held-out rows
+ * included as in one process (wd_trainer.c's first_pass), on every rank (so its sketches
+ * and sums are the single process's whatever N). */
 static ember_status first_pass(dtrainer *t, ember_train_result *res, ember_model_err *err) {
     const double t0 = ember_now();
     ember_row row;
@@ -77,9 +78,8 @@ static ember_status first_pass(dtrainer *t, ember_train_result *res, ember_model
     for (;;) {
         EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
         if (eof) break;
-        if (ember_is_holdout_line(t->cfg.seed, t->threshold, row.line)) continue;
         ember_features_stats_add(t->fx_owned, &row);
-        t->rows_expected++;
+        if (!ember_is_holdout_line(t->cfg.seed, t->threshold, row.line)) t->rows_expected++;
     }
     res->skipped_train = ember_reader_skipped(t->train);
     EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(t->fx_owned, err));
@@ -110,6 +110,7 @@ static ember_status prepare_data(dtrainer *t, ember_train_result *res, ember_mod
     EMBER_FORWARD_IF_ERROR(open_reader(t, o->valid, &t->valid, err));
     t->has_valid = t->valid != NULL || t->threshold > 0;
     t->has_test = t->test != NULL;
+    ember_train_valid_on(o, t->valid_on, sizeof t->valid_on);
     if (t->fx_owned != NULL) EMBER_FORWARD_IF_ERROR(first_pass(t, res, err));
     return EMBER_STATUS_SUCCESS;
 }
@@ -130,7 +131,11 @@ static ember_status initial_model(dtrainer *t, ember_train_result *res, ember_wd
     const ember_train_opts *o = t->o;
     int threads = o->threads >= 0 ? o->threads : ember_auto_threads(&t->cfg, o->batch);
     EMBER_FORWARD_IF_ERROR(ember_open_context(o->backend, rank_device(t), threads, &t->ctx, err));
-    EMBER_FORWARD_IF_ERROR(ember_wd_create(t->ctx, &t->cfg, 1, init, err));
+    /* Its batch capacity is the global batch: the embeddings' Adagrad accumulators start at
+     * emb_init_acc / batch^2 (wd_model.c), and the batch whose mean gradient each step
+     * applies is the global one, as in one process with --batch N x B. */
+    const int64_t global_batch = (int64_t)t->size * o->batch;
+    EMBER_FORWARD_IF_ERROR(ember_wd_create(t->ctx, &t->cfg, global_batch, init, err));
     if (t->have_ck) {
         const ember_wd_config *c = &t->ck.cfg;
         EMBER_FORWARD_IF_ERROR(ember_checkpoint_apply(&t->ck, *init, err));
@@ -271,6 +276,9 @@ static ember_status save(void *self, const char *path, ember_model_err *err) {
 static int64_t epochs_done(void *self) {
     return dist_wd_epochs_done(((dtrainer *)self)->m);
 }
+static void set_best_valid(void *self, double auc, const char *valid_on) {
+    dist_wd_set_best_valid(((dtrainer *)self)->m, auc, valid_on);
+}
 
 static ember_status train(dtrainer *t, ember_train_result *res, FILE *plan_out,
                           ember_model_err *err) {
@@ -279,16 +287,20 @@ static ember_status train(dtrainer *t, ember_train_result *res, FILE *plan_out,
     EMBER_FORWARD_IF_ERROR(build_model(t, res, plan_out, err));
     if (o->on_start) o->on_start(o->user, &t->cfg, &res->count, ember_context_device_name(t->ctx));
     t->res = res;
-    t->drv = (ember_epoch_driver){.self = t,
-                                  .has_valid = t->has_valid,
-                                  .has_test = t->has_test,
-                                  .best = t->best,
-                                  .train_epoch = train_epoch,
-                                  .evaluate = evaluate_rows,
-                                  .get_params = get_params,
-                                  .set_params = set_params,
-                                  .save = save,
-                                  .epochs_done = epochs_done};
+    t->drv = (ember_epoch_driver){
+        .self = t,
+        .has_valid = t->has_valid,
+        .has_test = t->has_test,
+        .best = t->best,
+        .train_epoch = train_epoch,
+        .evaluate = evaluate_rows,
+        .get_params = get_params,
+        .set_params = set_params,
+        .save = save,
+        .epochs_done = epochs_done,
+        .valid_on = t->valid_on,
+        .resumed_best_auc = ember_train_resumed_best(t->have_ck ? &t->ck : NULL, t->valid_on),
+        .set_best_valid = set_best_valid};
     EMBER_FORWARD_IF_ERROR(ember_run_epochs(o, &t->drv, res, err));
     ember_train_note_skips(res, t->train, t->test);
     /* Each rank parsed only its share of the passes (the first pass excepted): the lines

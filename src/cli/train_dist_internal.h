@@ -23,7 +23,8 @@ typedef struct dtrainer {
     ember_batch *b; /* this rank's rows of the global batch */
     ember_eval ev;  /* this rank's scores of a pass */
     float *probs, *best;
-    uint64_t threshold; /* the holdout split (ember_holdout_threshold) */
+    uint64_t threshold;                /* the holdout split (ember_holdout_threshold) */
+    char valid_on[EMBER_VALID_ON_MAX]; /* which rows validate (ember_train_valid_on) */
     int has_valid, has_test;
     int64_t rows_expected; /* training rows of one pass (all ranks) */
     int64_t global_step;

@@ -3,6 +3,7 @@
 #include "train_dist_model_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,4 +284,9 @@ int64_t dist_wd_epochs_done(const dist_wd *d) {
 
 void dist_wd_set_epochs_done(dist_wd *d, int64_t epochs) {
     d->epochs_done = epochs;
+}
+
+void dist_wd_set_best_valid(dist_wd *d, double auc, const char *valid_on) {
+    d->best_valid_auc = auc;
+    snprintf(d->valid_on, sizeof d->valid_on, "%s", valid_on);
 }

@@ -55,6 +55,8 @@ ember_status dist_wd_save(dist_wd *d, const char *path, ember_model_err *err);
 
 int64_t dist_wd_epochs_done(const dist_wd *d);
 void dist_wd_set_epochs_done(dist_wd *d, int64_t epochs);
+/* The best validation AUC and its rows, saved with the checkpoint (ember_wd_set_best_valid). */
+void dist_wd_set_best_valid(dist_wd *d, double auc, const char *valid_on);
 
 /* Agreement: `st` of every rank; when one failed, every rank returns the lowest failing
  * rank's status with its message prefixed "rank R: ". Collective. */

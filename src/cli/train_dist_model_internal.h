@@ -32,6 +32,8 @@ struct dist_wd {
     float *pack;         /* the dense gradients, the loss and a failure flag */
     int64_t grad_floats; /* sum over layers of in * out + out */
     int64_t step, epochs_done;
+    double best_valid_auc; /* NAN until set (dist_wd_set_best_valid) */
+    char valid_on[EMBER_VALID_ON_MAX];
 };
 
 /* An ember call of this rank; its failure becomes err's message (the caller agrees). */

@@ -4,6 +4,7 @@
  * See train_dist_model.h. */
 #include "train_dist_model_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,7 @@ static ember_status write_checkpoint(dist_wd *d, const float *params, float *con
         st = ember_wd_set_state(m, i, states[i], err);
     ember_wd_set_step(m, d->step);
     ember_wd_set_epochs_done(m, d->epochs_done);
+    if (!isnan(d->best_valid_auc)) ember_wd_set_best_valid(m, d->best_valid_auc, d->valid_on);
     if (st == EMBER_STATUS_SUCCESS) st = ember_checkpoint_save(m, path, err);
     ember_wd_free(m);
     return st;
@@ -287,6 +289,7 @@ ember_status dist_wd_create(ember_dist_comm *comm, ember_context *ctx, const emb
         d ? EMBER_STATUS_SUCCESS : ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     if (d != NULL) {
         d->comm = comm, d->ctx = ctx, d->cfg = *cfg, d->fx = cfg->fx, d->cap = cap;
+        d->best_valid_auc = NAN;
         d->F = d->fx->n_deep, d->dim = cfg->emb_dim, d->nl = cfg->nhidden + 1;
         d->n[0] = (int64_t)d->F * d->dim + d->fx->n_num;
         for (int l = 0; l < cfg->nhidden; l++) d->n[l + 1] = cfg->hidden[l];

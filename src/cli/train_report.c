@@ -220,9 +220,12 @@ void train_report_result(const train_ui *u, const char *cmd, const ember_train_o
            res->final.logloss, res->final.accuracy, res->samples_per_s, (long long)res->params,
            res->seconds);
     if (o->resume)
-        printf("resumed from %s (%s)\n", o->resume,
+        printf("resumed from %s (%s)%s\n", o->resume,
                res->optimizer_resumed ? "weights and optimizer state"
-                                      : "weights; fresh optimizer state");
+                                      : "weights; fresh optimizer state",
+               res->best_epoch == 0 && res->epochs_run > 0
+                   ? "; no epoch beat its validation AUC, so its model is kept (best epoch 0)"
+                   : "");
     if (o->save != NULL && res->saves > 0)
         printf("model saved to %s (with its optimizer state)\n", o->save);
     else if (o->save != NULL)

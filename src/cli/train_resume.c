@@ -49,8 +49,18 @@ static void check_columns(const ember_train_opts *o, const cli_data_values *dv,
     ember_schema_free(s);
 }
 
-/* The crosses of --cross and the per-field buckets of --field-buckets, against the
- * checkpoint's. */
+/* --buckets N gives every categorical field N buckets: the checkpoint's fields must all
+ * have N (a model sized from the data has a count of its own per field). */
+static void check_buckets(int64_t buckets, const ember_features *saved, char *why, size_t cap) {
+    for (int f = 0; f < saved->n_deep && why[0] == '\0'; f++)
+        if (saved->field_buckets[f] != buckets)
+            snprintf(why, cap, "--buckets %lld: the checkpoint's field '%.100s' has %lld",
+                     (long long)buckets, saved->schema->cols[saved->deep_col[f]].name,
+                     (long long)saved->field_buckets[f]);
+}
+
+/* The crosses of --cross and the per-field buckets of --field-buckets (over the checkpoint's
+ * own counts), against the checkpoint's. */
 static void check_features(const ember_train_opts *o, const ember_features *saved, char *why,
                            size_t cap) {
     if (why[0] != '\0' || (o->crosses == NULL && o->field_buckets == NULL)) return;
@@ -59,6 +69,7 @@ static void check_features(const ember_train_opts *o, const ember_features *save
     if (ember_features_create(&fx, saved->schema, saved->cat_buckets, saved->cross_buckets,
                               saved->num_bins, saved->numeric_mode,
                               o->crosses != NULL ? o->crosses : "", &err) ||
+        ember_features_set_bucket_list(fx, saved->field_buckets, &err) ||
         ember_features_set_field_buckets(fx, o->field_buckets, &err)) {
         snprintf(why, cap, "%s", err.msg);
     } else {
@@ -95,7 +106,7 @@ static void find_conflict(const ember_train_opts *o, const cli_data_values *dv,
             differs(why, cap, "--hidden: a layer of", m->hidden[l], ck->cfg.hidden[l]);
     }
     if (g->seed) differs(why, cap, "--seed", (long long)m->seed, (long long)ck->cfg.seed);
-    if (dv->buckets_set) differs(why, cap, "--buckets", o->cat_buckets, fx->cat_buckets);
+    if (dv->buckets_set) check_buckets(o->cat_buckets, fx, why, cap);
     if (dv->cross_buckets_set)
         differs(why, cap, "--cross-buckets", o->cross_buckets, fx->cross_buckets);
     if (dv->num_buckets_set) differs(why, cap, "--num-buckets", o->num_bins, fx->num_bins);

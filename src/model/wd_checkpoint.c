@@ -135,7 +135,7 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
 #define METAF(k, fmt, x) (snprintf(vals[nm], sizeof vals[nm], fmt, x), META(k, vals[nm]))
     META("ember.model", "widedeep-1");
     META("ember.schema", schema);
-    METAF("ember.cat_buckets", "%lld", (long long)fx->cat_buckets);
+    METAF("ember.cat_buckets", "%lld", (long long)ember_features_common_buckets(fx));
     META("ember.field_buckets", fbuckets.p);
     METAF("ember.cross_buckets", "%lld", (long long)fx->cross_buckets);
     METAF("ember.num_bins", "%d", fx->num_bins);
@@ -155,12 +155,17 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     METAF("ember.wide_l2", "%.9g", (double)cfg->wide_l2);
     METAF("ember.deep_l2", "%.9g", (double)cfg->deep_l2);
     METAF("ember.emb_l2", "%.9g", (double)cfg->emb_l2);
+    METAF("ember.emb_init_acc", "%.9g", (double)cfg->emb_init_acc);
     METAF("ember.seed", "%llu", (unsigned long long)cfg->seed);
     META("ember.reduction",
          cfg->reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
     METAF("ember.d_wide", "%lld", (long long)fx->d_wide);
     METAF("ember.step", "%lld", (long long)ember_wd_step(m));
     METAF("ember.epochs", "%lld", (long long)ember_wd_epochs_done(m));
+    if (!isnan(ember_wd_best_valid_auc(m))) {
+        METAF("ember.best_valid_auc", "%.17g", ember_wd_best_valid_auc(m));
+        META("ember.valid_on", ember_wd_valid_on(m));
+    }
 #undef META
 #undef METAF
     st = ember_st_write(path, ts, nt, meta, nm, err);
@@ -248,7 +253,13 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown model kind '%.40s'", path,
                           v);
     EMBER_FORWARD_IF_ERROR(need(f, path, "ember.schema", &schema_s, err));
-    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.cat_buckets", 2, (1ll << 40), &cat_b, err));
+    /* 0: the fields have different counts, listed in ember.field_buckets */
+    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.cat_buckets", 0, (1ll << 40), &cat_b, err));
+    const char *fb = ember_st_meta_get(f, "ember.field_buckets");
+    if (cat_b == 1 || (cat_b == 0 && fb == NULL))
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                          "%s: metadata 'ember.cat_buckets' is %lld%s", path, cat_b,
+                          cat_b == 0 ? " without 'ember.field_buckets'" : "");
     EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.cross_buckets", 2, (1ll << 40), &cross_b, err));
     EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.num_bins", 0, 10000, &bins, err));
     EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.emb_dim", 1, 1 << 20, &dim, err));
@@ -263,13 +274,13 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: metadata 'ember.schema': %s", path,
                           e2.msg);
     ember_status st =
-        ember_features_create(&ck->fx, schema, cat_b, cross_b, (int)bins, mode, cross_s, &e2);
+        ember_features_create(&ck->fx, schema, cat_b > 0 ? cat_b : EMBER_AUTO_BUCKETS_MAX, cross_b,
+                              (int)bins, mode, cross_s, &e2);
     ember_schema_free(schema);
     if (st != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: feature config: %s", path, e2.msg);
     ember_features *fx = ck->fx;
     /* per-field buckets (files from before they existed use cat_buckets everywhere) */
-    const char *fb = ember_st_meta_get(f, "ember.field_buckets");
     if (fb != NULL && fx->n_deep > 0) {
         double *fbv = malloc((size_t)fx->n_deep * sizeof(double));
         int64_t *b = malloc((size_t)fx->n_deep * sizeof(int64_t));
@@ -342,6 +353,9 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.wide_l2", &cfg->wide_l2, err));
     EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.deep_l2", &cfg->deep_l2, err));
     EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_l2", &cfg->emb_l2, err));
+    cfg->emb_init_acc = 0.0f; /* checkpoints from before it existed started from zero */
+    if (ember_st_meta_get(f, "ember.emb_init_acc") != NULL)
+        EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_init_acc", &cfg->emb_init_acc, err));
     EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.seed", 0, 0x7fffffffffffffffll, &seed, err));
     cfg->seed = (uint64_t)seed;
     EMBER_FORWARD_IF_ERROR(need(f, path, "ember.reduction", &red, err));
@@ -352,6 +366,29 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
 
 /* Sizes and counts past 2^53 are not exact in a double and overflow sums: no file holds one. */
 #define MAX_COUNT (1ll << 53)
+
+/* The best validation AUC and the rows it was measured on (checkpoints from before they were
+ * saved, or trained without validation, have neither: NAN and ""). */
+static ember_status read_best_valid(const char *path, ember_checkpoint *ck, ember_model_err *err) {
+    ck->best_valid_auc = NAN;
+    ck->valid_on[0] = '\0';
+    const char *on = ember_st_meta_get(&ck->st, "ember.valid_on");
+    if (ember_st_meta_get(&ck->st, "ember.best_valid_auc") == NULL && on == NULL)
+        return EMBER_STATUS_SUCCESS;
+    const char *v;
+    EMBER_FORWARD_IF_ERROR(need(&ck->st, path, "ember.best_valid_auc", &v, err));
+    EMBER_FORWARD_IF_ERROR(need(&ck->st, path, "ember.valid_on", &on, err));
+    char *e;
+    const double auc = strtod(v, &e); /* a double, as saved: compared exactly on resume */
+    if (e == v || *e != '\0' || !(auc >= 0.0 && auc <= 1.0) || strlen(on) >= sizeof ck->valid_on)
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                          "%s: metadata 'ember.best_valid_auc' or 'ember.valid_on' is not an AUC "
+                          "and a description",
+                          path);
+    ck->best_valid_auc = auc;
+    snprintf(ck->valid_on, sizeof ck->valid_on, "%s", on);
+    return EMBER_STATUS_SUCCESS;
+}
 
 /* The file's tensors against the layout of its config: every parameter with its shape,
  * the optimizer state all there (with its step and epoch counts) or all absent, nothing
@@ -411,6 +448,7 @@ ember_status ember_checkpoint_read(const char *path, ember_checkpoint *ck, ember
     ember_status st = read_config(path, ck, err);
     int64_t floats = 0;
     if (st == EMBER_STATUS_SUCCESS) st = check_tensors(path, ck, &floats, err);
+    if (st == EMBER_STATUS_SUCCESS) st = read_best_valid(path, ck, err);
     if (st == EMBER_STATUS_SUCCESS) {
         ember_param_count pc;
         ember_widedeep_spec spec;

@@ -24,9 +24,11 @@ typedef struct ember_checkpoint {
     ember_features *fx;
     ember_wd_config cfg;
     ember_st_file st;
-    int64_t param_floats; /* the parameters' floats (the state's not counted) */
-    int has_state;        /* the file holds the optimizer state ... */
-    int64_t step, epochs; /* ... and its Adam step and epochs trained */
+    int64_t param_floats;              /* the parameters' floats (the state's not counted) */
+    int has_state;                     /* the file holds the optimizer state ... */
+    int64_t step, epochs;              /* ... and its Adam step and epochs trained */
+    double best_valid_auc;             /* the validation AUC of its model (NAN: not saved) */
+    char valid_on[EMBER_VALID_ON_MAX]; /* on which rows (ember_wd_valid_on) */
 } ember_checkpoint;
 
 /* Reads and checks a checkpoint: a corrupt or truncated file, missing or malformed

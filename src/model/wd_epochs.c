@@ -62,6 +62,7 @@ static ember_status finish_epoch(const ember_train_opts *o, ember_epoch_driver *
     res->best_epoch = rep->epoch;
     if (d->has_valid) { /* the best epoch's model is the one kept */
         pg->best_auc = rep->valid.auc;
+        d->set_best_valid(d->self, rep->valid.auc, d->valid_on);
         EMBER_FORWARD_IF_ERROR(d->get_params(d->self, d->best, err));
         pg->have_best = 1;
     }
@@ -83,9 +84,20 @@ static ember_status final_metrics(ember_epoch_driver *d, ember_train_result *res
     return d->evaluate(d->self, rows, &res->final, err);
 }
 
+/* A resumed run starts from its checkpoint's validation AUC (and model) when it was measured
+ * on the same rows, as the uninterrupted run would have. */
+static ember_status resume_best(ember_epoch_driver *d, progress *pg, ember_model_err *err) {
+    if (!d->has_valid || isnan(d->resumed_best_auc)) return EMBER_STATUS_SUCCESS;
+    pg->best_auc = d->resumed_best_auc;
+    pg->have_best = 1;
+    d->set_best_valid(d->self, d->resumed_best_auc, d->valid_on);
+    return d->get_params(d->self, d->best, err);
+}
+
 ember_status ember_run_epochs(const ember_train_opts *o, ember_epoch_driver *d,
                               ember_train_result *res, ember_model_err *err) {
     progress pg = {-1.0, 0, 0, 0.0, 0};
+    EMBER_FORWARD_IF_ERROR(resume_best(d, &pg, err));
     for (int epoch = 1; epoch <= o->epochs; epoch++) {
         ember_epoch_report rep;
         memset(&rep, 0, sizeof rep);

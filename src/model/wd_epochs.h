@@ -29,6 +29,13 @@ typedef struct ember_epoch_driver {
     /* Writes the model with its optimizer state to path. */
     ember_status (*save)(void *self, const char *path, ember_model_err *err);
     int64_t (*epochs_done)(void *self);
+    /* Which rows validate (ember_train_valid_on), and a resumed run's best validation AUC on
+     * them (ember_train_resumed_best; NAN: none): only epochs that beat it are saved, and if
+     * none does the checkpoint's model is kept (best epoch 0). */
+    const char *valid_on;
+    double resumed_best_auc;
+    /* Keeps the best validation AUC with the model, so that its checkpoints carry it. */
+    void (*set_best_valid)(void *self, double auc, const char *valid_on);
     /* Set by the loop: a checkpoint was written in this run, after that epoch. */
     int saved, saved_epoch;
 } ember_epoch_driver;

@@ -257,6 +257,12 @@ oom:
     return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
 }
 
+int64_t ember_features_common_buckets(const ember_features *fx) {
+    for (int f = 1; f < fx->n_deep; f++)
+        if (fx->field_buckets[f] != fx->field_buckets[0]) return 0;
+    return fx->n_deep > 0 ? fx->field_buckets[0] : fx->cat_buckets;
+}
+
 /* The value a numeric column contributes before standardising. */
 static double pre_std(ember_numeric_mode m, double x) {
     if (m == EMBER_NUMERIC_LOG_STD || m == EMBER_NUMERIC_LOG) return log1p(x > 0.0 ? x : 0.0);

@@ -90,6 +90,10 @@ ember_status ember_features_size_buckets_from_data(ember_features *fx, ember_mod
 /* The same from one count per categorical field, in field order. */
 ember_status ember_features_set_bucket_list(ember_features *fx, const int64_t *buckets,
                                             ember_model_err *err);
+/* The bucket count every categorical field has (as `--buckets N` gives), or 0 when the
+ * fields differ (sized from the data, or --field-buckets): what checkpoints and `encode`
+ * report as cat_buckets, beside each field's own count. */
+int64_t ember_features_common_buckets(const ember_features *fx);
 /* The crosses in the text form create takes. Writes into buf. */
 void ember_features_crosses_string(const ember_features *fx, char *buf, size_t cap);
 

@@ -30,6 +30,9 @@ typedef struct ember_wd_config {
     ember_optimizer_kind wide_opt, deep_opt, emb_opt;
     float wide_lr, deep_lr, emb_lr;
     float wide_l2, deep_l2, emb_l2;
+    /* The embeddings' Adagrad accumulators start at emb_init_acc / batch^2 (in units of one
+     * example's squared gradient; 0: Adagrad's usual zero). */
+    float emb_init_acc;
     ember_reduction_mode reduction;
     float emb_init; /* embeddings start U(-emb_init, emb_init) */
     uint64_t seed;

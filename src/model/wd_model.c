@@ -40,6 +40,8 @@ struct ember_wd_model {
     float *x0_host;
     int64_t step;
     int64_t epochs_done; /* full passes trained (orders the shuffle of the next one) */
+    double best_valid_auc;
+    char valid_on[EMBER_VALID_ON_MAX];
     int nparams;
     param *params;
     int nstates;
@@ -56,13 +58,15 @@ void ember_wd_config_defaults(ember_wd_config *cfg) {
     cfg->deep_opt = EMBER_OPTIMIZER_ADAM;
     cfg->emb_opt = EMBER_OPTIMIZER_ADAGRAD;
     /* Tuned on Adult, MovieLens and a synthetic click log (docs/quality.md): a wide part
-     * slow enough that Adult's crosses do not overfit, fast enough that declared crosses
-     * are learnt before the deep part's ids overfit (often after one epoch on click logs);
-     * a faster deep part with a little L2. */
-    cfg->wide_lr = 0.02f;
+     * fast enough that declared crosses are learnt within the first epochs (before the deep
+     * part overfits), with L2 so that Adult's crosses do not overfit; embeddings whose rare
+     * rows start slow (emb_init_acc) and so do not memorise ids with a handful of rows; a
+     * deep part with a little L2. */
+    cfg->wide_lr = 0.05f;
     cfg->deep_lr = 0.002f;
-    cfg->emb_lr = 0.02f;
-    cfg->wide_l2 = 0.0f;
+    cfg->emb_lr = 0.05f;
+    cfg->emb_init_acc = 0.04f;
+    cfg->wide_l2 = 1e-3f;
     cfg->deep_l2 = 1e-4f;
     cfg->emb_l2 = 0.0f;
     cfg->reduction = EMBER_REDUCTION_DETERMINISTIC;
@@ -259,6 +263,26 @@ static ember_status check_config(const ember_wd_config *cfg, int64_t max_batch,
 #define F_ sizeof(float)
 #define I_ sizeof(int64_t)
 
+/* The embeddings' Adagrad accumulators start at emb_init_acc / batch^2 instead of 0: the
+ * gradients are batch means, so that is emb_init_acc in units of one example's squared
+ * gradient, whatever the batch. A row seen a few times then moves by about
+ * lr * g / sqrt(emb_init_acc) per step rather than Adagrad's full lr: ids with a handful of
+ * rows (a noise field of 20,000 values) are not memorised by the second epoch, while
+ * frequent rows, whose accumulators soon dwarf the start, train as before
+ * (docs/quality.md). */
+static ember_status init_emb_state(ember_wd_model *m, ember_buffer *state, int64_t n,
+                                   ember_model_err *err) {
+    if (m->cfg.emb_init_acc <= 0.0f || m->cfg.emb_opt == EMBER_OPTIMIZER_SGD)
+        return EMBER_STATUS_SUCCESS;
+    const float start = (float)((double)m->cfg.emb_init_acc / ((double)m->cap * (double)m->cap));
+    float *h = malloc((size_t)n * sizeof(float));
+    if (h == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int64_t i = 0; i < n; i++) h[i] = start;
+    ember_status st = upload_floats(m, state, h, n, "embedding state", err);
+    free(h);
+    return st;
+}
+
 static ember_status alloc_wide(ember_wd_model *m, ember_model_err *err) {
     const ember_features *fx = m->fx;
     EMBER_FORWARD_IF_ERROR(alloc(m, &m->wide, (size_t)fx->d_wide * F_, "wide weights", err));
@@ -282,6 +306,7 @@ static ember_status alloc_embeddings(ember_wd_model *m, ember_model_err *err) {
         if (es > 0)
             EMBER_FORWARD_IF_ERROR(
                 alloc_zero(m, &m->emb_state[f], (size_t)es * F_, "embedding state", err));
+        if (es > 0) EMBER_FORWARD_IF_ERROR(init_emb_state(m, m->emb_state[f], es, err));
         m->emb_idx_bytes[f] = (size_t)m->cap * I_;
         EMBER_FORWARD_IF_ERROR(alloc(m, &m->emb_idx[f], m->emb_idx_bytes[f], "embedding ids", err));
         if (fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI)
@@ -354,6 +379,7 @@ ember_status ember_wd_create(ember_context *ctx, const ember_wd_config *cfg, int
     m->fx = fx;
     m->n_deep = fx->n_deep;
     m->cap = max_batch;
+    m->best_valid_auc = NAN;
     m->dim = cfg->emb_dim;
     m->n0 = (int64_t)fx->n_deep * cfg->emb_dim + fx->n_num;
     ember_status st;
@@ -609,4 +635,17 @@ int64_t ember_wd_epochs_done(const ember_wd_model *m) {
 
 void ember_wd_set_epochs_done(ember_wd_model *m, int64_t epochs) {
     m->epochs_done = epochs;
+}
+
+double ember_wd_best_valid_auc(const ember_wd_model *m) {
+    return m->best_valid_auc;
+}
+
+const char *ember_wd_valid_on(const ember_wd_model *m) {
+    return m->valid_on;
+}
+
+void ember_wd_set_best_valid(ember_wd_model *m, double auc, const char *valid_on) {
+    m->best_valid_auc = auc;
+    snprintf(m->valid_on, sizeof m->valid_on, "%s", valid_on ? valid_on : "");
 }

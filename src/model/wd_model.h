@@ -66,6 +66,13 @@ void ember_wd_set_step(ember_wd_model *m, int64_t step);
 /* Epochs trained so far (saved with the optimizer state; it seeds each epoch's shuffle). */
 int64_t ember_wd_epochs_done(const ember_wd_model *m);
 void ember_wd_set_epochs_done(ember_wd_model *m, int64_t epochs);
+#define EMBER_VALID_ON_MAX 256 /* the longest ember_wd_valid_on, its NUL included */
+/* The best validation AUC of the training so far and which rows gave it (the trainer's words,
+ * e.g. "holdout 0.1"), saved with the checkpoint so that a resumed run saves only epochs
+ * that beat it. NAN and "" until set. */
+double ember_wd_best_valid_auc(const ember_wd_model *m);
+const char *ember_wd_valid_on(const ember_wd_model *m);
+void ember_wd_set_best_valid(ember_wd_model *m, double auc, const char *valid_on);
 const ember_wd_config *ember_wd_get_config(const ember_wd_model *m);
 
 #endif /* EMBER_MODEL_WIDEDEEP_H */

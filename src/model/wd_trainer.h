@@ -76,9 +76,10 @@ typedef struct ember_train_result {
     double samples_per_s; /* training rows / training seconds */
     int64_t params;
     ember_param_count count;
-    int epochs_run, best_epoch;
-    int optimizer_resumed; /* --resume restored the optimizer state */
-    int saves;             /* checkpoints written to o->save (0: none, e.g. no epoch improved) */
+    int epochs_run, best_epoch; /* best_epoch 0: resumed, and no epoch beat the checkpoint's
+                                   validation AUC (its model is kept) */
+    int optimizer_resumed;      /* --resume restored the optimizer state */
+    int saves; /* checkpoints written to o->save (0: none, e.g. no epoch improved) */
     int64_t train_rows, skipped_train, skipped_test;
     char first_skip[512];
     double seconds;
@@ -99,6 +100,14 @@ ember_status ember_train_features(const ember_train_opts *o, const ember_schema 
  * the 1-based `line` is held out. */
 uint64_t ember_holdout_threshold(const ember_train_opts *o);
 int ember_is_holdout_line(uint64_t seed, uint64_t threshold, int64_t line);
+
+/* Which rows validate, in the words a checkpoint keeps beside its validation AUC
+ * (ember.valid_on): "file PATH" for o->valid, else "holdout FRACTION". */
+void ember_train_valid_on(const ember_train_opts *o, char *buf, size_t n);
+/* A resumed run's best validation AUC so far: the checkpoint's, when it was measured on the
+ * same rows (valid_on); NAN without a checkpoint (ck NULL), without one saved, or on other
+ * rows. */
+double ember_train_resumed_best(const ember_checkpoint *ck, const char *valid_on);
 
 /* res->count and res->params of the config, checked against the floats the model holds
  * (INTERNAL when they differ). */

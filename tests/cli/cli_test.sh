@@ -209,20 +209,37 @@ train_quiet)
     ;;
 train_resume)
     # --resume continues the checkpoint's model: its seed (1 epoch + 1 resumed = 2 epochs, bit
-    # for bit, with the holdout split of the same seed), and flags that ask for another model
-    # are refused
+    # for bit, with the holdout split of the same seed), its validation AUC (an epoch that
+    # does not beat it is not saved, as in the uninterrupted run) and its bucket counts; flags
+    # that ask for another model are refused
     small_csv "$TMP/small.csv"
     common=(--data "$TMP/small.csv" --format csv --schema label,num,city:cat,k:cat --threads 1
         --patience 0)
-    # --save writes only epochs that improve the validation AUC: with 1,000 buckets per field
-    # the second epoch does on this data, so two.st holds the 2-epoch model
-    expect_code 0 train "${common[@]}" --seed 7 --buckets 1000 --epochs 2 --save "$TMP/two.st"
-    grep -Eq '^epoch  2/2 .* saved$' "$TMP/out" || fail "epoch 2 of 2 was not saved: no comparison"
-    expect_code 0 train "${common[@]}" --seed 7 --buckets 1000 --epochs 1 --save "$TMP/one.st"
-    expect_code 0 train "${common[@]}" --epochs 1 --resume "$TMP/one.st" --save "$TMP/resumed.st"
+    # --save writes only epochs that improve the validation AUC: on this data the second epoch
+    # does not, so two.st holds the 1-epoch model, and the resumed epoch must not replace it
+    expect_code 0 train "${common[@]}" --seed 7 --epochs 2 --save "$TMP/two.st"
+    grep -Eq '^epoch  1/2 .* saved$' "$TMP/out" && ! grep -Eq '^epoch  2/2 .* saved$' "$TMP/out" ||
+        fail "epoch 1 of 2 saved and epoch 2 not expected: the case does not test the carried AUC"
+    expect_code 0 train "${common[@]}" --seed 7 --epochs 1 --save "$TMP/one.st"
+    cp "$TMP/one.st" "$TMP/resumed.st"
+    expect_code 0 train "${common[@]}" --epochs 1 --resume "$TMP/resumed.st" --save "$TMP/resumed.st"
     expect_output 'seed 7'
+    expect_output 'no epoch beat its validation AUC'
+    cmp -s "$TMP/two.st" "$TMP/resumed.st" || fail "1 epoch + 1 resumed epoch differs from 2 epochs"
+    # without validation every epoch is saved, the resumed one too (and --buckets 1000 agrees
+    # with a model of 1,000 buckets per field)
+    expect_code 0 train "${common[@]}" --seed 7 --buckets 1000 --holdout 0 --epochs 2 \
+        --save "$TMP/two.st"
+    grep -Eq '^epoch  2/2 .* saved$' "$TMP/out" || fail "epoch 2 of 2 was not saved: no comparison"
+    expect_code 0 train "${common[@]}" --seed 7 --buckets 1000 --holdout 0 --epochs 1 \
+        --save "$TMP/one.st"
+    expect_code 0 train "${common[@]}" --holdout 0 --epochs 1 --resume "$TMP/one.st" \
+        --save "$TMP/resumed.st" --buckets 1000
     cmp -s "$TMP/two.st" "$TMP/resumed.st" || fail "1 epoch + 1 resumed epoch differs from 2 epochs"
     expect_code 0 train "${common[@]}" --epochs 1 --resume "$TMP/one.st" --seed 7 --hidden 64,32
+    # a model sized from the data has its own count per field, not the cap --buckets would be
+    expect_code 0 train "${common[@]}" --seed 7 --epochs 1 --save "$TMP/auto.st"
+    expect_usage_error train "${common[@]}" --epochs 1 --resume "$TMP/auto.st" --buckets 131072
     for flag in "--seed 8" "--emb-dim 16" "--hidden 8" "--buckets 10" "--cross-buckets 7" \
         "--num-buckets 3" "--numeric log" "--format adult" "--schema label,num,city:cat,k:num" \
         "--cross city*k" "--field-buckets city=5" "--positive 1"; do
@@ -356,6 +373,18 @@ encode_together)
     expect_code 0 encode --data "$TMP/b.csv" --test "$TMP/a.csv" "${schema[@]}" --out "$TMP/enc"
     [[ $(($(wc -l <"$TMP/enc.data.csv") - 1)) -eq 100 && $(($(wc -l <"$TMP/enc.test.csv") - 1)) -eq 300 ]] ||
         fail "encode --test: wrong row counts"
+    ;;
+encode_stats)
+    # encode takes its feature statistics as train does, from every row of --data (the
+    # held-out validation rows included): the same encoding as the trained model's
+    small_csv "$TMP/small.csv"
+    schema=(--format csv --schema label,num,city:cat,k:cat)
+    expect_code 0 train --data "$TMP/small.csv" "${schema[@]}" --holdout 0.5 --epochs 1 \
+        --save "$TMP/m.st"
+    expect_code 0 encode --data "$TMP/small.csv" "${schema[@]}" --out "$TMP/plain"
+    expect_code 0 encode --data "$TMP/small.csv" --model "$TMP/m.st" --out "$TMP/model"
+    cmp -s "$TMP/plain.data.csv" "$TMP/model.data.csv" ||
+        fail "encode and the model trained on the same file encode it differently"
     ;;
 train_saved)
     # no "model saved" when nothing was saved: one-class validation data never improves

@@ -56,6 +56,7 @@ static const char *saved_checkpoint(int slot) {
     int got;
     cr_assert_eq(ember_checkpoint_load_optimizer(&ck, m, FIXTURE("legacy.st"), &got, &err),
                  EMBER_STATUS_SUCCESS, "%s", err.msg);
+    ember_wd_set_best_valid(m, 0.75, "holdout 0.1");
     const char *p = write_temp(slot, ".st", "");
     cr_assert_eq(ember_checkpoint_save(m, p, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     ember_wd_free(m);
@@ -175,6 +176,30 @@ Test(reliability, checkpoint_counts_are_checked) {
     ember_context_destroy(ctx);
     ember_checkpoint_free(&ck);
     unlink(op);
+}
+
+/* item 17: the best validation AUC travels with the checkpoint (for --resume), is an AUC, and
+ * checkpoints from before it (the fixture) load without one; cat_buckets 0 means "one count
+ * per field", and needs the list */
+Test(reliability, checkpoint_best_valid_auc_and_field_buckets) {
+    const char *good = saved_checkpoint(2);
+    ember_checkpoint ck;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_checkpoint_read(good, &ck, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ck.best_valid_auc, 0.75);
+    cr_assert_str_eq(ck.valid_on, "holdout 0.1");
+    ember_checkpoint_free(&ck);
+    cr_assert_eq(ember_checkpoint_read(FIXTURE("legacy.st"), &ck, &err), EMBER_STATUS_SUCCESS);
+    cr_assert(isnan(ck.best_valid_auc) && ck.valid_on[0] == '\0');
+    ember_checkpoint_free(&ck);
+    const char *p = write_temp(3, ".st", "");
+    rewrite(good, p, "ember.best_valid_auc", "1.5", NULL, 0, NULL);
+    expect_corrupt(p, "ember.best_valid_auc");
+    rewrite(good, p, "ember.cat_buckets", "0", NULL, 0, NULL);
+    cr_assert_eq(ember_checkpoint_read(p, &ck, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    ember_checkpoint_free(&ck);
+    rewrite(good, p, "ember.cat_buckets", "1", NULL, 0, NULL);
+    expect_corrupt(p, "ember.cat_buckets");
 }
 
 /* item 12: NaN or infinity in weights, state, statistics or bucket bounds is corrupt */
