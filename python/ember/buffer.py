@@ -13,10 +13,18 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _dlpack
 from . import _library as L
-from .context import Context
+from .context import Backend, Context
 
 Shape = Union[int, Sequence[int]]
+
+# The DLPack device types whose memory each backend addresses as its own (ember_buffer_wrap).
+_ADDRESSABLE = {
+    Backend.CPU: (_dlpack.CPU, _dlpack.CUDA_HOST),
+    Backend.PERTURBED: (_dlpack.CPU, _dlpack.CUDA_HOST),
+    Backend.CUDA: (_dlpack.CUDA, _dlpack.CUDA_MANAGED),
+}
 
 
 def _shape(shape: Shape) -> Tuple[int, ...]:
@@ -103,6 +111,25 @@ class Buffer:
         dtype = np.dtype(str(tensor.dtype).replace("torch.", ""))
         return cls.wrap(ctx, tensor.data_ptr(), tensor.numel() * tensor.element_size(), tensor,
                         dtype, tuple(tensor.shape))
+
+    @classmethod
+    def from_dlpack(cls, ctx: Context, obj: Any, stream: Optional[int] = None) -> "Buffer":
+        """A buffer over the memory of any DLPack producer (an object with __dlpack__:
+        numpy, torch, CuPy, JAX, ...; or a capsule such as torch.utils.dlpack.to_dlpack
+        makes), without copying: host memory for the CPU backend, the CUDA device's for
+        CUDA. `stream`: the cudaStream_t the producer should make the data ready on (the
+        context's, when it runs on one). dtype and shape come from the producer; the
+        memory must be C-contiguous. The buffer keeps the producer's memory alive."""
+        capsule = _dlpack.capsule_of(obj, stream)
+        mem = _dlpack.read(capsule)
+        kind = ctx.backend
+        if mem.device_type not in _ADDRESSABLE.get(kind, ()):
+            raise ValueError(f"ember: the {kind.name.lower()} backend cannot address DLPack "
+                             f"memory of device type {mem.device_type}; copy it "
+                             "(Buffer.from_numpy / from_torch)")
+        if mem.nbytes == 0:  # nothing to share; ember refuses empty buffers
+            return cls.empty(ctx, mem.shape, mem.dtype)
+        return cls.wrap(ctx, mem.pointer, mem.nbytes, (obj, capsule), mem.dtype, mem.shape)
 
     # --- properties ----------------------------------------------------------------------
 

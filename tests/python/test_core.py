@@ -382,3 +382,53 @@ def test_wrapped_buffers_sharing_memory_are_refused_as_aliases():
         ember.embedding_lookup(ctx, ember.LookupDesc(8, 2, 1, 1), table, idx, None, None, out)
     apart = ember.Buffer.wrap_numpy(ctx, np.zeros(2, np.float32))
     ember.embedding_lookup(ctx, ember.LookupDesc(8, 2, 1, 1), table, idx, None, None, apart)
+
+
+def test_dlpack_producers_are_wrapped_in_place():
+    """Buffer.from_dlpack: numpy arrays, torch tensors and raw capsules are wrapped without a
+    copy (dtype and shape from the producer); ops write into the producer's memory, and the
+    memory stays alive as long as the buffer, even when the producer object is gone."""
+    torch = pytest.importorskip("torch")
+    from torch.utils import dlpack as torch_dlpack
+
+    ctx = ember.Context("cpu")
+    table = np.arange(40, dtype=np.float32).reshape(10, 4)
+    T = ember.Buffer.from_dlpack(ctx, table)
+    assert (T.native, T.dtype, T.shape) == (table.ctypes.data, np.float32, (10, 4))
+    idx_t = torch.tensor([9, 2, 2], dtype=torch.int32)
+    I = ember.Buffer.from_dlpack(ctx, torch_dlpack.to_dlpack(idx_t))  # a raw capsule
+    assert (I.native, I.dtype, I.shape) == (idx_t.data_ptr(), np.int32, (3,))
+    out_t = torch.zeros(10, 4)[3:6]  # a view at an offset: byte_offset / data
+    Y = ember.Buffer.from_dlpack(ctx, out_t)
+    assert Y.native == out_t.data_ptr()
+    ember.embedding_lookup(ctx, ember.LookupDesc(10, 4, 3, 3, index_type=ember.IndexType.INT32),
+                           T, I, None, None, Y)
+    assert np.array_equal(out_t.numpy(), table[[9, 2, 2]])
+    producer = np.ones(5, np.float32)
+    P = ember.Buffer.from_dlpack(ctx, producer)
+    held = weakref.ref(producer)
+    del producer
+    gc.collect()
+    assert held() is not None and np.array_equal(P.to_numpy(), np.ones(5))  # kept alive
+    del P
+    gc.collect()
+    assert held() is None  # and let go with the buffer
+    with pytest.raises(ValueError, match="C-contiguous"):
+        ember.Buffer.from_dlpack(ctx, table[:, ::2])
+    with pytest.raises(ValueError, match="dtype"):
+        ember.Buffer.from_dlpack(ctx, np.zeros(3, np.complex64))
+    with pytest.raises(TypeError, match="__dlpack__"):
+        ember.Buffer.from_dlpack(ctx, [1.0, 2.0])
+    used = torch_dlpack.to_dlpack(torch.ones(2))
+    torch_dlpack.from_dlpack(used)  # consumed by torch: renamed "used_dltensor"
+    with pytest.raises(ValueError, match="unconsumed"):
+        ember.Buffer.from_dlpack(ctx, used)
+    empty = ember.Buffer.from_dlpack(ctx, np.zeros((0, 4), np.float32))
+    assert empty.shape == (0, 4)
+
+
+def test_dlpack_memory_of_another_device_is_refused(device_backend):
+    """Host memory is no OpenCL cl_mem nor CUDA device memory: refused before ember sees it."""
+    ctx = ember.Context(device_backend)
+    with pytest.raises(ValueError, match="cannot address"):
+        ember.Buffer.from_dlpack(ctx, np.zeros(4, np.float32))
