@@ -159,14 +159,21 @@ def test_batched_lookup_writes_side_by_side(ctx):
                                       out_row_stride=5, out_col_offset=col))
         col += dim
     out = ember.Buffer.empty(ctx, (batch, 5))
-    ember.embedding_lookup_batched(
-        ctx, descs, [ember.Buffer.from_numpy(ctx, t) for t in tables],
-        [ember.Buffer.from_numpy(ctx, i) for i, _ in bags],
-        [ember.Buffer.from_numpy(ctx, o) for _, o in bags], None, out)
+    T = [ember.Buffer.from_numpy(ctx, t) for t in tables]
+    I = [ember.Buffer.from_numpy(ctx, i) for i, _ in bags]
+    O = [ember.Buffer.from_numpy(ctx, o) for _, o in bags]
+    ember.embedding_lookup_batched(ctx, descs, T, I, O, None, out)
     want = np.concatenate([
         np.stack([t[i[o[b]:o[b + 1]]].sum(0) for b in range(batch)])
         for t, (i, o) in zip(tables, bags)], 1)
     close(out.to_numpy(), want, 4)
+    # the same call on C arrays built once (desc_array, buffer_array), as a loop reuses them
+    again = ember.Buffer.zeros(ctx, (batch, 5))
+    ember.embedding_lookup_batched(ctx, ember.desc_array(descs), ember.buffer_array(T),
+                                   ember.buffer_array(I), ember.buffer_array(O), None, again)
+    assert np.array_equal(again.to_numpy(), out.to_numpy())
+    with pytest.raises(ValueError, match="1 buffers for 2 tables"):
+        ember.embedding_lookup_batched(ctx, descs, ember.buffer_array(T[:1]), I, O, None, out)
 
 
 def test_dense_layer_head_and_dense_optimizer(ctx):
