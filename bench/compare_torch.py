@@ -512,11 +512,23 @@ def train_config(a, ember, T, kind, batches):
     h_opts = [torch.optim.SGD(h.parameters(), lr=0.01) for h in heads]
     bce = torch.nn.BCEWithLogitsLoss()
 
+    parts = {"zero_grad": [], "module_forward": [], "head_loss_forward": [], "backward": [],
+             "head_step": []}  # ember's iteration piece by piece (backward: ember's update too)
+
     def e_iter(k):
         idx, offs, y, _ = batches[k % len(batches)]
+        t0 = now()
         h_opts[0].zero_grad(set_to_none=True)
-        bce(heads[0](tbe(idx, offs)).squeeze(1), y).backward()
+        t1 = now()
+        out = tbe(idx, offs)
+        t2 = now()
+        loss = bce(heads[0](out).squeeze(1), y)
+        t3 = now()
+        loss.backward()
+        t4 = now()
         h_opts[0].step()
+        for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, now() - t4)):
+            parts[name].append(dt)
 
     def t_iter(k):
         _, _, y, per_table = batches[k % len(batches)]
@@ -570,6 +582,7 @@ def train_config(a, ember, T, kind, batches):
             "ember_over_torch": ratio, "ember_ms": e_s * 1e3, "torch_ms": t_s * 1e3,
             "ember_ops_ms": c_s * 1e3, "torch_ops_ms": to_s * 1e3, "ops_ratio": ops_ratio,
             "head_ms": median_ms(head, 50, budget_s=2.0),
+            "ember_parts_ms": {k: statistics.median(v) * 1e3 for k, v in parts.items()},
             "module_ms": m_s * 1e3, "c_calls_ms": c2_s * 1e3, "python_overhead": ovh - 1.0,
             "overhead_pairs": n2}
 
@@ -617,6 +630,8 @@ def training_loop(a):
             name, r["ember_samples_per_s"], r["torch_samples_per_s"], r["ember_over_torch"],
             r["ember_ops_ms"], r["torch_ops_ms"], r["ops_ratio"], r["head_ms"],
             r["module_ms"], r["c_calls_ms"], 100 * r["python_overhead"]))
+        print("%-11s ember's iteration: %s ms" % ("", ", ".join(
+            "%s %.2f" % (k, v) for k, v in r["ember_parts_ms"].items())))
     print("ratio: the loops, median over pairs of the per-pair time ratio (torch/ember); ops: "
           "the embedding part alone (ember's two C calls against EmbeddingBag forward + "
           "backward + torch.optim step); head_ms: the shared Linear + BCE + SGD step alone; "
