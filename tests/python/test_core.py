@@ -439,3 +439,45 @@ def test_dlpack_memory_of_another_device_is_refused(device_backend):
     ctx = ember.Context(device_backend)
     with pytest.raises(ValueError, match="cannot address"):
         ember.Buffer.from_dlpack(ctx, np.zeros(4, np.float32))
+
+
+def test_views_share_the_buffers_memory(backend):
+    """view_numpy / view_torch: no copy (writes go both ways, an op's output is seen at
+    once); a view keeps its buffer alive, and free() is refused while one is alive. Only
+    memory the host (or, for view_torch, CUDA) can address has views."""
+    torch = pytest.importorskip("torch")
+    ctx = ember.Context(backend)
+    table = np.arange(12, dtype=np.float32).reshape(4, 3)
+    buf = ember.Buffer.from_numpy(ctx, table)
+    if backend == "opencl":
+        with pytest.raises(ValueError, match="not host memory"):
+            buf.view_numpy()
+        with pytest.raises(ValueError, match="not host memory"):
+            buf.view_torch()
+        return
+    t = buf.view_torch()
+    assert t.data_ptr() == buf.native and tuple(t.shape) == (4, 3)
+    if backend == "cuda":
+        assert t.is_cuda and torch.equal(t.cpu(), torch.from_numpy(table))
+        return
+    v = buf.view_numpy()
+    assert v.ctypes.data == buf.native and v.dtype == np.float32
+    v[1] = -1.0
+    assert np.array_equal(buf.to_numpy()[1], [-1.0, -1.0, -1.0]) and float(t[1, 2]) == -1.0
+    idx = ember.Buffer.from_numpy(ctx, np.array([3, 0], np.int64))
+    out = ember.Buffer.empty(ctx, (2, 3))
+    out_view = out.view_numpy()
+    ember.embedding_lookup(ctx, ember.LookupDesc(4, 3, 2, 2), buf, idx, None, None, out)
+    assert np.array_equal(out_view, v[[3, 0]])
+    with pytest.raises(ValueError, match="views of this buffer are alive"):
+        buf.free()
+    del v, t
+    gc.collect()
+    buf.free()
+    held = weakref.ref(out)
+    del out
+    gc.collect()
+    assert held() is not None and np.array_equal(out_view[0], table[3])  # kept alive
+    del out_view
+    gc.collect()
+    assert held() is None
