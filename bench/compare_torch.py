@@ -512,11 +512,23 @@ def train_config(a, ember, T, kind, batches):
     h_opts = [torch.optim.SGD(h.parameters(), lr=0.01) for h in heads]
     bce = torch.nn.BCEWithLogitsLoss()
 
+    parts = {"zero_grad": [], "module_forward": [], "head_loss_forward": [], "backward": [],
+             "head_step": []}  # ember's iteration piece by piece (backward: ember's update too)
+
     def e_iter(k):
         idx, offs, y, _ = batches[k % len(batches)]
+        t0 = now()
         h_opts[0].zero_grad(set_to_none=True)
-        bce(heads[0](tbe(idx, offs)).squeeze(1), y).backward()
+        t1 = now()
+        out = tbe(idx, offs)
+        t2 = now()
+        loss = bce(heads[0](out).squeeze(1), y)
+        t3 = now()
+        loss.backward()
+        t4 = now()
         h_opts[0].step()
+        for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, now() - t4)):
+            parts[name].append(dt)
 
     def t_iter(k):
         _, _, y, per_table = batches[k % len(batches)]
@@ -527,39 +539,63 @@ def train_config(a, ember, T, kind, batches):
         h_opts[1].step()
         t_opt.step()
 
-    # the module against the same two C calls made directly on ready buffers, but for the
-    # output: a new tensor each call, as the module returns (its first writes cost the same)
+    # The parts of each loop, on the same cycled batches: ember's two C calls on ready
+    # arguments against PyTorch's embedding part (EmbeddingBag forward, backward, optimizer
+    # step), both given the same output gradient g; the module's forward + backward against
+    # those two C calls (the Python overhead); and the shared head alone.
     g = torch.full((B, T * D), 1e-4)
-    idx, offs = batches[0][0], batches[0][1]
-    descs, e_idx, e_offs, _ = tbe._split(idx, offs, None)
     e_g = ember.Buffer.from_torch(tbe.ctx, g)
+    calls = [tbe._split(idx, offs, None) for idx, offs, _, _ in batches]
 
-    def m_iter(_):
+    def c_iter(k):  # the output a new tensor each call, as the module's (first writes alike)
+        call = calls[k % len(calls)]
+        e_out = ember.Buffer.wrap_torch(tbe.ctx, torch.empty(B, T * D))
+        ember.embedding_lookup_batched(tbe.ctx, call.descs, tbe._table_array,
+                                       call.indices_array, call.offsets_array, None, e_out)
+        ember.embedding_backward_update_batched(
+            tbe.ctx, call.descs, call.indices_array, call.offsets_array, None, e_g,
+            tbe.reduction, tbe.optimizer, tbe._table_array, tbe._state_array)
+
+    def t_ops(k):
+        _, _, _, per_table = batches[k % len(batches)]
+        t_opt.zero_grad(set_to_none=True)
+        torch.cat([bag(i, o) for bag, (i, o) in zip(bags, per_table)], 1).backward(g)
+        t_opt.step()
+
+    def m_iter(k):
+        idx, offs, _, _ = batches[k % len(batches)]
         tbe(idx, offs).backward(g)
 
-    def c_iter(_):
-        e_out = ember.Buffer.wrap_torch(tbe.ctx, torch.empty(B, T * D))
-        ember.embedding_lookup_batched(tbe.ctx, descs, tbe.tables, e_idx, e_offs, None, e_out)
-        ember.embedding_backward_update_batched(tbe.ctx, descs, e_idx, e_offs, None, e_g,
-                                                tbe.reduction, tbe.optimizer, tbe.tables,
-                                                tbe.states)
+    x = torch.zeros(B, T * D, requires_grad=True)
 
-    r = interleave_pairs([("loop", e_iter, t_iter), ("overhead", m_iter, c_iter)], a.reps,
-                         a.train_budget)
-    (e_s, t_s, ratio, n), (m_s, c_s, _, n2) = r["loop"], r["overhead"]
+    def head():
+        h_opts[0].zero_grad(set_to_none=True)
+        bce(heads[0](x).squeeze(1), batches[0][2]).backward()
+        h_opts[0].step()
+
+    r = interleave_pairs([("loop", e_iter, t_iter), ("ops", c_iter, t_ops),
+                          ("overhead", c_iter, m_iter)], a.reps, a.train_budget)
+    (e_s, t_s, ratio, n), (c_s, to_s, ops_ratio, _), (c2_s, m_s, ovh, n2) = (
+        r["loop"], r["ops"], r["overhead"])
     return {"tables": T, "optimizer": kind, "pairs": n,
             "ember_samples_per_s": B / e_s, "torch_samples_per_s": B / t_s,
-            "ember_over_torch": ratio, "module_ms": m_s * 1e3, "c_calls_ms": c_s * 1e3,
-            "python_overhead": m_s / c_s - 1.0, "overhead_pairs": n2}
+            "ember_over_torch": ratio, "ember_ms": e_s * 1e3, "torch_ms": t_s * 1e3,
+            "ember_ops_ms": c_s * 1e3, "torch_ops_ms": to_s * 1e3, "ops_ratio": ops_ratio,
+            "head_ms": median_ms(head, 50, budget_s=2.0),
+            "ember_parts_ms": {k: statistics.median(v) * 1e3 for k, v in parts.items()},
+            "module_ms": m_s * 1e3, "c_calls_ms": c2_s * 1e3, "python_overhead": ovh - 1.0,
+            "overhead_pairs": n2}
 
 
 def training_loop(a):
     """T tables of E x D, B bags of L uniform indices each; a Linear(T*D -> 1) head and BCE
     loss on both sides (the head steps with torch.optim.SGD on both). ember's tables take
     its fused SGD / Adagrad in backward; PyTorch's take the torch.optim of the same name.
-    Also: the Python overhead of the module, its forward + backward against the same two
-    C calls (lookup_batched, backward_update_batched) made directly on ready buffers (the
-    output a new tensor each call, as the module's is)."""
+    Also the parts of each loop (see train_config): the embedding ops alone on each side,
+    the Python overhead of the module (its forward + backward against the two C calls it
+    makes, lookup_batched and backward_update_batched, made directly on ready arguments)
+    and the shared head alone."""
+    load_before = os.getloadavg()
     torch.set_num_threads(a.threads)
     ember, lib = import_ember(a)
     E, D, B, L = a.rows, a.dim, a.batch, a.pooling
@@ -579,22 +615,28 @@ def training_loop(a):
     out = {"mode": "training_loop", "library": lib, "threads": a.threads,
            "torch": torch.__version__,
            "shape": {"rows_per_table": E, "dim": D, "batch": B, "pooling": L},
-           "configs": res, "loadavg": os.getloadavg()}
+           "configs": res, "loadavg_before": load_before, "loadavg": os.getloadavg()}
     if emit_json(a, out):
         return
     print("compare_torch --train: the PyTorch loop with ember.torch.TableBatchedEmbeddingBags "
           "(fused update) and with nn.EmbeddingBag(sparse=True) + torch.optim, alternating "
           "iteration by iteration; E=%d per table, D=%d B=%d L=%d, %d threads, torch %s"
           % (E, D, B, L, a.threads, torch.__version__))
-    print("%-12s %14s %14s %12s %10s %10s %9s" % (
-        "config", "ember_samp/s", "torch_samp/s", "ember/torch", "module_ms", "c_ms",
-        "py_ovh"))
+    print("%-11s %12s %12s %8s | %8s %8s %7s | %7s | %9s %8s %7s" % (
+        "config", "ember_samp/s", "torch_samp/s", "ratio", "e_ops_ms", "t_ops_ms", "ops",
+        "head_ms", "module_ms", "c_ms", "py_ovh"))
     for name, r in res.items():
-        print("%-12s %14.0f %14.0f %11.2fx %10.2f %10.2f %8.1f%%" % (
+        print("%-11s %12.0f %12.0f %7.2fx | %8.2f %8.2f %6.2fx | %7.2f | %9.2f %8.2f %6.1f%%" % (
             name, r["ember_samples_per_s"], r["torch_samples_per_s"], r["ember_over_torch"],
+            r["ember_ops_ms"], r["torch_ops_ms"], r["ops_ratio"], r["head_ms"],
             r["module_ms"], r["c_calls_ms"], 100 * r["python_overhead"]))
-    print("ember/torch: median over pairs of the per-pair time ratio; py_ovh: the module's "
-          "forward+backward over the two bare C calls, minus one.")
+        print("%-11s ember's iteration: %s ms" % ("", ", ".join(
+            "%s %.2f" % (k, v) for k, v in r["ember_parts_ms"].items())))
+    print("ratio: the loops, median over pairs of the per-pair time ratio (torch/ember); ops: "
+          "the embedding part alone (ember's two C calls against EmbeddingBag forward + "
+          "backward + torch.optim step); head_ms: the shared Linear + BCE + SGD step alone; "
+          "py_ovh: the module's forward + backward over the two C calls, minus one. "
+          "loadavg before %.2f, after %.2f" % (load_before[0], os.getloadavg()[0]))
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from .errors import (
 from .model import Model, load_model
 from .ops import (
     Activation, IndexType, LookupDesc, Optimizer, OptimizerKind, ParamCount, Pooling, Reduction,
-    bce_with_logits, dense_backward, dense_forward, dense_optimizer_step,
-    embedding_backward_dense, embedding_backward_sparse, embedding_backward_update,
+    bce_with_logits, buffer_array, dense_backward, dense_forward, dense_optimizer_step,
+    desc_array, embedding_backward_dense, embedding_backward_sparse, embedding_backward_update,
     embedding_backward_update_batched, embedding_lookup, embedding_lookup_batched,
     optimizer_state_size, sigmoid, sparse_optimizer_step, widedeep_count_params,
 )
@@ -46,8 +46,8 @@ __all__ = [
     "InvalidArgument", "IOError_", "NoDevice", "NotSupported", "NumericError", "OutOfMemory",
     "ShapeMismatch", "WrongContext", "Model", "load_model", "Activation", "IndexType",
     "LookupDesc", "Optimizer", "OptimizerKind", "ParamCount", "Pooling", "Reduction",
-    "bce_with_logits", "dense_backward", "dense_forward", "dense_optimizer_step",
-    "embedding_backward_dense", "embedding_backward_sparse", "embedding_backward_update",
+    "bce_with_logits", "buffer_array", "dense_backward", "dense_forward",
+    "dense_optimizer_step", "desc_array", "embedding_backward_dense", "embedding_backward_sparse", "embedding_backward_update",
     "embedding_backward_update_batched", "embedding_lookup", "embedding_lookup_batched",
     "optimizer_state_size", "sigmoid", "sparse_optimizer_step", "widedeep_count_params",
 ]

@@ -82,11 +82,12 @@ class Staging:
                dtype: torch.dtype = torch.float32) -> Tuple[Buffer, Callable[[], torch.Tensor]]:
         """A buffer for an op to write, and a function giving the result as a tensor on
         `device` (call it after the op; it gives a pooled buffer back)."""
-        numel = int(np.prod(shape, dtype=np.int64))
-        nbytes = numel * torch.empty(0, dtype=dtype).element_size()
-        if nbytes > 0 and self.can_wrap(device):
+        if self.can_wrap(device):
             t = torch.empty(shape, dtype=dtype, device=device)
-            return Buffer.wrap(self.ctx, t.data_ptr(), nbytes, owner=t), lambda: t
+            if t.numel() > 0:
+                return Buffer.wrap(self.ctx, t.data_ptr(), t.numel() * t.element_size(),
+                                   owner=t), lambda: t
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(_NP[dtype]).itemsize
         buf = self._take(nbytes)
 
         def finish() -> torch.Tensor:

@@ -9,14 +9,23 @@ shape, so that to_numpy() gives back what from_numpy() took; ops only look at th
 from __future__ import annotations
 
 import ctypes
+import weakref
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _dlpack
 from . import _library as L
-from .context import Context
+from .context import Backend, Context
 
 Shape = Union[int, Sequence[int]]
+
+# The DLPack device types whose memory each backend addresses as its own (ember_buffer_wrap).
+_ADDRESSABLE = {
+    Backend.CPU: (_dlpack.CPU, _dlpack.CUDA_HOST),
+    Backend.PERTURBED: (_dlpack.CPU, _dlpack.CUDA_HOST),
+    Backend.CUDA: (_dlpack.CUDA, _dlpack.CUDA_MANAGED),
+}
 
 
 def _shape(shape: Shape) -> Tuple[int, ...]:
@@ -104,6 +113,25 @@ class Buffer:
         return cls.wrap(ctx, tensor.data_ptr(), tensor.numel() * tensor.element_size(), tensor,
                         dtype, tuple(tensor.shape))
 
+    @classmethod
+    def from_dlpack(cls, ctx: Context, obj: Any, stream: Optional[int] = None) -> "Buffer":
+        """A buffer over the memory of any DLPack producer (an object with __dlpack__:
+        numpy, torch, CuPy, JAX, ...; or a capsule such as torch.utils.dlpack.to_dlpack
+        makes), without copying: host memory for the CPU backend, the CUDA device's for
+        CUDA. `stream`: the cudaStream_t the producer should make the data ready on (the
+        context's, when it runs on one). dtype and shape come from the producer; the
+        memory must be C-contiguous. The buffer keeps the producer's memory alive."""
+        capsule = _dlpack.capsule_of(obj, stream)
+        mem = _dlpack.read(capsule)
+        kind = ctx.backend
+        if mem.device_type not in _ADDRESSABLE.get(kind, ()):
+            raise ValueError(f"ember: the {kind.name.lower()} backend cannot address DLPack "
+                             f"memory of device type {mem.device_type}; copy it "
+                             "(Buffer.from_numpy / from_torch)")
+        if mem.nbytes == 0:  # nothing to share; ember refuses empty buffers
+            return cls.empty(ctx, mem.shape, mem.dtype)
+        return cls.wrap(ctx, mem.pointer, mem.nbytes, (obj, capsule), mem.dtype, mem.shape)
+
     # --- properties ----------------------------------------------------------------------
 
     @property
@@ -159,10 +187,47 @@ class Buffer:
         n = self.nbytes - offset if nbytes is None else nbytes
         self.ctx.check(L.lib.ember_buffer_zero(self.ctx.handle, self.handle, offset, n))
 
+    # --- views (no copy) -----------------------------------------------------------------
+
+    def view_numpy(self) -> np.ndarray:
+        """A numpy array over the buffer's own memory (host memory: the CPU backend), of its
+        dtype and shape, without a copy: writes go both ways. The array keeps the buffer
+        alive; free() is refused while a view is alive."""
+        if self.ctx.backend not in (Backend.CPU, Backend.PERTURBED):
+            raise ValueError(f"ember: a {self.ctx.backend.name.lower()} buffer is not host "
+                             "memory; copy it (to_numpy)")
+        return np.asarray(self._view("__array_interface__"))
+
+    def view_torch(self) -> Any:
+        """A torch tensor over the buffer's own memory, without a copy: a CPU tensor on the
+        CPU backend, a CUDA tensor on the CUDA backend (through __cuda_array_interface__).
+        Like view_numpy, it keeps the buffer alive."""
+        import torch
+
+        if self.ctx.backend == Backend.CUDA:
+            return torch.as_tensor(self._view("__cuda_array_interface__"), device="cuda")
+        return torch.from_numpy(self.view_numpy())
+
+    def _view(self, protocol: str) -> object:
+        """An object describing the buffer by `protocol` (numpy's array interface, version
+        3), holding the buffer; whatever array is made from it holds it in turn."""
+        holder = _View()
+        holder.buffer = self
+        setattr(holder, protocol, {"shape": self.shape, "typestr": self.dtype.str,
+                                   "data": (self.native, False), "version": 3})
+        if not hasattr(self, "_views"):
+            self._views = weakref.WeakSet()
+        self._views.add(holder)
+        return holder
+
     # --- lifetime ------------------------------------------------------------------------
 
     def free(self) -> None:
-        """Frees the buffer now (ember_buffer_free); later use raises ValueError."""
+        """Frees the buffer now (ember_buffer_free); later use raises ValueError. Refused
+        (ValueError) while a view of it (view_numpy, view_torch) is alive."""
+        if self._handle is not None and getattr(self, "_views", None):
+            raise ValueError(f"ember: {len(self._views)} views of this buffer are alive; "
+                             "drop them before freeing it")
         if self._handle is not None:
             L.lib.ember_buffer_free(self._handle)
             self._handle = None
@@ -185,6 +250,10 @@ class Buffer:
     def __repr__(self) -> str:
         state = "freed" if self._handle is None else f"{self.nbytes} bytes"
         return f"<ember.Buffer {self.dtype} {self.shape} {state}>"
+
+
+class _View:
+    """Carries a buffer and its array interface to numpy / torch (see Buffer._view)."""
 
 
 def handle_of(buf: Optional[Buffer]) -> Optional[int]:

@@ -116,17 +116,31 @@ def optimizer_state_size(kind: OptimizerKind, rows: int, dim: int) -> int:
     return int(L.lib.ember_optimizer_state_size(int(kind), rows, dim))
 
 
-def _bufs(bufs: Optional[Sequence[Optional[Buffer]]], n: int, what: str):
-    """A C array of n ember_buffer pointers (NULL entries allowed), or NULL for None."""
+def buffer_array(bufs: Sequence[Optional[Buffer]]) -> ctypes.Array:
+    """The C array of ember_buffer pointers (NULL for None) that the batched ops take. Build
+    it once for buffers passed on every call (a module's tables and states) and pass it
+    where a list of buffers goes; the buffers must outlive it."""
+    return (L.buf_p * len(bufs))(*[handle_of(b) for b in bufs])
+
+
+def desc_array(descs: Sequence[LookupDesc]) -> ctypes.Array:
+    """The C array of ember_lookup_desc that the batched ops take; like buffer_array, for
+    descriptors reused across calls of one shape."""
+    return (L.LookupDescStruct * len(descs))(*[d.to_c() for d in descs])
+
+
+def _bufs(bufs, n: int, what: str):
+    """A C array of n ember_buffer pointers (NULL entries allowed), or NULL for None; an
+    array from buffer_array passes as it is."""
     if bufs is None:
         return None
     if len(bufs) != n:
         raise ValueError(f"ember: {what} lists {len(bufs)} buffers for {n} tables")
-    return (L.buf_p * n)(*[handle_of(b) for b in bufs])
+    return bufs if isinstance(bufs, ctypes.Array) else buffer_array(bufs)
 
 
-def _descs(descs: Sequence[LookupDesc]):
-    return (L.LookupDescStruct * len(descs))(*[d.to_c() for d in descs])
+def _descs(descs):
+    return descs if isinstance(descs, ctypes.Array) else desc_array(descs)
 
 
 def embedding_lookup(ctx: Context, desc: LookupDesc, table: Buffer, indices: Buffer,

@@ -29,8 +29,8 @@ from ._staging import Staging
 from .buffer import Buffer
 from .context import Backend, Context
 from .ops import (
-    IndexType, LookupDesc, Optimizer, OptimizerKind, Pooling, Reduction,
-    embedding_backward_sparse, embedding_backward_update_batched, embedding_lookup,
+    IndexType, LookupDesc, Optimizer, OptimizerKind, Pooling, Reduction, buffer_array,
+    desc_array, embedding_backward_sparse, embedding_backward_update_batched, embedding_lookup,
     embedding_lookup_batched, optimizer_state_size,
 )
 
@@ -97,6 +97,21 @@ def _reduction(mode: Union[str, Reduction]) -> Reduction:
 # --- the table-batched module ------------------------------------------------------------
 
 
+class _Call:
+    """One forward's ember arguments, kept for its backward: the shape's descriptors, the
+    per-table buffers (which keep their tensors alive) and their C arrays."""
+
+    __slots__ = ("descs", "indices", "offsets", "weights", "indices_array", "offsets_array",
+                 "weights_array")
+
+    def __init__(self, descs, indices: List[Buffer], offsets: List[Buffer],
+                 weights: Optional[List[Buffer]]) -> None:
+        self.descs, self.indices, self.offsets, self.weights = descs, indices, offsets, weights
+        self.indices_array = buffer_array(indices)
+        self.offsets_array = buffer_array(offsets)
+        self.weights_array = None if weights is None else buffer_array(weights)
+
+
 class _FusedLookup(torch.autograd.Function):
     """forward: the batched lookup; backward: the fused update of the module's tables.
     `anchor` is a zero-size tensor that requires grad, so autograd calls backward even
@@ -106,14 +121,14 @@ class _FusedLookup(torch.autograd.Function):
     def forward(fn_ctx, module: "TableBatchedEmbeddingBags", indices: torch.Tensor,
                 offsets: torch.Tensor, per_sample_weights: Optional[torch.Tensor],
                 anchor: torch.Tensor) -> torch.Tensor:
-        out, saved = module._forward(indices, offsets, per_sample_weights)
-        fn_ctx.module, fn_ctx.saved = module, saved
+        out, call = module._forward(indices, offsets, per_sample_weights)
+        fn_ctx.module, fn_ctx.call = module, call
         return out
 
     @staticmethod
     def backward(fn_ctx, grad_out: torch.Tensor):
-        fn_ctx.module._backward_update(fn_ctx.saved, grad_out)
-        fn_ctx.saved = None
+        fn_ctx.module._backward_update(fn_ctx.call, grad_out)
+        fn_ctx.call = None
         return None, None, None, None, None
 
 
@@ -168,6 +183,10 @@ class TableBatchedEmbeddingBags(nn.Module):
             self.tables.append(Buffer.from_torch(self.ctx, w))
             n = optimizer_state_size(self.optimizer.kind, rows, dim)
             self.states.append(Buffer.zeros(self.ctx, n) if n > 0 else None)
+        # the C arrays every call passes, built once (the buffers live as long as the module)
+        self._table_array = buffer_array(self.tables)
+        self._state_array = buffer_array(self.states)
+        self._descs_cached = None
 
     @property
     def learning_rate(self) -> float:
@@ -210,18 +229,24 @@ class TableBatchedEmbeddingBags(nn.Module):
                     continue
                 buf.upload(value)
 
-    def _descs(self, bounds: List[int], batch: int, index_type: IndexType) -> List[LookupDesc]:
-        descs, col = [], 0
-        for t, (rows, dim) in enumerate(self.table_shapes):
-            descs.append(LookupDesc(rows, dim, bounds[t + 1] - bounds[t], batch, self.pooling,
-                                    index_type, out_row_stride=self.total_dim,
-                                    out_col_offset=col))
-            col += dim
-        return descs
+    def _desc_array(self, bounds: List[int], batch: int, index_type: IndexType):
+        """The C descriptors of one call's shape, built once per shape: a training loop
+        with fixed bag sizes reuses them every step (the array is never written after)."""
+        key = (batch, index_type, tuple(b - bounds[0] for b in bounds))
+        if self._descs_cached is None or self._descs_cached[0] != key:
+            descs, col = [], 0
+            for t, (rows, dim) in enumerate(self.table_shapes):
+                descs.append(LookupDesc(rows, dim, bounds[t + 1] - bounds[t], batch,
+                                        self.pooling, index_type,
+                                        out_row_stride=self.total_dim, out_col_offset=col))
+                col += dim
+            self._descs_cached = (key, desc_array(descs))
+        return self._descs_cached[1]
 
     def _split(self, indices: torch.Tensor, offsets: torch.Tensor,
-               per_sample_weights: Optional[torch.Tensor]):
-        """Per-table ember buffers of indices, offsets (rebased to 0) and weights."""
+               per_sample_weights: Optional[torch.Tensor]) -> _Call:
+        """One call's ember arguments: per-table buffers over the indices, offsets (rebased
+        to 0) and weights, without copies where the backend addresses the tensors."""
         T = len(self.tables)
         if offsets.dim() != 1 or (offsets.numel() - 1) % T != 0:
             raise ValueError(f"ember.torch: offsets must hold T*B + 1 entries (T = {T}), got "
@@ -230,50 +255,53 @@ class TableBatchedEmbeddingBags(nn.Module):
         itype = IndexType.INT32 if indices.dtype == torch.int32 else IndexType.INT64
         offsets = offsets.to(indices.dtype if itype == IndexType.INT32 else torch.int64)
         bounds = offsets[::batch].tolist() if batch > 0 else [0] * (T + 1)
-        descs = self._descs(bounds, batch, itype)
+        descs = self._desc_array(bounds, batch, itype)
+        # table t's bags are offsets[t*B .. (t+1)*B]: T overlapping windows of one view,
+        # rebased to start at 0 in one op (none when there is one table starting at 0)
+        own = offsets.unfold(0, batch + 1, batch) if batch > 0 else offsets.expand(T, 1)
+        if any(bounds[:T]):
+            own = own - own[:, :1]
         stage = self._staging.input
         idx, offs, psw = [], [], []
         for t in range(T):
             lo, hi = bounds[t], bounds[t + 1]
-            # table t's bags: offsets[t*B .. (t+1)*B], rebased to start at 0 (when not already)
-            own = offsets[t * batch:(t + 1) * batch + 1]
             idx.append(stage(indices[lo:hi]))
-            offs.append(stage(own - lo if lo else own))
+            offs.append(stage(own[t]))
             if per_sample_weights is not None:
                 psw.append(stage(per_sample_weights[lo:hi]))
-        return descs, idx, offs, psw if per_sample_weights is not None else None
+        return _Call(descs, idx, offs, psw if per_sample_weights is not None else None)
 
-    def _forward(self, indices, offsets, per_sample_weights):
+    def _forward(self, indices, offsets, per_sample_weights) -> Tuple[torch.Tensor, _Call]:
         self._staging.follow_stream(indices.device)
-        descs, idx, offs, psw = self._split(indices, offsets, per_sample_weights)
-        out, finish = self._staging.output((descs[0].batch, self.total_dim), indices.device)
+        call = self._split(indices, offsets, per_sample_weights)
+        batch = (offsets.numel() - 1) // len(self.tables)
+        out, finish = self._staging.output((batch, self.total_dim), indices.device)
         try:
-            embedding_lookup_batched(self.ctx, descs, self.tables, idx, offs, psw, out)
+            embedding_lookup_batched(self.ctx, call.descs, self._table_array, call.indices_array,
+                                     call.offsets_array, call.weights_array, out)
         finally:
             result = finish()
-        return result, (descs, idx, offs, psw)
+        return result, call
 
-    def _release(self, saved) -> None:
-        descs, idx, offs, psw = saved
-        self._staging.release(idx + offs + (psw or []))
+    def _release(self, call: _Call) -> None:
+        self._staging.release(call.indices + call.offsets + (call.weights or []))
 
-    def _backward_update(self, saved, grad_out: torch.Tensor) -> None:
-        descs, idx, offs, psw = saved
+    def _backward_update(self, call: _Call, grad_out: torch.Tensor) -> None:
         self._staging.follow_stream(grad_out.device)
         grad = self._staging.input(grad_out.to(torch.float32))
         try:
-            embedding_backward_update_batched(self.ctx, descs, idx, offs, psw, grad,
-                                              self.reduction, self.optimizer, self.tables,
-                                              self.states)
+            embedding_backward_update_batched(
+                self.ctx, call.descs, call.indices_array, call.offsets_array, call.weights_array,
+                grad, self.reduction, self.optimizer, self._table_array, self._state_array)
         finally:
             self._staging.release([grad])
-            self._release(saved)
+            self._release(call)
 
     def forward(self, indices: torch.Tensor, offsets: torch.Tensor,
                 per_sample_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         if not self.training or not torch.is_grad_enabled():
-            out, saved = self._forward(indices, offsets, per_sample_weights)
-            self._release(saved)
+            out, call = self._forward(indices, offsets, per_sample_weights)
+            self._release(call)
             return out
         return _FusedLookup.apply(self, indices, offsets, per_sample_weights, self._anchor)
 

@@ -159,14 +159,21 @@ def test_batched_lookup_writes_side_by_side(ctx):
                                       out_row_stride=5, out_col_offset=col))
         col += dim
     out = ember.Buffer.empty(ctx, (batch, 5))
-    ember.embedding_lookup_batched(
-        ctx, descs, [ember.Buffer.from_numpy(ctx, t) for t in tables],
-        [ember.Buffer.from_numpy(ctx, i) for i, _ in bags],
-        [ember.Buffer.from_numpy(ctx, o) for _, o in bags], None, out)
+    T = [ember.Buffer.from_numpy(ctx, t) for t in tables]
+    I = [ember.Buffer.from_numpy(ctx, i) for i, _ in bags]
+    O = [ember.Buffer.from_numpy(ctx, o) for _, o in bags]
+    ember.embedding_lookup_batched(ctx, descs, T, I, O, None, out)
     want = np.concatenate([
         np.stack([t[i[o[b]:o[b + 1]]].sum(0) for b in range(batch)])
         for t, (i, o) in zip(tables, bags)], 1)
     close(out.to_numpy(), want, 4)
+    # the same call on C arrays built once (desc_array, buffer_array), as a loop reuses them
+    again = ember.Buffer.zeros(ctx, (batch, 5))
+    ember.embedding_lookup_batched(ctx, ember.desc_array(descs), ember.buffer_array(T),
+                                   ember.buffer_array(I), ember.buffer_array(O), None, again)
+    assert np.array_equal(again.to_numpy(), out.to_numpy())
+    with pytest.raises(ValueError, match="1 buffers for 2 tables"):
+        ember.embedding_lookup_batched(ctx, descs, ember.buffer_array(T[:1]), I, O, None, out)
 
 
 def test_dense_layer_head_and_dense_optimizer(ctx):
@@ -382,3 +389,95 @@ def test_wrapped_buffers_sharing_memory_are_refused_as_aliases():
         ember.embedding_lookup(ctx, ember.LookupDesc(8, 2, 1, 1), table, idx, None, None, out)
     apart = ember.Buffer.wrap_numpy(ctx, np.zeros(2, np.float32))
     ember.embedding_lookup(ctx, ember.LookupDesc(8, 2, 1, 1), table, idx, None, None, apart)
+
+
+def test_dlpack_producers_are_wrapped_in_place():
+    """Buffer.from_dlpack: numpy arrays, torch tensors and raw capsules are wrapped without a
+    copy (dtype and shape from the producer); ops write into the producer's memory, and the
+    memory stays alive as long as the buffer, even when the producer object is gone."""
+    torch = pytest.importorskip("torch")
+    from torch.utils import dlpack as torch_dlpack
+
+    ctx = ember.Context("cpu")
+    table = np.arange(40, dtype=np.float32).reshape(10, 4)
+    T = ember.Buffer.from_dlpack(ctx, table)
+    assert (T.native, T.dtype, T.shape) == (table.ctypes.data, np.float32, (10, 4))
+    idx_t = torch.tensor([9, 2, 2], dtype=torch.int32)
+    I = ember.Buffer.from_dlpack(ctx, torch_dlpack.to_dlpack(idx_t))  # a raw capsule
+    assert (I.native, I.dtype, I.shape) == (idx_t.data_ptr(), np.int32, (3,))
+    out_t = torch.zeros(10, 4)[3:6]  # a view at an offset: byte_offset / data
+    Y = ember.Buffer.from_dlpack(ctx, out_t)
+    assert Y.native == out_t.data_ptr()
+    ember.embedding_lookup(ctx, ember.LookupDesc(10, 4, 3, 3, index_type=ember.IndexType.INT32),
+                           T, I, None, None, Y)
+    assert np.array_equal(out_t.numpy(), table[[9, 2, 2]])
+    producer = np.ones(5, np.float32)
+    P = ember.Buffer.from_dlpack(ctx, producer)
+    held = weakref.ref(producer)
+    del producer
+    gc.collect()
+    assert held() is not None and np.array_equal(P.to_numpy(), np.ones(5))  # kept alive
+    del P
+    gc.collect()
+    assert held() is None  # and let go with the buffer
+    with pytest.raises(ValueError, match="C-contiguous"):
+        ember.Buffer.from_dlpack(ctx, table[:, ::2])
+    with pytest.raises(ValueError, match="dtype"):
+        ember.Buffer.from_dlpack(ctx, np.zeros(3, np.complex64))
+    with pytest.raises(TypeError, match="__dlpack__"):
+        ember.Buffer.from_dlpack(ctx, [1.0, 2.0])
+    used = torch_dlpack.to_dlpack(torch.ones(2))
+    torch_dlpack.from_dlpack(used)  # consumed by torch: renamed "used_dltensor"
+    with pytest.raises(ValueError, match="unconsumed"):
+        ember.Buffer.from_dlpack(ctx, used)
+    empty = ember.Buffer.from_dlpack(ctx, np.zeros((0, 4), np.float32))
+    assert empty.shape == (0, 4)
+
+
+def test_dlpack_memory_of_another_device_is_refused(device_backend):
+    """Host memory is no OpenCL cl_mem nor CUDA device memory: refused before ember sees it."""
+    ctx = ember.Context(device_backend)
+    with pytest.raises(ValueError, match="cannot address"):
+        ember.Buffer.from_dlpack(ctx, np.zeros(4, np.float32))
+
+
+def test_views_share_the_buffers_memory(backend):
+    """view_numpy / view_torch: no copy (writes go both ways, an op's output is seen at
+    once); a view keeps its buffer alive, and free() is refused while one is alive. Only
+    memory the host (or, for view_torch, CUDA) can address has views."""
+    torch = pytest.importorskip("torch")
+    ctx = ember.Context(backend)
+    table = np.arange(12, dtype=np.float32).reshape(4, 3)
+    buf = ember.Buffer.from_numpy(ctx, table)
+    if backend == "opencl":
+        with pytest.raises(ValueError, match="not host memory"):
+            buf.view_numpy()
+        with pytest.raises(ValueError, match="not host memory"):
+            buf.view_torch()
+        return
+    t = buf.view_torch()
+    assert t.data_ptr() == buf.native and tuple(t.shape) == (4, 3)
+    if backend == "cuda":
+        assert t.is_cuda and torch.equal(t.cpu(), torch.from_numpy(table))
+        return
+    v = buf.view_numpy()
+    assert v.ctypes.data == buf.native and v.dtype == np.float32
+    v[1] = -1.0
+    assert np.array_equal(buf.to_numpy()[1], [-1.0, -1.0, -1.0]) and float(t[1, 2]) == -1.0
+    idx = ember.Buffer.from_numpy(ctx, np.array([3, 0], np.int64))
+    out = ember.Buffer.empty(ctx, (2, 3))
+    out_view = out.view_numpy()
+    ember.embedding_lookup(ctx, ember.LookupDesc(4, 3, 2, 2), buf, idx, None, None, out)
+    assert np.array_equal(out_view, v[[3, 0]])
+    with pytest.raises(ValueError, match="views of this buffer are alive"):
+        buf.free()
+    del v, t
+    gc.collect()
+    buf.free()
+    held = weakref.ref(out)
+    del out
+    gc.collect()
+    assert held() is not None and np.array_equal(out_view[0], table[3])  # kept alive
+    del out_view
+    gc.collect()
+    assert held() is None
