@@ -37,16 +37,7 @@ struct dist_wd {
 };
 
 /* An ember call of this rank; its failure becomes err's message (the caller agrees). */
-#define DCALL(expr, ...)                                                                           \
-    do {                                                                                           \
-        ember_status st_ = (expr);                                                                 \
-        if (st_ != EMBER_STATUS_SUCCESS) {                                                         \
-            char what_[256];                                                                       \
-            snprintf(what_, sizeof what_, __VA_ARGS__);                                            \
-            return ember_merr(err, st_, "%s: %s: %s", what_, ember_status_name(st_),               \
-                              ember_context_last_error(d->ctx));                                   \
-        }                                                                                          \
-    } while (0)
+#define DCALL(expr, ...) EMBER_MODEL_CALL(d->ctx, expr, __VA_ARGS__)
 
 /* A buffer of `floats` floats on d's context (zeroed when asked). Local. */
 ember_status dist_wd_alloc(dist_wd *d, ember_buffer **out, int64_t floats, int zero,

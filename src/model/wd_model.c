@@ -78,16 +78,7 @@ const ember_wd_config *ember_wd_get_config(const ember_wd_model *m) {
     return &m->cfg;
 }
 
-#define API(expr, ...)                                                                             \
-    do {                                                                                           \
-        ember_status st_ = (expr);                                                                 \
-        if (st_ != EMBER_STATUS_SUCCESS) {                                                         \
-            char what_[256];                                                                       \
-            snprintf(what_, sizeof what_, __VA_ARGS__);                                            \
-            return ember_merr(err, st_, "%s: %s: %s", what_, ember_status_name(st_),               \
-                              ember_context_last_error(m->ctx));                                   \
-        }                                                                                          \
-    } while (0)
+#define API(expr, ...) EMBER_MODEL_CALL(m->ctx, expr, __VA_ARGS__)
 
 static ember_status alloc(ember_wd_model *m, ember_buffer **out, size_t bytes, const char *what,
                           ember_model_err *err) {

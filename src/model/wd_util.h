@@ -27,6 +27,20 @@ ember_status ember_merr(ember_model_err *err, ember_status status, const char *f
 #endif
     ;
 
+/* Runs an ember call on ctx; when it fails, returns its status from the enclosing function
+ * with err's message "WHAT: STATUS: the backend's last error", WHAT formatted from the
+ * remaining arguments. */
+#define EMBER_MODEL_CALL(ctx, expr, ...)                                                           \
+    do {                                                                                           \
+        ember_status st_ = (expr);                                                                 \
+        if (st_ != EMBER_STATUS_SUCCESS) {                                                         \
+            char what_[256];                                                                       \
+            snprintf(what_, sizeof what_, __VA_ARGS__);                                            \
+            return ember_merr(err, st_, "%s: %s: %s", what_, ember_status_name(st_),               \
+                              ember_context_last_error(ctx));                                      \
+        }                                                                                          \
+    } while (0)
+
 /* Opens a data file for reading: IO_ERROR naming it when it cannot be opened or is a
  * directory (which fopen accepts and whose first read fails). */
 ember_status ember_open_input(const char *path, FILE **out, ember_model_err *err);
