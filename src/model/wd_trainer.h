@@ -96,7 +96,8 @@ ember_status ember_train_features(const ember_train_opts *o, const ember_schema 
 const char *ember_default_crosses(ember_data_format fmt);
 
 /* The schema of o->data's format: the preset, the CSV spec (o->schema, o->delim,
- * o->header), or the ARFF header (o->label); o->positive names the positive class. */
+ * o->header; with a header, o->data's first line names the columns the spec does not), or
+ * the ARFF header (o->label); o->positive names the positive class. */
 ember_status ember_schema_for(const ember_train_opts *o, ember_schema **out, ember_model_err *err);
 
 /* The thread count `threads = -1` stands for: 1 for a model whose dense layers touch under
