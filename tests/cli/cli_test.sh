@@ -176,6 +176,11 @@ params_model)
     expect_output 'total by the formulas +11898$'
     expect_output 'allocated by ember.s model +11877$'
     expect_output 'allocated = 11898 - 21 = 11877'
+    # a line of any length is read whole (one of 8 KiB was read as two, the first a cut list)
+    vocab=$(printf '1000000,%.0s' $(seq 1 1023))1000000
+    printf 'wide 20\nvocab %s\ndim 8\nnumeric 4\nhidden 64,32\n' "$vocab" >"$TMP/long.spec"
+    expect_code 0 params --spec "$TMP/long.spec" --json
+    expect_output '"embeddings":8192000000,'
     ;;
 params_checkpoint)
     # `ember params --model` on a checkpoint `ember train` saved: its count equals the
@@ -398,6 +403,15 @@ long_names)
     expect_usage_error train --data "$TMP/small.csv" --format csv --schema label,num,cat,cat \
         --positive "${long}xy" --epochs 1
     grep -q -- "--positive" "$TMP/err" || fail "a long --positive is not named"
+    # 63-byte names fit everywhere: in 16 crosses of 4 columns (the most there can be), whose
+    # text the checkpoint keeps whole, so predict rebuilds the same model
+    a=${long:1}a b=${long:1}b c=${long:1}c d=${long:1}d
+    for i in $(seq 1 200); do echo "$((i % 3 == 0)),a$((i % 4)),b$((i % 2)),c$((i % 5)),d$((i % 3))"; done >"$TMP/s4.csv"
+    cross="$a*$b*$c*$d"
+    for i in $(seq 2 16); do cross="$cross,$a*$b*$c*$d"; done
+    expect_code 0 train --data "$TMP/s4.csv" --format csv --schema "label,$a:cat,$b:cat,$c:cat,$d:cat" \
+        --cross "$cross" --epochs 1 --save "$TMP/x.st"
+    expect_code 0 predict --model "$TMP/x.st" --data "$TMP/s4.csv" --out "$TMP/p.txt"
     ;;
 encode_together)
     # encode's files appear together or not at all: a bad --test line leaves the earlier
