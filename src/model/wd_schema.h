@@ -65,9 +65,9 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
 /* With a header line (CSV, s->header), the file's first line names the columns the spec left
  * unnamed, as pandas.read_csv takes names from a header: split like the data lines, it must
  * have the schema's number of columns (BAD_DATA "path:1: ..." otherwise); an empty name
- * keeps cN; the names must then be UTF-8, unique and at most 63 bytes. Only a regular file
- * is read (a pipe's first line would be lost to the reader): with unnamed columns, another
- * file is INVALID_ARGUMENT. Otherwise (all named, not CSV, no header) nothing changes. */
+ * keeps cN; the names must then be UTF-8, unique and at most 63 bytes. A pipe or device is
+ * not read (its first line would be lost to the reader): with unnamed columns it is
+ * INVALID_ARGUMENT. Otherwise (all named, not CSV, no header) nothing changes. */
 ember_status ember_schema_names_from_header(ember_schema *s, const char *path,
                                             ember_model_err *err);
 /* Reads the header of an ARFF file into a schema: nominal attributes become categorical,

@@ -42,8 +42,9 @@ ember_status ember_schema_names_from_header(ember_schema *s, const char *path,
                                             ember_model_err *err) {
     if (s->format != EMBER_FORMAT_CSV || !s->header || path == NULL) return EMBER_STATUS_SUCCESS;
     struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        /* a pipe's first line, read here, would be gone for the reader */
+    if (stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode))) {
+        /* a pipe's first line, read here, would be gone for the reader (a directory is
+         * refused by the reader, naming it) */
         if (!any_unnamed(s)) return EMBER_STATUS_SUCCESS;
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
                           "%s: --header: column names are read from a regular file only; "

@@ -386,6 +386,10 @@ PY
     grep -q "dup.csv:1 (the header line): columns 2 and 3 are both named 'a'" "$TMP/err" || fail "two header names alike"
     expect_code 0 train --data "$TMP/dup.csv" --header --format csv --schema label,p:num,c:cat,k:cat \
         --cross c*k --epochs 1
+    # a pipe's first line is not read for names (the reader would lose it): name the columns
+    mkfifo "$TMP/pipe"
+    expect_usage_error train --data "$TMP/pipe" --header --format csv --schema label,num,cat,k:cat --epochs 1
+    grep -q "name every column" "$TMP/err" || fail "a pipe with unnamed columns: $(cat "$TMP/err")"
     ;;
 long_names)
     # names and label values hold 63 bytes: a longer one is refused naming where it is,
