@@ -29,14 +29,18 @@ size_t cli_data_flags(ember_train_opts *o, cli_data_values *v, cli_flag *out) {
         {"--schema", CLI_STRING, &o->schema, .meta = "SPEC",
          .help = "csv columns: KIND or NAME:KIND, comma-separated; KIND is label,\n"
                  "num, cat, multi[:SEP] or ignore. e.g. label,num,city:cat,tags:multi:|\n"
-                 "(NAME: UTF-8, one per column; unnamed column N is cN)"},
-        {"--header", CLI_SWITCH, &o->header, .help = "csv: the first line is a header"},
+                 "(NAME: UTF-8, at most 63 bytes, one per column; unnamed column N\n"
+                 "is cN, or its name in the --header line)"},
+        {"--header", CLI_SWITCH, &o->header,
+         .help = "csv: the first line is a header: it names the columns --schema\n"
+                 "leaves unnamed, and must have as many columns"},
         {"--delim", CLI_STRING, &v->delim, .meta = "C", .help = "csv delimiter (or 'tab')",
          .def = "','"},
         {"--positive", CLI_STRING, &o->positive, .meta = "V",
-         .help = "the label value meaning positive (arff default: the second\n"
-                 "declared class, e.g. 'bad' for credit-g); with it a label of\n"
-                 "more than two classes trains that class against the rest"},
+         .help = "the label value meaning positive, at most 63 bytes (arff\n"
+                 "default: the second declared class, e.g. 'bad' for credit-g);\n"
+                 "with it a label of more than two classes trains that class\n"
+                 "against the rest"},
         {"--label", CLI_STRING, &o->label, .meta = "NAME",
          .help = "arff: the label attribute (nominal)", .def = "'class', else the last"},
         {"--skip-bad", CLI_SWITCH, &o->skip_bad,

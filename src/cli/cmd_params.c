@@ -1,5 +1,6 @@
 /* cmd_params.c: `ember params`: the Wide&Deep parameter count, term by term by the seed's
  * formulas, beside the number the model allocates, with how the two relate. */
+#define _POSIX_C_SOURCE 200809L /* getline, strtok_r */
 #include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
@@ -11,6 +12,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_FIELDS 1024
@@ -35,30 +37,34 @@ static int read_spec(const char *cmd, const cli_flag *flag, const char *path) {
         fprintf(stderr, "ember %s: spec file: %s\n", cmd, err.msg);
         return 2;
     }
-    char line[8192];
+    char *line = NULL;
+    size_t cap = 0;
     int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+    /* whole lines of any length: a line cut in two would set a cut list and go on */
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
         lineno++;
         char *hash = strchr(line, '#');
         if (hash != NULL) *hash = '\0';
-        char name[64], value[8000], extra[2];
         /* '=' or ':' between name and value is allowed too. */
         for (char *p = line; *p != '\0'; p++) {
             if (*p == '=' || *p == ':') *p = ' ';
         }
-        int n = sscanf(line, "%63s %7999s %1s", name, value, extra);
-        if (n <= 0) continue; /* blank or comment */
-        if (n != 2) {
+        static const char blanks[] = " \t\r\n\v\f";
+        char *save = NULL, *name = strtok_r(line, blanks, &save);
+        char *value = name != NULL ? strtok_r(NULL, blanks, &save) : NULL;
+        if (name == NULL) continue; /* blank or comment */
+        if (value == NULL || strtok_r(NULL, blanks, &save) != NULL) {
             fprintf(stderr, "ember %s: %s:%d: expected 'NAME VALUE' (e.g. 'hidden 64,32')\n", cmd,
                     path, lineno);
             rc = 2;
         } else {
             char where[4200];
             for (char *p = name; *p != '\0'; p++) *p = (char)tolower((unsigned char)*p);
-            snprintf(where, sizeof where, "%s:%d: %s", path, lineno, name);
+            snprintf(where, sizeof where, "%s:%d: %.60s", path, lineno, name);
             rc = cli_flags_set(sizes, name, value, where);
         }
     }
+    free(line);
     fclose(f);
     return rc;
 }

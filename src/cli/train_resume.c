@@ -21,6 +21,11 @@ static void check_columns(const ember_train_opts *o, const cli_data_values *dv,
     if (why[0] != '\0' ||
         (o->schema == NULL && !o->header && dv->delim == NULL && o->positive == NULL))
         return;
+    if (o->positive != NULL && strlen(o->positive) >= sizeof saved->positive) {
+        snprintf(why, cap, "--positive '%.20s...' is longer than %d bytes", o->positive,
+                 (int)sizeof saved->positive - 1);
+        return;
+    }
     if (o->header && !saved->header) {
         snprintf(why, cap, "--header: the checkpoint's data has no header line");
         return;
@@ -33,6 +38,8 @@ static void check_columns(const ember_train_opts *o, const cli_data_values *dv,
         saved->format == EMBER_FORMAT_CSV && o->schema != NULL
             ? ember_schema_from_spec(o->schema, delim, saved->header, positive, &s, &err)
             : ember_schema_copy(saved, &s);
+    if (st == EMBER_STATUS_SUCCESS && saved->format == EMBER_FORMAT_CSV && o->schema != NULL)
+        st = ember_schema_names_from_header(s, o->data, &err); /* as training named them */
     if (st == EMBER_STATUS_SUCCESS && s->format != EMBER_FORMAT_CSV && o->schema != NULL) {
         snprintf(why, cap, "--schema: the checkpoint's data is %s, not csv",
                  ember_format_name(saved->format));

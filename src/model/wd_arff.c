@@ -14,8 +14,8 @@ static char *skip_ws(char *p) {
     return p;
 }
 
-/* Appends c to the word out[0..*n) unless it is full (*full): a word too long for its field
- * is cut, and never inside a UTF-8 character. */
+/* Appends c to the word out[0..*n) unless it is full (*full): the caller refuses a word too
+ * long for its field (two long values cut to one prefix would become one value). */
 static void word_add(char *out, size_t cap, size_t *n, int *full, char c) {
     if (*full) return;
     if (*n + 1 < cap) {
@@ -26,7 +26,8 @@ static void word_add(char *out, size_t cap, size_t *n, int *full, char c) {
     *n = ember_utf8_cut(out, *n, (unsigned char)c);
 }
 
-/* Reads one ARFF word (quoted or not) at *pp into out; returns 0 at the end of the line. */
+/* Reads one ARFF word (quoted or not) at *pp into out; returns 0 at the end of the line, -1
+ * when the word does not fit (out then holds its start, for the message), else 1. */
 static int arff_word(char **pp, char *out, size_t cap, const char *stops) {
     char *p = skip_ws(*pp);
     size_t n = 0;
@@ -48,7 +49,16 @@ static int arff_word(char **pp, char *out, size_t cap, const char *stops) {
     }
     out[n] = '\0';
     *pp = p;
-    return 1;
+    return full ? -1 : 1;
+}
+
+/* The message for a name or nominal value longer than a schema field holds. */
+static ember_status too_long(const char *path, int64_t lineno, const char *what, const char *start,
+                             ember_model_err *err) {
+    return ember_merr(err, EMBER_STATUS_BAD_DATA,
+                      "%s:%lld: %s '%s...' is longer than %d bytes (ember's limit for column "
+                      "names and label values)",
+                      path, (long long)lineno, what, start, EMBER_NAME_MAX - 1);
 }
 
 /* Parses the header up to @data. On success attrs_out/nattrs_out hold the attributes and the
@@ -96,9 +106,14 @@ ember_status ember_arff_read_header(FILE *f, const char *path, ember_arff_attr *
         }
         ember_arff_attr *a = &attrs[n];
         memset(a, 0, sizeof *a);
-        if (!arff_word(&p, a->name, sizeof a->name, "{")) {
+        int got = arff_word(&p, a->name, sizeof a->name, "{");
+        if (got == 0) {
             st = ember_merr(err, EMBER_STATUS_BAD_DATA, "%s:%lld: @attribute without a name", path,
                             (long long)*lineno);
+            goto fail;
+        }
+        if (got < 0) {
+            st = too_long(path, *lineno, "attribute name", a->name, err);
             goto fail;
         }
         n++;
@@ -115,10 +130,17 @@ ember_status ember_arff_read_header(FILE *f, const char *path, ember_arff_attr *
                     p++;
                     continue;
                 }
-                if (!arff_word(&p, word, sizeof word, ",}")) {
+                got = arff_word(&p, word, sizeof word, ",}");
+                if (got == 0) {
                     st = ember_merr(err, EMBER_STATUS_BAD_DATA,
                                     "%s:%lld: attribute %s: unterminated nominal list", path,
                                     (long long)*lineno, a->name);
+                    goto fail;
+                }
+                if (got < 0) {
+                    char what[EMBER_NAME_MAX + 32];
+                    snprintf(what, sizeof what, "attribute %s: nominal value", a->name);
+                    st = too_long(path, *lineno, what, word, err);
                     goto fail;
                 }
                 void *nv = realloc(a->values, (size_t)(a->nvalues + 1) * EMBER_NAME_MAX);
@@ -131,7 +153,7 @@ ember_status ember_arff_read_header(FILE *f, const char *path, ember_arff_attr *
             }
         } else {
             char type[64];
-            if (!arff_word(&p, type, sizeof type, "")) type[0] = '\0';
+            if (arff_word(&p, type, sizeof type, "") == 0) type[0] = '\0'; /* long: unknown */
             if (strcasecmp(type, "numeric") == 0 || strcasecmp(type, "real") == 0 ||
                 strcasecmp(type, "integer") == 0) {
                 a->kind = EMBER_COL_NUMERIC;

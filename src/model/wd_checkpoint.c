@@ -101,7 +101,7 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     char *schema = ember_schema_to_json(fx->schema);
     sbuf mean = {0}, sd = {0}, bounds = {0}, hidden = {0}, fbuckets = {0};
     char vals[NMETA][64];
-    char crosses[1024];
+    char crosses[EMBER_CROSSES_TEXT_MAX];
     ember_st_meta meta[NMETA];
     int nm = 0;
     ember_status st = gather_tensors(m, path, &host, &ts, &nt, err);
@@ -130,7 +130,11 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
         st = ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory saving %s", path);
         goto done;
     }
-    ember_features_crosses_string(fx, crosses, sizeof crosses);
+    if (ember_features_crosses_string(fx, crosses, sizeof crosses) != 0) {
+        st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "saving %s: the crosses' text is cut",
+                        path);
+        goto done;
+    }
 #define META(k, v) (meta[nm].key = (char *)(k), meta[nm].value = (char *)(v), nm++)
 #define METAF(k, fmt, x) (snprintf(vals[nm], sizeof vals[nm], fmt, x), META(k, vals[nm]))
     META("ember.model", "widedeep-1");

@@ -104,14 +104,14 @@ static ember_status parse_crosses(ember_features *fx, const char *text, ember_mo
     return EMBER_STATUS_SUCCESS;
 }
 
-void ember_features_crosses_string(const ember_features *fx, char *buf, size_t cap) {
+int ember_features_crosses_string(const ember_features *fx, char *buf, size_t cap) {
     size_t o = 0;
     buf[0] = '\0';
     for (int k = 0; k < fx->ncross; k++) {
         for (int j = 0; j < fx->cross_len[k]; j++) {
             const char *nm = fx->schema->cols[fx->cross_cols[k][j]].name;
-            size_t need = strlen(nm) + 2;
-            if (o + need >= cap) return;
+            size_t need = strlen(nm) + (j || k ? 1 : 0);
+            if (o + need >= cap) return -1;
             if (j)
                 buf[o++] = '*';
             else if (k)
@@ -121,6 +121,7 @@ void ember_features_crosses_string(const ember_features *fx, char *buf, size_t c
             buf[o] = '\0';
         }
     }
+    return 0;
 }
 
 /* The wide fields' sizes and offsets from the current bucket counts. */

@@ -94,8 +94,11 @@ ember_status ember_features_set_bucket_list(ember_features *fx, const int64_t *b
  * fields differ (sized from the data, or --field-buckets): what checkpoints and `encode`
  * report as cat_buckets, beside each field's own count. */
 int64_t ember_features_common_buckets(const ember_features *fx);
-/* The crosses in the text form create takes. Writes into buf. */
-void ember_features_crosses_string(const ember_features *fx, char *buf, size_t cap);
+/* Room for the text of the most crosses of the longest names: each name and its separator. */
+#define EMBER_CROSSES_TEXT_MAX (EMBER_MAX_CROSS * EMBER_MAX_CROSS_LEN * EMBER_NAME_MAX + 1)
+/* The crosses in the text form create takes, into buf. Returns 0, or -1 when they do not fit
+ * in cap bytes (never with EMBER_CROSSES_TEXT_MAX): a cut text would name fewer crosses. */
+int ember_features_crosses_string(const ember_features *fx, char *buf, size_t cap);
 
 /* The statistics pass: add every training row, then finish (computes mean, deviation and
  * bucket boundaries; a numeric column never seen gets mean 0, deviation 1; sizes buckets

@@ -68,11 +68,11 @@ void ember_schema_free(ember_schema *s) {
     free(s);
 }
 
-void ember_schema_copy_name(char *dst, const char *src, size_t n) {
-    if (n >= EMBER_NAME_MAX)
-        n = ember_utf8_cut(src, EMBER_NAME_MAX - 1, (unsigned char)src[EMBER_NAME_MAX - 1]);
+int ember_schema_copy_name(char *dst, const char *src, size_t n) {
+    if (n >= EMBER_NAME_MAX) return -1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+    return 0;
 }
 
 /* Orders columns by name, then by position (the array's order), so that equal names lie
@@ -287,7 +287,14 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
             sep = np >= 3 ? parts[2] : NULL;
         }
         ember_column *c = &s->cols[i];
-        ember_schema_copy_name(c->name, name[0] ? name : defname, strlen(name[0] ? name : defname));
+        if (ember_schema_copy_name(c->name, name[0] ? name : defname,
+                                   strlen(name[0] ? name : defname)) != 0) {
+            ember_schema_free(s);
+            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                              "schema: column %d: name '%.20s...' is longer than %d bytes", i + 1,
+                              name, EMBER_NAME_MAX - 1);
+        }
+        c->unnamed = name[0] == '\0' || name == defname;
         if (strcasecmp(kind, "label") == 0) {
             if (s->label_col >= 0) {
                 int first = s->label_col + 1; /* read before s is freed */
@@ -338,8 +345,12 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
         ember_schema_free(s);
         return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "schema: no label column");
     }
-    if (positive != NULL && positive[0] != '\0')
-        ember_schema_copy_name(s->positive, positive, strlen(positive));
+    if (positive != NULL && ember_schema_copy_name(s->positive, positive, strlen(positive)) != 0) {
+        ember_schema_free(s);
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                          "--positive '%.20s...' is longer than %d bytes", positive,
+                          EMBER_NAME_MAX - 1);
+    }
     ember_status st = ember_schema_check_text(s, EMBER_STATUS_INVALID_ARGUMENT, "schema", err);
     if (st != EMBER_STATUS_SUCCESS) {
         ember_schema_free(s);

@@ -34,7 +34,8 @@ typedef enum ember_col_kind {
 typedef struct ember_column {
     char name[EMBER_NAME_MAX];
     ember_col_kind kind;
-    char sep; /* MULTI only */
+    char sep;     /* MULTI only */
+    char unnamed; /* a spec gave no name (it is cN): a CSV header line may name it */
 } ember_column;
 
 typedef struct ember_schema {
@@ -61,6 +62,14 @@ ember_status ember_schema_preset(ember_data_format fmt, ember_schema **out, embe
  * NULL or "") makes the label positive when it equals that string. */
 ember_status ember_schema_from_spec(const char *spec, char delim, int header, const char *positive,
                                     ember_schema **out, ember_model_err *err);
+/* With a header line (CSV, s->header), the file's first line names the columns the spec left
+ * unnamed, as pandas.read_csv takes names from a header: split like the data lines, it must
+ * have the schema's number of columns (BAD_DATA "path:1: ..." otherwise); an empty name
+ * keeps cN; the names must then be UTF-8, unique and at most 63 bytes. A pipe or device is
+ * not read (its first line would be lost to the reader): with unnamed columns it is
+ * INVALID_ARGUMENT. Otherwise (all named, not CSV, no header) nothing changes. */
+ember_status ember_schema_names_from_header(ember_schema *s, const char *path,
+                                            ember_model_err *err);
 /* Reads the header of an ARFF file into a schema: nominal attributes become categorical,
  * numeric/real/integer numeric, string categorical. The label is the attribute named
  * `label` (NULL or "": the one named "class", else the last one, Weka's convention); it
@@ -94,9 +103,10 @@ ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
 ember_schema *ember_schema_new(ember_data_format fmt, int ncols);
 /* Room for n label values (the old ones dropped). */
 ember_status ember_schema_set_label_values(ember_schema *s, int n);
-/* Copies at most n bytes of src into a name field (truncated to EMBER_NAME_MAX - 1, never
- * inside a UTF-8 character). */
-void ember_schema_copy_name(char *dst, const char *src, size_t n);
+/* Copies the n bytes of src into a name field; -1 (dst untouched) when they do not fit
+ * (n >= EMBER_NAME_MAX). Never cut: two long values sharing a prefix would become one, so the
+ * caller refuses the name with an error that says where it came from. */
+int ember_schema_copy_name(char *dst, const char *src, size_t n);
 /* The rule for a schema's text, checked by every producer above. Each column name, label
  * value and the positive class is UTF-8, and the delimiter and multi separators (single
  * bytes) are ASCII: they all go into the checkpoint's JSON header, and JSON text is UTF-8.

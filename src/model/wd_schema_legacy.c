@@ -29,6 +29,18 @@ static int unesc(char *dst, size_t cap, const char *src, size_t n) {
     return 0;
 }
 
+/* The number in v[0..n): digits only, at most 9 of them (atoi would wrap a longer one into
+ * any byte, a delimiter among them); -1 when it is not one. */
+static int small_number(const char *v, size_t n) {
+    if (n == 0 || n > 9) return -1;
+    int x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)v[i])) return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
 ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
                                            ember_model_err *err) {
     *out = NULL;
@@ -47,11 +59,11 @@ ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
             fmt_s = v;
             fmt_n = vn;
         } else if (kn == 5 && !strncmp(p, "delim", 5)) {
-            delim = atoi(v);
+            delim = small_number(v, vn);
         } else if (kn == 6 && !strncmp(p, "header", 6)) {
-            header = atoi(v);
+            header = small_number(v, vn);
         } else if (kn == 6 && !strncmp(p, "prefix", 6)) {
-            prefix = atoi(v);
+            prefix = small_number(v, vn);
         } else if (kn == 8 && !strncmp(p, "positive", 8)) {
             pos_s = v;
             pos_n = vn;
@@ -68,6 +80,10 @@ ember_status ember_schema_from_legacy_text(const char *text, ember_schema **out,
     ember_data_format fmt;
     if (fmt_s == NULL || fmt_n >= sizeof fname || cols_s == NULL)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "schema text: format or cols missing");
+    if (header < 0 || prefix < 0)
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE,
+                          "schema text: header or prefix is not "
+                          "a number");
     memcpy(fname, fmt_s, fmt_n);
     if (ember_format_parse(fname, &fmt, NULL) != EMBER_STATUS_SUCCESS)
         return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "schema text: unknown format");

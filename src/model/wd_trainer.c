@@ -75,8 +75,16 @@ ember_status ember_schema_for(const ember_train_opts *o, ember_schema **out, emb
         return ember_schema_preset(o->format, out, err);
     case EMBER_FORMAT_ARFF:
         return ember_schema_from_arff(o->data, o->label, o->positive, out, err);
-    case EMBER_FORMAT_CSV:
-        return ember_schema_from_spec(o->schema, o->delim, o->header, o->positive, out, err);
+    case EMBER_FORMAT_CSV: {
+        ember_status st =
+            ember_schema_from_spec(o->schema, o->delim, o->header, o->positive, out, err);
+        if (st == EMBER_STATUS_SUCCESS &&
+            (st = ember_schema_names_from_header(*out, o->data, err)) != EMBER_STATUS_SUCCESS) {
+            ember_schema_free(*out);
+            *out = NULL;
+        }
+        return st;
+    }
     }
     return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "unknown format");
 }

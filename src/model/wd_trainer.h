@@ -122,7 +122,8 @@ void ember_train_note_skips(ember_train_result *res, const ember_reader *train,
 const char *ember_default_crosses(ember_data_format fmt);
 
 /* The schema of o->data's format: the preset, the CSV spec (o->schema, o->delim,
- * o->header), or the ARFF header (o->label); o->positive names the positive class. */
+ * o->header; with a header, o->data's first line names the columns the spec does not), or
+ * the ARFF header (o->label); o->positive names the positive class. */
 ember_status ember_schema_for(const ember_train_opts *o, ember_schema **out, ember_model_err *err);
 
 /* The thread count `threads = -1` stands for: 1 for a model whose dense layers touch under

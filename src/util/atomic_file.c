@@ -1,5 +1,5 @@
 /* util/atomic_file.c: temporary file, fsync, rename, fsync of the folder. */
-#define _XOPEN_SOURCE 700 /* mkstemp, fchmod, fsync, kill, lstat, readlink */
+#define _XOPEN_SOURCE 700 /* mkstemp, fchmod, fchown, fsync, kill, lstat, readlink */
 #include "util/atomic_file.h"
 
 #include <dirent.h>
@@ -112,6 +112,24 @@ char *ember_atomic_target(const char *path) {
     }
 }
 
+/* The mode the temporary takes, after it took the owner and group of the regular file it
+ * will replace where this process may set them (fchown, as cp and editors do): that file's
+ * permission bits, so that replacing keeps them; with the group not kept, the group's bits
+ * become the others' (vim's rule: never more than the old file gave the new group). The
+ * set-id bits go, as writing a file drops them. No such file: 0666 & ~umask, as open(2). */
+static mode_t replaced_mode(int fd, const char *path) {
+    struct stat old, now;
+    if (stat(path, &old) != 0 || !S_ISREG(old.st_mode)) {
+        mode_t mask = umask(0);
+        umask(mask);
+        return 0666 & ~mask;
+    }
+    if (fchown(fd, old.st_uid, old.st_gid) != 0) (void)fchown(fd, (uid_t)-1, old.st_gid);
+    mode_t mode = old.st_mode & 0777;
+    if (fstat(fd, &now) == 0 && now.st_gid != old.st_gid) mode = (mode & 0707) | ((mode & 07) << 3);
+    return mode;
+}
+
 static void release(ember_atomic_file *af) {
     free(af->path);
     free(af->tmp);
@@ -134,9 +152,7 @@ int ember_atomic_open(ember_atomic_file *af, const char *path) {
         release(af);
         return e;
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0 || (af->f = fdopen(fd, "w")) == NULL) {
+    if (fchmod(fd, replaced_mode(fd, af->path)) != 0 || (af->f = fdopen(fd, "w")) == NULL) {
         int e = errno;
         close(fd);
         unlink(af->tmp);

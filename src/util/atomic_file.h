@@ -4,8 +4,10 @@
  * The contents go to a temporary file beside the target (PATH.tmp.PID.XXXXXX, so on the
  * same file system); commit flushes and fsyncs it, renames it over the target and fsyncs
  * the folder, so after a crash the target is either the old file or the whole new one.
- * The new file gets mode 0666 & ~umask, as a file made by open(2) or any other tool would
- * (mkstemp alone would make it 0600).
+ * A new file gets mode 0666 & ~umask, as a file made by open(2) or any other tool would
+ * (mkstemp alone would make it 0600). A replaced regular file keeps its permission bits and,
+ * where this process may set them, its owner and group, as cp, editors and torch.save keep
+ * them (a group that cannot be kept gets no more than the others' bits).
  *
  * A symbolic link is written through, as cp, a shell's `>`, numpy.save and torch.save do:
  * the file it names (at the end of a chain of links) is the target, replaced beside itself

@@ -176,6 +176,11 @@ params_model)
     expect_output 'total by the formulas +11898$'
     expect_output 'allocated by ember.s model +11877$'
     expect_output 'allocated = 11898 - 21 = 11877'
+    # a line of any length is read whole (one of 8 KiB was read as two, the first a cut list)
+    vocab=$(printf '1000000,%.0s' $(seq 1 1023))1000000
+    printf 'wide 20\nvocab %s\ndim 8\nnumeric 4\nhidden 64,32\n' "$vocab" >"$TMP/long.spec"
+    expect_code 0 params --spec "$TMP/long.spec" --json
+    expect_output '"embeddings":8192000000,'
     ;;
 params_checkpoint)
     # `ember params --model` on a checkpoint `ember train` saved: its count equals the
@@ -317,6 +322,18 @@ output_targets)
     [[ -L $TMP/latest.st ]] || fail "train --save over an existing LINK replaced the link"
     cmp -s "$TMP/models/m1.st" "$TMP/m1.before" && fail "train --save LINK did not replace the file it names"
     ls "$TMP/models" | grep -q tmp && fail "temporaries left beside the link's file: $(ls "$TMP/models")"
+    # a replaced file keeps its mode (a private checkpoint stays private); a new one gets
+    # 0666 & ~umask
+    chmod 600 "$TMP/models/m1.st"
+    expect_code 0 train --data "$TMP/small.csv" "${schema[@]}" --epochs 1 --save "$TMP/latest.st"
+    [[ $(stat -c %a "$TMP/models/m1.st") == 600 ]] ||
+        fail "train --save over a 0600 file left mode $(stat -c %a "$TMP/models/m1.st")"
+    chmod 640 "$TMP/real.txt"
+    expect_code 0 predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/real.txt"
+    [[ $(stat -c %a "$TMP/real.txt") == 640 ]] ||
+        fail "predict --out over a 0640 file left mode $(stat -c %a "$TMP/real.txt")"
+    (umask 027 && "$EMBER" predict --model "$TMP/m.st" --data "$TMP/small.csv" --out "$TMP/new.txt")
+    [[ $(stat -c %a "$TMP/new.txt") == 640 ]] || fail "a new output under umask 027: mode $(stat -c %a "$TMP/new.txt")"
     ln -s models/enc.json "$TMP/e.json"
     expect_code 0 encode --data "$TMP/small.csv" "${schema[@]}" --out "$TMP/e"
     [[ -L $TMP/e.json && -s $TMP/models/enc.json && -f $TMP/e.data.csv ]] || fail "encode --out through a link"
@@ -357,6 +374,67 @@ PY
     printf '@relation r\n@attribute a numeric\n@attribute a numeric\n@attribute class {n,y}\n@data\n1,2,y\n3,4,n\n' >"$TMP/dup.arff"
     expect_code 2 train --data "$TMP/dup.arff" --epochs 1
     grep -aq "columns 1 and 2 are both named 'a'" "$TMP/err" || fail "an ARFF file with two attributes a: $(cat "$TMP/err")"
+    ;;
+csv_header)
+    # --header: the first line names the columns --schema leaves unnamed (as pandas takes
+    # them), so --cross can use them and the checkpoint keeps them; resuming names them the
+    # same way; a header of another column count is refused naming the file and line 1
+    small_csv "$TMP/small.csv"
+    { echo "y,prix,ville,k"; cat "$TMP/small.csv"; } >"$TMP/header.csv"
+    expect_code 0 train --data "$TMP/header.csv" --header --format csv --schema label,num,cat,k:cat \
+        --cross ville*k --epochs 1 --save "$TMP/m.st"
+    python3 - "$TMP/m.st" <<'PY' || fail "the header's names are not the checkpoint's"
+import json, struct, sys
+blob = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+schema = json.loads(json.loads(blob[8:8 + n])["__metadata__"]["ember.schema"])
+names = [c["name"] for c in schema["columns"]]
+assert names == ["y", "prix", "ville", "k"], names
+PY
+    expect_code 0 train --data "$TMP/header.csv" --header --format csv --schema label,num,cat,k:cat \
+        --cross ville*k --epochs 2 --resume "$TMP/m.st" --save "$TMP/m.st"
+    { echo "y,prix,ville"; cat "$TMP/small.csv"; } >"$TMP/short.csv"
+    cp "$TMP/m.st" "$TMP/m.before"
+    expect_usage_error train --data "$TMP/short.csv" --header --format csv --schema label,num,cat,k:cat \
+        --epochs 1 --save "$TMP/m.st"
+    grep -q "short.csv:1:" "$TMP/err" || fail "a short header line is not named"
+    cmp -s "$TMP/m.st" "$TMP/m.before" || fail "a refused header changed the checkpoint"
+    # two header names alike, and names the spec gives itself are kept
+    { echo "y,a,a,k"; cat "$TMP/small.csv"; } >"$TMP/dup.csv"
+    expect_usage_error train --data "$TMP/dup.csv" --header --format csv --schema label,num,cat,k:cat --epochs 1
+    grep -q "dup.csv:1 (the header line): columns 2 and 3 are both named 'a'" "$TMP/err" || fail "two header names alike"
+    expect_code 0 train --data "$TMP/dup.csv" --header --format csv --schema label,p:num,c:cat,k:cat \
+        --cross c*k --epochs 1
+    # a pipe's first line is not read for names (the reader would lose it): name the columns
+    mkfifo "$TMP/pipe"
+    expect_usage_error train --data "$TMP/pipe" --header --format csv --schema label,num,cat,k:cat --epochs 1
+    grep -q "name every column" "$TMP/err" || fail "a pipe with unnamed columns: $(cat "$TMP/err")"
+    ;;
+long_names)
+    # names and label values hold 63 bytes: a longer one is refused naming where it is,
+    # never cut (two classes sharing 63 bytes would have become one)
+    long=$(printf 'v%.0s' $(seq 1 63))
+    printf '@relation r\n@attribute x numeric\n@attribute class {%sA,%sB}\n@data\n1,%sA\n2,%sB\n' \
+        "$long" "$long" "$long" "$long" >"$TMP/long.arff"
+    expect_usage_error train --data "$TMP/long.arff" --epochs 1 --save "$TMP/m.st"
+    grep -q "long.arff:3: attribute class: nominal value '${long}...' is longer than 63 bytes" "$TMP/err" ||
+        fail "a long nominal value is not named"
+    [[ ! -e $TMP/m.st ]] || fail "a checkpoint was written for a refused ARFF header"
+    small_csv "$TMP/small.csv"
+    expect_usage_error train --data "$TMP/small.csv" --format csv --schema "label,${long}xy:num,cat,cat" --epochs 1
+    grep -q "column 2: name" "$TMP/err" || fail "a long column name is not named"
+    expect_usage_error train --data "$TMP/small.csv" --format csv --schema label,num,cat,cat \
+        --positive "${long}xy" --epochs 1
+    grep -q -- "--positive" "$TMP/err" || fail "a long --positive is not named"
+    # 63-byte names fit everywhere: in 16 crosses of 4 columns (the most there can be), whose
+    # text the checkpoint keeps whole, so predict rebuilds the same model
+    a=${long:1}a b=${long:1}b c=${long:1}c d=${long:1}d
+    for i in $(seq 1 200); do echo "$((i % 3 == 0)),a$((i % 4)),b$((i % 2)),c$((i % 5)),d$((i % 3))"; done >"$TMP/s4.csv"
+    cross="$a*$b*$c*$d"
+    for i in $(seq 2 16); do cross="$cross,$a*$b*$c*$d"; done
+    expect_code 0 train --data "$TMP/s4.csv" --format csv --schema "label,$a:cat,$b:cat,$c:cat,$d:cat" \
+        --cross "$cross" --epochs 1 --save "$TMP/x.st"
+    expect_code 0 predict --model "$TMP/x.st" --data "$TMP/s4.csv" --out "$TMP/p.txt"
     ;;
 encode_together)
     # encode's files appear together or not at all: a bad --test line leaves the earlier

@@ -23,7 +23,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ember_model_err err;
-    char *in = fuzz_string(data, size), text[4096], again[4096];
+    char *in = fuzz_string(data, size), text[EMBER_CROSSES_TEXT_MAX], again[EMBER_CROSSES_TEXT_MAX];
     char *nl = strchr(in, '\n');
     const char *buckets = NULL;
     if (nl) *nl = 0, buckets = nl + 1;

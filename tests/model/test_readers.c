@@ -314,6 +314,17 @@ Test(readers, schema_legacy_text) {
     free(text);
     ember_schema_free(back);
     ember_schema_free(t);
+    /* a number atoi would have wrapped into a byte (2^32 + 44 into ','; 2^32 into false) or
+     * a flag that is no number is corrupt, not read as something else */
+    static const char *wrapped[] = {"format=csv;delim=4294967340;cols=y:1:0|x:2:0",
+                                    "format=csv;delim=44;header=4294967296;cols=y:1:0",
+                                    "format=csv;delim=44;prefix=yes;cols=y:1:0"};
+    for (int i = 0; i < 3; i++) {
+        t = NULL;
+        cr_assert_eq(ember_schema_from_checkpoint(wrapped[i], &t, &err), EMBER_STATUS_CORRUPT_FILE,
+                     "%s", wrapped[i]);
+        cr_assert_null(t);
+    }
 }
 
 /* Random garbage (quotes, delimiters, NUL bytes, very long lines) never crashes a reader:

@@ -343,7 +343,7 @@ Test(reliability, arff_labels_are_binary_or_chosen) {
 
 /* Column names go into the checkpoint's JSON header and key its tensors: a name that is not
  * UTF-8 (JSON text must be) and two columns of one name are refused wherever a schema comes
- * from, naming the columns; a long name is cut between characters, never inside one. */
+ * from, naming the columns. */
 Test(reliability, column_names_are_utf8_and_unique) {
     ember_schema *s = NULL;
     ember_model_err err = {""};
@@ -368,12 +368,18 @@ Test(reliability, column_names_are_utf8_and_unique) {
     cr_assert_eq(ember_schema_from_spec("label,x:num", (char)0xfc, 0, NULL, &s, &err),
                  EMBER_STATUS_INVALID_ARGUMENT);
     cr_assert(strstr(err.msg, "delimiter (byte 252)") != NULL, "%s", err.msg);
-    /* UTF-8 names, and a long one cut before its 63rd byte would split a character */
+    /* UTF-8 names up to 63 bytes; one byte more is refused, never cut (see
+     * names_are_never_cut) */
     char spec[200];
     snprintf(spec, sizeof spec, "label,caf\xc3\xa9:num,%062d\xc3\xa9:cat", 0);
+    cr_assert_eq(ember_schema_from_spec(spec, ',', 0, NULL, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert(strstr(err.msg, "column 3: name") != NULL && strstr(err.msg, "63 bytes") != NULL,
+              "%s", err.msg);
+    snprintf(spec, sizeof spec, "label,caf\xc3\xa9:num,%061d\xc3\xa9:cat", 0);
     cr_assert_eq(ember_schema_from_spec(spec, ',', 0, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s",
                  err.msg);
-    cr_assert_eq(strlen(s->cols[2].name), 62, "%s", s->cols[2].name);
+    cr_assert_eq(strlen(s->cols[2].name), 63, "%s", s->cols[2].name);
     char *text = ember_schema_to_json(s);
     ember_schema *t = NULL;
     cr_assert_eq(ember_schema_from_checkpoint(text, &t, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
@@ -412,4 +418,47 @@ Test(reliability, column_names_are_utf8_and_unique) {
         cr_assert_null(s);
     }
     cr_assert(strstr(err.msg, "columns 2 and 3 are both named 'x'") != NULL, "%s", err.msg);
+}
+
+/* Names and label values hold at most 63 bytes. A longer one is refused where it comes from
+ * (file and line, or the column), never cut: two classes sharing their first 63 bytes would
+ * have become one class. */
+Test(reliability, names_are_never_cut) {
+    ember_schema *s = NULL;
+    ember_model_err err = {""};
+    char text[600], a[80], b[80];
+    snprintf(a, sizeof a, "%063dA", 0); /* 64 bytes, the same first 63 as b */
+    snprintf(b, sizeof b, "%063dB", 0);
+    snprintf(text, sizeof text,
+             "@relation r\n@attribute x numeric\n@attribute class {'%s','%s'}\n@data\n1,%s\n", a, b,
+             a);
+    const char *p = write_temp(4, ".arff", text);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert_null(s);
+    cr_assert(strstr(err.msg, p) != NULL && strstr(err.msg, ":3: attribute class: nominal value") &&
+                  strstr(err.msg, "longer than 63 bytes"),
+              "%s", err.msg);
+    snprintf(text, sizeof text,
+             "@relation r\n%% c\n@attribute '%s' numeric\n@attribute class {no,yes}\n@data\n", a);
+    unlink(p);
+    p = write_temp(4, ".arff", text);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":3: attribute name") != NULL, "%s", err.msg);
+    /* 63 bytes fit */
+    a[63] = '\0';
+    snprintf(text, sizeof text,
+             "@relation r\n@attribute '%s' numeric\n@attribute class {no,'%s'}\n@data\n", a, a);
+    unlink(p);
+    p = write_temp(4, ".arff", text);
+    cr_assert_eq(ember_schema_from_arff(p, NULL, NULL, &s, &err), EMBER_STATUS_SUCCESS, "%s",
+                 err.msg);
+    cr_assert_str_eq(s->cols[0].name, a);
+    cr_assert_str_eq(s->positive, a);
+    ember_schema_free(s);
+    unlink(p);
+    /* a positive class named in a spec */
+    cr_assert_eq(ember_schema_from_spec("label,x:num", ',', 0, b, &s, &err),
+                 EMBER_STATUS_INVALID_ARGUMENT);
+    cr_assert_null(s);
+    cr_assert(strstr(err.msg, "--positive") != NULL && strstr(err.msg, "63 bytes"), "%s", err.msg);
 }

@@ -123,6 +123,7 @@ Test(util, atomic_file_replaces_whole_or_not_at_all) {
     fclose(f);
     cr_assert_str_eq(got, "old", "a discarded write leaves the target");
     cr_assert_neq(access(tmp, F_OK), 0, "and removes its temporary");
+    unlink(p); /* a new file: 0666 & ~umask (a replaced one keeps its mode, below) */
     mode_t old = umask(027);
     cr_assert_eq(ember_atomic_open(&af, p), 0);
     fputs("new", af.f);
@@ -138,6 +139,33 @@ Test(util, atomic_file_replaces_whole_or_not_at_all) {
     /* a folder that does not exist: an errno, nothing created */
     cr_assert_eq(ember_atomic_open(&af, "/nonexistent-ember-dir/x"), ENOENT);
     cr_assert_null(af.f);
+    unlink(p);
+}
+
+/* Replacing a file keeps its permissions, as cp, editors and torch.save do: a private
+ * checkpoint stays private, a shared one stays readable; and, where this process may set
+ * them (root), its owner and group. */
+Test(util, atomic_file_keeps_the_replaced_files_mode) {
+    const char *p = write_temp(2, ".txt", "old");
+    static const mode_t modes[] = {0600, 0604, 0755};
+    mode_t mask = umask(022);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(chmod(p, modes[i]), 0);
+        int root = geteuid() == 0;
+        if (root) cr_assert_eq(chown(p, 65534, 65534), 0);
+        ember_atomic_file af;
+        cr_assert_eq(ember_atomic_open(&af, p), 0);
+        fputs("new", af.f);
+        cr_assert_eq(ember_atomic_commit(&af), 0);
+        struct stat sb;
+        cr_assert_eq(stat(p, &sb), 0);
+        cr_assert_eq(sb.st_mode & 07777, modes[i], "mode %o, was %o",
+                     (unsigned)(sb.st_mode & 07777), (unsigned)modes[i]);
+        if (root)
+            cr_assert(sb.st_uid == 65534 && sb.st_gid == 65534, "owner %d:%d", (int)sb.st_uid,
+                      (int)sb.st_gid);
+    }
+    umask(mask);
     unlink(p);
 }
 
