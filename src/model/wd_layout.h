@@ -34,7 +34,7 @@ typedef struct ember_wd_config {
      * example's squared gradient; 0: Adagrad's usual zero). */
     float emb_init_acc;
     ember_reduction_mode reduction;
-    float emb_init; /* embeddings start U(-emb_init, emb_init) */
+    float emb_init; /* embeddings start U(-emb_init, emb_init); 0: at zero */
     uint64_t seed;
 } ember_wd_config;
 

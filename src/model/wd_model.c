@@ -61,7 +61,11 @@ void ember_wd_config_defaults(ember_wd_config *cfg) {
      * fast enough that declared crosses are learnt within the first epochs (before the deep
      * part overfits), with L2 so that Adult's crosses do not overfit; embeddings whose rare
      * rows start slow (emb_init_acc) and so do not memorise ids with a handful of rows; a
-     * deep part with a little L2. */
+     * deep part with a little L2. Embeddings start at zero: an id that no training row
+     * has (a user who appears only after the training period) then reaches the deep part
+     * as a zero row, as it reaches the wide part (and a logistic regression) with a zero
+     * weight, instead of as random values the training never corrected; the first layer's
+     * random weights still give every trained row a gradient. */
     cfg->wide_lr = 0.05f;
     cfg->deep_lr = 0.002f;
     cfg->emb_lr = 0.05f;
@@ -70,7 +74,7 @@ void ember_wd_config_defaults(ember_wd_config *cfg) {
     cfg->deep_l2 = 1e-4f;
     cfg->emb_l2 = 0.0f;
     cfg->reduction = EMBER_REDUCTION_DETERMINISTIC;
-    cfg->emb_init = 0.05f;
+    cfg->emb_init = 0.0f;
     cfg->seed = 42;
 }
 
@@ -193,9 +197,11 @@ static ember_status upload_floats(ember_wd_model *m, ember_buffer *buf, const fl
     return EMBER_STATUS_SUCCESS;
 }
 
-/* Initial values: embeddings U(-s, s); ReLU layers He-normal; the output layer PyTorch's
+/* Initial values: embeddings U(-s, s), zero by default (s = cfg.emb_init, see
+ * ember_wd_config_defaults); ReLU layers He-normal; the output layer PyTorch's
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the wide weights and every bias zero. One generator
- * stream in a fixed order, so the same seed gives the same model. */
+ * stream in a fixed order, so the same seed gives the same model; the embeddings draw from
+ * it whatever s is, so the dense layers' values do not depend on s. */
 static ember_status init_params(ember_wd_model *m, ember_model_err *err) {
     ember_rng rng;
     ember_rng_seed(&rng, m->cfg.seed);
@@ -210,8 +216,10 @@ static ember_status init_params(ember_wd_model *m, ember_model_err *err) {
         const char *nm = pr->name;
         if (strncmp(nm, "deep.emb.", 9) == 0) {
             float s = m->cfg.emb_init;
-            for (int64_t i = 0; i < pr->count; i++)
-                h[i] = (float)((2.0 * ember_rng_uniform(&rng) - 1.0) * s);
+            for (int64_t i = 0; i < pr->count; i++) {
+                const double u = 2.0 * ember_rng_uniform(&rng) - 1.0;
+                h[i] = s > 0.0f ? (float)(u * s) : 0.0f;
+            }
         } else if (strncmp(nm, "deep.fc", 7) == 0 && strstr(nm, ".weight") != NULL) {
             double sd = sqrt(2.0 / (double)pr->shape[1]);
             for (int64_t i = 0; i < pr->count; i++) h[i] = (float)(ember_rng_normal(&rng) * sd);

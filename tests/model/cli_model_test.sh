@@ -109,6 +109,31 @@ check "malformed line: names file, line and column" grep -q "bad.data:51: column
 "$ember" train --data "$tmp/bad.data" --format adult --epochs 1 --threads 1 --skip-bad >/dev/null 2>"$tmp/sb.err"
 check "--skip-bad: exit 0 and a count" bash -c "grep -q 'skipped 1 malformed' '$tmp/sb.err'"
 
+# an id no training row has scores as no id at all: its embedding row is the untrained
+# initial one, zero, as its wide weight is (a logistic regression gives it no weight
+# either), so unseen values of a field score alike; random initial rows made every unseen
+# user of a time-split test file a different random input to the deep part
+python3 -c '
+import random
+r = random.Random(7)
+with open("'"$tmp"'/ids.train.csv", "w") as f:
+    f.write("y,u,x\n")
+    for i in range(2000):
+        x = r.gauss(0, 1)
+        f.write("%d,u%d,%.3f\n" % (r.random() < 1 / (1 + 2.718 ** (-2 * x)), i % 5, x))
+with open("'"$tmp"'/ids.new.csv", "w") as f:
+    f.write("y,u,x\n")
+    for i in range(20):
+        f.write("%d,new%d,0.5\n" % (i % 2, i))'
+"$ember" train --data "$tmp/ids.train.csv" --format csv --schema y:label,u:cat,x:num --header \
+    --buckets 100000 --epochs 2 --threads 1 --save "$tmp/ids.st" >/dev/null 2>"$tmp/ids.err"
+check "train on the id data exits 0" test $? -eq 0
+"$ember" predict --model "$tmp/ids.st" --data "$tmp/ids.new.csv" --threads 1 >"$tmp/ids.p" \
+    2>>"$tmp/ids.err"
+check "predict on 20 unseen ids writes 20 lines" test "$(wc -l <"$tmp/ids.p")" -eq 20
+check "20 unseen ids with the same other columns score the same" \
+    test "$(sort -u "$tmp/ids.p" | wc -l)" -eq 1
+
 # bad flags: non-zero, one line, no crash
 for args in "--epochs x" "--bogus" "--data" "--format nope --data x" "--hidden 0"; do
     "$ember" train $args >/dev/null 2>"$tmp/flag.err"
