@@ -232,6 +232,113 @@ ember_status ember_schema_preset(ember_data_format fmt, ember_schema **out, embe
                       ember_format_name(fmt));
 }
 
+/* A multi column's separator from its spec ("comma", "space" or one character; '|' when
+ * absent): 0 and a message naming column i when it is none of those or is the delimiter. */
+static char multi_separator(const char *sep, char delim, int i, ember_model_err *err) {
+    char c;
+    if (sep == NULL || sep[0] == '\0')
+        c = '|';
+    else if (strcmp(sep, "comma") == 0)
+        c = ',';
+    else if (strcmp(sep, "space") == 0)
+        c = ' ';
+    else if (strlen(sep) == 1)
+        c = sep[0];
+    else {
+        ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                   "schema: column %d: multi separator '%s' is not one character", i + 1, sep);
+        return 0;
+    }
+    if (c == delim) {
+        ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                   "schema: column %d: multi separator equals the delimiter", i + 1);
+        return 0;
+    }
+    return c;
+}
+
+/* Column i of s from its item of the spec (KIND, NAME:KIND or [NAME:]multi:SEP; item is
+ * split in place). */
+static ember_status parse_column(ember_schema *s, int i, char *item, ember_model_err *err) {
+    char *parts[3] = {item, NULL, NULL};
+    int np = 1;
+    for (char *q = item; *q && np < 3; q++) {
+        if (*q == ':') {
+            *q = '\0';
+            parts[np++] = q + 1;
+        }
+    }
+    const char *name, *kind, *sep = NULL;
+    char defname[32];
+    snprintf(defname, sizeof defname, "c%d", i + 1);
+    static const char *const kinds[] = {"label",       "num",   "numeric", "cat",
+                                        "categorical", "multi", "ignore",  "skip"};
+    int first_is_kind = 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (strcasecmp(parts[0], kinds[k]) == 0) first_is_kind = 1;
+    if (first_is_kind && !(np >= 2 && strcasecmp(parts[0], "multi") != 0)) {
+        name = defname;
+        kind = parts[0];
+        sep = np >= 2 ? parts[1] : NULL;
+    } else {
+        name = parts[0];
+        kind = np >= 2 ? parts[1] : "";
+        sep = np >= 3 ? parts[2] : NULL;
+    }
+    ember_column *c = &s->cols[i];
+    if (ember_schema_copy_name(c->name, name[0] ? name : defname,
+                               strlen(name[0] ? name : defname)) != 0)
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                          "schema: column %d: name '%.20s...' is longer than %d bytes", i + 1, name,
+                          EMBER_NAME_MAX - 1);
+    c->unnamed = name[0] == '\0' || name == defname;
+    if (strcasecmp(kind, "label") == 0) {
+        if (s->label_col >= 0)
+            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                              "schema: two label columns (%d and %d)", s->label_col + 1, i + 1);
+        c->kind = EMBER_COL_LABEL;
+        s->label_col = i;
+    } else if (strcasecmp(kind, "num") == 0 || strcasecmp(kind, "numeric") == 0) {
+        c->kind = EMBER_COL_NUMERIC;
+    } else if (strcasecmp(kind, "cat") == 0 || strcasecmp(kind, "categorical") == 0) {
+        c->kind = EMBER_COL_CATEGORICAL;
+    } else if (strcasecmp(kind, "multi") == 0) {
+        c->kind = EMBER_COL_MULTI;
+        c->sep = multi_separator(sep, s->delim, i, err);
+        if (c->sep == 0) return EMBER_STATUS_INVALID_ARGUMENT;
+    } else if (strcasecmp(kind, "ignore") == 0 || strcasecmp(kind, "skip") == 0) {
+        c->kind = EMBER_COL_IGNORE;
+    } else {
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                          "schema: column %d: unknown kind '%s' (KIND or NAME:KIND, KIND "
+                          "one of label, num, cat, multi[:SEP], ignore)",
+                          i + 1, kind[0] ? kind : parts[0]);
+    }
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* The columns of s from the spec's comma-separated items. */
+static ember_status parse_columns(ember_schema *s, const char *spec, ember_model_err *err) {
+    const char *p = spec;
+    for (int i = 0; i < s->ncols; i++) {
+        const char *end = strchr(p, ',');
+        /* A multi separator may itself be ',' only when written as "multi:,": handle the
+         * common separators and let ',' be spelled "comma". */
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        char item[256];
+        if (len >= sizeof item)
+            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                              "schema: column %d: spec too long", i + 1);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        EMBER_FORWARD_IF_ERROR(parse_column(s, i, item, err));
+        p = end != NULL ? end + 1 : p + len;
+    }
+    if (s->label_col < 0)
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "schema: no label column");
+    return EMBER_STATUS_SUCCESS;
+}
+
 ember_status ember_schema_from_spec(const char *spec, char delim, int header, const char *positive,
                                     ember_schema **out, ember_model_err *err) {
     *out = NULL;
@@ -247,111 +354,14 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
     if (s == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
     s->delim = delim;
     s->header = header;
-    const char *p = spec;
-    for (int i = 0; i < n; i++) {
-        const char *end = strchr(p, ',');
-        /* A multi separator may itself be ',' only when written as "multi:,": handle the
-         * common separators and let ',' be spelled "comma". */
-        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        char item[256];
-        if (len >= sizeof item) {
-            ember_schema_free(s);
-            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                              "schema: column %d: spec too long", i + 1);
-        }
-        memcpy(item, p, len);
-        item[len] = '\0';
-        char *parts[3] = {item, NULL, NULL};
-        int np = 1;
-        for (char *q = item; *q && np < 3; q++) {
-            if (*q == ':') {
-                *q = '\0';
-                parts[np++] = q + 1;
-            }
-        }
-        const char *name, *kind, *sep = NULL;
-        char defname[32];
-        snprintf(defname, sizeof defname, "c%d", i + 1);
-        static const char *const kinds[] = {"label",       "num",   "numeric", "cat",
-                                            "categorical", "multi", "ignore",  "skip"};
-        int first_is_kind = 0;
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-            if (strcasecmp(parts[0], kinds[k]) == 0) first_is_kind = 1;
-        if (first_is_kind && !(np >= 2 && strcasecmp(parts[0], "multi") != 0)) {
-            name = defname;
-            kind = parts[0];
-            sep = np >= 2 ? parts[1] : NULL;
-        } else {
-            name = parts[0];
-            kind = np >= 2 ? parts[1] : "";
-            sep = np >= 3 ? parts[2] : NULL;
-        }
-        ember_column *c = &s->cols[i];
-        if (ember_schema_copy_name(c->name, name[0] ? name : defname,
-                                   strlen(name[0] ? name : defname)) != 0) {
-            ember_schema_free(s);
-            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                              "schema: column %d: name '%.20s...' is longer than %d bytes", i + 1,
-                              name, EMBER_NAME_MAX - 1);
-        }
-        c->unnamed = name[0] == '\0' || name == defname;
-        if (strcasecmp(kind, "label") == 0) {
-            if (s->label_col >= 0) {
-                int first = s->label_col + 1; /* read before s is freed */
-                ember_schema_free(s);
-                return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                                  "schema: two label columns (%d and %d)", first, i + 1);
-            }
-            c->kind = EMBER_COL_LABEL;
-            s->label_col = i;
-        } else if (strcasecmp(kind, "num") == 0 || strcasecmp(kind, "numeric") == 0) {
-            c->kind = EMBER_COL_NUMERIC;
-        } else if (strcasecmp(kind, "cat") == 0 || strcasecmp(kind, "categorical") == 0) {
-            c->kind = EMBER_COL_CATEGORICAL;
-        } else if (strcasecmp(kind, "multi") == 0) {
-            c->kind = EMBER_COL_MULTI;
-            if (sep == NULL || sep[0] == '\0') {
-                c->sep = '|';
-            } else if (strcmp(sep, "comma") == 0) {
-                c->sep = ',';
-            } else if (strcmp(sep, "space") == 0) {
-                c->sep = ' ';
-            } else if (strlen(sep) == 1) {
-                c->sep = sep[0];
-            } else {
-                ember_schema_free(s);
-                return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                                  "schema: column %d: multi separator '%s' is not one "
-                                  "character",
-                                  i + 1, sep);
-            }
-            if (c->sep == delim) {
-                ember_schema_free(s);
-                return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                                  "schema: column %d: multi separator equals the delimiter", i + 1);
-            }
-        } else if (strcasecmp(kind, "ignore") == 0 || strcasecmp(kind, "skip") == 0) {
-            c->kind = EMBER_COL_IGNORE;
-        } else {
-            ember_schema_free(s);
-            return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                              "schema: column %d: unknown kind '%s' (KIND or NAME:KIND, KIND "
-                              "one of label, num, cat, multi[:SEP], ignore)",
-                              i + 1, kind[0] ? kind : parts[0]);
-        }
-        p = end != NULL ? end + 1 : p + len;
-    }
-    if (s->label_col < 0) {
-        ember_schema_free(s);
-        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT, "schema: no label column");
-    }
-    if (positive != NULL && ember_schema_copy_name(s->positive, positive, strlen(positive)) != 0) {
-        ember_schema_free(s);
-        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
-                          "--positive '%.20s...' is longer than %d bytes", positive,
-                          EMBER_NAME_MAX - 1);
-    }
-    ember_status st = ember_schema_check_text(s, EMBER_STATUS_INVALID_ARGUMENT, "schema", err);
+    ember_status st = parse_columns(s, spec, err);
+    if (st == EMBER_STATUS_SUCCESS && positive != NULL &&
+        ember_schema_copy_name(s->positive, positive, strlen(positive)) != 0)
+        st = ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                        "--positive '%.20s...' is longer than %d bytes", positive,
+                        EMBER_NAME_MAX - 1);
+    if (st == EMBER_STATUS_SUCCESS)
+        st = ember_schema_check_text(s, EMBER_STATUS_INVALID_ARGUMENT, "schema", err);
     if (st != EMBER_STATUS_SUCCESS) {
         ember_schema_free(s);
         return st;
