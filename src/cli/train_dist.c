@@ -68,36 +68,6 @@ static ember_status open_reader(dtrainer *t, const char *path, ember_reader **r,
     return EMBER_STATUS_SUCCESS;
 }
 
-/* The statistics pass of a new model over every row of the training file, held-out rows
- * included as in one process (wd_trainer.c's first_pass), on every rank (so its sketches
- * and sums are the single process's whatever N). */
-static ember_status first_pass(dtrainer *t, ember_train_result *res, ember_model_err *err) {
-    const double t0 = ember_now();
-    ember_row row;
-    int eof = 0;
-    for (;;) {
-        EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
-        if (eof) break;
-        ember_features_stats_add(t->fx_owned, &row);
-        if (!ember_is_holdout_line(t->cfg.seed, t->threshold, row.line)) t->rows_expected++;
-    }
-    res->skipped_train = ember_reader_skipped(t->train);
-    EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(t->fx_owned, err));
-    if (t->rows_expected == 0)
-        return ember_merr(err, EMBER_STATUS_BAD_DATA, "%s: no training rows", t->o->data);
-    if (t->o->on_progress) {
-        double secs = ember_now() - t0;
-        ember_train_progress p = {.epochs = t->o->epochs,
-                                  .rows = t->rows_expected,
-                                  .rows_expected = t->rows_expected,
-                                  .running_loss = NAN,
-                                  .rows_per_s = secs > 1e-9 ? t->rows_expected / secs : 0,
-                                  .elapsed_s = secs};
-        t->o->on_progress(t->o->user, &p);
-    }
-    return EMBER_STATUS_SUCCESS;
-}
-
 /* Features, readers and the statistics pass: this rank alone (the caller agrees). */
 static ember_status prepare_data(dtrainer *t, ember_train_result *res, ember_model_err *err) {
     const ember_train_opts *o = t->o;
@@ -111,7 +81,9 @@ static ember_status prepare_data(dtrainer *t, ember_train_result *res, ember_mod
     t->has_valid = t->valid != NULL || t->threshold > 0;
     t->has_test = t->test != NULL;
     ember_train_valid_on(o, t->valid_on, sizeof t->valid_on);
-    if (t->fx_owned != NULL) EMBER_FORWARD_IF_ERROR(first_pass(t, res, err));
+    if (t->fx_owned != NULL)
+        EMBER_FORWARD_IF_ERROR(ember_train_stats_pass(o, t->train, t->fx_owned, t->cfg.seed,
+                                                      t->threshold, &t->rows_expected, res, err));
     return EMBER_STATUS_SUCCESS;
 }
 

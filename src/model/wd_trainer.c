@@ -306,44 +306,41 @@ static ember_status open_data(trainer *t, ember_model_err *err) {
 }
 
 /* The first pass's progress (epoch 0): rows read so far, all of them when done. */
-static void first_pass_progress(const trainer *t, double t0, int done) {
-    const ember_train_opts *o = t->o;
+static void first_pass_progress(const ember_train_opts *o, int64_t rows, double t0, int done) {
     double secs = ember_now() - t0;
     ember_train_progress p = {.epoch = 0,
                               .epochs = o->epochs,
-                              .rows = t->rows_expected,
-                              .rows_expected = done ? t->rows_expected : 0,
+                              .rows = rows,
+                              .rows_expected = done ? rows : 0,
                               .running_loss = NAN,
-                              .rows_per_s = secs > 1e-9 ? t->rows_expected / secs : 0,
+                              .rows_per_s = secs > 1e-9 ? rows / secs : 0,
                               .elapsed_s = secs};
     o->on_progress(o->user, &p);
 }
 
-/* First pass of a new model: the feature statistics (numeric means, deviations and bucket
- * bounds, distinct values per field; a resumed model keeps its own) from every row of the
- * training file, held-out validation rows included, as `ember encode` takes them: they use
- * no label, and so do not depend on the seed or the holdout fraction. The row count for the
- * progress bar counts only the rows trained on. Progress every 0.2 s, and once at the end. */
-static ember_status first_pass(trainer *t, ember_train_result *res, ember_model_err *err) {
+ember_status ember_train_stats_pass(const ember_train_opts *o, ember_reader *r, ember_features *fx,
+                                    uint64_t seed, uint64_t threshold, int64_t *rows_trained,
+                                    ember_train_result *res, ember_model_err *err) {
     const double t0 = ember_now();
     double last_report = t0;
     ember_row row;
     int eof = 0;
+    *rows_trained = 0;
     for (int64_t lines = 0;; lines++) {
-        EMBER_FORWARD_IF_ERROR(ember_reader_next(t->train, &row, &eof, err));
+        EMBER_FORWARD_IF_ERROR(ember_reader_next(r, &row, &eof, err));
         if (eof) break;
-        if (t->o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
+        if (o->on_progress && (lines & 1023) == 0 && ember_now() - last_report > 0.2) {
             last_report = ember_now();
-            first_pass_progress(t, t0, 0);
+            first_pass_progress(o, *rows_trained, t0, 0);
         }
-        ember_features_stats_add(t->fx_owned, &row);
-        if (!is_holdout(&t->train_sel, row.line)) t->rows_expected++;
+        ember_features_stats_add(fx, &row);
+        if (!ember_is_holdout_line(seed, threshold, row.line)) ++*rows_trained;
     }
-    if (t->o->on_progress) first_pass_progress(t, t0, 1);
-    res->skipped_train = ember_reader_skipped(t->train);
-    EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(t->fx_owned, err));
-    if (t->rows_expected == 0)
-        return ember_merr(err, EMBER_STATUS_BAD_DATA, "%s: no training rows", t->o->data);
+    if (o->on_progress) first_pass_progress(o, *rows_trained, t0, 1);
+    res->skipped_train = ember_reader_skipped(r);
+    EMBER_FORWARD_IF_ERROR(ember_features_stats_finish(fx, err));
+    if (*rows_trained == 0)
+        return ember_merr(err, EMBER_STATUS_BAD_DATA, "%s: no training rows", o->data);
     return EMBER_STATUS_SUCCESS;
 }
 
@@ -511,7 +508,10 @@ static ember_status train(trainer *t, ember_train_result *res, ember_model_err *
         EMBER_FORWARD_IF_ERROR(features_from_options(t, err));
     t->cfg.fx = t->fx;
     EMBER_FORWARD_IF_ERROR(open_data(t, err));
-    if (t->fx_owned != NULL) EMBER_FORWARD_IF_ERROR(first_pass(t, res, err));
+    if (t->fx_owned != NULL)
+        EMBER_FORWARD_IF_ERROR(ember_train_stats_pass(o, t->train, t->fx_owned, t->cfg.seed,
+                                                      t->train_sel.threshold, &t->rows_expected,
+                                                      res, err));
     EMBER_FORWARD_IF_ERROR(build_model(t, res, err));
     if (o->on_start) o->on_start(o->user, &t->cfg, &res->count, ember_context_device_name(t->ctx));
     t->res = res;

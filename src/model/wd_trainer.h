@@ -101,6 +101,17 @@ ember_status ember_train_features(const ember_train_opts *o, const ember_schema 
 uint64_t ember_holdout_threshold(const ember_train_opts *o);
 int ember_is_holdout_line(uint64_t seed, uint64_t threshold, int64_t line);
 
+/* The first pass of a new model: the feature statistics (numeric means, deviations and bucket
+ * bounds, distinct values per field) into fx, from every row r reads, held-out validation
+ * rows included, as `ember encode` takes them: they use no label, and so do not depend on
+ * the seed or the holdout fraction; then finishes fx. *rows_trained counts the rows outside
+ * the holdout (seed, threshold: ember_is_holdout_line), for the progress bar; none is
+ * BAD_DATA. Progress through o->on_progress every 0.2 s and once at the end. Both trainers
+ * run it (the ranks of an MPI job each over the whole file, so that it is the single
+ * process's whatever their number). */
+ember_status ember_train_stats_pass(const ember_train_opts *o, ember_reader *r, ember_features *fx,
+                                    uint64_t seed, uint64_t threshold, int64_t *rows_trained,
+                                    ember_train_result *res, ember_model_err *err);
 /* Which rows validate, in the words a checkpoint keeps beside its validation AUC
  * (ember.valid_on): "file PATH" for o->valid, else "holdout FRACTION". */
 void ember_train_valid_on(const ember_train_opts *o, char *buf, size_t n);
