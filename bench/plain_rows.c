@@ -139,7 +139,7 @@ PLAIN_HOT static void plain_update(const shape *s, float *t, float *state, const
 
 static int parse(int argc, char **argv, shape *s) {
     *s = (shape){1000000, 64, 4096, 20, 30, 0};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--optimizer") == 0 && v && (!strcmp(v, "sgd") || !strcmp(v, "adagrad")))
             s->adagrad = strcmp(v, "adagrad") == 0;
@@ -157,11 +157,12 @@ static int parse(int argc, char **argv, shape *s) {
             fprintf(stderr, "bench_plain_rows: bad argument '%s' (see the file's header)\n", a);
             return -1;
         }
-        i++;
     }
     if (s->rows < 1 || s->dim < 1 || s->batch < 1 || s->pooling < 1 || s->reps < 1 ||
-        s->reps > 10000 || s->rows > INT64_MAX / s->dim / 4) {
-        fprintf(stderr, "bench_plain_rows: sizes must be positive (reps at most 10000)\n");
+        s->reps > 10000 || s->rows > INT64_MAX / s->dim / 4 ||
+        s->batch > INT64_MAX / s->pooling / 8 || s->batch > INT64_MAX / s->dim / 4) {
+        fprintf(stderr, "bench_plain_rows: sizes must be positive and fit in memory (reps at "
+                        "most 10000)\n");
         return -1;
     }
     return 0;
