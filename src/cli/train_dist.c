@@ -71,6 +71,12 @@ static ember_status open_reader(dtrainer *t, const char *path, ember_reader **r,
 /* Features, readers and the statistics pass: this rank alone (the caller agrees). */
 static ember_status prepare_data(dtrainer *t, ember_train_result *res, ember_model_err *err) {
     const ember_train_opts *o = t->o;
+    /* Rare ids would need each table's padding row chosen before the sharded tables exist
+     * (wd_rare.h); refused rather than ignored. */
+    if (t->cfg.emb_min_count > 1)
+        return ember_merr(err, EMBER_STATUS_INVALID_ARGUMENT,
+                          "--emb-min-count is not in the distributed trainer; train in one "
+                          "process (without mpirun) to use it");
     EMBER_FORWARD_IF_ERROR(features(t, err));
     t->threshold = ember_holdout_threshold(o);
     if (t->threshold == UINT64_MAX)

@@ -95,6 +95,13 @@ bad_line)
     cat "$tmp/err"
     [[ $rc == 2 ]] || fail "resumed: exit status $rc, expected 2"
     grep -q 'rank [0-9]*: .*bad.data:2001' "$tmp/err" || fail "resumed: no rank and line named"
+    # A flag the distributed trainer does not have is refused, not ignored.
+    timeout 120 "$mpiexec" -n 2 "$ember" train --data "$tmp/good.data" --format adult \
+        --emb-min-count 20 --epochs 1 --threads 1 --quiet >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [[ $rc == 2 ]] || fail "--emb-min-count under mpirun: exit status $rc, expected 2"
+    grep -q 'emb-min-count is not in the distributed trainer' "$tmp/err" ||
+        fail "--emb-min-count under mpirun: no message says it is refused"
     ;;
 rank_death)
     bound=30
