@@ -517,10 +517,8 @@ static ember_status train(trainer *t, ember_train_result *res, ember_model_err *
                                                       t->train_sel.threshold, &t->rows_expected,
                                                       res, err));
     EMBER_FORWARD_IF_ERROR(build_model(t, res, err));
-    if (ember_rare_ids_init(&t->rare, t->fx, t->cfg.emb_min_count) != EMBER_STATUS_SUCCESS)
-        return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-    EMBER_FORWARD_IF_ERROR(ember_rare_ids_pass(&t->rare, t->fx, t->train, t->b, t->cfg.seed,
-                                               t->train_sel.threshold, err));
+    EMBER_FORWARD_IF_ERROR(ember_rare_ids_count(&t->rare, t->fx, t->cfg.emb_min_count, t->train,
+                                                t->cfg.seed, t->train_sel.threshold, err));
     if (o->on_start) o->on_start(o->user, &t->cfg, &res->count, ember_context_device_name(t->ctx));
     t->res = res;
     t->drv = (ember_epoch_driver){

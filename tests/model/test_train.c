@@ -301,11 +301,8 @@ static rare_rows rare_case(int64_t emb_min_count) {
     const ember_features *fx = ck.fx;
     ember_rare_ids counts;
     ember_reader *rd = NULL;
-    ember_batch *b = NULL;
-    cr_assert_eq(ember_rare_ids_init(&counts, fx, 200), EMBER_STATUS_SUCCESS);
     cr_assert_eq(ember_reader_open(&rd, o.data, fx->schema, &err), EMBER_STATUS_SUCCESS);
-    cr_assert_eq(ember_batch_create(&b, fx, 64), EMBER_STATUS_SUCCESS);
-    cr_assert_eq(ember_rare_ids_pass(&counts, fx, rd, b, ck.cfg.seed, 0, &err),
+    cr_assert_eq(ember_rare_ids_count(&counts, fx, 200, rd, ck.cfg.seed, 0, &err),
                  EMBER_STATUS_SUCCESS, "%s", err.msg);
     rare_rows rows = {0};
     for (int f = 0; f < fx->n_deep; f++) {
@@ -324,7 +321,6 @@ static rare_rows rare_case(int64_t emb_min_count) {
                 rows.rare++, rows.rare_moved += moved;
         }
     }
-    ember_batch_free(b);
     ember_reader_close(rd);
     ember_rare_ids_free(&counts);
     ember_checkpoint_free(&ck);
