@@ -77,18 +77,26 @@ Test(train, same_seed_gives_identical_checkpoint_bytes, .timeout = 120) {
     unlink(paths[1]);
 }
 
+/* One epoch on every row of Adult, saved to path; o keeps the options. */
+static void train_adult_epoch(ember_train_opts *o, const char *path, int64_t emb_min_count) {
+    adult_opts(o);
+    o->epochs = 1;
+    o->holdout = 0;
+    o->model.emb_min_count = emb_min_count;
+    o->save = path;
+    ember_train_result r;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_train(o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+}
+
 Test(train, nan_loss_names_the_step_and_keeps_the_last_good_checkpoint, .timeout = 120) {
     if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
     char path[256];
     snprintf(path, sizeof path, "/tmp/ember_nan_%d.safetensors", (int)getpid());
     ember_train_opts o;
-    adult_opts(&o);
-    o.epochs = 1;
-    o.holdout = 0;
-    o.save = path;
+    train_adult_epoch(&o, path, 0);
     ember_train_result r;
     ember_model_err err = {""};
-    cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     FILE *f = fopen(path, "rb");
     fseek(f, 0, SEEK_END);
     long size_before = ftell(f);
@@ -287,14 +295,8 @@ static rare_rows rare_case(int64_t emb_min_count) {
     char path[256];
     snprintf(path, sizeof path, "/tmp/ember_rare_%d.st", (int)getpid());
     ember_train_opts o;
-    adult_opts(&o);
-    o.holdout = 0;
-    o.epochs = 1;
-    o.model.emb_min_count = emb_min_count;
-    o.save = path;
-    ember_train_result r;
+    train_adult_epoch(&o, path, emb_min_count);
     ember_model_err err = {""};
-    cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     ember_checkpoint ck;
     cr_assert_eq(ember_checkpoint_read(path, &ck, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     cr_assert_eq(ck.cfg.emb_min_count, emb_min_count, "the checkpoint records the threshold");
