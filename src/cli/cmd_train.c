@@ -130,6 +130,9 @@ static size_t model_section(ember_wd_config *m, train_given *g, cli_flag *out) {
         {"--emb-init-acc", CLI_FLOAT32, &m->emb_init_acc, .fmin = 0, .fmax = 1e30, .meta = "X",
          .help = "embeddings' Adagrad accumulators start at X / batch^2, so\n"
                  "rarely seen ids learn slowly (0: from zero)"},
+        {"--emb-min-count", CLI_INT, &m->emb_min_count, .min = 0, .max = INT64_MAX, .meta = "K",
+         .help = "ids of fewer than K training rows keep their embedding at\n"
+                 "zero, as an unseen id (0 or 1: none)"},
         {"--l2", CLI_CUSTOM, m, .parse = all_l2_flag, .meta = "X",
          .help = "L2 (weight decay) on all three parts"},
         {"--wide-l2", CLI_FLOAT32, &m->wide_l2, .fmin = 0, .fmax = 1e6, .meta = "X",

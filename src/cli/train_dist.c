@@ -28,6 +28,7 @@ static void dtrainer_free(dtrainer *t) {
     ember_reader_close(t->test);
     ember_reader_close(t->valid);
     ember_batch_free(t->b);
+    ember_rare_ids_free(&t->rare);
     ember_eval_free(&t->ev);
     free(t->probs);
     free(t->best);
@@ -84,7 +85,9 @@ static ember_status prepare_data(dtrainer *t, ember_train_result *res, ember_mod
     if (t->fx_owned != NULL)
         EMBER_FORWARD_IF_ERROR(ember_train_stats_pass(o, t->train, t->fx_owned, t->cfg.seed,
                                                       t->threshold, &t->rows_expected, res, err));
-    return EMBER_STATUS_SUCCESS;
+    /* Every rank counts the whole file, so every rank's tables get the same padding rows. */
+    return ember_rare_ids_count(&t->rare, t->fx, t->cfg.emb_min_count, t->train, t->cfg.seed,
+                                t->threshold, err);
 }
 
 /* The device of this rank: --device, else one rank per GPU on each machine. */
@@ -136,7 +139,8 @@ static ember_status build_model(dtrainer *t, ember_train_result *res, FILE *plan
     ember_wd_model *init = NULL;
     ember_status st = dist_wd_agree(t->comm, initial_model(t, res, &init, err), err);
     if (st == EMBER_STATUS_SUCCESS)
-        st = dist_wd_create(t->comm, t->ctx, &t->cfg, t->o->batch, init, plan_out, &t->m, err);
+        st = dist_wd_create(t->comm, t->ctx, &t->cfg, t->o->batch, init, &t->rare, plan_out, &t->m,
+                            err);
     ember_wd_free(init);
     if (st == EMBER_STATUS_SUCCESS) st = dist_wd_agree(t->comm, count_params(t, res, err), err);
     return st;
@@ -167,6 +171,7 @@ static ember_status train_batch(dtrainer *t, int64_t n_global, void *user, ember
     epoch_acc *e = user;
     double loss_sum;
     t->global_step++;
+    ember_rare_ids_apply(&t->rare, t->b);
     EMBER_FORWARD_IF_ERROR(dist_wd_train_step(t->m, t->b, n_global, &loss_sum, err));
     const double loss = loss_sum / (double)n_global;
     if (!isfinite(loss)) {

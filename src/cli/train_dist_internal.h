@@ -6,6 +6,7 @@
 #include "train_dist.h"
 #include "train_dist_model.h"
 #include "wd_epochs.h"
+#include "wd_rare.h"
 
 typedef struct dtrainer {
     const ember_train_opts *o;
@@ -21,7 +22,8 @@ typedef struct dtrainer {
     dist_wd *m;
     ember_reader *train, *test, *valid;
     ember_batch *b; /* this rank's rows of the global batch */
-    ember_eval ev;  /* this rank's scores of a pass */
+    ember_rare_ids rare;
+    ember_eval ev; /* this rank's scores of a pass */
     float *probs, *best;
     uint64_t threshold;                /* the holdout split (ember_holdout_threshold) */
     char valid_on[EMBER_VALID_ON_MAX]; /* which rows validate (ember_train_valid_on) */

@@ -23,16 +23,19 @@
 
 #include "ember_dist.h"
 #include "wd_checkpoint.h"
+#include "wd_rare.h"
 
 typedef struct dist_wd dist_wd;
 
 /* Builds the sharded model for local batches of up to `cap` rows from `init`, a
  * single-process model of the same config that every rank builds alike (from the seed or
  * from a checkpoint): its parameters, optimizer state and step counts are copied, each rank
- * keeping its shards. plan_out: where rank 0 prints the plans (NULL: nowhere). */
+ * keeping its shards. Each embedding table's padding row is the one the rare ids of its
+ * training batches are renamed to (wd_rare.h). plan_out: where rank 0 prints the plans
+ * (NULL: nowhere). */
 ember_status dist_wd_create(ember_dist_comm *comm, ember_context *ctx, const ember_wd_config *cfg,
-                            int64_t cap, ember_wd_model *init, FILE *plan_out, dist_wd **out,
-                            ember_model_err *err);
+                            int64_t cap, ember_wd_model *init, const ember_rare_ids *rare,
+                            FILE *plan_out, dist_wd **out, ember_model_err *err);
 void dist_wd_free(dist_wd *d);
 
 /* One optimizer step on the global batch made of every rank's `b` (n_global rows in all);

@@ -220,7 +220,8 @@ static ember_status make_tables(dist_wd *d, int64_t count, ember_dist_table_spec
     return st;
 }
 
-static ember_status create_tables(dist_wd *d, FILE *plan_out, ember_model_err *err) {
+static ember_status create_tables(dist_wd *d, const ember_rare_ids *rare, FILE *plan_out,
+                                  ember_model_err *err) {
     const ember_features *fx = d->fx;
     ember_dist_table_spec wide;
     ember_dist_table_spec_init(&wide, fx->d_wide > 0 ? fx->d_wide : 1, 1, EMBER_POOLING_SUM);
@@ -233,6 +234,7 @@ static ember_status create_tables(dist_wd *d, FILE *plan_out, ember_model_err *e
         int multi = fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI;
         ember_dist_table_spec_init(&specs[f], fx->field_buckets[f], d->dim,
                                    multi ? EMBER_POOLING_MEAN : EMBER_POOLING_NONE);
+        specs[f].padding_idx = ember_rare_ids_padding(rare, f);
     }
     ember_status st =
         make_tables(d, d->F, specs, d->cfg.emb_opt, plan_out, "embedding tables", &d->deep, err);
@@ -281,8 +283,8 @@ static ember_status alloc_local(dist_wd *d, ember_model_err *err) {
 }
 
 ember_status dist_wd_create(ember_dist_comm *comm, ember_context *ctx, const ember_wd_config *cfg,
-                            int64_t cap, ember_wd_model *init, FILE *plan_out, dist_wd **out,
-                            ember_model_err *err) {
+                            int64_t cap, ember_wd_model *init, const ember_rare_ids *rare,
+                            FILE *plan_out, dist_wd **out, ember_model_err *err) {
     *out = NULL;
     dist_wd *d = calloc(1, sizeof *d);
     ember_status st =
@@ -297,7 +299,7 @@ ember_status dist_wd_create(ember_dist_comm *comm, ember_context *ctx, const emb
         st = alloc_local(d, err);
     }
     st = dist_wd_agree(comm, st, err);
-    if (st == EMBER_STATUS_SUCCESS) st = create_tables(d, plan_out, err);
+    if (st == EMBER_STATUS_SUCCESS) st = create_tables(d, rare, plan_out, err);
     if (st == EMBER_STATUS_SUCCESS) st = dist_wd_agree(comm, load_from(d, init, err), err);
     if (st != EMBER_STATUS_SUCCESS) {
         dist_wd_free(d);

@@ -160,6 +160,7 @@ ember_status ember_checkpoint_save(ember_wd_model *m, const char *path, ember_mo
     METAF("ember.deep_l2", "%.9g", (double)cfg->deep_l2);
     METAF("ember.emb_l2", "%.9g", (double)cfg->emb_l2);
     METAF("ember.emb_init_acc", "%.9g", (double)cfg->emb_init_acc);
+    METAF("ember.emb_min_count", "%lld", (long long)cfg->emb_min_count);
     METAF("ember.seed", "%llu", (unsigned long long)cfg->seed);
     META("ember.reduction",
          cfg->reduction == EMBER_REDUCTION_DETERMINISTIC ? "deterministic" : "atomic");
@@ -360,6 +361,11 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
     cfg->emb_init_acc = 0.0f; /* checkpoints from before it existed started from zero */
     if (ember_st_meta_get(f, "ember.emb_init_acc") != NULL)
         EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_init_acc", &cfg->emb_init_acc, err));
+    long long min_count = 0; /* absent in files from before it existed: every id trained */
+    if (ember_st_meta_get(f, "ember.emb_min_count") != NULL)
+        EMBER_FORWARD_IF_ERROR(
+            need_int(f, path, "ember.emb_min_count", 0, 0x7fffffffffffffffll, &min_count, err));
+    cfg->emb_min_count = min_count;
     EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.seed", 0, 0x7fffffffffffffffll, &seed, err));
     cfg->seed = (uint64_t)seed;
     EMBER_FORWARD_IF_ERROR(need(f, path, "ember.reduction", &red, err));

@@ -409,6 +409,7 @@ void ember_batch_free(ember_batch *b) {
     free(b->deep_ids);
     free(b->deep_offs);
     free(b->deep_ids_cap);
+    free(b->deep_pad);
     free(b->wide_ids);
     free(b->wide_offs);
     free(b);
@@ -429,15 +430,17 @@ ember_status ember_batch_create(ember_batch **out, const ember_features *fx, int
     b->deep_ids = calloc(nd, sizeof(int64_t *));
     b->deep_offs = calloc(nd, sizeof(int64_t *));
     b->deep_ids_cap = calloc(nd, sizeof(int64_t));
+    b->deep_pad = calloc(nd, sizeof(int64_t));
     b->wide_cap = cap * (fx->n_wide > 0 ? fx->n_wide : 1);
     b->wide_ids = calloc((size_t)b->wide_cap, sizeof(int64_t));
     b->wide_offs = calloc((size_t)cap + 1, sizeof(int64_t));
     if (!b->label || !b->line || !b->num || !b->deep_multi || !b->deep_ids || !b->deep_offs ||
-        !b->deep_ids_cap || !b->wide_ids || !b->wide_offs)
+        !b->deep_ids_cap || !b->deep_pad || !b->wide_ids || !b->wide_offs)
         goto oom;
     for (int f = 0; f < fx->n_deep; f++) {
         b->deep_multi[f] = fx->schema->cols[fx->deep_col[f]].kind == EMBER_COL_MULTI;
         b->deep_ids_cap[f] = cap;
+        b->deep_pad[f] = -1;
         b->deep_ids[f] = calloc((size_t)cap, sizeof(int64_t));
         b->deep_offs[f] = calloc((size_t)cap + 1, sizeof(int64_t));
         if (!b->deep_ids[f] || !b->deep_offs[f]) goto oom;
@@ -451,6 +454,7 @@ oom:
 
 void ember_batch_clear(ember_batch *b) {
     b->n = 0;
+    for (int f = 0; f < b->n_deep; f++) b->deep_pad[f] = -1;
 }
 
 static int push_id(int64_t **ids, int64_t *cap, int64_t at, int64_t id) {

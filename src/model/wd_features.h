@@ -117,6 +117,8 @@ typedef struct ember_batch {
     int64_t **deep_ids;        /* [n_deep][...] */
     int64_t *deep_ids_cap;
     int64_t **deep_offs; /* [n_deep][cap + 1]; used for bag fields */
+    int64_t *deep_pad;   /* [n_deep]: the field's padding row, which gets no gradient
+                            (wd_rare.h), -1: none; ember_batch_clear resets it */
     int64_t *wide_ids;   /* global ids */
     int64_t wide_cap;
     int64_t *wide_offs; /* [cap + 1] */

@@ -33,6 +33,9 @@ typedef struct ember_wd_config {
     /* The embeddings' Adagrad accumulators start at emb_init_acc / batch^2 (in units of one
      * example's squared gradient; 0: Adagrad's usual zero). */
     float emb_init_acc;
+    /* Ids of fewer training rows are left out of the embeddings' training (wd_rare.h);
+     * <= 1: none. */
+    int64_t emb_min_count;
     ember_reduction_mode reduction;
     float emb_init; /* embeddings start U(-emb_init, emb_init); 0: at zero */
     uint64_t seed;

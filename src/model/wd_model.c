@@ -423,6 +423,7 @@ static void field_desc(const ember_wd_model *m, const ember_batch *b, int f, emb
                            multi ? EMBER_POOLING_MEAN : EMBER_POOLING_NONE);
     d->out_row_stride = m->n0;
     d->out_col_offset = (int64_t)f * m->dim;
+    d->padding_idx = b->deep_pad[f];
 }
 
 static void wide_desc(const ember_wd_model *m, const ember_batch *b, ember_lookup_desc *d) {

@@ -3,6 +3,7 @@
 
 #include "wd_epochs.h"
 #include "wd_hash.h"
+#include "wd_rare.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -201,6 +202,7 @@ typedef struct trainer {
     ember_wd_model *m;
     ember_reader *train, *test, *valid;
     ember_batch *b;
+    ember_rare_ids rare;
     ember_eval ev;
     float *best;
     holdout_sel train_sel, valid_sel;
@@ -217,6 +219,7 @@ static void trainer_free(trainer *t) {
     ember_reader_close(t->test);
     ember_reader_close(t->valid);
     ember_batch_free(t->b);
+    ember_rare_ids_free(&t->rare);
     ember_eval_free(&t->ev);
     free(t->best);
     ember_wd_free(t->m);
@@ -445,6 +448,7 @@ static ember_status train_epoch(void *self, int epoch, ember_epoch_report *rep,
         }
         if (t->b->n == t->b->cap || (eof && t->b->n > 0)) {
             float loss;
+            ember_rare_ids_apply(&t->rare, t->b);
             t->global_step++;
             EMBER_FORWARD_IF_ERROR(ember_wd_train_step(t->m, t->b, &loss, err));
             if (!isfinite(loss)) return diverged(t, loss, epoch, steps, err);
@@ -513,6 +517,8 @@ static ember_status train(trainer *t, ember_train_result *res, ember_model_err *
                                                       t->train_sel.threshold, &t->rows_expected,
                                                       res, err));
     EMBER_FORWARD_IF_ERROR(build_model(t, res, err));
+    EMBER_FORWARD_IF_ERROR(ember_rare_ids_count(&t->rare, t->fx, t->cfg.emb_min_count, t->train,
+                                                t->cfg.seed, t->train_sel.threshold, err));
     if (o->on_start) o->on_start(o->user, &t->cfg, &res->count, ember_context_device_name(t->ctx));
     t->res = res;
     t->drv = (ember_epoch_driver){

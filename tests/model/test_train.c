@@ -3,6 +3,7 @@
  * last good checkpoint, --skip-bad counts. */
 #include "test_util.h"
 
+#include "wd_rare.h"
 #include "wd_trainer.h"
 
 #include <criterion/criterion.h>
@@ -76,18 +77,26 @@ Test(train, same_seed_gives_identical_checkpoint_bytes, .timeout = 120) {
     unlink(paths[1]);
 }
 
+/* One epoch on every row of Adult, saved to path; o keeps the options. */
+static void train_adult_epoch(ember_train_opts *o, const char *path, int64_t emb_min_count) {
+    adult_opts(o);
+    o->epochs = 1;
+    o->holdout = 0;
+    o->model.emb_min_count = emb_min_count;
+    o->save = path;
+    ember_train_result r;
+    ember_model_err err = {""};
+    cr_assert_eq(ember_train(o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+}
+
 Test(train, nan_loss_names_the_step_and_keeps_the_last_good_checkpoint, .timeout = 120) {
     if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
     char path[256];
     snprintf(path, sizeof path, "/tmp/ember_nan_%d.safetensors", (int)getpid());
     ember_train_opts o;
-    adult_opts(&o);
-    o.epochs = 1;
-    o.holdout = 0;
-    o.save = path;
+    train_adult_epoch(&o, path, 0);
     ember_train_result r;
     ember_model_err err = {""};
-    cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     FILE *f = fopen(path, "rb");
     fseek(f, 0, SEEK_END);
     long size_before = ftell(f);
@@ -194,8 +203,9 @@ static int same_bytes(const char *a, const char *b) {
 }
 
 /* 1 epoch, then --resume for 1 more, equals 2 epochs in one go, bit for bit: the optimizer
- * state and the step count carry over (in the checkpoint). */
-static void resume_case(int shuffle) {
+ * state and the step count carry over (in the checkpoint); the rare ids' counts are
+ * counted again from the same rows. */
+static void resume_case(int shuffle, int64_t emb_min_count) {
     if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
     char p2[256], p1[256], p1b[256];
     snprintf(p2, sizeof p2, "/tmp/ember_res2_%d.st", (int)getpid());
@@ -208,6 +218,7 @@ static void resume_case(int shuffle) {
     o.holdout = 0;
     o.epochs = 2;
     o.shuffle = shuffle;
+    o.model.emb_min_count = emb_min_count;
     o.save = p2;
     cr_assert_eq(ember_train(&o, &r, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
     o.epochs = 1;
@@ -260,13 +271,76 @@ Test(train, early_stopping_keeps_the_best_epoch, .timeout = 120) {
 }
 
 Test(train, resume_continues_exactly, .timeout = 120) {
-    resume_case(0);
+    resume_case(0, 0);
 }
 
 /* With a shuffle buffer too: each epoch's order is fixed by the seed and the epochs already
  * trained, which the optimizer state file carries. */
 Test(train, resume_continues_exactly_with_shuffle, .timeout = 120) {
-    resume_case(1000);
+    resume_case(1000, 0);
+}
+
+Test(train, resume_continues_exactly_with_rare_ids, .timeout = 120) {
+    resume_case(1000, 200);
+}
+
+typedef struct rare_rows {
+    int rare, rare_moved; /* buckets of 1 to min_count - 1 training rows; those not zero */
+    int frequent, frequent_moved;
+} rare_rows;
+
+/* Trains Adult for 1 epoch with --emb-min-count 200 (or none) and sorts the embedding rows
+ * of every field by the training rows of their bucket, counted at 200. */
+static rare_rows rare_case(int64_t emb_min_count) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/ember_rare_%d.st", (int)getpid());
+    ember_train_opts o;
+    train_adult_epoch(&o, path, emb_min_count);
+    ember_model_err err = {""};
+    ember_checkpoint ck;
+    cr_assert_eq(ember_checkpoint_read(path, &ck, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert_eq(ck.cfg.emb_min_count, emb_min_count, "the checkpoint records the threshold");
+    const ember_features *fx = ck.fx;
+    ember_rare_ids counts;
+    ember_reader *rd = NULL;
+    cr_assert_eq(ember_reader_open(&rd, o.data, fx->schema, &err), EMBER_STATUS_SUCCESS);
+    cr_assert_eq(ember_rare_ids_count(&counts, fx, 200, rd, ck.cfg.seed, 0, &err),
+                 EMBER_STATUS_SUCCESS, "%s", err.msg);
+    rare_rows rows = {0};
+    for (int f = 0; f < fx->n_deep; f++) {
+        char name[160];
+        snprintf(name, sizeof name, "deep.emb.%s", fx->schema->cols[fx->deep_col[f]].name);
+        const ember_st_tensor *t = ember_st_find(&ck.st, name);
+        cr_assert_not_null(t, "no tensor %s", name);
+        for (int64_t i = 0; i < fx->field_buckets[f]; i++) {
+            int moved = 0;
+            for (int64_t k = 0; k < ck.cfg.emb_dim; k++)
+                moved |= t->data[i * ck.cfg.emb_dim + k] != 0;
+            const int64_t n = counts.rows[f][i];
+            if (n >= 200)
+                rows.frequent++, rows.frequent_moved += moved;
+            else if (n > 0)
+                rows.rare++, rows.rare_moved += moved;
+        }
+    }
+    ember_reader_close(rd);
+    ember_rare_ids_free(&counts);
+    ember_checkpoint_free(&ck);
+    unlink(path);
+    return rows;
+}
+
+/* An id of fewer than --emb-min-count training rows keeps the zero row an unseen id has,
+ * while the frequent ones learn; without the threshold the rare rows move too. */
+Test(train, rare_ids_keep_a_zero_embedding, .timeout = 120) {
+    if (!have_adult()) cr_skip_test("no Adult data in %s", ADULT_DIR);
+    rare_rows with = rare_case(200), without = rare_case(0);
+    cr_assert(with.rare >= 10, "only %d buckets of Adult have 1-199 rows", with.rare);
+    cr_assert_eq(with.rare_moved, 0, "%d of %d rare rows moved", with.rare_moved, with.rare);
+    cr_assert_eq(with.frequent_moved, with.frequent, "%d of %d frequent rows moved",
+                 with.frequent_moved, with.frequent);
+    cr_assert_eq(without.rare_moved, without.rare, "without the threshold: %d of %d moved",
+                 without.rare_moved, without.rare);
 }
 
 /* A file sorted by label: file order trains badly, the shuffle buffer fixes it. */
