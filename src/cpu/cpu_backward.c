@@ -27,13 +27,14 @@ static size_t round64(size_t b) {
 
 #define SCATTER_BUCKETS_PER_THREAD 8
 
+/* Position p's contribution to row r; W is the dim, a constant in the dim-specific copies. */
 static inline __attribute__((always_inline)) void scatter_one(const cpu_bwd *bw, float *dst,
-                                                              int64_t dim, const int64_t W, int sgd,
-                                                              float lr, int64_t p, int64_t r) {
+                                                              const int64_t W, int sgd, float lr,
+                                                              int64_t p, int64_t r) {
     float s;
     int plain;
     const float *g = cpu_bwd_grad_row(bw, p, &s, &plain);
-    float *d = dst + r * dim;
+    float *d = dst + r * W;
     if (plain) {
         if (sgd)
             for (int64_t x = 0; x < W; x++) d[x] -= lr * g[x];
@@ -75,7 +76,7 @@ static inline __attribute__((always_inline)) void scatter_kernel(const cpu_bwd *
             cpu_prefetch_lines(dst + ROW(POS(i + PREFETCH_AHEAD)) * W, row_bytes, 1, aligned);
         const int64_t p = POS(i), r = ROW(p);
         if (r == pad) continue;
-        scatter_one(bw, dst, W, W, sgd, lr, p, r);
+        scatter_one(bw, dst, W, sgd, lr, p, r);
     }
 #undef POS
 #undef ROW
