@@ -249,6 +249,54 @@ static int parse_doubles(const char *s, const char *end, double *out, int cap) {
     return n;
 }
 
+/* The model's sizes, optimizers and seed (read_config's second half: the features first). */
+static ember_status read_model_config(const ember_st_file *f, const char *path, long long dim,
+                                      ember_checkpoint *ck, ember_model_err *err) {
+    ember_wd_config *cfg = &ck->cfg;
+    ember_wd_config_defaults(cfg);
+    cfg->fx = ck->fx;
+    cfg->emb_dim = dim;
+    const char *hs;
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.hidden", &hs, err));
+    double hd[EMBER_MAX_HIDDEN];
+    int nh = parse_doubles(hs, hs + strlen(hs), hd, EMBER_MAX_HIDDEN);
+    if (nh < 0) return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad hidden sizes", path);
+    cfg->nhidden = nh;
+    for (int l = 0; l < nh; l++) {
+        if (!(hd[l] >= 1 && hd[l] <= 1e6))
+            return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad hidden size", path);
+        cfg->hidden[l] = (int64_t)hd[l];
+    }
+    const char *ow, *od, *oe, *red;
+    long long seed;
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.wide_opt", &ow, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.deep_opt", &od, err));
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.emb_opt", &oe, err));
+    if (opt_parse(ow, &cfg->wide_opt) || opt_parse(od, &cfg->deep_opt) ||
+        opt_parse(oe, &cfg->emb_opt))
+        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown optimizer name", path);
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.wide_lr", &cfg->wide_lr, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.deep_lr", &cfg->deep_lr, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_lr", &cfg->emb_lr, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.wide_l2", &cfg->wide_l2, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.deep_l2", &cfg->deep_l2, err));
+    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_l2", &cfg->emb_l2, err));
+    cfg->emb_init_acc = 0.0f; /* checkpoints from before it existed started from zero */
+    if (ember_st_meta_get(f, "ember.emb_init_acc") != NULL)
+        EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_init_acc", &cfg->emb_init_acc, err));
+    long long min_count = 0; /* absent in files from before it existed: every id trained */
+    if (ember_st_meta_get(f, "ember.emb_min_count") != NULL)
+        EMBER_FORWARD_IF_ERROR(
+            need_int(f, path, "ember.emb_min_count", 0, 0x7fffffffffffffffll, &min_count, err));
+    cfg->emb_min_count = min_count;
+    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.seed", 0, 0x7fffffffffffffffll, &seed, err));
+    cfg->seed = (uint64_t)seed;
+    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.reduction", &red, err));
+    cfg->reduction =
+        strcmp(red, "atomic") == 0 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
+    return EMBER_STATUS_SUCCESS;
+}
+
 static ember_status read_config(const char *path, ember_checkpoint *ck, ember_model_err *err) {
     const ember_st_file *f = &ck->st;
     const char *v, *schema_s, *mode_s, *cross_s;
@@ -328,50 +376,7 @@ static ember_status read_config(const char *path, ember_checkpoint *ck, ember_mo
         q = semi ? semi + 1 : end;
     }
     fx->stats_ready = 1;
-    /* model */
-    ember_wd_config *cfg = &ck->cfg;
-    ember_wd_config_defaults(cfg);
-    cfg->fx = fx;
-    cfg->emb_dim = dim;
-    const char *hs;
-    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.hidden", &hs, err));
-    double hd[EMBER_MAX_HIDDEN];
-    int nh = parse_doubles(hs, hs + strlen(hs), hd, EMBER_MAX_HIDDEN);
-    if (nh < 0) return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad hidden sizes", path);
-    cfg->nhidden = nh;
-    for (int l = 0; l < nh; l++) {
-        if (!(hd[l] >= 1 && hd[l] <= 1e6))
-            return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: bad hidden size", path);
-        cfg->hidden[l] = (int64_t)hd[l];
-    }
-    const char *ow, *od, *oe, *red;
-    long long seed;
-    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.wide_opt", &ow, err));
-    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.deep_opt", &od, err));
-    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.emb_opt", &oe, err));
-    if (opt_parse(ow, &cfg->wide_opt) || opt_parse(od, &cfg->deep_opt) ||
-        opt_parse(oe, &cfg->emb_opt))
-        return ember_merr(err, EMBER_STATUS_CORRUPT_FILE, "%s: unknown optimizer name", path);
-    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.wide_lr", &cfg->wide_lr, err));
-    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.deep_lr", &cfg->deep_lr, err));
-    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_lr", &cfg->emb_lr, err));
-    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.wide_l2", &cfg->wide_l2, err));
-    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.deep_l2", &cfg->deep_l2, err));
-    EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_l2", &cfg->emb_l2, err));
-    cfg->emb_init_acc = 0.0f; /* checkpoints from before it existed started from zero */
-    if (ember_st_meta_get(f, "ember.emb_init_acc") != NULL)
-        EMBER_FORWARD_IF_ERROR(need_float(f, path, "ember.emb_init_acc", &cfg->emb_init_acc, err));
-    long long min_count = 0; /* absent in files from before it existed: every id trained */
-    if (ember_st_meta_get(f, "ember.emb_min_count") != NULL)
-        EMBER_FORWARD_IF_ERROR(
-            need_int(f, path, "ember.emb_min_count", 0, 0x7fffffffffffffffll, &min_count, err));
-    cfg->emb_min_count = min_count;
-    EMBER_FORWARD_IF_ERROR(need_int(f, path, "ember.seed", 0, 0x7fffffffffffffffll, &seed, err));
-    cfg->seed = (uint64_t)seed;
-    EMBER_FORWARD_IF_ERROR(need(f, path, "ember.reduction", &red, err));
-    cfg->reduction =
-        strcmp(red, "atomic") == 0 ? EMBER_REDUCTION_ATOMIC : EMBER_REDUCTION_DETERMINISTIC;
-    return EMBER_STATUS_SUCCESS;
+    return read_model_config(f, path, dim, ck, err);
 }
 
 /* Sizes and counts past 2^53 are not exact in a double and overflow sums: no file holds one. */
