@@ -33,7 +33,8 @@ size_t cli_data_flags(ember_train_opts *o, cli_data_values *v, cli_flag *out) {
                  "is cN, or its name in the --header line)"},
         {"--header", CLI_SWITCH, &o->header,
          .help = "csv: the first line is a header: it names the columns --schema\n"
-                 "leaves unnamed, and must have as many columns"},
+                 "leaves unnamed, must have as many columns, and may not name\n"
+                 "them in another order (columns are read by position)"},
         {"--delim", CLI_STRING, &v->delim, .meta = "C", .help = "csv delimiter (or 'tab')",
          .def = "','"},
         {"--positive", CLI_STRING, &o->positive, .meta = "V",

@@ -57,6 +57,8 @@ static int starts_with_number(const char *line) {
     return isdigit((unsigned char)*line) != 0;
 }
 
+static ember_status check_header(ember_reader *r, ember_model_err *err);
+
 ember_status ember_reader_open(ember_reader **out, const char *path, const ember_schema *schema,
                                ember_model_err *err) {
     *out = NULL;
@@ -96,6 +98,9 @@ ember_status ember_reader_open(ember_reader **out, const char *path, const ember
     } else if (schema->header) {
         ssize_t got = getline(&r->line, &r->cap, r->f);
         if (got >= 0) r->lineno = 1;
+        if (got >= 0 && schema->format == EMBER_FORMAT_CSV &&
+            (st = check_header(r, err)) != EMBER_STATUS_SUCCESS)
+            goto fail;
         /* Adult's files may start with a line that is not data (the UCI test file's
          * "|1x3 Cross validator", a line of column names) or with data (the UCI training
          * file): a first line that starts with a number (the age) is data, and kept. */
@@ -201,7 +206,6 @@ static int is_space(char c, char delim) {
     return (c == ' ' || c == '\t') && c != delim;
 }
 
-/* Splits and checks the current line (NUL-terminated, no newline). */
 /* Column c's token as a NUL-terminated string, whatever its length; NULL when out of memory. */
 static const char *token_string(ember_reader *r, int c) {
     size_t n = (size_t)r->len[c];
@@ -216,7 +220,9 @@ static const char *token_string(ember_reader *r, int c) {
     return r->scratch;
 }
 
-static ember_status parse_line(ember_reader *r, char *line, ember_row *row, ember_model_err *err) {
+/* Splits the current line (NUL-terminated, no newline) into r->tok, r->len and r->missing:
+ * exactly one token per column, unquoted. */
+static ember_status split_line(ember_reader *r, char *line, ember_model_err *err) {
     const ember_schema *s = r->s;
     const char delim = s->delim;
     const int quotes = s->format == EMBER_FORMAT_CSV || s->format == EMBER_FORMAT_ARFF;
@@ -271,6 +277,29 @@ static ember_status parse_line(ember_reader *r, char *line, ember_row *row, embe
     }
     if (col != s->ncols)
         return col_err(r, err, col, "expected %d columns, found %d", s->ncols, col);
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* A CSV header line: split like the data lines, with the schema's columns in its order. */
+static ember_status check_header(ember_reader *r, ember_model_err *err) {
+    r->cur_line = 1;
+    ember_chomp(r->line);
+    char *p = r->line;
+    if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
+        p += 3; /* a UTF-8 byte order mark */
+    EMBER_FORWARD_IF_ERROR(split_line(r, p, err));
+    char *where = malloc(strlen(r->path) + 32);
+    if (where == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    sprintf(where, "%s:1 (the header line)", r->path);
+    ember_status st = ember_schema_check_header_order(r->s, r->tok, r->len, where, err);
+    free(where);
+    return st;
+}
+
+/* Splits and checks the current line (NUL-terminated, no newline). */
+static ember_status parse_line(ember_reader *r, char *line, ember_row *row, ember_model_err *err) {
+    const ember_schema *s = r->s;
+    EMBER_FORWARD_IF_ERROR(split_line(r, line, err));
     /* numbers and the label */
     for (int c = 0; c < s->ncols; c++) {
         const ember_column *cd = &s->cols[c];

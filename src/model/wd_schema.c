@@ -83,6 +83,14 @@ static int by_name(const void *a, const void *b) {
     return c != 0 ? c : (x > y) - (x < y);
 }
 
+const ember_column **ember_schema_by_name(const ember_schema *s) {
+    const ember_column **order = malloc((size_t)(s->ncols > 0 ? s->ncols : 1) * sizeof *order);
+    if (order == NULL) return NULL;
+    for (int i = 0; i < s->ncols; i++) order[i] = &s->cols[i];
+    qsort(order, (size_t)s->ncols, sizeof *order, by_name);
+    return order;
+}
+
 ember_status ember_schema_check_text(const ember_schema *s, ember_status bad, const char *where,
                                      ember_model_err *err) {
     for (int i = 0; i < s->ncols; i++)
@@ -101,11 +109,8 @@ ember_status ember_schema_check_text(const ember_schema *s, ember_status bad, co
             return ember_merr(err, bad,
                               "%s: the separator of column %d (byte %d) is not an ASCII character",
                               where, i + 1, (unsigned char)s->cols[i].sep);
-    /* sorted, not compared pairwise: a checkpoint may hold thousands of columns */
-    const ember_column **order = malloc((size_t)(s->ncols > 0 ? s->ncols : 1) * sizeof *order);
+    const ember_column **order = ember_schema_by_name(s);
     if (order == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-    for (int i = 0; i < s->ncols; i++) order[i] = &s->cols[i];
-    qsort(order, (size_t)s->ncols, sizeof *order, by_name);
     ember_status st = EMBER_STATUS_SUCCESS;
     for (int i = 1; i < s->ncols && st == EMBER_STATUS_SUCCESS; i++) {
         if (strcmp(order[i - 1]->name, order[i]->name) != 0) continue;

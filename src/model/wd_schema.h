@@ -70,6 +70,15 @@ ember_status ember_schema_from_spec(const char *spec, char delim, int header, co
  * INVALID_ARGUMENT. Otherwise (all named, not CSV, no header) nothing changes. */
 ember_status ember_schema_names_from_header(ember_schema *s, const char *path,
                                             ember_model_err *err);
+/* Checks a CSV header line, split into s->ncols tokens (tok[i], len[i] bytes), against the
+ * columns s reads by position: a token that is another column's name (the same columns in
+ * another order, say two swapped) is BAD_DATA naming `where`, both positions and the order
+ * expected, rather than one column's values silently reaching another's features. Tokens
+ * that name no column of s pass: a spec may rename the columns of a file's header, as
+ * pandas.read_csv(names=..., header=0) does, and those are read by position. */
+ember_status ember_schema_check_header_order(const ember_schema *s, const char *const *tok,
+                                             const int *len, const char *where,
+                                             ember_model_err *err);
 /* Reads the header of an ARFF file into a schema: nominal attributes become categorical,
  * numeric/real/integer numeric, string categorical. The label is the attribute named
  * `label` (NULL or "": the one named "class", else the last one, Weka's convention); it
@@ -82,6 +91,9 @@ ember_status ember_schema_copy(const ember_schema *s, ember_schema **out);
 void ember_schema_free(ember_schema *s);
 /* Same columns (names, kinds), label rule and delimiter. */
 int ember_schema_equal(const ember_schema *a, const ember_schema *b);
+/* The columns of s sorted by name (equal names by position), malloc'ed; NULL when out of
+ * memory. Sorted, not compared pairwise: a checkpoint may hold thousands of columns. */
+const ember_column **ember_schema_by_name(const ember_schema *s);
 /* The index of the column named `name`, or -1. */
 int ember_schema_find(const ember_schema *s, const char *name);
 

@@ -1,6 +1,7 @@
 /* wd_schema_header.c: a CSV file's header line names the columns its schema spec left
- * unnamed, as pandas.read_csv(header=0) takes them; the line is split by the reader itself,
- * so quoting and blanks follow the data lines' rules. */
+ * unnamed, as pandas.read_csv(header=0) takes them (the line is split by the reader itself,
+ * so quoting and blanks follow the data lines' rules), and must not name them in another
+ * order. */
 #define _POSIX_C_SOURCE 200809L
 #include "wd_reader.h"
 #include "wd_schema.h"
@@ -71,5 +72,32 @@ ember_status ember_schema_names_from_header(ember_schema *s, const char *path,
     sprintf(where, "%s:1 (the header line)", path);
     st = ember_schema_check_text(s, EMBER_STATUS_BAD_DATA, where, err);
     free(where);
+    return st;
+}
+
+static int name_vs_column(const void *key, const void *col) {
+    return strcmp(key, (*(const ember_column *const *)col)->name);
+}
+
+ember_status ember_schema_check_header_order(const ember_schema *s, const char *const *tok,
+                                             const int *len, const char *where,
+                                             ember_model_err *err) {
+    const ember_column **order = ember_schema_by_name(s);
+    if (order == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
+    ember_status st = EMBER_STATUS_SUCCESS;
+    for (int i = 0; i < s->ncols && st == EMBER_STATUS_SUCCESS; i++) {
+        char name[EMBER_NAME_MAX];
+        if (len[i] <= 0 || ember_schema_copy_name(name, tok[i], (size_t)len[i]) != 0)
+            continue; /* no column has such a name */
+        if (strcmp(name, s->cols[i].name) == 0) continue;
+        const ember_column *const *hit =
+            bsearch(name, order, (size_t)s->ncols, sizeof *order, name_vs_column);
+        if (hit == NULL) continue;
+        st = ember_merr(err, EMBER_STATUS_BAD_DATA,
+                        "%s: column %d is '%s', which the model reads as column %d (its column "
+                        "%d is '%s'): the columns must come in the model's order",
+                        where, i + 1, name, (int)(*hit - s->cols) + 1, i + 1, s->cols[i].name);
+    }
+    free(order);
     return st;
 }

@@ -399,6 +399,16 @@ PY
         --epochs 1 --save "$TMP/m.st"
     grep -q "short.csv:1:" "$TMP/err" || fail "a short header line is not named"
     cmp -s "$TMP/m.st" "$TMP/m.before" || fail "a refused header changed the checkpoint"
+    # the model's columns in another order (its two categorical columns swapped, values and
+    # all) would be read by position, each column's values reaching the other's features
+    awk -F, 'BEGIN { OFS = "," } { t = $3; $3 = $4; $4 = t; print }' "$TMP/header.csv" >"$TMP/swapped.csv"
+    expect_usage_error predict --model "$TMP/m.st" --data "$TMP/swapped.csv" --out "$TMP/p.out"
+    grep -q "swapped.csv:1 (the header line): column 3 is 'k', which the model reads as column 4" \
+        "$TMP/err" || fail "a header in another order: $(cat "$TMP/err")"
+    [[ ! -e "$TMP/p.out" ]] || fail "a refused header still wrote predictions"
+    expect_usage_error train --resume "$TMP/m.st" --data "$TMP/header.csv" --test "$TMP/swapped.csv" \
+        --epochs 3 --save "$TMP/m.st"
+    cmp -s "$TMP/m.st" "$TMP/m.before" || fail "a refused test header changed the checkpoint"
     # two header names alike, and names the spec gives itself are kept
     { echo "y,a,a,k"; cat "$TMP/small.csv"; } >"$TMP/dup.csv"
     expect_usage_error train --data "$TMP/dup.csv" --header --format csv --schema label,num,cat,k:cat --epochs 1

@@ -146,6 +146,40 @@ Test(readers, csv_schema_with_multi_valued_and_ignored_columns) {
     unlink(p);
 }
 
+/* A model reads its columns by position: a test or prediction file whose header names them
+ * in another order is refused, a header with other names is read by position. */
+Test(readers, csv_header_in_another_order_is_refused) {
+    ember_schema *s;
+    ember_model_err err = {""};
+    cr_assert_eq(
+        ember_schema_from_spec("y:label,user:cat,item:cat,age:num", ',', 1, NULL, &s, &err),
+        EMBER_STATUS_SUCCESS, "%s", err.msg);
+    const char *same = write_temp(0, ".csv", "\xef\xbb\xbfy,user,item,age\n1,u1,i1,30\n");
+    const char *renamed = write_temp(1, ".csv", "click,u,\"it,em\",\n1,u1,i1,30\n");
+    const char *swapped = write_temp(2, ".csv", "y,item,user,age\n1,i1,u1,30\n");
+    const char *short_header = write_temp(3, ".csv", "y,user,item\n1,u1,i1,30\n");
+    ember_reader *r = open_with(same, s);
+    ember_row row;
+    int eof;
+    cr_assert_eq(ember_reader_next(r, &row, &eof, &err), EMBER_STATUS_SUCCESS, "%s", err.msg);
+    cr_assert(!eof && row.line == 2 && strncmp(row.tok[1], "u1", 2) == 0);
+    ember_reader_close(r);
+    ember_reader_close(open_with(renamed, s));
+    r = NULL;
+    cr_assert_eq(ember_reader_open(&r, swapped, s, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert_null(r);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s:1 (the header line): column 2 is 'item', which the model reads as column 3 "
+             "(its column 2 is 'user'): the columns must come in the model's order",
+             swapped);
+    cr_assert_str_eq(err.msg, want);
+    cr_assert_eq(ember_reader_open(&r, short_header, s, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":1: column 4 (age): expected 4 columns, found 3") != NULL, "%s",
+              err.msg);
+    ember_schema_free(s);
+}
+
 Test(readers, criteo_preset_tab_separated_with_empty_fields) {
     char line[1024] = "1\t5\t\t3";
     for (int i = 4; i <= 13; i++) strcat(line, "\t1");
