@@ -57,7 +57,7 @@ static int starts_with_number(const char *line) {
     return isdigit((unsigned char)*line) != 0;
 }
 
-static ember_status check_header(ember_reader *r, ember_model_err *err);
+static ember_status read_csv_header(ember_reader *r, ember_model_err *err);
 
 ember_status ember_reader_open(ember_reader **out, const char *path, const ember_schema *schema,
                                ember_model_err *err) {
@@ -95,12 +95,11 @@ ember_status ember_reader_open(ember_reader **out, const char *path, const ember
                             path, schema->ncols);
             goto fail;
         }
+    } else if (schema->header && schema->format == EMBER_FORMAT_CSV) {
+        if ((st = read_csv_header(r, err)) != EMBER_STATUS_SUCCESS) goto fail;
     } else if (schema->header) {
         ssize_t got = getline(&r->line, &r->cap, r->f);
         if (got >= 0) r->lineno = 1;
-        if (got >= 0 && schema->format == EMBER_FORMAT_CSV &&
-            (st = check_header(r, err)) != EMBER_STATUS_SUCCESS)
-            goto fail;
         /* Adult's files may start with a line that is not data (the UCI test file's
          * "|1x3 Cross validator", a line of column names) or with data (the UCI training
          * file): a first line that starts with a number (the age) is data, and kept. */
@@ -280,17 +279,25 @@ static ember_status split_line(ember_reader *r, char *line, ember_model_err *err
     return EMBER_STATUS_SUCCESS;
 }
 
-/* A CSV header line: split like the data lines, with the schema's columns in its order. */
-static ember_status check_header(ember_reader *r, ember_model_err *err) {
-    r->cur_line = 1;
-    ember_chomp(r->line);
-    char *p = r->line;
-    if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
-        p += 3; /* a UTF-8 byte order mark */
-    EMBER_FORWARD_IF_ERROR(split_line(r, p, err));
-    char *where = malloc(strlen(r->path) + 32);
+/* A CSV file's header: its first line that is not blank (as ember_schema_names_from_header
+ * and pandas take it), split like the data lines, with the schema's columns in its order. */
+static ember_status read_csv_header(ember_reader *r, ember_model_err *err) {
+    char *line = NULL;
+    do {
+        if (getline(&r->line, &r->cap, r->f) < 0) return EMBER_STATUS_SUCCESS; /* empty */
+        r->cur_line = ++r->lineno;
+        ember_chomp(r->line);
+        line = r->line;
+        if (r->lineno == 1 && (unsigned char)line[0] == 0xef && (unsigned char)line[1] == 0xbb &&
+            (unsigned char)line[2] == 0xbf)
+            line += 3; /* a UTF-8 byte order mark */
+    } while (line[strspn(line, " \t")] == '\0');
+    /* as the data lines: a tab-separated line keeps its leading empty fields */
+    EMBER_FORWARD_IF_ERROR(
+        split_line(r, r->s->delim == '\t' ? line : line + strspn(line, " \t"), err));
+    char *where = malloc(strlen(r->path) + 48);
     if (where == NULL) return ember_merr(err, EMBER_STATUS_OUT_OF_MEMORY, "out of memory");
-    sprintf(where, "%s:1 (the header line)", r->path);
+    sprintf(where, "%s:%lld (the header line)", r->path, (long long)r->lineno);
     ember_status st = ember_schema_check_header_order(r->s, r->tok, r->len, where, err);
     free(where);
     return st;

@@ -158,6 +158,9 @@ Test(readers, csv_header_in_another_order_is_refused) {
     const char *renamed = write_temp(1, ".csv", "click,u,\"it,em\",\n1,u1,i1,30\n");
     const char *swapped = write_temp(2, ".csv", "y,item,user,age\n1,i1,u1,30\n");
     const char *short_header = write_temp(3, ".csv", "y,user,item\n1,u1,i1,30\n");
+    /* the header is the first line that is not blank, as pandas and the training file's
+     * names (ember_schema_names_from_header) take it */
+    const char *after_blank = write_temp(4, ".csv", "\n \t\ny,item,user,age\n1,i1,u1,30\n");
     ember_reader *r = open_with(same, s);
     ember_row row;
     int eof;
@@ -177,6 +180,8 @@ Test(readers, csv_header_in_another_order_is_refused) {
     cr_assert_eq(ember_reader_open(&r, short_header, s, &err), EMBER_STATUS_BAD_DATA);
     cr_assert(strstr(err.msg, ":1: column 4 (age): expected 4 columns, found 3") != NULL, "%s",
               err.msg);
+    cr_assert_eq(ember_reader_open(&r, after_blank, s, &err), EMBER_STATUS_BAD_DATA);
+    cr_assert(strstr(err.msg, ":3 (the header line): column 2 is 'item'") != NULL, "%s", err.msg);
     ember_schema_free(s);
 }
 
