@@ -1,6 +1,6 @@
-/* wd_reader.c: the line-at-a-time reader: opening (an ARFF file's header checked against
- * the schema), the optional shuffle buffer, and splitting, unquoting and checking each
- * line. */
+/* wd_reader.c: the line-at-a-time reader: opening (an ARFF file's header, or a CSV file's
+ * header line, checked against the schema), the optional shuffle buffer, and splitting,
+ * unquoting and checking each line. */
 #define _POSIX_C_SOURCE 200809L
 #include "wd_reader.h"
 
