@@ -2,6 +2,7 @@
  * Wide&Deep model on a Criteo-shaped synthetic stream, beside the rate its GEMM FLOPs allow at
  * the OpenBLAS SGEMM GFLOP/s measured in the same run. */
 #define _POSIX_C_SOURCE 200809L
+#include "bench.h"
 #include "cli_flags.h"
 #include "cli_util.h"
 #include "commands.h"
@@ -32,16 +33,6 @@ typedef struct bench_model_result {
     int64_t n0;             /* the MLP's input width */
     ember_param_count pc;
 } bench_model_result;
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Fills a batch with uniform ids, normal numerics and labels from a fixed random rule (so the
  * loss moves like real data's). */
@@ -151,8 +142,8 @@ static ember_status time_model(ember_context *ctx, ember_wd_model *m, const embe
         if (k >= 2) ti[k - 2] = ember_now() - t0;
     }
     if (st == EMBER_STATUS_SUCCESS) {
-        res->t_train = median(tt, ns);
-        res->t_inf = median(ti, ns);
+        res->t_train = bench_median(tt, ns);
+        res->t_inf = bench_median(ti, ns);
     }
     for (int k = 0; k < NB; k++) ember_batch_free(pool[k]);
     free(tt);
@@ -208,7 +199,7 @@ static int time_gemms(const bench_model_args *a, const ember_features *fx,
         double gemm_flops = 0;
         for (int l = 0; l < nhidden; l++)
             gemm_flops += 3 * 2.0 * (double)batch * (double)n[l] * (double)n[l + 1];
-        res->gflops = gemm_flops / median(gsamples, gn) / 1e9;
+        res->gflops = gemm_flops / bench_median(gsamples, gn) / 1e9;
     }
     free(A);
     free(B);
