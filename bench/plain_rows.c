@@ -13,13 +13,14 @@
 #define _DEFAULT_SOURCE /* madvise */
 #include <ember.h>
 
+#include "util/clock.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 typedef struct shape {
     int64_t rows, dim, batch, pooling;
@@ -30,12 +31,6 @@ typedef struct shape {
 #define AHEAD 16
 #define FLUSH_BYTES ((size_t)128 << 20)
 #define BATCHES 3
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_double(const void *x, const void *y) {
     double a = *(const double *)x, b = *(const double *)y;
@@ -240,21 +235,21 @@ static ember_status rep(const shape *s, arena *a, int k, const ember_optimizer *
     ember_lookup_desc_init(&d, s->rows, s->dim, s->batch * s->pooling, s->batch, EMBER_POOLING_SUM);
     const ember_buffer *tab = a->b_table, *idx = a->b_idx[k], *off = a->b_off;
     flush(a->junk);
-    double t0 = now();
+    double t0 = ember_now();
     ember_status st =
         ember_embedding_lookup_batched(a->ctx, 1, &d, &tab, &idx, &off, NULL, a->b_out);
-    double t1 = now();
+    double t1 = ember_now();
     if (st == EMBER_STATUS_SUCCESS)
         st = ember_embedding_backward_update_batched(a->ctx, 1, &d, &idx, &off, NULL, a->b_grad,
                                                      EMBER_REDUCTION_ATOMIC, opt, &a->b_table,
                                                      a->b_state ? &a->b_state : NULL);
-    double t2 = now();
+    double t2 = ember_now();
     flush(a->junk);
-    double t3 = now();
+    double t3 = ember_now();
     plain_lookup(s, a->table, a->idx[k], a->out);
-    double t4 = now();
+    double t4 = ember_now();
     plain_update(s, a->table, a->state, a->idx[k], a->grad, opt->learning_rate, opt->eps);
-    double t5 = now();
+    double t5 = ember_now();
     t[0] = t1 - t0, t[1] = t2 - t1, t[2] = t4 - t3, t[3] = t5 - t4;
     return st;
 }
