@@ -12,6 +12,7 @@
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_run_length_encode.cuh>
 #include <cub/device/device_scan.cuh>
+#include <string.h>
 
 #define RUN_CHUNK 64
 #define BWD_UNROLL 4
@@ -306,39 +307,35 @@ static size_t align_up(size_t x) {
     return (x + 255) & ~(size_t)255;
 }
 
-/* Sorts and groups the positions of one call into scratch; fills G. */
-static ember_status build_groups(ember_context *ctx, cuda_impl *m, const ember_lookup_desc *d,
-                                 const ember_buffer *indices, const ember_buffer *offsets,
-                                 const ember_buffer *weights, const ember_buffer *grad_out,
-                                 groups *G, int64_t *max_chunks) {
+/* The arrays of one call's grouping, carved from one block of the context's scratch. */
+typedef struct group_scratch {
+    uint64_t *keys_in, *keys_out, *ukeys;
+    uint32_t *pos_in, *pos_out, *run_len, *run_start, *chunks, *chunk_start, *bag_of;
+    float *inv_cnt, *partials;
+    int *num_runs;
+    void *cub_tmp;
+    size_t cub_bytes; /* the largest temporary storage of cub's sort, encode and scans */
+} group_scratch;
+
+/* Sizes cub's temporary storage for n keys of end_bit bits, then carves every array of the
+ * grouping (mc: the bound on the chunks of long runs) from the scratch. */
+static ember_status carve_group_scratch(ember_context *ctx, cuda_impl *m,
+                                        const ember_lookup_desc *d, int end_bit, int64_t mc,
+                                        group_scratch *g) {
     const int64_t n = d->num_indices, batch = d->batch, dim = d->dim;
-    EMBER_RETURN_IF(n > INT32_MAX - 1, ctx, EMBER_STATUS_NOT_SUPPORTED,
-                    "the CUDA backward groups at most %d indices per call (got %lld)",
-                    INT32_MAX - 1, (long long)n);
-    EMBER_RETURN_IF(batch > (int64_t)UINT32_MAX, ctx, EMBER_STATUS_NOT_SUPPORTED,
-                    "the CUDA backward handles at most %u bags per call (got %lld)", UINT32_MAX,
-                    (long long)batch);
     const int pooled = d->pooling != EMBER_POOLING_NONE;
     const int mean = d->pooling == EMBER_POOLING_MEAN;
-    const uint64_t sentinel = (uint64_t)d->num_rows;
-    int end_bit = 64 - __builtin_clzll(sentinel | 1);
     const int ni = (int)n;
-    const int64_t mc = 2 * (n / RUN_CHUNK) + 2; /* bound on the chunks of long runs */
-    *max_chunks = mc;
-
-    uint64_t *keys_in = NULL, *keys_out = NULL, *ukeys = NULL;
-    uint32_t *pos_in = NULL, *pos_out = NULL, *run_len = NULL, *run_start = NULL;
-    uint32_t *chunks = NULL, *chunk_start = NULL, *bag_of = NULL;
-    int *num_runs = NULL;
-    float *inv_cnt = NULL, *partials = NULL;
+    memset(g, 0, sizeof *g);
     size_t t_sort = 0, t_rle = 0, t_scan = 0;
-    cub::DeviceRadixSort::SortPairs(NULL, t_sort, keys_in, keys_out, pos_in, pos_out, ni, 0,
-                                    end_bit, m->stream);
-    cub::DeviceRunLengthEncode::Encode(NULL, t_rle, keys_out, ukeys, run_len, num_runs, ni,
-                                       m->stream);
-    cub::DeviceScan::ExclusiveSum(NULL, t_scan, run_len, run_start, ni, m->stream);
+    cub::DeviceRadixSort::SortPairs(NULL, t_sort, g->keys_in, g->keys_out, g->pos_in, g->pos_out,
+                                    ni, 0, end_bit, m->stream);
+    cub::DeviceRunLengthEncode::Encode(NULL, t_rle, g->keys_out, g->ukeys, g->run_len, g->num_runs,
+                                       ni, m->stream);
+    cub::DeviceScan::ExclusiveSum(NULL, t_scan, g->run_len, g->run_start, ni, m->stream);
     size_t t_cub = t_sort > t_rle ? t_sort : t_rle;
     if (t_scan > t_cub) t_cub = t_scan;
+    g->cub_bytes = t_cub;
 
     const size_t nz = (size_t)n;
     size_t sz[] = {
@@ -363,7 +360,7 @@ static ember_status build_groups(ember_context *ctx, cuda_impl *m, const ember_l
     EMBER_FORWARD_IF_ERROR(cuda_scratch(ctx, total, (void **)&base));
     size_t at = 0;
     int k = 0;
-#define TAKE(ptr, type) (ptr = (type)(base + at), at += sz[k++])
+#define TAKE(ptr, type) (g->ptr = (type)(base + at), at += sz[k++])
     TAKE(keys_in, uint64_t *);
     TAKE(keys_out, uint64_t *);
     TAKE(ukeys, uint64_t *);
@@ -377,9 +374,33 @@ static ember_status build_groups(ember_context *ctx, cuda_impl *m, const ember_l
     TAKE(inv_cnt, float *);
     TAKE(partials, float *);
     TAKE(num_runs, int *);
-    void *cub_tmp;
     TAKE(cub_tmp, void *);
 #undef TAKE
+    return EMBER_STATUS_SUCCESS;
+}
+
+/* Sorts and groups the positions of one call into scratch; fills G. */
+static ember_status build_groups(ember_context *ctx, cuda_impl *m, const ember_lookup_desc *d,
+                                 const ember_buffer *indices, const ember_buffer *offsets,
+                                 const ember_buffer *weights, const ember_buffer *grad_out,
+                                 groups *G, int64_t *max_chunks) {
+    const int64_t n = d->num_indices, batch = d->batch, dim = d->dim;
+    EMBER_RETURN_IF(n > INT32_MAX - 1, ctx, EMBER_STATUS_NOT_SUPPORTED,
+                    "the CUDA backward groups at most %d indices per call (got %lld)",
+                    INT32_MAX - 1, (long long)n);
+    EMBER_RETURN_IF(batch > (int64_t)UINT32_MAX, ctx, EMBER_STATUS_NOT_SUPPORTED,
+                    "the CUDA backward handles at most %u bags per call (got %lld)", UINT32_MAX,
+                    (long long)batch);
+    const int pooled = d->pooling != EMBER_POOLING_NONE;
+    const int mean = d->pooling == EMBER_POOLING_MEAN;
+    const uint64_t sentinel = (uint64_t)d->num_rows;
+    int end_bit = 64 - __builtin_clzll(sentinel | 1);
+    const int ni = (int)n;
+    const int64_t mc = 2 * (n / RUN_CHUNK) + 2; /* bound on the chunks of long runs */
+    *max_chunks = mc;
+    group_scratch g;
+    EMBER_FORWARD_IF_ERROR(carve_group_scratch(ctx, m, d, end_bit, mc, &g));
+    const size_t nz = (size_t)n;
 
     const void *idx = indices->handle;
     const int is32 = d->index_type == EMBER_INDEX_INT32;
@@ -388,43 +409,45 @@ static ember_status build_groups(ember_context *ctx, cuda_impl *m, const ember_l
         const unsigned gb = cuda_blocks(batch, CUDA_WARPS_PER_BLOCK, 1u << 30);
         if (is32)
             bags_kernel<int32_t><<<gb, CUDA_BLOCK, 0, m->stream>>>(
-                idx, offsets->handle, batch, d->padding_idx, mean, bag_of, inv_cnt);
+                idx, offsets->handle, batch, d->padding_idx, mean, g.bag_of, g.inv_cnt);
         else
             bags_kernel<int64_t><<<gb, CUDA_BLOCK, 0, m->stream>>>(
-                idx, offsets->handle, batch, d->padding_idx, mean, bag_of, inv_cnt);
+                idx, offsets->handle, batch, d->padding_idx, mean, g.bag_of, g.inv_cnt);
         CUDA_LAUNCHED(ctx, "bags_kernel");
     }
     if (is32)
         keys_kernel<int32_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx, sentinel,
-                                                                   keys_in, pos_in);
+                                                                   g.keys_in, g.pos_in);
     else
         keys_kernel<int64_t><<<grid_n, CUDA_BLOCK, 0, m->stream>>>(idx, n, d->padding_idx, sentinel,
-                                                                   keys_in, pos_in);
+                                                                   g.keys_in, g.pos_in);
     CUDA_LAUNCHED(ctx, "keys_kernel");
-    size_t tb = t_cub;
-    CUDA_TRY(ctx, cub::DeviceRadixSort::SortPairs(cub_tmp, tb, keys_in, keys_out, pos_in, pos_out,
-                                                  ni, 0, end_bit, m->stream));
-    CUDA_TRY(ctx, cudaMemsetAsync(run_len, 0, nz * 4, m->stream));
-    tb = t_cub;
-    CUDA_TRY(ctx, cub::DeviceRunLengthEncode::Encode(cub_tmp, tb, keys_out, ukeys, run_len,
-                                                     num_runs, ni, m->stream));
-    tb = t_cub;
-    CUDA_TRY(ctx, cub::DeviceScan::ExclusiveSum(cub_tmp, tb, run_len, run_start, ni, m->stream));
-    chunk_count_kernel<<<grid_n, CUDA_BLOCK, 0, m->stream>>>(run_len, n, chunks);
+    size_t tb = g.cub_bytes;
+    CUDA_TRY(ctx, cub::DeviceRadixSort::SortPairs(g.cub_tmp, tb, g.keys_in, g.keys_out, g.pos_in,
+                                                  g.pos_out, ni, 0, end_bit, m->stream));
+    CUDA_TRY(ctx, cudaMemsetAsync(g.run_len, 0, nz * 4, m->stream));
+    tb = g.cub_bytes;
+    CUDA_TRY(ctx, cub::DeviceRunLengthEncode::Encode(g.cub_tmp, tb, g.keys_out, g.ukeys, g.run_len,
+                                                     g.num_runs, ni, m->stream));
+    tb = g.cub_bytes;
+    CUDA_TRY(ctx,
+             cub::DeviceScan::ExclusiveSum(g.cub_tmp, tb, g.run_len, g.run_start, ni, m->stream));
+    chunk_count_kernel<<<grid_n, CUDA_BLOCK, 0, m->stream>>>(g.run_len, n, g.chunks);
     CUDA_LAUNCHED(ctx, "chunk_count_kernel");
-    tb = t_cub;
-    CUDA_TRY(ctx, cub::DeviceScan::ExclusiveSum(cub_tmp, tb, chunks, chunk_start, ni, m->stream));
+    tb = g.cub_bytes;
+    CUDA_TRY(ctx,
+             cub::DeviceScan::ExclusiveSum(g.cub_tmp, tb, g.chunks, g.chunk_start, ni, m->stream));
 
-    G->ukeys = ukeys;
-    G->pos = pos_out;
-    G->run_start = run_start;
-    G->run_len = run_len;
-    G->chunk_start = chunk_start;
-    G->chunks = chunks;
-    G->num_runs = num_runs;
-    G->partials = partials;
-    G->bag_of = pooled ? bag_of : NULL;
-    G->inv_cnt = mean ? inv_cnt : NULL;
+    G->ukeys = g.ukeys;
+    G->pos = g.pos_out;
+    G->run_start = g.run_start;
+    G->run_len = g.run_len;
+    G->chunk_start = g.chunk_start;
+    G->chunks = g.chunks;
+    G->num_runs = g.num_runs;
+    G->partials = g.partials;
+    G->bag_of = pooled ? g.bag_of : NULL;
+    G->inv_cnt = mean ? g.inv_cnt : NULL;
     G->w = weights ? (const float *)weights->handle : NULL;
     G->grad = (const float *)grad_out->handle + d->out_col_offset;
     G->stride = d->out_row_stride;
